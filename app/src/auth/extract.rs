@@ -1,0 +1,137 @@
+//! Who is calling: the extractors that authenticate API requests.
+//!
+//! `Caller` is where the tasks API verifies access tokens: the JWT comes from
+//! `Authorization: Bearer` first and the access cookie second, is checked against the
+//! token contract (`auth::token`), and its `sid` must still name a live session, so a
+//! signed-out session's tokens stop working at once rather than when they expire.
+
+use crate::{
+    auth::{
+        repo::{self, Session},
+        session::{self, ACCESS_COOKIE},
+        types::User,
+    },
+    error::AppError,
+    state::AppState,
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap},
+};
+
+/// A caller whose access token passed every check.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub session_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = match session::bearer_token(&parts.headers) {
+            Some(token) => token,
+            None => {
+                let token = session::read_cookie(&parts.headers, ACCESS_COOKIE)
+                    .ok_or(AppError::Unauthenticated)?;
+                require_same_origin(parts, state)?;
+                token
+            }
+        };
+        let claims = state.tokens.verify(&token).map_err(|e| {
+            tracing::info!(reason = %e, "access token rejected");
+            AppError::InvalidToken(e.to_string())
+        })?;
+        if !repo::session_is_active(&state.db, &claims.sid, &claims.sub).await? {
+            tracing::info!(user_id = %claims.sub, "access token of an ended session rejected");
+            return Err(AppError::InvalidToken("Session has ended".to_owned()));
+        }
+        Ok(Self {
+            user_id: claims.sub,
+            session_id: claims.sid,
+        })
+    }
+}
+
+/// The live session of a `/api/auth/*` request, from the bearer session token or cookie.
+pub struct CurrentSession(pub Option<(Session, User, String)>);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(token) = session::presented_session_token(&parts.headers) else {
+            return Ok(Self(None));
+        };
+        if session::bearer_token(&parts.headers).is_none() {
+            require_same_origin(parts, state)?;
+        }
+        let found = session::resume(state, &token).await?;
+        Ok(Self(found.map(|(session, user)| (session, user, token))))
+    }
+}
+
+/// CSRF defence for cookie-authenticated requests that change state: the browser must say
+/// the request comes from this site (`Sec-Fetch-Site`, else `Origin`). Safe methods and
+/// bearer-authenticated requests (which a browser never sends on its own) are exempt.
+fn require_same_origin(parts: &Parts, state: &AppState) -> Result<(), AppError> {
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    if is_same_origin(&parts.headers, &state.site.public_origin) {
+        Ok(())
+    } else {
+        tracing::warn!(method = %parts.method, uri = %parts.uri, "cross-site request refused");
+        Err(AppError::Forbidden("Cross-site request refused".to_owned()))
+    }
+}
+
+fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    let Some(origin) = get(header::ORIGIN.as_str()) else {
+        return false;
+    };
+    let host = get(header::HOST.as_str()).unwrap_or_default();
+    origin == public_origin
+        || origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| !host.is_empty() && authority == host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap()))
+            .collect()
+    }
+
+    const SITE: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), SITE));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", SITE)]), SITE));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), SITE));
+    }
+
+    #[test]
+    fn origin_must_be_the_site_or_the_requested_host() {
+        assert!(is_same_origin(&headers(&[("origin", SITE)]), SITE));
+        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), SITE));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "localhost:3000")]), SITE));
+    }
+
+    #[test]
+    fn a_request_without_origin_information_is_not_same_origin() {
+        assert!(!is_same_origin(&headers(&[("host", "localhost:3000")]), SITE));
+    }
+}

@@ -1,0 +1,513 @@
+//! The token contract (CONTRACT §1): the one place access JWTs are issued and verified.
+//!
+//! Both the Leptos server functions and the tasks API call `TokenKeys`; nothing else
+//! touches `jsonwebtoken`. Signature checking is delegated to `jsonwebtoken` with the
+//! algorithm pinned; every header and claim rule is checked here, explicitly, against a
+//! clock passed in, so each rejection has a name, a test and a `detail` for the client.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Tokens longer than this are refused before any parsing: no legitimate token is near it.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Header parameters that would let a token choose its own key, or demand processing
+/// we do not implement. Their mere presence is a rejection.
+const FORBIDDEN_HEADER_KEYS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];
+
+/// The shared secret. It never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(format!(
+                "the JWT secret must be at least {} bytes long (it has {})",
+                Self::MIN_LEN,
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Everything configurable about tokens.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub secret: Secret,
+    pub algorithm: Algorithm,
+    pub issuer: String,
+    /// Tokens are issued for all of these and accepted when they name any one of them.
+    pub audience: Vec<String>,
+    pub lifetime_secs: i64,
+    pub leeway_secs: i64,
+}
+
+/// Parses `JWT_ALGORITHM`: only the HMAC family works with a shared secret.
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    match name {
+        "HS256" => Ok(Algorithm::HS256),
+        "HS384" => Ok(Algorithm::HS384),
+        "HS512" => Ok(Algorithm::HS512),
+        other => Err(format!(
+            "JWT_ALGORITHM={other} is not supported: use HS256, HS384 or HS512 with a shared secret"
+        )),
+    }
+}
+
+/// `aud` is a string or a list of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains_any(&self, accepted: &[String]) -> bool {
+        match self {
+            Self::One(aud) => accepted.contains(aud),
+            Self::Many(auds) => auds.iter().any(|aud| accepted.contains(aud)),
+        }
+    }
+}
+
+/// The claims of a token this project issues, and of a verified one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: Audience,
+    pub jti: String,
+    pub sid: String,
+}
+
+/// Who a new token is for.
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub session_id: &'a str,
+}
+
+/// Why a token was refused. The text is the `detail` the client gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("Malformed token")]
+    Malformed,
+    #[error("Token algorithm not allowed")]
+    Algorithm,
+    #[error("Token header parameter '{0}' is not allowed")]
+    HeaderParameter(&'static str),
+    #[error("Invalid token signature")]
+    Signature,
+    #[error("Token has expired")]
+    Expired,
+    #[error("Token is not valid yet")]
+    NotYetValid,
+    #[error("Token was issued in the future")]
+    IssuedInFuture,
+    #[error("Invalid token issuer")]
+    Issuer,
+    #[error("Invalid token audience")]
+    Audience,
+    #[error("Token is missing the '{0}' claim")]
+    MissingClaim(&'static str),
+    #[error("Token claim '{0}' has the wrong type")]
+    ClaimType(&'static str),
+}
+
+pub struct TokenKeys {
+    settings: TokenSettings,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn new(settings: TokenSettings) -> Self {
+        let mut validation = Validation::new(settings.algorithm);
+        // jsonwebtoken only checks the signature (with the algorithm pinned above);
+        // every claim is checked in `check_claims` against an explicit clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        Self {
+            encoding: EncodingKey::from_secret(&settings.secret.0),
+            decoding: DecodingKey::from_secret(&settings.secret.0),
+            settings,
+            validation,
+        }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn issue(&self, subject: &Subject<'_>) -> String {
+        self.issue_at(subject, now())
+    }
+
+    pub fn issue_at(&self, subject: &Subject<'_>, now: i64) -> String {
+        let audience = match self.settings.audience.as_slice() {
+            [one] => Audience::One(one.clone()),
+            many => Audience::Many(many.to_vec()),
+        };
+        let claims = Claims {
+            sub: subject.user_id.to_owned(),
+            email: subject.email.to_owned(),
+            name: subject.name.to_owned(),
+            iat: now,
+            exp: now + self.settings.lifetime_secs,
+            iss: self.settings.issuer.clone(),
+            aud: audience,
+            jti: uuid::Uuid::new_v4().to_string(),
+            sid: subject.session_id.to_owned(),
+        };
+        let header = Header::new(self.settings.algorithm);
+        // Encoding plain strings and integers with an HMAC key cannot fail.
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .unwrap_or_else(|e| unreachable!("HMAC signing failed: {e}"))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_at(token, now())
+    }
+
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed);
+        }
+        self.check_header(token)?;
+        let raw = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    TokenError::Algorithm
+                }
+                _ => TokenError::Malformed,
+            })?
+            .claims;
+        self.check_claims(&raw, now)
+    }
+
+    fn check_header(&self, token: &str) -> Result<(), TokenError> {
+        let segment = token.split('.').next().ok_or(TokenError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| TokenError::Malformed)?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+        if let Some(key) = FORBIDDEN_HEADER_KEYS
+            .into_iter()
+            .find(|key| header.contains_key(*key))
+        {
+            return Err(TokenError::HeaderParameter(key));
+        }
+        let expected = format!("{:?}", self.settings.algorithm);
+        match header.get("alg").and_then(Value::as_str) {
+            Some(alg) if alg == expected => Ok(()),
+            _ => Err(TokenError::Algorithm),
+        }
+    }
+
+    fn check_claims(&self, raw: &Map<String, Value>, now: i64) -> Result<Claims, TokenError> {
+        let leeway = self.settings.leeway_secs;
+        let exp = numeric_date(raw, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+        if exp + leeway <= now {
+            return Err(TokenError::Expired);
+        }
+        if let Some(nbf) = numeric_date(raw, "nbf")? {
+            if nbf > now + leeway {
+                return Err(TokenError::NotYetValid);
+            }
+        }
+        let iat = numeric_date(raw, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+        if iat > now + leeway {
+            return Err(TokenError::IssuedInFuture);
+        }
+        let iss = string_claim(raw, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
+        if iss != self.settings.issuer {
+            return Err(TokenError::Issuer);
+        }
+        let aud: Audience = match raw.get("aud") {
+            None => return Err(TokenError::MissingClaim("aud")),
+            Some(value) => serde_json::from_value(value.clone())
+                .map_err(|_| TokenError::ClaimType("aud"))?,
+        };
+        if !aud.contains_any(&self.settings.audience) {
+            return Err(TokenError::Audience);
+        }
+        let required = |name: &'static str| {
+            string_claim(raw, name)?.ok_or(TokenError::MissingClaim(name))
+        };
+        Ok(Claims {
+            sub: required("sub")?,
+            sid: required("sid")?,
+            email: string_claim(raw, "email")?.unwrap_or_default(),
+            name: string_claim(raw, "name")?.unwrap_or_default(),
+            jti: string_claim(raw, "jti")?.unwrap_or_default(),
+            iat,
+            exp,
+            iss,
+            aud,
+        })
+    }
+}
+
+fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
+    match raw.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            // Some encoders write fractional seconds; whole seconds are what matters.
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+            .map(Some)
+            .ok_or(TokenError::ClaimType(name)),
+        Some(_) => Err(TokenError::ClaimType(name)),
+    }
+}
+
+fn string_claim(raw: &Map<String, Value>, name: &'static str) -> Result<Option<String>, TokenError> {
+    match raw.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(TokenError::ClaimType(name)),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A raw JWS encoder that shares no code with `jsonwebtoken`: HMAC-SHA over
+/// `base64url(header).base64url(payload)`, exactly as RFC 7515 describes. Tests use it
+/// to forge hostile tokens and to prove that a token from another library is accepted.
+#[cfg(any(test, feature = "test-support"))]
+pub mod forge {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use hmac::{Hmac, Mac};
+    use serde_json::Value;
+
+    /// Encodes the two JSON values and signs them with HMAC-SHA256 over `key`.
+    pub fn hs256(header: &Value, claims: &Value, key: &[u8]) -> String {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+        mac.update(signing_input.as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    /// An unsigned token (`alg: none`), as an attacker would send it.
+    pub fn unsigned(claims: &Value) -> String {
+        format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"a-test-secret-that-is-long-enough-for-hs256";
+    const NOW: i64 = 1_800_000_000;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(TokenSettings {
+            secret: Secret::new(SECRET).unwrap(),
+            algorithm: Algorithm::HS256,
+            issuer: "http://localhost:3000".into(),
+            audience: vec!["http://localhost:3000".into(), "tasks-api".into()],
+            lifetime_secs: 900,
+            leeway_secs: 30,
+        })
+    }
+
+    fn claims() -> Value {
+        json!({
+            "sub": "user-1", "email": "ada@example.com", "name": "Ada",
+            "iat": NOW - 10, "exp": NOW + 600, "iss": "http://localhost:3000",
+            "aud": "tasks-api", "jti": "j-1", "sid": "session-1",
+        })
+    }
+
+    fn with(mut claims: Value, key: &str, value: Value) -> Value {
+        claims[key] = value;
+        claims
+    }
+
+    fn without(mut claims: Value, key: &str) -> Value {
+        claims.as_object_mut().unwrap().remove(key);
+        claims
+    }
+
+    fn header() -> Value {
+        json!({"alg": "HS256", "typ": "JWT"})
+    }
+
+    fn verify(token: &str) -> Result<Claims, TokenError> {
+        keys().verify_at(token, NOW)
+    }
+
+    fn signed(claims: Value) -> String {
+        forge::hs256(&header(), &claims, SECRET)
+    }
+
+    #[test]
+    fn an_issued_token_verifies_with_every_contract_claim() {
+        let keys = keys();
+        let subject = Subject { user_id: "u", email: "e@x.io", name: "N", session_id: "s" };
+        let token = keys.issue_at(&subject, NOW);
+        let claims = keys.verify_at(&token, NOW + 1).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u", "s"));
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(claims.aud, Audience::Many(vec!["http://localhost:3000".into(), "tasks-api".into()]));
+        let payload = token.split('.').nth(1).unwrap();
+        let raw: Map<String, Value> = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        for claim in ["sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid"] {
+            assert!(raw.contains_key(claim), "issued token lacks {claim}");
+        }
+    }
+
+    #[test]
+    fn a_token_from_an_independent_encoder_is_accepted() {
+        assert_eq!(verify(&signed(claims())).unwrap().sub, "user-1");
+    }
+
+    #[test]
+    fn audience_may_be_a_list_containing_ours() {
+        let token = signed(with(claims(), "aud", json!(["other", "tasks-api"])));
+        assert!(verify(&token).is_ok());
+    }
+
+    #[test]
+    fn alg_none_is_rejected() {
+        assert_eq!(verify(&forge::unsigned(&claims())), Err(TokenError::Algorithm));
+    }
+
+    #[test]
+    fn other_algorithms_in_the_header_are_rejected() {
+        for alg in ["HS384", "HS512", "RS256", "ES256", "EdDSA", "none", "hs256"] {
+            let token = forge::hs256(&json!({"alg": alg, "typ": "JWT"}), &claims(), SECRET);
+            assert_eq!(verify(&token), Err(TokenError::Algorithm), "{alg}");
+        }
+    }
+
+    #[test]
+    fn key_carrying_and_critical_header_parameters_are_rejected() {
+        for key in ["crit", "jku", "x5u", "jwk", "x5c"] {
+            let token = forge::hs256(&with(header(), key, json!(["x"])), &claims(), SECRET);
+            assert_eq!(verify(&token), Err(TokenError::HeaderParameter(key)), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_rejected() {
+        let token = forge::hs256(&header(), &claims(), b"another-secret-that-is-also-long-enough");
+        assert_eq!(verify(&token), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_rejected() {
+        let token = signed(claims());
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(with(claims(), "sub", json!("admin")).to_string());
+        assert_eq!(verify(&parts.join(".")), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn an_expired_token_is_rejected_beyond_the_leeway_only() {
+        assert_eq!(verify(&signed(with(claims(), "exp", json!(NOW - 31)))), Err(TokenError::Expired));
+        assert!(verify(&signed(with(claims(), "exp", json!(NOW - 5)))).is_ok());
+    }
+
+    #[test]
+    fn a_future_nbf_is_rejected() {
+        let token = signed(with(claims(), "nbf", json!(NOW + 120)));
+        assert_eq!(verify(&token), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn a_future_iat_is_rejected() {
+        let token = signed(with(claims(), "iat", json!(NOW + 120)));
+        assert_eq!(verify(&token), Err(TokenError::IssuedInFuture));
+    }
+
+    #[test]
+    fn a_wrong_issuer_or_audience_is_rejected() {
+        assert_eq!(verify(&signed(with(claims(), "iss", json!("https://evil.example")))), Err(TokenError::Issuer));
+        assert_eq!(verify(&signed(with(claims(), "aud", json!("someone-else")))), Err(TokenError::Audience));
+        assert_eq!(verify(&signed(with(claims(), "aud", json!(["a", "b"])))), Err(TokenError::Audience));
+    }
+
+    #[test]
+    fn each_required_claim_must_be_present() {
+        for claim in ["exp", "iat", "iss", "aud", "sub", "sid"] {
+            assert_eq!(verify(&signed(without(claims(), claim))), Err(TokenError::MissingClaim(claim)), "{claim}");
+        }
+    }
+
+    #[test]
+    fn a_non_string_sub_is_rejected() {
+        assert_eq!(verify(&signed(with(claims(), "sub", json!(42)))), Err(TokenError::ClaimType("sub")));
+        assert_eq!(verify(&signed(with(claims(), "exp", json!("soon")))), Err(TokenError::ClaimType("exp")));
+    }
+
+    #[test]
+    fn malformed_segments_are_rejected() {
+        let good = signed(claims());
+        let (head, rest) = good.split_once('.').unwrap();
+        let cases = [
+            String::new(),
+            "garbage".into(),
+            "a.b".into(),
+            "a.b.c.d".into(),
+            format!("{head}.{rest}.extra"),
+            format!("!!!.{rest}"),
+            format!("{}.{rest}", URL_SAFE_NO_PAD.encode("not json")),
+            format!("{head}.%%%.sig"),
+            "x".repeat(MAX_TOKEN_LEN + 1),
+        ];
+        for token in cases {
+            let result = verify(&token);
+            assert!(matches!(result, Err(TokenError::Malformed | TokenError::Signature)), "{token:.40}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(Secret::new(b"too-short".to_vec()).is_err());
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        assert!(!format!("{:?}", keys().settings()).contains("a-test-secret"));
+    }
+}

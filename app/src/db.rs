@@ -1,0 +1,29 @@
+//! Database helpers shared by the repositories: timestamps and ids stored portably.
+//!
+//! Schema decision: ids are UUID strings and times are RFC 3339 UTC text with a fixed
+//! width, so they sort as text and mean the same on SQLite and PostgreSQL through
+//! sqlx's `Any` driver (which has no portable date or UUID type).
+
+pub use sqlx::AnyPool as Pool;
+
+/// The current time as stored and sent: RFC 3339, UTC, microseconds, fixed width.
+pub fn timestamp() -> String {
+    timestamp_in(0)
+}
+
+/// A time `secs` seconds from now, in the stored form.
+pub fn timestamp_in(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Whether an error is a unique-constraint violation (a conflict, not a failure).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}

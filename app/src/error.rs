@@ -1,0 +1,214 @@
+//! The one error type a client can see, shared by server functions, the API and the page.
+//!
+//! Every variant carries only what may be shown to the client. Causes of internal failures
+//! are logged once, where they are converted (`AppError::internal`), and never serialized.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// One entry of a FastAPI-style validation error list: `{loc, msg, type}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub loc: Vec<String>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl FieldError {
+    /// A problem with the named field of the request body.
+    pub fn body(field: &str, msg: impl Into<String>) -> Self {
+        Self {
+            loc: vec!["body".to_owned(), field.to_owned()],
+            msg: msg.into(),
+            kind: "value_error".to_owned(),
+        }
+    }
+
+    /// A problem with the named query parameter.
+    pub fn query(field: &str, msg: impl Into<String>) -> Self {
+        Self {
+            loc: vec!["query".to_owned(), field.to_owned()],
+            msg: msg.into(),
+            kind: "value_error".to_owned(),
+        }
+    }
+
+    /// The field this error is about: the last element of `loc`.
+    pub fn field(&self) -> &str {
+        self.loc.last().map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No credentials at all.
+    #[error("Not authenticated")]
+    Unauthenticated,
+    /// Credentials were presented and failed a check; the text says which one.
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("Invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{}", summarize(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    Conflict { code: String, message: String },
+    #[error("Request body is too large")]
+    PayloadTooLarge,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request got no answer the app understands: the network or the server is down.
+    #[error("{0}")]
+    Transport(String),
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.msg.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    pub fn task_not_found() -> Self {
+        Self::NotFound("Task not found".to_owned())
+    }
+
+    pub fn unreachable_server() -> Self {
+        Self::Transport("Can't reach the server. Check your connection and try again.".to_owned())
+    }
+
+    /// The message for one field, when this is a validation error about it.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .find(|e| e.field() == field)
+                .map(|e| e.msg.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller has to sign in (again) before retrying.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, Self::Unauthenticated | Self::InvalidToken(_))
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated | Self::InvalidToken(_) | Self::InvalidCredentials => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict { .. } => 409,
+            Self::PayloadTooLarge => 413,
+            Self::Validation(_) => 422,
+            Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    /// Rebuilds the error from an API answer (status and FastAPI-style body).
+    pub fn from_api_response(status: u16, body: &serde_json::Value) -> Self {
+        let detail = body.get("detail");
+        let text = detail
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        match status {
+            401 if text == "Not authenticated" || text.is_empty() => Self::Unauthenticated,
+            401 => Self::InvalidToken(text),
+            403 => Self::Forbidden(text),
+            404 => Self::NotFound(text),
+            409 => Self::Conflict {
+                code: body
+                    .get("code")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                message: text,
+            },
+            413 => Self::PayloadTooLarge,
+            422 => detail
+                .cloned()
+                .and_then(|d| serde_json::from_value(d).ok())
+                .map(Self::Validation)
+                .unwrap_or(Self::Internal),
+            _ => Self::Internal,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) => Self::unreachable_server(),
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::{
+        http::{header::WWW_AUTHENTICATE, HeaderValue, StatusCode},
+        response::{IntoResponse, Response},
+        Json,
+    };
+    use serde_json::json;
+
+    impl AppError {
+        /// Logs the cause of an unexpected failure once and hides it from the client.
+        pub fn internal(cause: impl std::fmt::Display) -> Self {
+            tracing::error!(%cause, "request failed");
+            Self::Internal
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(e: sqlx::Error) -> Self {
+            Self::internal(format_args!("database: {e}"))
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = match &self {
+                Self::Validation(errors) => json!({ "detail": errors }),
+                Self::Conflict { code, message } => {
+                    json!({ "detail": message, "code": code, "message": message })
+                }
+                Self::InvalidCredentials => {
+                    let message = self.to_string();
+                    json!({ "detail": message, "code": "INVALID_EMAIL_OR_PASSWORD", "message": message })
+                }
+                _ => json!({ "detail": self.to_string() }),
+            };
+            let mut response = (status, Json(body)).into_response();
+            let challenge = match &self {
+                Self::Unauthenticated => Some("Bearer".to_owned()),
+                Self::InvalidToken(reason) => Some(format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    reason.replace(['"', '\\'], "'")
+                )),
+                _ => None,
+            };
+            if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+    }
+}

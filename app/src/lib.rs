@@ -1,0 +1,112 @@
+//! The Taskboard app: pages, shared types, server functions and (with `ssr`) the API.
+
+pub mod auth;
+pub mod error;
+pub mod tasks;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod extract;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use auth::{
+    pages::{AccountArea, SignInPage, SignUpPage, UserResource},
+    server_fns::current_user,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    hooks::use_location,
+    path,
+};
+use tasks::pages::TasksPage;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/taskboard.css" />
+        <Title text="Taskboard" />
+        <Router>
+            <Layout />
+        </Router>
+    }
+}
+
+/// The header and the routes. The signed-in user is loaded before the page is sent
+/// (a blocking resource, so redirects and cookie renewal can still set headers) and
+/// again after every navigation, which is how sign-in and sign-out show up in the header.
+#[component]
+fn Layout() -> impl IntoView {
+    let location = use_location();
+    let user: UserResource = Resource::new_blocking(move || location.pathname.get(), |_| current_user());
+    provide_context(user);
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <A href="/" attr:class="brand">"Taskboard"</A>
+            <nav class="account" aria-label="Account">
+                <AccountArea user />
+            </nav>
+        </header>
+        <main id="main">
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Home />
+                <Route path=path!("/sign-in") view=SignInPage />
+                <Route path=path!("/sign-up") view=SignUpPage />
+                <Route path=path!("/tasks") view=TasksPage />
+            </Routes>
+        </main>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    view! {
+        <section class="hero">
+            <h1>"Your tasks, nobody else's."</h1>
+            <p>"A small, fast task list. Sign up, add what needs doing, and tick it off."</p>
+            <p class="hero-actions">
+                <A href="/tasks" attr:class="button primary">"Open my tasks"</A>
+                <A href="/sign-up" attr:class="button">"Create an account"</A>
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p><A href="/">"Go home"</A></p>
+        </section>
+    }
+}

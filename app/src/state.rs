@@ -1,0 +1,31 @@
+//! The state every request handler and server function shares.
+
+use crate::{auth::token::TokenKeys, db::Pool, error::AppError};
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Pool,
+    pub tokens: Arc<TokenKeys>,
+    pub site: Arc<SiteSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    /// The origin people reach the site at, e.g. `http://127.0.0.1:3000`.
+    pub public_origin: String,
+    /// Cookies get `Secure` whenever the public URL is https.
+    pub secure_cookies: bool,
+    pub session_lifetime_secs: i64,
+}
+
+impl AppState {
+    /// The state inside a server function, where the router provided it as context.
+    pub fn from_context() -> Result<Self, AppError> {
+        leptos::prelude::use_context::<Self>()
+            .ok_or_else(|| AppError::internal("AppState was not provided to the server function"))
+    }
+}

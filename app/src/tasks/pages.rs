@@ -1,0 +1,354 @@
+//! The task page: rendered on the server on first load, then changed through the API.
+
+use crate::{
+    auth::pages::UserResource,
+    error::AppError,
+    tasks::{
+        client,
+        types::{NewTask, Task, TaskPatch, TaskTitle},
+    },
+};
+use leptos::{either::EitherOf3, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_navigate};
+
+const SIGN_IN_AND_BACK: &str = "/sign-in?next=/tasks";
+
+/// The tasks for the first render. On the server this reads the repository directly for
+/// the session in the request's cookie; in the browser (after client-side navigation)
+/// it asks the API, like every other task request the page makes.
+async fn load_tasks() -> Result<Vec<Task>, AppError> {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::{
+            auth::{server_fns::ssr::session_token, session},
+            state::AppState,
+            tasks::{repo, types::ListFilter},
+        };
+        let state = AppState::from_context()?;
+        let token = session_token().ok_or(AppError::Unauthenticated)?;
+        let (_, user) = session::resume(&state, &token)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let filter = ListFilter {
+            completed: None,
+            limit: ListFilter::MAX_LIMIT,
+            offset: 0,
+        };
+        Ok(repo::list_tasks(&state.db, &user.id, &filter).await?)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        // Browser futures are single-threaded; resources may be polled only where made.
+        send_wrapper::SendWrapper::new(client::list_tasks()).await
+    }
+}
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    view! {
+        <Title text="Your tasks · Taskboard" />
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(_)) => EitherOf3::A(view! { <TaskLoader /> }),
+                    Ok(None) => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
+                    Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TaskLoader() -> impl IntoView {
+    let tasks = Resource::new(|| (), |_| load_tasks());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading your tasks…"</p> }>
+            {move || Suspend::new(async move {
+                match tasks.await {
+                    Ok(list) => EitherOf3::A(view! { <TaskBoard initial=list /> }),
+                    Err(e) if e.needs_sign_in() => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
+                    Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    All,
+    Open,
+    Done,
+}
+
+impl Filter {
+    fn admits(self, task: &Task) -> bool {
+        match self {
+            Self::All => true,
+            Self::Open => !task.completed,
+            Self::Done => task.completed,
+        }
+    }
+
+    fn empty_message(self) -> &'static str {
+        match self {
+            Self::All => "No tasks yet. Add your first one above.",
+            Self::Open => "Nothing left to do. Nice work!",
+            Self::Done => "No finished tasks yet.",
+        }
+    }
+}
+
+/// What every part of the board shares: the list and how to report a failed request.
+#[derive(Clone, Copy)]
+struct Board {
+    tasks: RwSignal<Vec<Task>>,
+    report: Callback<AppError>,
+}
+
+#[component]
+fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
+    let tasks = RwSignal::new(initial);
+    let filter = RwSignal::new(Filter::All);
+    let banner = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let report = Callback::new(move |error: AppError| {
+        if error.needs_sign_in() {
+            navigate("/sign-in?next=/tasks&reason=expired", Default::default());
+        } else {
+            banner.set(Some(error.to_string()));
+        }
+    });
+    provide_context(Board { tasks, report });
+
+    let count = move |f: Filter| tasks.with(|all| all.iter().filter(|t| f.admits(t)).count());
+    let visible = move || {
+        let f = filter.get();
+        tasks.with(|all| all.iter().filter(|t| f.admits(t)).cloned().collect::<Vec<_>>())
+    };
+    let filter_button = move |f: Filter, label: &'static str| {
+        view! {
+            <button type="button" class="chip" aria-pressed=move || (filter.get() == f).to_string()
+                on:click=move |_| filter.set(f)>
+                {label} " " <span class="chip-count">{move || count(f)}</span>
+            </button>
+        }
+    };
+
+    view! {
+        <section class="board" aria-labelledby="tasks-title">
+            <h1 id="tasks-title">"Your tasks"</h1>
+            <Show when=move || banner.get().is_some()>
+                <div class="banner error" role="alert">
+                    <span>{move || banner.get()}</span>
+                    <button type="button" class="ghost" on:click=move |_| banner.set(None)>"Dismiss"</button>
+                </div>
+            </Show>
+            <NewTaskForm />
+            <div class="toolbar">
+                <div role="group" aria-label="Filter tasks" class="chips">
+                    {filter_button(Filter::All, "All")}
+                    {filter_button(Filter::Open, "Open")}
+                    {filter_button(Filter::Done, "Done")}
+                </div>
+                <p class="counts" aria-live="polite">
+                    {move || format!("{} open · {} done", count(Filter::Open), count(Filter::Done))}
+                </p>
+            </div>
+            <Show
+                when=move || !visible().is_empty()
+                fallback=move || view! { <p class="empty">{move || filter.get().empty_message()}</p> }
+            >
+                <ul class="task-list" aria-label="Tasks">
+                    <For each=visible key=|t| (t.id.clone(), t.updated_at.clone()) let:task>
+                        <TaskItem task />
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn NewTaskForm() -> impl IntoView {
+    let board = expect_context::<Board>();
+    let title = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let new = NewTask {
+            title: title.get_untracked(),
+            description: Some(description.get_untracked()).filter(|d| !d.trim().is_empty()),
+            completed: None,
+        };
+        if let Err(invalid) = new.parse() {
+            error.set(Some(invalid));
+            return;
+        }
+        error.set(None);
+        pending.set(true);
+        spawn_local(async move {
+            match client::create_task(&new).await {
+                Ok(task) => {
+                    board.tasks.update(|all| all.push(task));
+                    title.set(String::new());
+                    description.set(String::new());
+                }
+                Err(e @ AppError::Validation(_)) => error.set(Some(e)),
+                Err(e) => board.report.run(e),
+            }
+            pending.set(false);
+        });
+    };
+    let field_error = move |field: &'static str| move || error.get().and_then(|e| e.message_for(field));
+
+    view! {
+        <form class="card new-task" on:submit=submit aria-label="Add a task" novalidate>
+            <div class="field">
+                <label for="new-task-title">"Title"</label>
+                <input id="new-task-title" name="title" bind:value=title maxlength="200"
+                    placeholder="What needs doing?" autocomplete="off"
+                    aria-invalid=move || field_error("title")().is_some().to_string()
+                    aria-describedby="new-task-title-error" />
+                <p class="field-error" id="new-task-title-error">{field_error("title")}</p>
+            </div>
+            <div class="field">
+                <label for="new-task-description">"Description " <span class="optional">"(optional)"</span></label>
+                <textarea id="new-task-description" name="description" bind:value=description rows="2"
+                    maxlength="2000" aria-describedby="new-task-description-error"></textarea>
+                <p class="field-error" id="new-task-description-error">{field_error("description")}</p>
+            </div>
+            <button type="submit" class="primary" disabled=move || pending.get()
+                aria-busy=move || pending.get().to_string()>
+                {move || if pending.get() { "Adding…" } else { "Add task" }}
+            </button>
+        </form>
+    }
+}
+
+#[component]
+fn TaskItem(task: Task) -> impl IntoView {
+    let board = expect_context::<Board>();
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(task.title.clone());
+    let edit_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let id = StoredValue::new(task.id.clone());
+
+    let replace = move |updated: Task| {
+        board.tasks.update(|all| {
+            if let Some(slot) = all.iter_mut().find(|t| t.id == updated.id) {
+                *slot = updated;
+            }
+        })
+    };
+    let patch = move |change: TaskPatch| {
+        busy.set(true);
+        spawn_local(async move {
+            match client::update_task(&id.get_value(), &change).await {
+                Ok(updated) => replace(updated),
+                Err(e @ AppError::Validation(_)) => edit_error.set(e.message_for("title")),
+                Err(e) => board.report.run(e),
+            }
+            busy.set(false);
+        });
+    };
+    let completed = task.completed;
+    let toggle = move |_| {
+        patch(TaskPatch {
+            completed: Some(!completed),
+            ..Default::default()
+        })
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match TaskTitle::parse(&draft.get_untracked()) {
+            Err(e) => edit_error.set(Some(e.msg)),
+            Ok(title) => patch(TaskPatch {
+                title: Some(title.as_str().to_owned()),
+                ..Default::default()
+            }),
+        }
+    };
+    let original_title = task.title.clone();
+    let cancel = move || {
+        editing.set(false);
+        edit_error.set(None);
+        draft.set(original_title.clone());
+    };
+    let cancel_on_escape = {
+        let cancel = cancel.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" {
+                cancel();
+            }
+        }
+    };
+    let remove = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            let id = id.get_value();
+            match client::delete_task(&id).await {
+                Ok(()) => board.tasks.update(|all| all.retain(|t| t.id != id)),
+                Err(e) => {
+                    busy.set(false);
+                    board.report.run(e);
+                }
+            }
+        });
+    };
+
+    let checkbox_id = format!("task-{}", task.id);
+    let edit_id = format!("task-{}-edit", task.id);
+    let title = task.title.clone();
+    view! {
+        <li class="task" class:done=completed aria-busy=move || busy.get().to_string()>
+            <input type="checkbox" id=checkbox_id.clone() checked=completed on:change=toggle
+                disabled=move || busy.get() />
+            <Show
+                when=move || editing.get()
+                fallback={
+                    let title = title.clone();
+                    let description = task.description.clone();
+                    let checkbox_id = checkbox_id.clone();
+                    move || view! {
+                        <div class="task-text">
+                            <label for=checkbox_id.clone() class="task-title">{title.clone()}</label>
+                            {description.clone().map(|d| view! { <p class="task-description">{d}</p> })}
+                        </div>
+                        <div class="task-actions">
+                            <button type="button" class="ghost" aria-label=format!("Edit {title}")
+                                disabled=move || busy.get() on:click=move |_| editing.set(true)>"Edit"</button>
+                            <button type="button" class="ghost danger" aria-label=format!("Delete {title}")
+                                disabled=move || busy.get() on:click=remove>"Delete"</button>
+                        </div>
+                    }
+                }
+            >
+                <form class="task-edit" on:submit=save>
+                    <label for=edit_id.clone() class="visually-hidden">"New title"</label>
+                    <input id=edit_id.clone() bind:value=draft maxlength="200" autofocus
+                        on:keydown=cancel_on_escape.clone()
+                        aria-describedby=format!("{edit_id}-error") />
+                    <button type="submit" class="primary" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="ghost" on:click={
+                        let cancel = cancel.clone();
+                        move |_| cancel()
+                    }>"Cancel"</button>
+                    <p class="field-error" id=format!("{edit_id}-error")>{move || edit_error.get()}</p>
+                </form>
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,275 @@
+//! Configuration from the environment (and `.env`), validated once at start.
+
+use anyhow::{bail, Context};
+use app::{
+    auth::token::{parse_algorithm, Secret, TokenSettings},
+    state::SiteSettings,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use leptos::config::LeptosOptions;
+use rand::RngCore;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/taskboard.db?mode=rwc";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub leptos_options: LeptosOptions,
+    pub database_url: String,
+    pub tokens: TokenSettings,
+    pub site: SiteSettings,
+}
+
+/// Whether this is a development build: only then may a secret be generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Release,
+}
+
+impl Mode {
+    pub fn of_this_build() -> Self {
+        if cfg!(debug_assertions) {
+            Self::Development
+        } else {
+            Self::Release
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env(leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok(), leptos_options, Mode::of_this_build())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        leptos_options: LeptosOptions,
+        mode: Mode,
+    ) -> anyhow::Result<Self> {
+        let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let site_url = var("BETTER_AUTH_URL")
+            .unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
+        let public_origin = origin_of(&site_url)?;
+        let issuer = var("JWT_ISSUER").unwrap_or_else(|| site_url.clone());
+        let audience = match var("JWT_AUDIENCE") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => vec![issuer.clone()],
+        };
+        let secret = match (var("JWT_SECRET_KEY"), var("BETTER_AUTH_SECRET")) {
+            (Some(a), Some(b)) if a != b => bail!(
+                "JWT_SECRET_KEY and BETTER_AUTH_SECRET are both set and differ: \
+                 set one of them, or both to the same value"
+            ),
+            (Some(secret), _) | (None, Some(secret)) => Secret::new(secret.into_bytes())
+                .map_err(|e| anyhow::anyhow!("{e}: set JWT_SECRET_KEY to a longer random value, e.g. `openssl rand -base64 48`"))?,
+            (None, None) if mode == Mode::Development => development_secret(&database_url)?,
+            (None, None) => bail!(
+                "no JWT secret: set JWT_SECRET_KEY (or BETTER_AUTH_SECRET) to a random value of \
+                 at least 32 bytes, e.g. `openssl rand -base64 48`"
+            ),
+        };
+        let algorithm = parse_algorithm(&var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()))
+            .map_err(anyhow::Error::msg)?;
+        let leeway_secs = match var("JWT_LEEWAY_SECONDS") {
+            Some(v) => v.parse().ok().filter(|l| (0..=300).contains(l)).with_context(|| {
+                format!("JWT_LEEWAY_SECONDS={v} is not a number of seconds from 0 to 300")
+            })?,
+            None => 30,
+        };
+        let lifetime_secs = duration_var(&var, "JWT_EXPIRES_IN", 15 * 60)?;
+        let session_lifetime_secs = duration_var(&var, "SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
+        Ok(Self {
+            leptos_options,
+            database_url,
+            tokens: TokenSettings {
+                secret,
+                algorithm,
+                issuer,
+                audience,
+                lifetime_secs,
+                leeway_secs,
+            },
+            site: SiteSettings {
+                secure_cookies: site_url.starts_with("https://"),
+                public_origin,
+                session_lifetime_secs,
+            },
+        })
+    }
+}
+
+fn duration_var(var: &impl Fn(&str) -> Option<String>, name: &str, default: i64) -> anyhow::Result<i64> {
+    match var(name) {
+        Some(v) => parse_duration(&v).with_context(|| {
+            format!("{name}={v} is not a duration: use seconds or a number with s, m, h or d (e.g. 15m)")
+        }),
+        None => Ok(default),
+    }
+}
+
+/// Parses `900`, `90s`, `15m`, `1h` or `7d` into seconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    number.parse::<i64>().ok().filter(|n| *n > 0)?.checked_mul(scale)
+}
+
+/// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
+fn origin_of(url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("BETTER_AUTH_URL={url} is not an absolute http(s) URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    Ok(format!("{scheme}://{authority}"))
+}
+
+/// The file a SQLite URL points at, if it is one.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// In development with no secret configured: a strong random secret, made once and kept
+/// beside the SQLite file so sessions survive restarts.
+fn development_secret(database_url: &str) -> anyhow::Result<Secret> {
+    let dir = sqlite_path(database_url)
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let file = dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&file) {
+        if let Ok(secret) = Secret::new(existing.trim().as_bytes().to_vec()) {
+            tracing::info!(path = %file.display(), "using the development JWT secret");
+            return Ok(secret);
+        }
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&file, &secret).with_context(|| format!("cannot write {}", file.display()))?;
+    tracing::warn!(
+        path = %file.display(),
+        "no JWT_SECRET_KEY set: generated a development secret; set JWT_SECRET_KEY in production"
+    );
+    Secret::new(secret.into_bytes()).map_err(anyhow::Error::msg)
+}
+
+fn write_private(file: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-long";
+
+    fn config(vars: &[(&str, &str)], mode: Mode) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned(), LeptosOptions::builder().output_name("taskboard").build(), mode)
+    }
+
+    #[test]
+    fn release_mode_refuses_to_start_without_a_secret() {
+        let error = config(&[], Mode::Release).unwrap_err().to_string();
+        assert!(error.contains("JWT_SECRET_KEY"), "{error}");
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_with_the_fix() {
+        let error = config(&[("JWT_SECRET_KEY", "short")], Mode::Release).unwrap_err().to_string();
+        assert!(error.contains("at least 32 bytes"), "{error}");
+    }
+
+    #[test]
+    fn two_different_secrets_are_refused() {
+        let vars = [("JWT_SECRET_KEY", SECRET), ("BETTER_AUTH_SECRET", "another-secret-of-enough-length-000")];
+        let error = config(&vars, Mode::Release).unwrap_err().to_string();
+        assert!(error.contains("differ"), "{error}");
+        assert!(!error.contains(SECRET), "the secret itself must not be printed");
+    }
+
+    #[test]
+    fn better_auth_names_are_accepted() {
+        let config = config(
+            &[("BETTER_AUTH_SECRET", SECRET), ("BETTER_AUTH_URL", "https://tasks.example.com/app")],
+            Mode::Release,
+        )
+        .unwrap();
+        assert_eq!(config.tokens.issuer, "https://tasks.example.com/app");
+        assert_eq!(config.tokens.audience, ["https://tasks.example.com/app"]);
+        assert_eq!(config.site.public_origin, "https://tasks.example.com");
+        assert!(config.site.secure_cookies);
+    }
+
+    #[test]
+    fn issuer_and_audience_can_be_set_explicitly() {
+        let vars = [("JWT_SECRET_KEY", SECRET), ("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "a, b")];
+        let config = config(&vars, Mode::Release).unwrap();
+        assert_eq!(config.tokens.issuer, "iss");
+        assert_eq!(config.tokens.audience, ["a", "b"]);
+        assert!(!config.site.secure_cookies);
+    }
+
+    #[test]
+    fn an_asymmetric_algorithm_is_refused_with_a_shared_secret() {
+        let error = config(&[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", "RS256")], Mode::Release).unwrap_err();
+        assert!(error.to_string().contains("RS256"));
+    }
+
+    #[test]
+    fn durations_take_the_usual_forms() {
+        assert_eq!(parse_duration("900"), Some(900));
+        assert_eq!(parse_duration("15m"), Some(900));
+        assert_eq!(parse_duration("1h"), Some(3600));
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+
+    #[test]
+    fn development_mode_generates_and_keeps_a_secret_beside_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+        let first = config(&[("DATABASE_URL", &url)], Mode::Development).unwrap();
+        let second = config(&[("DATABASE_URL", &url)], Mode::Development).unwrap();
+        let stored = std::fs::read_to_string(dir.path().join("jwt-secret")).unwrap();
+        assert!(stored.len() >= 32);
+        let token_of = |c: &Config| {
+            app::auth::token::TokenKeys::new(c.tokens.clone()).issue(&app::auth::token::Subject {
+                user_id: "u", email: "e", name: "n", session_id: "s",
+            })
+        };
+        let keys = app::auth::token::TokenKeys::new(second.tokens.clone());
+        assert!(keys.verify(&token_of(&first)).is_ok(), "a restart keeps the same secret");
+    }
+}

@@ -1,0 +1,151 @@
+//! The server process: configuration, state, router, start-up and telemetry.
+//!
+//! `Application::build` is used by `main` and by the API tests alike, so the tests run
+//! exactly the app that ships, on port 0 with a database of their own.
+
+pub mod config;
+pub mod telemetry;
+
+use anyhow::Context;
+use app::{shell, state::AppState, App};
+use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use config::Config;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// The largest request body the API reads; a task is a few KiB at most.
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = connect(&config.database_url).await?;
+        let listener = TcpListener::bind(config.leptos_options.site_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.leptos_options.site_addr))?;
+        let state = AppState {
+            leptos_options: config.leptos_options,
+            db,
+            tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
+            site: Arc::new(config.site),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let api = Router::new()
+        .nest("/auth", app::auth::api::router())
+        .merge(app::tasks::api::router())
+        .fallback(|| async { app::error::AppError::NotFound("Not found".to_owned()) });
+    Router::new()
+        .nest("/api", api)
+        .route("/health", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Opens the pool and runs the embedded migrations; fails loudly if either fails.
+pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    if let Some(dir) = config::sqlite_path(database_url).and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+        }
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name() == "SQLite" {
+                    // WAL lets readers work during a write; the busy timeout makes
+                    // concurrent writers wait instead of failing with SQLITE_BUSY.
+                    conn.execute(
+                        "pragma journal_mode = wal; pragma busy_timeout = 5000; \
+                         pragma foreign_keys = on; pragma synchronous = normal;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(database_url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact_url(database_url)))?;
+    sqlx::migrate!("../app/migrations")
+        .run(&pool)
+        .await
+        .context("database migrations failed")?;
+    Ok(pool)
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

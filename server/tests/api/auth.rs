@@ -1,0 +1,175 @@
+//! CONTRACT §5: Better Auth's email/password routes for non-browser clients.
+
+use crate::support::*;
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn sign_up_answers_a_session_token_and_the_user_and_sets_httponly_cookies() {
+    let app = TestApp::spawn().await;
+    let response = app.sign_up("Ada Lovelace", "Ada@Example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http site: {cookie}");
+    }
+    let body: Value = response.json().await.unwrap();
+    assert!(body["token"].as_str().is_some_and(|t| t.len() >= 32));
+    let user = &body["user"];
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(user["emailVerified"], false);
+    assert_eq!(user["image"], Value::Null);
+    for key in ["id", "createdAt", "updatedAt"] {
+        assert!(user[key].is_string(), "user lacks {key}");
+    }
+    assert!(user.get("passwordHash").is_none() && user.get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn signing_up_twice_with_the_same_email_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    app.sign_up("Ada", "ada@example.com", PASSWORD).await;
+    let response = app.sign_up("Other Ada", "ADA@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "USER_ALREADY_EXISTS");
+    assert!(body["detail"].is_string());
+}
+
+#[tokio::test]
+async fn sign_up_with_bad_input_lists_every_bad_field() {
+    let app = TestApp::spawn().await;
+    let response = app.sign_up("", "not-an-email", "short").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = detail(response).await;
+    let fields: Vec<&str> = detail.as_array().unwrap().iter().map(|e| e["loc"][1].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "email", "password"]);
+    assert!(detail[0]["msg"].is_string() && detail[0]["type"].is_string());
+}
+
+#[tokio::test]
+async fn sign_in_answers_redirect_false_a_session_token_and_the_user() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let response = app.sign_in(&user.email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::SET_COOKIE).is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["redirect"], false);
+    assert_eq!(body["user"]["id"], user.id.as_str());
+    assert_ne!(body["token"], user.session_token.as_str(), "each sign-in is a new session");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let wrong_password = app.sign_in(&user.email, "not the password").await;
+    let unknown_email = app.sign_in("nobody@example.com", PASSWORD).await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
+    let (a, b): (Value, Value) = (wrong_password.json().await.unwrap(), unknown_email.json().await.unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a["code"], "INVALID_EMAIL_OR_PASSWORD");
+    assert!(a["message"].is_string() && a["detail"].is_string());
+}
+
+#[tokio::test]
+async fn get_session_returns_the_session_and_user_with_a_jwt_header() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let response = app.auth_get("/api/auth/get-session", &user.session_token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let jwt = response.headers()["set-auth-jwt"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["id"], user.id.as_str());
+    assert_eq!(body["session"]["userId"], user.id.as_str());
+    assert_eq!(payload(&jwt)["sid"], body["session"]["id"]);
+    assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn get_session_without_a_session_is_null() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/api/auth/get-session")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), Value::Null);
+}
+
+#[tokio::test]
+async fn the_session_cookie_works_like_the_bearer_session_token() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let response = app
+        .client
+        .get(app.url("/api/auth/token"))
+        .header(header::COOKIE, format!("session_token={}", user.session_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_token_route_issues_a_jwt_with_every_contract_claim() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let claims = payload(&user.jwt);
+    for claim in ["sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid"] {
+        assert!(claims.get(claim).is_some(), "missing {claim}");
+    }
+    assert_eq!(claims["sub"], user.id.as_str());
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["aud"], AUDIENCE);
+    let header = user.jwt.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
+}
+
+#[tokio::test]
+async fn the_token_route_without_a_session_is_401() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/api/auth/token")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&response), "Bearer");
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session_and_its_jwts_at_once() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/sign-out"))
+        .bearer_auth(&user.session_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"success": true}));
+    let session = app.auth_get("/api/auth/get-session", &user.session_token).await;
+    assert_eq!(session.json::<Value>().await.unwrap(), Value::Null);
+    let tasks = app.get_tasks(&user.jwt, "").await;
+    assert_eq!(tasks.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(detail(tasks).await, "Session has ended");
+}
+
+#[tokio::test]
+async fn jwks_has_no_keys_for_a_shared_secret() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/api/auth/jwks")).send().await.unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"keys": []}));
+}

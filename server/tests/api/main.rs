@@ -1,0 +1,6 @@
+//! API tests: the real app on a free port, a fresh SQLite database per test, HTTP only.
+
+mod auth;
+mod support;
+mod tasks;
+mod tokens;

@@ -1,0 +1,173 @@
+//! A running app per test and typed helpers to talk to it.
+
+use app::auth::token::forge;
+use leptos::config::LeptosOptions;
+use reqwest::{header, Response, StatusCode};
+use serde_json::{json, Value};
+use server::{
+    config::{Config, Mode},
+    Application,
+};
+use std::collections::HashMap;
+
+pub const SECRET: &str = "api-test-secret-0123456789-abcdefghijklmnop";
+pub const ISSUER: &str = "https://auth.test.example";
+pub const AUDIENCE: &str = "tasks-api";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    _db_dir: tempfile::TempDir,
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub session_token: String,
+    pub jwt: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let db_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}/test.db?mode=rwc", db_dir.path().display());
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", database_url),
+            ("JWT_SECRET_KEY", SECRET.to_owned()),
+            ("JWT_ISSUER", ISSUER.to_owned()),
+            ("JWT_AUDIENCE", AUDIENCE.to_owned()),
+        ]);
+        let leptos_options = LeptosOptions::builder()
+            .output_name("taskboard")
+            .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .build();
+        let config = Config::from_lookup(|name| vars.get(name).cloned(), leptos_options, Mode::Release)
+            .expect("test configuration");
+        let app = Application::build(config).await.expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            base,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            _db_dir: db_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Response {
+        self.post_json("/api/auth/sign-up/email", &json!({"name": name, "email": email, "password": password}))
+            .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post_json("/api/auth/sign-in/email", &json!({"email": email, "password": password})).await
+    }
+
+    /// Signs up a new user with a unique email and fetches a JWT for them.
+    pub async fn new_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4());
+        let response = self.sign_up("Test User", &email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        let session_token = body["token"].as_str().expect("session token").to_owned();
+        let id = body["user"]["id"].as_str().expect("user id").to_owned();
+        let jwt = self.jwt_for(&session_token).await;
+        TestUser { id, email, session_token, jwt }
+    }
+
+    pub async fn jwt_for(&self, session_token: &str) -> String {
+        let response = self.auth_get("/api/auth/token", session_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("jwt").to_owned()
+    }
+
+    pub async fn auth_get(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn get_tasks(&self, token: &str, query: &str) -> Response {
+        self.auth_get(&format!("/api/tasks{query}"), token).await
+    }
+
+    pub async fn get_task(&self, token: &str, id: &str) -> Response {
+        self.auth_get(&format!("/api/tasks/{id}"), token).await
+    }
+
+    pub async fn post_task(&self, token: &str, body: &Value) -> Response {
+        self.client.post(self.url("/api/tasks")).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
+    /// Creates a task and returns its JSON.
+    pub async fn create_task(&self, token: &str, title: &str) -> Value {
+        let response = self.post_task(token, &json!({ "title": title })).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("json")
+    }
+
+    pub async fn patch_task(&self, token: &str, id: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/api/tasks/{id}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete_task(&self, token: &str, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/api/tasks/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Claims as this project issues them, for a user's session.
+pub fn claims_for(user_id: &str, session_id: &str) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "sub": user_id, "email": "someone@example.com", "name": "Someone",
+        "iat": now, "exp": now + 300, "iss": ISSUER, "aud": AUDIENCE,
+        "jti": uuid::Uuid::new_v4().to_string(), "sid": session_id,
+    })
+}
+
+/// Signs claims with the shared secret using an encoder independent of the app's.
+pub fn mint(claims: &Value) -> String {
+    forge::hs256(&json!({"alg": "HS256", "typ": "JWT"}), claims, SECRET.as_bytes())
+}
+
+/// The `detail` of an error answer.
+pub async fn detail(response: Response) -> Value {
+    response.json::<Value>().await.expect("json error body")["detail"].clone()
+}
+
+pub fn www_authenticate(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The payload of a JWT, decoded without verification (to look at what was issued).
+pub fn payload(jwt: &str) -> Value {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let part = jwt.split('.').nth(1).expect("payload segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+}
