@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
+    SsrMode,
     hooks::use_location,
     path,
 };
@@ -33,6 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -77,7 +79,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/sign-in") view=SignInPage />
                 <Route path=path!("/sign-up") view=SignUpPage />
-                <Route path=path!("/tasks") view=TasksPage />
+                // In order, so the list is in the HTML itself and readable before (or without) wasm.
+                <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::InOrder />
             </Routes>
         </main>
     }

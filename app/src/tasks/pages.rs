@@ -107,6 +107,9 @@ impl Filter {
 struct Board {
     tasks: RwSignal<Vec<Task>>,
     report: Callback<AppError>,
+    /// False until the page has hydrated: controls that need the wasm stay disabled
+    /// until then, so an early click never submits a form the browser would mishandle.
+    ready: RwSignal<bool>,
 }
 
 #[component]
@@ -122,7 +125,10 @@ fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
             banner.set(Some(error.to_string()));
         }
     });
-    provide_context(Board { tasks, report });
+    let ready = RwSignal::new(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move || ready.set(true));
+    provide_context(Board { tasks, report, ready });
 
     let count = move |f: Filter| tasks.with(|all| all.iter().filter(|t| f.admits(t)).count());
     let visible = move || {
@@ -227,7 +233,7 @@ fn NewTaskForm() -> impl IntoView {
                     maxlength="2000" aria-describedby="new-task-description-error"></textarea>
                 <p class="field-error" id="new-task-description-error">{field_error("description")}</p>
             </div>
-            <button type="submit" class="primary" disabled=move || pending.get()
+            <button type="submit" class="primary" disabled=move || pending.get() || !board.ready.get()
                 aria-busy=move || pending.get().to_string()>
                 {move || if pending.get() { "Adding…" } else { "Add task" }}
             </button>
@@ -238,10 +244,11 @@ fn NewTaskForm() -> impl IntoView {
 #[component]
 fn TaskItem(task: Task) -> impl IntoView {
     let board = expect_context::<Board>();
+    let busy = RwSignal::new(false);
     let editing = RwSignal::new(false);
+    let locked = move || busy.get() || !board.ready.get();
     let draft = RwSignal::new(task.title.clone());
     let edit_error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let id = StoredValue::new(task.id.clone());
 
     let replace = move |updated: Task| {
@@ -313,7 +320,7 @@ fn TaskItem(task: Task) -> impl IntoView {
     view! {
         <li class="task" class:done=completed aria-busy=move || busy.get().to_string()>
             <input type="checkbox" id=checkbox_id.clone() checked=completed on:change=toggle
-                disabled=move || busy.get() />
+                disabled=locked />
             <Show
                 when=move || editing.get()
                 fallback={
@@ -327,9 +334,9 @@ fn TaskItem(task: Task) -> impl IntoView {
                         </div>
                         <div class="task-actions">
                             <button type="button" class="ghost" aria-label=format!("Edit {title}")
-                                disabled=move || busy.get() on:click=move |_| editing.set(true)>"Edit"</button>
+                                disabled=locked on:click=move |_| editing.set(true)>"Edit"</button>
                             <button type="button" class="ghost danger" aria-label=format!("Delete {title}")
-                                disabled=move || busy.get() on:click=remove>"Delete"</button>
+                                disabled=locked on:click=remove>"Delete"</button>
                         </div>
                     }
                 }

@@ -1,0 +1,40 @@
+import { expect, type Page } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+
+export const PASSWORD = "correct horse battery staple";
+
+export function freshEmail(): string {
+  return `e2e-${randomUUID()}@example.com`;
+}
+
+/** Signs up through the form, as a person would, and waits for the task list. */
+export async function signUp(page: Page, name = "Ada Lovelace"): Promise<string> {
+  const email = freshEmail();
+  await page.goto("/sign-up?next=/tasks");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
+  return email;
+}
+
+/** Waits until the page has hydrated: the add button is enabled only then. */
+export async function waitUntilInteractive(page: Page): Promise<void> {
+  await expect(page.getByRole("button", { name: "Add task" })).toBeEnabled();
+}
+
+export async function addTask(page: Page, title: string, description?: string): Promise<void> {
+  await page.getByLabel("Title").fill(title);
+  if (description) {
+    await page.getByLabel("Description").fill(description);
+  }
+  await page.getByRole("button", { name: "Add task" }).click();
+  await expect(page.getByRole("checkbox", { name: title })).toBeVisible();
+  await expect(page.getByLabel("Title")).toHaveValue("");
+}
+
+export function taskList(page: Page) {
+  return page.getByRole("list", { name: "Tasks" }).getByRole("listitem");
+}
