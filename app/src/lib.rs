@@ -19,9 +19,8 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    SsrMode,
     hooks::use_location,
-    path,
+    path, SsrMode,
 };
 use tasks::pages::TasksPage;
 
@@ -64,7 +63,8 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Layout() -> impl IntoView {
     let location = use_location();
-    let user: UserResource = Resource::new_blocking(move || location.pathname.get(), |_| current_user());
+    let user: UserResource =
+        Resource::new_blocking(move || location.pathname.get(), |_| current_user());
     provide_context(user);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>

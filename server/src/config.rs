@@ -39,7 +39,11 @@ impl Mode {
 
 impl Config {
     pub fn from_env(leptos_options: LeptosOptions) -> anyhow::Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok(), leptos_options, Mode::of_this_build())
+        Self::from_lookup(
+            |name| std::env::var(name).ok(),
+            leptos_options,
+            Mode::of_this_build(),
+        )
     }
 
     pub fn from_lookup(
@@ -47,7 +51,11 @@ impl Config {
         leptos_options: LeptosOptions,
         mode: Mode,
     ) -> anyhow::Result<Self> {
-        let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let site_url = var("BETTER_AUTH_URL")
             .unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
@@ -78,9 +86,13 @@ impl Config {
         let algorithm = parse_algorithm(&var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()))
             .map_err(anyhow::Error::msg)?;
         let leeway_secs = match var("JWT_LEEWAY_SECONDS") {
-            Some(v) => v.parse().ok().filter(|l| (0..=300).contains(l)).with_context(|| {
-                format!("JWT_LEEWAY_SECONDS={v} is not a number of seconds from 0 to 300")
-            })?,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|l| (0..=300).contains(l))
+                .with_context(|| {
+                    format!("JWT_LEEWAY_SECONDS={v} is not a number of seconds from 0 to 300")
+                })?,
             None => 30,
         };
         let lifetime_secs = duration_var(&var, "JWT_EXPIRES_IN", 15 * 60)?;
@@ -105,7 +117,11 @@ impl Config {
     }
 }
 
-fn duration_var(var: &impl Fn(&str) -> Option<String>, name: &str, default: i64) -> anyhow::Result<i64> {
+fn duration_var(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: i64,
+) -> anyhow::Result<i64> {
     match var(name) {
         Some(v) => parse_duration(&v).with_context(|| {
             format!("{name}={v} is not a duration: use seconds or a number with s, m, h or d (e.g. 15m)")
@@ -128,7 +144,11 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         "d" => 86_400,
         _ => return None,
     };
-    number.parse::<i64>().ok().filter(|n| *n > 0)?.checked_mul(scale)
+    number
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)?
+        .checked_mul(scale)
 }
 
 /// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
@@ -192,9 +212,15 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef-long";
 
     fn config(vars: &[(&str, &str)], mode: Mode) -> anyhow::Result<Config> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| vars.get(name).cloned(), LeptosOptions::builder().output_name("taskboard").build(), mode)
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(
+            |name| vars.get(name).cloned(),
+            LeptosOptions::builder().output_name("taskboard").build(),
+            mode,
+        )
     }
 
     #[test]
@@ -205,22 +231,33 @@ mod tests {
 
     #[test]
     fn a_short_secret_is_refused_with_the_fix() {
-        let error = config(&[("JWT_SECRET_KEY", "short")], Mode::Release).unwrap_err().to_string();
+        let error = config(&[("JWT_SECRET_KEY", "short")], Mode::Release)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("at least 32 bytes"), "{error}");
     }
 
     #[test]
     fn two_different_secrets_are_refused() {
-        let vars = [("JWT_SECRET_KEY", SECRET), ("BETTER_AUTH_SECRET", "another-secret-of-enough-length-000")];
+        let vars = [
+            ("JWT_SECRET_KEY", SECRET),
+            ("BETTER_AUTH_SECRET", "another-secret-of-enough-length-000"),
+        ];
         let error = config(&vars, Mode::Release).unwrap_err().to_string();
         assert!(error.contains("differ"), "{error}");
-        assert!(!error.contains(SECRET), "the secret itself must not be printed");
+        assert!(
+            !error.contains(SECRET),
+            "the secret itself must not be printed"
+        );
     }
 
     #[test]
     fn better_auth_names_are_accepted() {
         let config = config(
-            &[("BETTER_AUTH_SECRET", SECRET), ("BETTER_AUTH_URL", "https://tasks.example.com/app")],
+            &[
+                ("BETTER_AUTH_SECRET", SECRET),
+                ("BETTER_AUTH_URL", "https://tasks.example.com/app"),
+            ],
             Mode::Release,
         )
         .unwrap();
@@ -232,7 +269,11 @@ mod tests {
 
     #[test]
     fn issuer_and_audience_can_be_set_explicitly() {
-        let vars = [("JWT_SECRET_KEY", SECRET), ("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "a, b")];
+        let vars = [
+            ("JWT_SECRET_KEY", SECRET),
+            ("JWT_ISSUER", "iss"),
+            ("JWT_AUDIENCE", "a, b"),
+        ];
         let config = config(&vars, Mode::Release).unwrap();
         assert_eq!(config.tokens.issuer, "iss");
         assert_eq!(config.tokens.audience, ["a", "b"]);
@@ -241,7 +282,11 @@ mod tests {
 
     #[test]
     fn an_asymmetric_algorithm_is_refused_with_a_shared_secret() {
-        let error = config(&[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", "RS256")], Mode::Release).unwrap_err();
+        let error = config(
+            &[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", "RS256")],
+            Mode::Release,
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("RS256"));
     }
 
@@ -266,10 +311,16 @@ mod tests {
         assert!(stored.len() >= 32);
         let token_of = |c: &Config| {
             app::auth::token::TokenKeys::new(c.tokens.clone()).issue(&app::auth::token::Subject {
-                user_id: "u", email: "e", name: "n", session_id: "s",
+                user_id: "u",
+                email: "e",
+                name: "n",
+                session_id: "s",
             })
         };
         let keys = app::auth::token::TokenKeys::new(second.tokens.clone());
-        assert!(keys.verify(&token_of(&first)).is_ok(), "a restart keeps the same secret");
+        assert!(
+            keys.verify(&token_of(&first)).is_ok(),
+            "a restart keeps the same secret"
+        );
     }
 }

@@ -56,7 +56,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -85,10 +86,13 @@ pub fn router(state: AppState) -> Router {
 /// Opens the pool and runs the embedded migrations; fails loudly if either fails.
 pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
-    if let Some(dir) = config::sqlite_path(database_url).and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+    if let Some(dir) =
+        config::sqlite_path(database_url).and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| {
+                format!("cannot create the database directory {}", dir.display())
+            })?;
         }
     }
     let pool = AnyPoolOptions::new()

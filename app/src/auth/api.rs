@@ -54,7 +54,12 @@ async fn sign_up(
     ValidJson(body): ValidJson<SignUpBody>,
 ) -> Result<Response, AppError> {
     let form = Registration::parse(&body.name, &body.email, &body.password)?;
-    let signed_in = session::sign_up(&state, form, &ClientInfo::from_request(&parts.headers, &parts.extensions)).await?;
+    let signed_in = session::sign_up(
+        &state,
+        form,
+        &ClientInfo::from_request(&parts.headers, &parts.extensions),
+    )
+    .await?;
     let body = json!({ "token": signed_in.session_token, "user": signed_in.user });
     Ok(with_session_cookies(&state, &signed_in, body))
 }
@@ -65,12 +70,22 @@ async fn sign_in(
     ValidJson(body): ValidJson<SignInBody>,
 ) -> Result<Response, AppError> {
     let credentials = Credentials::parse(&body.email, &body.password)?;
-    let signed_in = session::sign_in(&state, credentials, &ClientInfo::from_request(&parts.headers, &parts.extensions)).await?;
-    let body = json!({ "redirect": false, "token": signed_in.session_token, "user": signed_in.user });
+    let signed_in = session::sign_in(
+        &state,
+        credentials,
+        &ClientInfo::from_request(&parts.headers, &parts.extensions),
+    )
+    .await?;
+    let body =
+        json!({ "redirect": false, "token": signed_in.session_token, "user": signed_in.user });
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
-fn with_session_cookies(state: &AppState, signed_in: &SignedIn, body: serde_json::Value) -> Response {
+fn with_session_cookies(
+    state: &AppState,
+    signed_in: &SignedIn,
+    body: serde_json::Value,
+) -> Response {
     let mut headers = HeaderMap::new();
     for cookie in session::session_cookies(state, signed_in) {
         headers.append(SET_COOKIE, cookie);
@@ -106,7 +121,11 @@ async fn get_session(
             if let Ok(value) = HeaderValue::from_str(&jwt) {
                 headers.insert(HeaderName::from_static("set-auth-jwt"), value);
             }
-            (headers, Json(json!({ "session": session_json, "user": user }))).into_response()
+            (
+                headers,
+                Json(json!({ "session": session_json, "user": user })),
+            )
+                .into_response()
         }
     }
 }
@@ -116,7 +135,9 @@ async fn token(
     CurrentSession(current): CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (session, user, _): (_, User, _) = current.ok_or(AppError::Unauthenticated)?;
-    Ok(Json(json!({ "token": session::access_token(&state, &user, &session.id) })))
+    Ok(Json(
+        json!({ "token": session::access_token(&state, &user, &session.id) }),
+    ))
 }
 
 /// Only HMAC algorithms are configurable, and a shared secret is never published.

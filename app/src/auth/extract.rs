@@ -110,7 +110,12 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         pairs
             .iter()
-            .map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap()))
+            .map(|(k, v)| {
+                (
+                    header::HeaderName::from_static(k),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -118,20 +123,44 @@ mod tests {
 
     #[test]
     fn fetch_metadata_decides_when_present() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), SITE));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", SITE)]), SITE));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), SITE));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            SITE
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site"), ("origin", SITE)]),
+            SITE
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            SITE
+        ));
     }
 
     #[test]
     fn origin_must_be_the_site_or_the_requested_host() {
         assert!(is_same_origin(&headers(&[("origin", SITE)]), SITE));
-        assert!(is_same_origin(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]), SITE));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "localhost:3000")]), SITE));
+        assert!(is_same_origin(
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            SITE
+        ));
+        assert!(!is_same_origin(
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("host", "localhost:3000")
+            ]),
+            SITE
+        ));
     }
 
     #[test]
     fn a_request_without_origin_information_is_not_same_origin() {
-        assert!(!is_same_origin(&headers(&[("host", "localhost:3000")]), SITE));
+        assert!(!is_same_origin(
+            &headers(&[("host", "localhost:3000")]),
+            SITE
+        ));
     }
 }

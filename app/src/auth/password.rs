@@ -15,18 +15,23 @@ fn argon2() -> Argon2<'static> {
 
 /// A hash made once, verified against when the email is unknown, so that an unknown email
 /// costs the same time as a wrong password and does not reveal which accounts exist.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking("a password nobody has").unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking("a password nobody has").unwrap_or_default());
 
 fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -65,7 +70,10 @@ mod tests {
 
     #[test]
     fn the_same_password_hashes_differently_each_time() {
-        assert_ne!(hash_blocking("same password").unwrap(), hash_blocking("same password").unwrap());
+        assert_ne!(
+            hash_blocking("same password").unwrap(),
+            hash_blocking("same password").unwrap()
+        );
     }
 
     #[test]

@@ -86,10 +86,12 @@ pub async fn find_user_with_hash_by_email(
 }
 
 pub async fn find_user(pool: &Pool, user_id: &str) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!("select {USER_COLUMNS} from users u where u.id = $1"))
-        .bind(user_id)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "select {USER_COLUMNS} from users u where u.id = $1"
+    ))
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -177,7 +179,10 @@ pub async fn session_is_active(
     Ok(row.is_some())
 }
 
-pub async fn delete_session_by_token_hash(pool: &Pool, token_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_session_by_token_hash(
+    pool: &Pool,
+    token_hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where token_hash = $1")
         .bind(token_hash)
         .execute(pool)

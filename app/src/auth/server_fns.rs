@@ -13,7 +13,10 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{session, types::{safe_next, Registration}};
+    use crate::auth::{
+        session,
+        types::{safe_next, Registration},
+    };
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
     let signed_in = session::sign_up(&state, form, &ssr::client_info()).await?;
@@ -23,8 +26,15 @@ pub async fn sign_up(
 }
 
 #[server(prefix = "/fn", endpoint = "sign-in")]
-pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::auth::{session, types::{safe_next, Credentials}};
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::auth::{
+        session,
+        types::{safe_next, Credentials},
+    };
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
     let signed_in = session::sign_in(&state, credentials, &ssr::client_info()).await?;

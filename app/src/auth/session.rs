@@ -55,7 +55,11 @@ pub struct SignedIn {
     pub access_token: String,
 }
 
-pub async fn sign_up(state: &AppState, form: Registration, client: &ClientInfo) -> Result<SignedIn, AppError> {
+pub async fn sign_up(
+    state: &AppState,
+    form: Registration,
+    client: &ClientInfo,
+) -> Result<SignedIn, AppError> {
     let hash = password::hash(form.password).await?;
     let user = repo::insert_user(&state.db, form.name.as_str(), form.email.as_str(), &hash)
         .await?
@@ -90,7 +94,11 @@ pub async fn sign_in(
     }
 }
 
-async fn start_session(state: &AppState, user: User, client: &ClientInfo) -> Result<SignedIn, AppError> {
+async fn start_session(
+    state: &AppState,
+    user: User,
+    client: &ClientInfo,
+) -> Result<SignedIn, AppError> {
     let session_token = new_session_token();
     let session = repo::insert_session(
         &state.db,
@@ -120,7 +128,10 @@ pub async fn sign_out(state: &AppState, session_token: &str) -> Result<(), AppEr
 }
 
 /// The live session behind an opaque session token, with its user.
-pub async fn resume(state: &AppState, session_token: &str) -> Result<Option<(Session, User)>, AppError> {
+pub async fn resume(
+    state: &AppState,
+    session_token: &str,
+) -> Result<Option<(Session, User)>, AppError> {
     Ok(repo::find_active_session_by_token_hash(&state.db, &hash_token(session_token)).await?)
 }
 
@@ -173,7 +184,12 @@ pub fn session_cookies(state: &AppState, signed_in: &SignedIn) -> [HeaderValue; 
 pub fn access_cookie(state: &AppState, access_token: &str) -> HeaderValue {
     // The cookie outlives the JWT inside it: an expired JWT gets a clear 401 and is
     // replaced from the session, instead of silently vanishing from the request.
-    cookie_header(state, ACCESS_COOKIE, access_token, state.site.session_lifetime_secs)
+    cookie_header(
+        state,
+        ACCESS_COOKIE,
+        access_token,
+        state.site.session_lifetime_secs,
+    )
 }
 
 /// `Set-Cookie` values that delete both credentials.
@@ -221,9 +237,15 @@ mod tests {
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         for value in ["Bearer abc", "bearer abc", "BEARER  abc "] {
-            assert_eq!(bearer_token(&headers(&[("authorization", value)])).as_deref(), Some("abc"));
+            assert_eq!(
+                bearer_token(&headers(&[("authorization", value)])).as_deref(),
+                Some("abc")
+            );
         }
-        assert_eq!(bearer_token(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
     }
 
     #[test]
@@ -235,7 +257,10 @@ mod tests {
 
     #[test]
     fn the_bearer_header_wins_over_the_cookie() {
-        let h = headers(&[("authorization", "Bearer from-header"), ("cookie", "session_token=from-cookie")]);
+        let h = headers(&[
+            ("authorization", "Bearer from-header"),
+            ("cookie", "session_token=from-cookie"),
+        ]);
         assert_eq!(presented_session_token(&h).as_deref(), Some("from-header"));
     }
 

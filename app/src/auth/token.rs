@@ -196,15 +196,16 @@ impl TokenKeys {
             return Err(TokenError::Malformed);
         }
         self.check_header(token)?;
-        let raw = jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    TokenError::Algorithm
-                }
-                _ => TokenError::Malformed,
-            })?
-            .claims;
+        let raw =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::InvalidSignature => TokenError::Signature,
+                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                        TokenError::Algorithm
+                    }
+                    _ => TokenError::Malformed,
+                })?
+                .claims;
         self.check_claims(&raw, now)
     }
 
@@ -249,15 +250,15 @@ impl TokenKeys {
         }
         let aud: Audience = match raw.get("aud") {
             None => return Err(TokenError::MissingClaim("aud")),
-            Some(value) => serde_json::from_value(value.clone())
-                .map_err(|_| TokenError::ClaimType("aud"))?,
+            Some(value) => {
+                serde_json::from_value(value.clone()).map_err(|_| TokenError::ClaimType("aud"))?
+            }
         };
         if !aud.contains_any(&self.settings.audience) {
             return Err(TokenError::Audience);
         }
-        let required = |name: &'static str| {
-            string_claim(raw, name)?.ok_or(TokenError::MissingClaim(name))
-        };
+        let required =
+            |name: &'static str| string_claim(raw, name)?.ok_or(TokenError::MissingClaim(name));
         Ok(Claims {
             sub: required("sub")?,
             sid: required("sid")?,
@@ -278,14 +279,21 @@ fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<i
         Some(Value::Number(n)) => n
             .as_i64()
             // Some encoders write fractional seconds; whole seconds are what matters.
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.floor() as i64)
+            })
             .map(Some)
             .ok_or(TokenError::ClaimType(name)),
         Some(_) => Err(TokenError::ClaimType(name)),
     }
 }
 
-fn string_claim(raw: &Map<String, Value>, name: &'static str) -> Result<Option<String>, TokenError> {
+fn string_claim(
+    raw: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<String>, TokenError> {
     match raw.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -383,15 +391,26 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_every_contract_claim() {
         let keys = keys();
-        let subject = Subject { user_id: "u", email: "e@x.io", name: "N", session_id: "s" };
+        let subject = Subject {
+            user_id: "u",
+            email: "e@x.io",
+            name: "N",
+            session_id: "s",
+        };
         let token = keys.issue_at(&subject, NOW);
         let claims = keys.verify_at(&token, NOW + 1).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u", "s"));
         assert_eq!(claims.exp - claims.iat, 900);
-        assert_eq!(claims.aud, Audience::Many(vec!["http://localhost:3000".into(), "tasks-api".into()]));
+        assert_eq!(
+            claims.aud,
+            Audience::Many(vec!["http://localhost:3000".into(), "tasks-api".into()])
+        );
         let payload = token.split('.').nth(1).unwrap();
-        let raw: Map<String, Value> = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-        for claim in ["sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid"] {
+        let raw: Map<String, Value> =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        for claim in [
+            "sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid",
+        ] {
             assert!(raw.contains_key(claim), "issued token lacks {claim}");
         }
     }
@@ -409,7 +428,10 @@ mod tests {
 
     #[test]
     fn alg_none_is_rejected() {
-        assert_eq!(verify(&forge::unsigned(&claims())), Err(TokenError::Algorithm));
+        assert_eq!(
+            verify(&forge::unsigned(&claims())),
+            Err(TokenError::Algorithm)
+        );
     }
 
     #[test]
@@ -424,13 +446,21 @@ mod tests {
     fn key_carrying_and_critical_header_parameters_are_rejected() {
         for key in ["crit", "jku", "x5u", "jwk", "x5c"] {
             let token = forge::hs256(&with(header(), key, json!(["x"])), &claims(), SECRET);
-            assert_eq!(verify(&token), Err(TokenError::HeaderParameter(key)), "{key}");
+            assert_eq!(
+                verify(&token),
+                Err(TokenError::HeaderParameter(key)),
+                "{key}"
+            );
         }
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_rejected() {
-        let token = forge::hs256(&header(), &claims(), b"another-secret-that-is-also-long-enough");
+        let token = forge::hs256(
+            &header(),
+            &claims(),
+            b"another-secret-that-is-also-long-enough",
+        );
         assert_eq!(verify(&token), Err(TokenError::Signature));
     }
 
@@ -444,7 +474,10 @@ mod tests {
 
     #[test]
     fn an_expired_token_is_rejected_beyond_the_leeway_only() {
-        assert_eq!(verify(&signed(with(claims(), "exp", json!(NOW - 31)))), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&signed(with(claims(), "exp", json!(NOW - 31)))),
+            Err(TokenError::Expired)
+        );
         assert!(verify(&signed(with(claims(), "exp", json!(NOW - 5)))).is_ok());
     }
 
@@ -462,22 +495,45 @@ mod tests {
 
     #[test]
     fn a_wrong_issuer_or_audience_is_rejected() {
-        assert_eq!(verify(&signed(with(claims(), "iss", json!("https://evil.example")))), Err(TokenError::Issuer));
-        assert_eq!(verify(&signed(with(claims(), "aud", json!("someone-else")))), Err(TokenError::Audience));
-        assert_eq!(verify(&signed(with(claims(), "aud", json!(["a", "b"])))), Err(TokenError::Audience));
+        assert_eq!(
+            verify(&signed(with(
+                claims(),
+                "iss",
+                json!("https://evil.example")
+            ))),
+            Err(TokenError::Issuer)
+        );
+        assert_eq!(
+            verify(&signed(with(claims(), "aud", json!("someone-else")))),
+            Err(TokenError::Audience)
+        );
+        assert_eq!(
+            verify(&signed(with(claims(), "aud", json!(["a", "b"])))),
+            Err(TokenError::Audience)
+        );
     }
 
     #[test]
     fn each_required_claim_must_be_present() {
         for claim in ["exp", "iat", "iss", "aud", "sub", "sid"] {
-            assert_eq!(verify(&signed(without(claims(), claim))), Err(TokenError::MissingClaim(claim)), "{claim}");
+            assert_eq!(
+                verify(&signed(without(claims(), claim))),
+                Err(TokenError::MissingClaim(claim)),
+                "{claim}"
+            );
         }
     }
 
     #[test]
     fn a_non_string_sub_is_rejected() {
-        assert_eq!(verify(&signed(with(claims(), "sub", json!(42)))), Err(TokenError::ClaimType("sub")));
-        assert_eq!(verify(&signed(with(claims(), "exp", json!("soon")))), Err(TokenError::ClaimType("exp")));
+        assert_eq!(
+            verify(&signed(with(claims(), "sub", json!(42)))),
+            Err(TokenError::ClaimType("sub"))
+        );
+        assert_eq!(
+            verify(&signed(with(claims(), "exp", json!("soon")))),
+            Err(TokenError::ClaimType("exp"))
+        );
     }
 
     #[test]
@@ -497,7 +553,10 @@ mod tests {
         ];
         for token in cases {
             let result = verify(&token);
-            assert!(matches!(result, Err(TokenError::Malformed | TokenError::Signature)), "{token:.40}: {result:?}");
+            assert!(
+                matches!(result, Err(TokenError::Malformed | TokenError::Signature)),
+                "{token:.40}: {result:?}"
+            );
         }
     }
 

@@ -186,12 +186,23 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn email_without_at_or_domain_dot_is_refused() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@.com", "a da@x.io"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "a da@x.io",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -201,7 +212,10 @@ mod tests {
         assert!(Password::parse("short").is_err());
         assert!(Password::parse("long enough").is_ok());
         assert!(Password::parse(&"x".repeat(129)).is_err());
-        assert!(Password::parse(&"é".repeat(128)).is_ok(), "length counts characters, not bytes");
+        assert!(
+            Password::parse(&"é".repeat(128)).is_ok(),
+            "length counts characters, not bytes"
+        );
     }
 
     #[test]
@@ -212,7 +226,8 @@ mod tests {
 
     #[test]
     fn sign_up_reports_every_bad_field_at_once() {
-        let AppError::Validation(errors) = Registration::parse(" ", "nope", "1").unwrap_err() else {
+        let AppError::Validation(errors) = Registration::parse(" ", "nope", "1").unwrap_err()
+        else {
             panic!("expected a validation error");
         };
         let fields: Vec<_> = errors.iter().map(FieldError::field).collect();
@@ -221,7 +236,10 @@ mod tests {
 
     #[test]
     fn next_accepts_local_paths_only() {
-        assert_eq!(safe_next(Some("/tasks?completed=true")), "/tasks?completed=true");
+        assert_eq!(
+            safe_next(Some("/tasks?completed=true")),
+            "/tasks?completed=true"
+        );
         assert_eq!(safe_next(Some("//evil.example")), "/tasks");
         assert_eq!(safe_next(Some("https://evil.example")), "/tasks");
         assert_eq!(safe_next(Some("/\\evil.example")), "/tasks");

@@ -31,7 +31,9 @@ async fn list(
     ValidQuery(query): ValidQuery<ListQuery>,
 ) -> Result<Json<Vec<Task>>, AppError> {
     let filter = query.parse()?;
-    Ok(Json(repo::list_tasks(&state.db, &caller.user_id, &filter).await?))
+    Ok(Json(
+        repo::list_tasks(&state.db, &caller.user_id, &filter).await?,
+    ))
 }
 
 async fn create(

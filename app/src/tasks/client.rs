@@ -33,9 +33,7 @@ pub async fn delete_task(id: &str) -> Result<(), AppError> {
     send(|| Request::delete(&url).build()).await.map(drop)
 }
 
-async fn send(
-    build: impl Fn() -> Result<Request, gloo_net::Error>,
-) -> Result<Response, AppError> {
+async fn send(build: impl Fn() -> Result<Request, gloo_net::Error>) -> Result<Response, AppError> {
     let response = attempt(&build).await?;
     if response.status() != 401 {
         return success_or_error(response).await;

@@ -128,12 +128,21 @@ fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
     let ready = RwSignal::new(false);
     // Effects run only in the browser, after hydration.
     Effect::new(move || ready.set(true));
-    provide_context(Board { tasks, report, ready });
+    provide_context(Board {
+        tasks,
+        report,
+        ready,
+    });
 
     let count = move |f: Filter| tasks.with(|all| all.iter().filter(|t| f.admits(t)).count());
     let visible = move || {
         let f = filter.get();
-        tasks.with(|all| all.iter().filter(|t| f.admits(t)).cloned().collect::<Vec<_>>())
+        tasks.with(|all| {
+            all.iter()
+                .filter(|t| f.admits(t))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
     let filter_button = move |f: Filter, label: &'static str| {
         view! {
@@ -215,7 +224,8 @@ fn NewTaskForm() -> impl IntoView {
             pending.set(false);
         });
     };
-    let field_error = move |field: &'static str| move || error.get().and_then(|e| e.message_for(field));
+    let field_error =
+        move |field: &'static str| move || error.get().and_then(|e| e.message_for(field));
 
     view! {
         <form class="card new-task" on:submit=submit aria-label="Add a task" novalidate>

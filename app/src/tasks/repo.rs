@@ -19,7 +19,11 @@ fn task_from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
     })
 }
 
-pub async fn insert_task(pool: &Pool, owner: &str, new: &ValidNewTask) -> Result<Task, sqlx::Error> {
+pub async fn insert_task(
+    pool: &Pool,
+    owner: &str,
+    new: &ValidNewTask,
+) -> Result<Task, sqlx::Error> {
     let now = db::timestamp();
     let task = Task {
         id: db::new_id(),
@@ -45,7 +49,11 @@ pub async fn insert_task(pool: &Pool, owner: &str, new: &ValidNewTask) -> Result
     Ok(task)
 }
 
-pub async fn list_tasks(pool: &Pool, owner: &str, filter: &ListFilter) -> Result<Vec<Task>, sqlx::Error> {
+pub async fn list_tasks(
+    pool: &Pool,
+    owner: &str,
+    filter: &ListFilter,
+) -> Result<Vec<Task>, sqlx::Error> {
     let rows = match filter.completed {
         None => {
             sqlx::query(&format!(
@@ -75,11 +83,13 @@ pub async fn list_tasks(pool: &Pool, owner: &str, filter: &ListFilter) -> Result
 }
 
 pub async fn find_task(pool: &Pool, owner: &str, id: &str) -> Result<Option<Task>, sqlx::Error> {
-    let row = sqlx::query(&format!("select {COLUMNS} from tasks where id = $1 and user_id = $2"))
-        .bind(id)
-        .bind(owner)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "select {COLUMNS} from tasks where id = $1 and user_id = $2"
+    ))
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(task_from_row).transpose()
 }
 

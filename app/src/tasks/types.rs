@@ -82,7 +82,11 @@ pub struct ValidNewTask {
 impl NewTask {
     pub fn parse(&self) -> Result<ValidNewTask, AppError> {
         let title = TaskTitle::parse(&self.title);
-        let description = self.description.as_deref().map(TaskDescription::parse).transpose();
+        let description = self
+            .description
+            .as_deref()
+            .map(TaskDescription::parse)
+            .transpose();
         match (title, description) {
             (Ok(title), Ok(description)) => Ok(ValidNewTask {
                 title,
@@ -90,7 +94,10 @@ impl NewTask {
                 completed: self.completed.unwrap_or(false),
             }),
             (title, description) => Err(AppError::Validation(
-                [title.err(), description.err()].into_iter().flatten().collect(),
+                [title.err(), description.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             )),
         }
     }
@@ -102,7 +109,11 @@ impl NewTask {
 pub struct TaskPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
@@ -135,7 +146,10 @@ impl TaskPatch {
                 completed: self.completed,
             }),
             (title, description) => Err(AppError::Validation(
-                [title.err(), description.err()].into_iter().flatten().collect(),
+                [title.err(), description.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             )),
         }
     }
@@ -192,7 +206,10 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_and_must_not_be_blank() {
-        assert_eq!(TaskTitle::parse("  Buy milk ").unwrap().as_str(), "Buy milk");
+        assert_eq!(
+            TaskTitle::parse("  Buy milk ").unwrap().as_str(),
+            "Buy milk"
+        );
         assert!(TaskTitle::parse("   ").is_err());
     }
 
@@ -210,9 +227,18 @@ mod tests {
 
     #[test]
     fn a_new_task_reports_title_and_description_problems_together() {
-        let new = NewTask { title: "".into(), description: Some("x".repeat(2001)), completed: None };
-        let AppError::Validation(errors) = new.parse().unwrap_err() else { panic!() };
-        assert_eq!(errors.iter().map(FieldError::field).collect::<Vec<_>>(), ["title", "description"]);
+        let new = NewTask {
+            title: "".into(),
+            description: Some("x".repeat(2001)),
+            completed: None,
+        };
+        let AppError::Validation(errors) = new.parse().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            errors.iter().map(FieldError::field).collect::<Vec<_>>(),
+            ["title", "description"]
+        );
     }
 
     #[test]
@@ -225,7 +251,14 @@ mod tests {
 
     #[test]
     fn list_limits_are_bounded() {
-        let parse = |limit, offset| ListQuery { completed: None, limit, offset }.parse();
+        let parse = |limit, offset| {
+            ListQuery {
+                completed: None,
+                limit,
+                offset,
+            }
+            .parse()
+        };
         assert_eq!(parse(None, None).unwrap().limit, 100);
         assert!(parse(Some(500), Some(0)).is_ok());
         assert!(parse(Some(501), None).is_err());

@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn sign_up_answers_a_session_token_and_the_user_and_sets_httponly_cookies() {
     let app = TestApp::spawn().await;
-    let response = app.sign_up("Ada Lovelace", "Ada@Example.com", PASSWORD).await;
+    let response = app
+        .sign_up("Ada Lovelace", "Ada@Example.com", PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookies: Vec<String> = response
         .headers()
@@ -52,7 +54,12 @@ async fn sign_up_with_bad_input_lists_every_bad_field() {
     let response = app.sign_up("", "not-an-email", "short").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let detail = detail(response).await;
-    let fields: Vec<&str> = detail.as_array().unwrap().iter().map(|e| e["loc"][1].as_str().unwrap()).collect();
+    let fields: Vec<&str> = detail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["loc"][1].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["name", "email", "password"]);
     assert!(detail[0]["msg"].is_string() && detail[0]["type"].is_string());
 }
@@ -67,7 +74,11 @@ async fn sign_in_answers_redirect_false_a_session_token_and_the_user() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["redirect"], false);
     assert_eq!(body["user"]["id"], user.id.as_str());
-    assert_ne!(body["token"], user.session_token.as_str(), "each sign-in is a new session");
+    assert_ne!(
+        body["token"],
+        user.session_token.as_str(),
+        "each sign-in is a new session"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +89,10 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
     let unknown_email = app.sign_in("nobody@example.com", PASSWORD).await;
     assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
-    let (a, b): (Value, Value) = (wrong_password.json().await.unwrap(), unknown_email.json().await.unwrap());
+    let (a, b): (Value, Value) = (
+        wrong_password.json().await.unwrap(),
+        unknown_email.json().await.unwrap(),
+    );
     assert_eq!(a, b);
     assert_eq!(a["code"], "INVALID_EMAIL_OR_PASSWORD");
     assert!(a["message"].is_string() && a["detail"].is_string());
@@ -88,9 +102,14 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
 async fn get_session_returns_the_session_and_user_with_a_jwt_header() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let response = app.auth_get("/api/auth/get-session", &user.session_token).await;
+    let response = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let jwt = response.headers()["set-auth-jwt"].to_str().unwrap().to_owned();
+    let jwt = response.headers()["set-auth-jwt"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["user"]["id"], user.id.as_str());
     assert_eq!(body["session"]["userId"], user.id.as_str());
@@ -101,7 +120,12 @@ async fn get_session_returns_the_session_and_user_with_a_jwt_header() {
 #[tokio::test]
 async fn get_session_without_a_session_is_null() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/api/auth/get-session")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/auth/get-session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), Value::Null);
 }
@@ -113,7 +137,10 @@ async fn the_session_cookie_works_like_the_bearer_session_token() {
     let response = app
         .client
         .get(app.url("/api/auth/token"))
-        .header(header::COOKIE, format!("session_token={}", user.session_token))
+        .header(
+            header::COOKIE,
+            format!("session_token={}", user.session_token),
+        )
         .send()
         .await
         .unwrap();
@@ -125,7 +152,9 @@ async fn the_token_route_issues_a_jwt_with_every_contract_claim() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     let claims = payload(&user.jwt);
-    for claim in ["sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid"] {
+    for claim in [
+        "sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid",
+    ] {
         assert!(claims.get(claim).is_some(), "missing {claim}");
     }
     assert_eq!(claims["sub"], user.id.as_str());
@@ -142,7 +171,12 @@ async fn the_token_route_issues_a_jwt_with_every_contract_claim() {
 #[tokio::test]
 async fn the_token_route_without_a_session_is_401() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/api/auth/token")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/auth/token"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(www_authenticate(&response), "Bearer");
 }
@@ -159,8 +193,13 @@ async fn sign_out_revokes_the_session_and_its_jwts_at_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"success": true}));
-    let session = app.auth_get("/api/auth/get-session", &user.session_token).await;
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"success": true})
+    );
+    let session = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
     assert_eq!(session.json::<Value>().await.unwrap(), Value::Null);
     let tasks = app.get_tasks(&user.jwt, "").await;
     assert_eq!(tasks.status(), StatusCode::UNAUTHORIZED);
@@ -170,6 +209,11 @@ async fn sign_out_revokes_the_session_and_its_jwts_at_once() {
 #[tokio::test]
 async fn jwks_has_no_keys_for_a_shared_secret() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/api/auth/jwks")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/auth/jwks"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"keys": []}));
 }

@@ -42,8 +42,12 @@ impl TestApp {
             .output_name("taskboard")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
             .build();
-        let config = Config::from_lookup(|name| vars.get(name).cloned(), leptos_options, Mode::Release)
-            .expect("test configuration");
+        let config = Config::from_lookup(
+            |name| vars.get(name).cloned(),
+            leptos_options,
+            Mode::Release,
+        )
+        .expect("test configuration");
         let app = Application::build(config).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
@@ -62,16 +66,28 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Response {
-        self.post_json("/api/auth/sign-up/email", &json!({"name": name, "email": email, "password": password}))
-            .await
+        self.post_json(
+            "/api/auth/sign-up/email",
+            &json!({"name": name, "email": email, "password": password}),
+        )
+        .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
-        self.post_json("/api/auth/sign-in/email", &json!({"email": email, "password": password})).await
+        self.post_json(
+            "/api/auth/sign-in/email",
+            &json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Signs up a new user with a unique email and fetches a JWT for them.
@@ -83,7 +99,12 @@ impl TestApp {
         let session_token = body["token"].as_str().expect("session token").to_owned();
         let id = body["user"]["id"].as_str().expect("user id").to_owned();
         let jwt = self.jwt_for(&session_token).await;
-        TestUser { id, email, session_token, jwt }
+        TestUser {
+            id,
+            email,
+            session_token,
+            jwt,
+        }
     }
 
     pub async fn jwt_for(&self, session_token: &str) -> String {
@@ -94,7 +115,12 @@ impl TestApp {
     }
 
     pub async fn auth_get(&self, path: &str, token: &str) -> Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_tasks(&self, token: &str, query: &str) -> Response {
@@ -106,7 +132,13 @@ impl TestApp {
     }
 
     pub async fn post_task(&self, token: &str, body: &Value) -> Response {
-        self.client.post(self.url("/api/tasks")).bearer_auth(token).json(body).send().await.expect("request")
+        self.client
+            .post(self.url("/api/tasks"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Creates a task and returns its JSON.
@@ -148,7 +180,11 @@ pub fn claims_for(user_id: &str, session_id: &str) -> Value {
 
 /// Signs claims with the shared secret using an encoder independent of the app's.
 pub fn mint(claims: &Value) -> String {
-    forge::hs256(&json!({"alg": "HS256", "typ": "JWT"}), claims, SECRET.as_bytes())
+    forge::hs256(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        claims,
+        SECRET.as_bytes(),
+    )
 }
 
 /// The `detail` of an error answer.

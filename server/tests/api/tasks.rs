@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 async fn creating_a_task_answers_201_with_the_contract_shape() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let response = app.post_task(&user.jwt, &json!({"title": "  Buy milk ", "description": "2 litres"})).await;
+    let response = app
+        .post_task(
+            &user.jwt,
+            &json!({"title": "  Buy milk ", "description": "2 litres"}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let task: Value = response.json().await.unwrap();
     assert_eq!(task["title"], "Buy milk");
@@ -17,9 +22,17 @@ async fn creating_a_task_answers_201_with_the_contract_shape() {
     assert!(task["id"].is_string());
     for key in ["created_at", "updated_at"] {
         let stamp = task[key].as_str().unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{key}={stamp}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{key}={stamp}"
+        );
     }
-    let fetched: Value = app.get_task(&user.jwt, task["id"].as_str().unwrap()).await.json().await.unwrap();
+    let fetched: Value = app
+        .get_task(&user.jwt, task["id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, task);
 }
 
@@ -30,7 +43,13 @@ async fn list_tasks_returns_only_the_callers_tasks() {
     app.create_task(&alice.jwt, "alice 1").await;
     app.create_task(&alice.jwt, "alice 2").await;
     app.create_task(&bob.jwt, "bob 1").await;
-    let titles = |v: Value| v.as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let titles = |v: Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     let alices: Value = app.get_tasks(&alice.jwt, "").await.json().await.unwrap();
     let bobs: Value = app.get_tasks(&bob.jwt, "").await.json().await.unwrap();
     assert_eq!(titles(alices), ["alice 1", "alice 2"]);
@@ -45,7 +64,8 @@ async fn another_users_task_is_not_found_on_get_patch_and_delete() {
     let id = task["id"].as_str().unwrap();
     let responses = [
         app.get_task(&mallory.jwt, id).await,
-        app.patch_task(&mallory.jwt, id, &json!({"title": "pwned"})).await,
+        app.patch_task(&mallory.jwt, id, &json!({"title": "pwned"}))
+            .await,
         app.delete_task(&mallory.jwt, id).await,
     ];
     for response in responses {
@@ -61,15 +81,46 @@ async fn list_filters_by_completed_and_pages_with_limit_and_offset() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     for i in 0..5 {
-        app.post_task(&user.jwt, &json!({"title": format!("task {i}"), "completed": i % 2 == 0})).await;
+        app.post_task(
+            &user.jwt,
+            &json!({"title": format!("task {i}"), "completed": i % 2 == 0}),
+        )
+        .await;
     }
     let count = |v: Value| v.as_array().unwrap().len();
-    assert_eq!(count(app.get_tasks(&user.jwt, "?completed=true").await.json().await.unwrap()), 3);
-    assert_eq!(count(app.get_tasks(&user.jwt, "?completed=false").await.json().await.unwrap()), 2);
-    let page: Value = app.get_tasks(&user.jwt, "?limit=2&offset=3").await.json().await.unwrap();
+    assert_eq!(
+        count(
+            app.get_tasks(&user.jwt, "?completed=true")
+                .await
+                .json()
+                .await
+                .unwrap()
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            app.get_tasks(&user.jwt, "?completed=false")
+                .await
+                .json()
+                .await
+                .unwrap()
+        ),
+        2
+    );
+    let page: Value = app
+        .get_tasks(&user.jwt, "?limit=2&offset=3")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page[0]["title"], "task 3");
     assert_eq!(count(page), 2);
-    assert_eq!(app.get_tasks(&user.jwt, "/").await.status(), StatusCode::OK, "trailing slash");
+    assert_eq!(
+        app.get_tasks(&user.jwt, "/").await.status(),
+        StatusCode::OK,
+        "trailing slash"
+    );
 }
 
 #[tokio::test]
@@ -77,33 +128,68 @@ async fn patch_changes_only_the_given_fields_and_null_clears_the_description() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     let created: Value = app
-        .post_task(&user.jwt, &json!({"title": "draft", "description": "notes"}))
+        .post_task(
+            &user.jwt,
+            &json!({"title": "draft", "description": "notes"}),
+        )
         .await
         .json()
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap();
-    let done: Value = app.patch_task(&user.jwt, id, &json!({"completed": true})).await.json().await.unwrap();
-    assert_eq!((done["title"].as_str(), done["description"].as_str(), done["completed"].as_bool()), (Some("draft"), Some("notes"), Some(true)));
-    assert!(done["updated_at"].as_str() > created["updated_at"].as_str());
-    let cleared: Value = app
-        .patch_task(&user.jwt, id, &json!({"title": "final", "description": null}))
+    let done: Value = app
+        .patch_task(&user.jwt, id, &json!({"completed": true}))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!((cleared["title"].as_str(), cleared["description"].is_null(), cleared["completed"].as_bool()), (Some("final"), true, Some(true)));
+    assert_eq!(
+        (
+            done["title"].as_str(),
+            done["description"].as_str(),
+            done["completed"].as_bool()
+        ),
+        (Some("draft"), Some("notes"), Some(true))
+    );
+    assert!(done["updated_at"].as_str() > created["updated_at"].as_str());
+    let cleared: Value = app
+        .patch_task(
+            &user.jwt,
+            id,
+            &json!({"title": "final", "description": null}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cleared["title"].as_str(),
+            cleared["description"].is_null(),
+            cleared["completed"].as_bool()
+        ),
+        (Some("final"), true, Some(true))
+    );
 }
 
 #[tokio::test]
 async fn delete_answers_204_and_the_task_is_gone() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let id = app.create_task(&user.jwt, "temporary").await["id"].as_str().unwrap().to_owned();
+    let id = app.create_task(&user.jwt, "temporary").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let response = app.delete_task(&user.jwt, &id).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get_task(&user.jwt, &id).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.delete_task(&user.jwt, &id).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_task(&user.jwt, &id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.delete_task(&user.jwt, &id).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -113,7 +199,10 @@ async fn invalid_input_gets_422_with_a_field_list() {
     let cases = [
         (json!({"title": "   "}), "title"),
         (json!({"title": "x".repeat(201)}), "title"),
-        (json!({"title": "ok", "description": "d".repeat(2001)}), "description"),
+        (
+            json!({"title": "ok", "description": "d".repeat(2001)}),
+            "description",
+        ),
     ];
     for (body, field) in cases {
         let response = app.post_task(&user.jwt, &body).await;
@@ -135,9 +224,19 @@ async fn invalid_input_gets_422_with_a_field_list() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    for query in ["?limit=1000", "?limit=0", "?offset=-1", "?completed=maybe", "?limit=ten"] {
+    for query in [
+        "?limit=1000",
+        "?limit=0",
+        "?offset=-1",
+        "?completed=maybe",
+        "?limit=ten",
+    ] {
         let response = app.get_tasks(&user.jwt, query).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
         assert!(detail(response).await.is_array());
     }
 }
@@ -146,7 +245,12 @@ async fn invalid_input_gets_422_with_a_field_list() {
 async fn an_oversized_body_gets_413() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let response = app.post_task(&user.jwt, &json!({"title": "big", "description": "x".repeat(200_000)})).await;
+    let response = app
+        .post_task(
+            &user.jwt,
+            &json!({"title": "big", "description": "x".repeat(200_000)}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(detail(response).await.is_string());
 }
@@ -155,10 +259,19 @@ async fn an_oversized_body_gets_413() {
 async fn unicode_and_sql_metacharacters_are_stored_exactly() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let titles = ["Grüße, 世界 🌍 — \u{202e}rtl", "'; drop table tasks; --", "100% of _under_scores_ \\ \""];
+    let titles = [
+        "Grüße, 世界 🌍 — \u{202e}rtl",
+        "'; drop table tasks; --",
+        "100% of _under_scores_ \\ \"",
+    ];
     for title in titles {
         let created = app.create_task(&user.jwt, title).await;
-        let fetched: Value = app.get_task(&user.jwt, created["id"].as_str().unwrap()).await.json().await.unwrap();
+        let fetched: Value = app
+            .get_task(&user.jwt, created["id"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(fetched["title"], title);
     }
     let all: Value = app.get_tasks(&user.jwt, "").await.json().await.unwrap();
@@ -170,7 +283,11 @@ async fn ids_that_are_not_ids_are_404() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     for id in ["nope", "1%20or%201=1", "%27", &"9".repeat(300)] {
-        assert_eq!(app.get_task(&user.jwt, id).await.status(), StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(
+            app.get_task(&user.jwt, id).await.status(),
+            StatusCode::NOT_FOUND,
+            "{id}"
+        );
     }
 }
 
@@ -178,7 +295,12 @@ async fn ids_that_are_not_ids_are_404() {
 async fn me_is_who_the_token_says() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let me: Value = app.auth_get("/api/me", &user.jwt).await.json().await.unwrap();
+    let me: Value = app
+        .auth_get("/api/me", &user.jwt)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["id"], user.id.as_str());
     assert_eq!(me["email"], user.email.as_str());
 }
@@ -186,7 +308,12 @@ async fn me_is_who_the_token_says() {
 #[tokio::test]
 async fn an_unknown_api_route_is_a_json_404() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/api/nothing-here")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(detail(response).await, "Not found");
 }

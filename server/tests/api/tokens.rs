@@ -6,7 +6,12 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 async fn session_id(app: &TestApp, user: &TestUser) -> String {
-    let body: Value = app.auth_get("/api/auth/get-session", &user.session_token).await.json().await.unwrap();
+    let body: Value = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     body["session"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -26,7 +31,10 @@ async fn a_token_minted_by_an_independent_encoder_with_the_shared_secret_is_acce
     let token = mint(&claims_for(&user.id, &session_id(&app, &user).await));
     let response = app.auth_get("/api/me", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.json::<Value>().await.unwrap()["id"], user.id.as_str());
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["id"],
+        user.id.as_str()
+    );
 }
 
 #[tokio::test]
@@ -50,8 +58,17 @@ async fn malformed_tokens_of_any_shape_get_401_never_5xx() {
     let app = TestApp::spawn().await;
     let long = "a".repeat(20_000);
     let cases = [
-        "", ".", "..", "a.b.c", "not-a-jwt", "Bearer", "eyJhbGciOiJIUzI1NiJ9", "eyJ.eyJ.sig",
-        "\u{7f}\u{1}", long.as_str(), "a.b.c.d.e",
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "not-a-jwt",
+        "Bearer",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "eyJ.eyJ.sig",
+        "\u{7f}\u{1}",
+        long.as_str(),
+        "a.b.c.d.e",
     ];
     for token in cases {
         let response = app
@@ -61,7 +78,11 @@ async fn malformed_tokens_of_any_shape_get_401_never_5xx() {
             .send()
             .await;
         let Ok(response) = response else { continue };
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "token {token:.30?}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "token {token:.30?}"
+        );
     }
 }
 
@@ -79,20 +100,52 @@ async fn each_failed_check_is_a_401_invalid_token_that_names_it() {
     let now = chrono::Utc::now().timestamp();
     let cases = [
         (mint(&with("exp", json!(now - 3600))), "Token has expired"),
-        (mint(&with("iss", json!("https://evil.example"))), "Invalid token issuer"),
-        (mint(&with("aud", json!("another-api"))), "Invalid token audience"),
-        (mint(&with("sub", json!(12345))), "Token claim 'sub' has the wrong type"),
-        (mint(&with("nbf", json!(now + 3600))), "Token is not valid yet"),
-        (forge::hs256(&json!({"alg": "HS256"}), &good, b"a-different-secret-of-enough-length!!"), "Invalid token signature"),
+        (
+            mint(&with("iss", json!("https://evil.example"))),
+            "Invalid token issuer",
+        ),
+        (
+            mint(&with("aud", json!("another-api"))),
+            "Invalid token audience",
+        ),
+        (
+            mint(&with("sub", json!(12345))),
+            "Token claim 'sub' has the wrong type",
+        ),
+        (
+            mint(&with("nbf", json!(now + 3600))),
+            "Token is not valid yet",
+        ),
+        (
+            forge::hs256(
+                &json!({"alg": "HS256"}),
+                &good,
+                b"a-different-secret-of-enough-length!!",
+            ),
+            "Invalid token signature",
+        ),
         (forge::unsigned(&good), "Token algorithm not allowed"),
-        (forge::hs256(&json!({"alg": "HS512"}), &good, SECRET.as_bytes()), "Token algorithm not allowed"),
-        (forge::hs256(&json!({"alg": "HS256", "jku": "https://evil.example/keys"}), &good, SECRET.as_bytes()), "Token header parameter 'jku' is not allowed"),
+        (
+            forge::hs256(&json!({"alg": "HS512"}), &good, SECRET.as_bytes()),
+            "Token algorithm not allowed",
+        ),
+        (
+            forge::hs256(
+                &json!({"alg": "HS256", "jku": "https://evil.example/keys"}),
+                &good,
+                SECRET.as_bytes(),
+            ),
+            "Token header parameter 'jku' is not allowed",
+        ),
     ];
     for (token, expected) in cases {
         let response = app.get_tasks(&token, "").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{expected}");
         let challenge = www_authenticate(&response);
-        assert!(challenge.starts_with("Bearer error=\"invalid_token\""), "{challenge}");
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{challenge}"
+        );
         assert!(challenge.contains(expected), "{challenge}");
         assert_eq!(detail(response).await, expected);
     }
@@ -102,7 +155,9 @@ async fn each_failed_check_is_a_401_invalid_token_that_names_it() {
 async fn a_signed_token_for_a_session_that_does_not_exist_is_rejected() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let response = app.get_tasks(&mint(&claims_for(&user.id, "no-such-session")), "").await;
+    let response = app
+        .get_tasks(&mint(&claims_for(&user.id, "no-such-session")), "")
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -111,7 +166,10 @@ async fn a_session_cannot_be_borrowed_for_another_user() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.new_user().await, app.new_user().await);
     let token = mint(&claims_for(&bob.id, &session_id(&app, &alice).await));
-    assert_eq!(app.get_tasks(&token, "").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_tasks(&token, "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -126,7 +184,16 @@ async fn the_access_cookie_authenticates_and_the_header_wins_over_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(by_cookie.json::<Value>().await.unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(
+        by_cookie
+            .json::<Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let both = app
         .client
         .get(app.url("/api/tasks"))
@@ -135,7 +202,11 @@ async fn the_access_cookie_authenticates_and_the_header_wins_over_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(both.json::<Value>().await.unwrap(), json!([]), "bob's header wins");
+    assert_eq!(
+        both.json::<Value>().await.unwrap(),
+        json!([]),
+        "bob's header wins"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +228,12 @@ async fn cookie_authenticated_writes_must_come_from_the_same_origin() {
     let cross = post(Some("https://evil.example")).await.unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(post(None).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(post(Some(&app.base)).await.unwrap().status(), StatusCode::CREATED);
-    let bearer = app.post_task(&user.jwt, &json!({"title": "via bearer, no origin"})).await;
+    assert_eq!(
+        post(Some(&app.base)).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let bearer = app
+        .post_task(&user.jwt, &json!({"title": "via bearer, no origin"}))
+        .await;
     assert_eq!(bearer.status(), StatusCode::CREATED);
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Second command: set up what is missing, then run every check and test:
+# formatting, clippy (server and wasm) with warnings as errors, unit and API tests,
+# and the Playwright suite in headless Debian chromium against the built app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy: server side (ssr) and tests"
+cargo clippy --locked -p server -p app --all-targets -- -D warnings
+step "clippy: browser side (hydrate, wasm32)"
+cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and API tests"
+cargo test --locked -p app -p server
+
+step "building the app for the browser tests"
+cargo leptos build
+
+step "Playwright end-to-end tests"
+(cd end2end && npx playwright test)
