@@ -13,15 +13,11 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{
-        session,
-        types::{safe_next, Registration},
-    };
+    use crate::auth::{session, types::Registration};
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
     let signed_in = session::sign_up(&state, form, &ssr::client_info()).await?;
-    ssr::set_cookies(session::session_cookies(&state, &signed_in));
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    ssr::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
 
@@ -31,15 +27,11 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{
-        session,
-        types::{safe_next, Credentials},
-    };
+    use crate::auth::{session, types::Credentials};
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
     let signed_in = session::sign_in(&state, credentials, &ssr::client_info()).await?;
-    ssr::set_cookies(session::session_cookies(&state, &signed_in));
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    ssr::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
 
@@ -80,8 +72,8 @@ pub mod ssr {
     use crate::{
         auth::{
             repo::Session,
-            session::{self, ClientInfo, ACCESS_COOKIE, SESSION_COOKIE},
-            types::User,
+            session::{self, ClientInfo, SignedIn, ACCESS_COOKIE, SESSION_COOKIE},
+            types::{safe_next, User},
         },
         error::AppError,
         state::AppState,
@@ -110,6 +102,12 @@ pub mod ssr {
                 response.append_header(SET_COOKIE, cookie);
             }
         }
+    }
+
+    /// Hands the browser a new session's cookies and sends it on to `next`.
+    pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
+        set_cookies(session::session_cookies(state, signed_in));
+        leptos_axum::redirect(&safe_next(next));
     }
 
     /// The session of the current request's cookie and its user, renewing the access
