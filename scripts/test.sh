@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second command: set up what is missing, then run every check and test:
-# formatting, clippy (server and wasm) with warnings as errors, unit and API tests,
-# and the Playwright suite in headless Debian chromium against the built app.
+# formatting, clippy (server and wasm) with warnings as errors, unit tests, the API
+# tests on SQLite and on PostgreSQL, and the Playwright suite in headless Debian chromium against the built app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -15,8 +15,11 @@ cargo clippy --locked -p server -p app --all-targets -- -D warnings
 step "clippy: browser side (hydrate, wasm32)"
 cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
 
-step "unit and API tests"
+step "unit and API tests (SQLite)"
 cargo test --locked -p app -p server
+
+step "API tests again on PostgreSQL (a throw-away server)"
+scripts/with-postgres.sh cargo test --locked -p server --test api
 
 step "building the app for the browser tests"
 cargo leptos build

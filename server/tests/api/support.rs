@@ -31,7 +31,7 @@ pub struct TestUser {
 impl TestApp {
     pub async fn spawn() -> Self {
         let db_dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}/test.db?mode=rwc", db_dir.path().display());
+        let database_url = fresh_database_url(&db_dir).await;
         let vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url),
             ("JWT_SECRET_KEY", SECRET.to_owned()),
@@ -165,6 +165,30 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+}
+
+/// A new, empty database: on the PostgreSQL server of `TEST_DATABASE_URL` when it names
+/// one (`scripts/with-postgres.sh` does), otherwise an SQLite file in `dir`.
+async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            use sqlx::{Connection, Executor};
+            sqlx::any::install_default_drivers();
+            let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute(format!("create database {name}").as_str())
+                .await
+                .expect("create the test database");
+            let (server, _) = admin_url
+                .rsplit_once('/')
+                .expect("a database URL with a path");
+            format!("{server}/{name}")
+        }
+        _ => format!("sqlite://{}/test.db?mode=rwc", dir.path().display()),
     }
 }
 

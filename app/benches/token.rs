@@ -1,0 +1,42 @@
+//! Throughput of the token contract: issuing and verifying an access JWT.
+//! Run: cargo bench -p app --features ssr --bench token
+
+use app::auth::token::{parse_algorithm, Secret, Subject, TokenKeys, TokenSettings};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+
+fn keys() -> TokenKeys {
+    TokenKeys::new(TokenSettings {
+        secret: Secret::new(b"benchmark-secret-0123456789-abcdefghijklmnop".to_vec())
+            .expect("long enough"),
+        algorithm: parse_algorithm("HS256").expect("HS256"),
+        issuer: "http://127.0.0.1:3000".to_owned(),
+        audience: vec!["http://127.0.0.1:3000".to_owned()],
+        lifetime_secs: 900,
+        leeway_secs: 30,
+    })
+}
+
+fn token_contract(c: &mut Criterion) {
+    let keys = keys();
+    let subject = Subject {
+        user_id: "6f1c1a52-3f0e-4d3a-9d59-2b7f6f0e8a11",
+        email: "ada@example.com",
+        name: "Ada Lovelace",
+        session_id: "0b6d4f2e-8e8a-4c43-a2a4-93a0d5b1f7c2",
+    };
+    c.bench_function("token/issue", |b| {
+        b.iter(|| keys.issue(black_box(&subject)))
+    });
+    let token = keys.issue(&subject);
+    c.bench_function("token/verify", |b| {
+        b.iter(|| keys.verify(black_box(&token)).expect("valid token"))
+    });
+    let forged = format!("{}AAAA", &token[..token.len() - 4]);
+    c.bench_function("token/reject_bad_signature", |b| {
+        b.iter(|| keys.verify(black_box(&forged)).expect_err("forged token"))
+    });
+}
+
+criterion_group!(benches, token_contract);
+criterion_main!(benches);
