@@ -17,6 +17,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub client: reqwest::Client,
     _db_dir: tempfile::TempDir,
 }
@@ -33,7 +34,7 @@ impl TestApp {
         let db_dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&db_dir).await;
         let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", database_url),
+            ("DATABASE_URL", database_url.clone()),
             ("JWT_SECRET_KEY", SECRET.to_owned()),
             ("JWT_ISSUER", ISSUER.to_owned()),
             ("JWT_AUDIENCE", AUDIENCE.to_owned()),
@@ -53,6 +54,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         Self {
             base,
+            database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

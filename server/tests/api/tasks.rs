@@ -317,3 +317,21 @@ async fn an_unknown_api_route_is_a_json_404() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(detail(response).await, "Not found");
 }
+
+#[tokio::test]
+async fn an_unexpected_failure_is_a_500_with_a_generic_detail_and_no_cause() {
+    use sqlx::{Connection, Executor};
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    db.execute("drop table tasks").await.unwrap();
+    let response = app.get_tasks(&user.jwt, "").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        body,
+        r#"{"detail":"Something went wrong on our side. Please try again."}"#
+    );
+}

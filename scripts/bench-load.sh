@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Load benchmark: builds the release server, starts it on a fresh SQLite database on a
+# free loopback port, seeds a user with 20 tasks, and drives it with wrk. Prints
+# requests/s, p50 and p99 latency for each endpoint, the ratio to the unauthenticated
+# /health ceiling measured in the same run, and the server's peak resident memory.
+#   scripts/bench-load.sh            (DURATION=10s CONNECTIONS=64 THREADS=2 by default)
+# Every request goes to 127.0.0.1, each run is bounded by DURATION, and the server is
+# stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
+
+echo "==> building the release server"
+LEPTOS_OUTPUT_NAME=taskboard cargo build --quiet --locked --profile server-release -p server
+
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
+JWT_SECRET_KEY="load-benchmark-secret-not-for-production-0123456789" \
+LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+RUST_LOG=warn target/server-release/server >"$dir/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
+
+echo "==> seeding one user with 20 tasks"
+session=$(curl -sf "$base/api/auth/sign-up/email" -H 'content-type: application/json' \
+  -d '{"name":"Load","email":"load@example.com","password":"load test password"}' | jq -r .token)
+JWT=$(curl -sf "$base/api/auth/token" -H "authorization: Bearer $session" | jq -r .token)
+export JWT
+for i in $(seq 20); do
+  curl -sf "$base/api/tasks" -H "authorization: Bearer $JWT" -H 'content-type: application/json' \
+    -d "{\"title\":\"seeded task $i\"}" >/dev/null
+done
+
+# Runs wrk and prints "name rps p50 p99".
+measure() {
+  local name=$1; shift
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  if grep -q "Non-2xx" <<<"$out"; then echo "!! $name had non-2xx answers:"; echo "$out"; exit 1; fi
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  echo "$name $rps $p50 $p99"
+}
+
+echo "==> wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per endpoint"
+ceiling=$(measure "GET /health" "$base/health")
+list=$(measure "GET /api/tasks" -H "Authorization: Bearer $JWT" "$base/api/tasks")
+create=$(measure "POST /api/tasks" -s bench/post_task.lua "$base/api/tasks")
+peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+
+ceiling_rps=$(awk '{print $(NF-2)}' <<<"$ceiling")
+printf '\n%-18s %12s %10s %10s %10s\n' endpoint "requests/s" p50 p99 "/ceiling"
+for row in "$ceiling" "$list" "$create"; do
+  read -r method path rps p50 p99 <<<"$row"
+  printf '%-18s %12s %10s %10s %9.2f\n' "$method $path" "$rps" "$p50" "$p99" \
+    "$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN {print a / b}')"
+done
+printf '\nserver peak resident memory: %d MiB\n' $((peak_kib / 1024))
