@@ -15,8 +15,10 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    extract::FromRequestParts,
-    http::{header, request::Parts, HeaderMap},
+    extract::{FromRequestParts, Request, State},
+    http::{header, request::Parts, HeaderMap, Method, Uri},
+    middleware::Next,
+    response::{IntoResponse, Response},
 };
 
 /// A caller whose access token passed every check.
@@ -76,16 +78,44 @@ impl FromRequestParts<AppState> for CurrentSession {
 /// the request comes from this site (`Sec-Fetch-Site`, else `Origin`). Safe methods and
 /// bearer-authenticated requests (which a browser never sends on its own) are exempt.
 fn require_same_origin(parts: &Parts, state: &AppState) -> Result<(), AppError> {
-    if parts.method.is_safe() {
-        return Ok(());
-    }
-    if is_same_origin(&parts.headers, &state.site.public_origin) {
+    check_same_origin(&parts.method, &parts.uri, &parts.headers, state)
+}
+
+fn check_same_origin(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<(), AppError> {
+    if method.is_safe() || is_same_origin(headers, &state.site.public_origin) {
         Ok(())
     } else {
-        tracing::warn!(method = %parts.method, uri = %parts.uri, "cross-site request refused");
+        tracing::warn!(%method, %uri, "cross-site request refused");
         Err(AppError::Forbidden("Cross-site request refused".to_owned()))
     }
 }
+
+/// The same CSRF defence for the server functions under `/fn/`: the browser forms and
+/// the hydrated page call them with the session cookie, so every non-safe call must come
+/// from this site. SameSite=Lax already keeps the cookie off cross-site posts; this also
+/// covers same-site origins and login CSRF on the sign-in and sign-up forms.
+pub async fn same_origin_server_functions(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        if let Err(refused) =
+            check_same_origin(request.method(), request.uri(), request.headers(), &state)
+        {
+            return refused.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
+const SERVER_FN_PREFIX: &str = "/fn/";
 
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

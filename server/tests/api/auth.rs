@@ -217,3 +217,39 @@ async fn jwks_has_no_keys_for_a_shared_secret() {
         .unwrap();
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"keys": []}));
 }
+
+#[tokio::test]
+async fn server_functions_refuse_calls_from_another_origin() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let sign_out = |origin: Option<&str>| {
+        let mut request = app
+            .client
+            .post(app.url("/fn/sign-out"))
+            .header(
+                header::COOKIE,
+                format!("session_token={}", user.session_token),
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send()
+    };
+    for origin in [Some("https://evil.example"), None] {
+        let refused = sign_out(origin).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{origin:?}");
+        assert_eq!(detail(refused).await, "Cross-site request refused");
+    }
+    let still_signed_in = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    assert_ne!(still_signed_in.json::<Value>().await.unwrap(), Value::Null);
+
+    let accepted = sign_out(Some(&app.base)).await.unwrap();
+    assert!(accepted.status().is_success(), "{}", accepted.status());
+    let signed_out = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    assert_eq!(signed_out.json::<Value>().await.unwrap(), Value::Null);
+}
