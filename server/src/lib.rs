@@ -8,13 +8,14 @@ pub mod telemetry;
 
 use anyhow::Context;
 use app::{shell, state::AppState, App};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::{extract::DefaultBodyLimit, routing::get, Router};
 use config::Config;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 /// The largest request body the API reads; a task is a few KiB at most.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -66,11 +67,12 @@ impl Application {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let served_over_https = state.site.secure_cookies;
     let api = Router::new()
         .nest("/auth", app::auth::api::router())
         .merge(app::tasks::api::router())
         .fallback(|| async { app::error::AppError::NotFound("Not found".to_owned()) });
-    Router::new()
+    let router = Router::new()
         .nest("/api", api)
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, || (), {
@@ -84,7 +86,26 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"));
+    let router = if served_over_https {
+        router.layer(security_header(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
+}
+
+/// Sets a header on every answer that does not set it itself.
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// Opens the pool and runs the embedded migrations; fails loudly if either fails.

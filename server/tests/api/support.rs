@@ -31,6 +31,11 @@ pub struct TestUser {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// An app with extra configuration variables on top of the test defaults.
+    pub async fn spawn_with(extra: &[(&'static str, &str)]) -> Self {
         let db_dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&db_dir).await;
         let vars: HashMap<&str, String> = HashMap::from([
@@ -39,6 +44,10 @@ impl TestApp {
             ("JWT_ISSUER", ISSUER.to_owned()),
             ("JWT_AUDIENCE", AUDIENCE.to_owned()),
         ]);
+        let vars: HashMap<&str, String> = vars
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
+            .collect();
         let leptos_options = LeptosOptions::builder()
             .output_name("taskboard")
             .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))

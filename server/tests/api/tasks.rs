@@ -335,3 +335,35 @@ async fn an_unexpected_failure_is_a_500_with_a_generic_detail_and_no_cause() {
         r#"{"detail":"Something went wrong on our side. Please try again."}"#
     );
 }
+
+#[tokio::test]
+async fn pages_and_api_answers_carry_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/api/tasks", "/sign-in"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS over plain http: {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_site_served_over_https_sends_hsts_and_secure_cookies() {
+    let app = TestApp::spawn_with(&[("BETTER_AUTH_URL", "https://tasks.example.com")]).await;
+    let response = app.sign_up("Ada", "ada@example.com", PASSWORD).await;
+    assert!(response.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .starts_with("max-age="));
+    for cookie in response.headers().get_all(header::SET_COOKIE) {
+        assert!(cookie.to_str().unwrap().contains("Secure"), "{cookie:?}");
+    }
+}
