@@ -110,13 +110,17 @@ pub mod ssr {
         leptos_axum::redirect(&safe_next(next));
     }
 
-    /// The session of the current request's cookie and its user, renewing the access
-    /// cookie when it no longer verifies.
+    /// The live session of the current request's cookie and its user.
+    pub async fn cookie_session(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
+        match session_token() {
+            Some(token) => session::resume(state, &token).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Like `cookie_session`, renewing the access cookie when it no longer verifies.
     pub async fn signed_in(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-        let Some(token) = session_token() else {
-            return Ok(None);
-        };
-        let Some((session, user)) = session::resume(state, &token).await? else {
+        let Some((session, user)) = cookie_session(state).await? else {
             return Ok(None);
         };
         let access_ok = parts()

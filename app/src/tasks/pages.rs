@@ -21,13 +21,14 @@ async fn load_tasks() -> Result<Vec<Task>, AppError> {
     #[cfg(feature = "ssr")]
     {
         use crate::{
-            auth::{server_fns::ssr::session_token, session},
+            auth::server_fns::ssr::cookie_session,
             state::AppState,
             tasks::{repo, types::ListFilter},
         };
         let state = AppState::from_context()?;
-        let token = session_token().ok_or(AppError::Unauthenticated)?;
-        let (_, user) = session::resume(&state, &token)
+        // Not `signed_in`: this resource streams after the headers are sent, so it could
+        // not renew the access cookie anyway (the page's user resource already did).
+        let (_, user) = cookie_session(&state)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let filter = ListFilter {
