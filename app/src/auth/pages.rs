@@ -96,7 +96,7 @@ pub fn SignUpPage() -> impl IntoView {
                     error=Signal::derive(move || error().and_then(|e| e.message_for("email"))) />
                 <Field label="Password" name="password" kind="password" autocomplete="new-password"
                     error=Signal::derive(move || error().and_then(|e| e.message_for("password"))) />
-                <p class="hint">"At least 8 characters."</p>
+                <p class="hint">"At least 8 characters, and not one of the common passwords."</p>
                 <p class="form-error" role="alert">{move || form_error(error())}</p>
                 <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Creating account…" } else { "Create account" }}

@@ -26,6 +26,9 @@ impl Secret {
 
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
         let bytes = bytes.into();
+        if looks_like_a_placeholder(&bytes) {
+            return Err("the JWT secret is a placeholder from an example, not a secret".to_owned());
+        }
         if bytes.len() < Self::MIN_LEN {
             return Err(format!(
                 "the JWT secret must be at least {} bytes long (it has {})",
@@ -35,6 +38,35 @@ impl Secret {
         }
         Ok(Self(bytes))
     }
+}
+
+/// Whether a secret is one of the stand-ins that setup guides show (such as
+/// `your-32-character-secret-key`) or too repetitive to be random.
+fn looks_like_a_placeholder(secret: &[u8]) -> bool {
+    const STAND_INS: [&str; 12] = [
+        "yoursecret",
+        "your32",
+        "secretkey",
+        "supersecret",
+        "mysecret",
+        "changeme",
+        "changethis",
+        "replaceme",
+        "replacethis",
+        "placeholder",
+        "example",
+        "insertyour",
+    ];
+    let letters: String = String::from_utf8_lossy(secret)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let distinct = secret
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    STAND_INS.iter().any(|s| letters.contains(s)) || distinct < 8
 }
 
 impl std::fmt::Debug for Secret {
@@ -566,7 +598,104 @@ mod tests {
     }
 
     #[test]
+    fn placeholder_secrets_from_setup_guides_are_refused() {
+        for placeholder in [
+            "your-32-character-secret-key",
+            "your-super-secret-jwt-key-of-at-least-32-chars",
+            "CHANGE_ME_CHANGE_ME_CHANGE_ME_CHANGE_ME",
+            "replace-this-with-a-long-random-value-please",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "0101010101010101010101010101010101010101",
+        ] {
+            let error = Secret::new(placeholder).unwrap_err();
+            assert!(error.contains("placeholder"), "{placeholder}: {error}");
+        }
+        assert!(Secret::new("kQ3v9ZxT1mW8pL2rB7nY4cF6hJ0sD5gA").is_ok());
+    }
+
+    #[test]
     fn the_secret_never_prints() {
         assert!(!format!("{:?}", keys().settings()).contains("a-test-secret"));
+    }
+
+    /// Whatever arrives as a token, verification answers without panicking, and accepts
+    /// only what passes every check.
+    mod properties {
+        use super::*;
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                (NOW - 100..NOW + 100).prop_map(Value::from),
+                any::<f64>().prop_map(|f| json!(f)),
+                "\\PC{0,12}".prop_map(Value::from),
+                prop_oneof![
+                    Just("tasks-api"),
+                    Just("http://localhost:3000"),
+                    Just("HS256")
+                ]
+                .prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Valid claims with any of their members replaced by values of any shape.
+        fn mangled_claims() -> impl Strategy<Value = Value> {
+            let name = prop::sample::select(vec![
+                "sub", "email", "name", "iat", "exp", "nbf", "iss", "aud", "jti", "sid", "x",
+            ]);
+            prop::collection::btree_map(name, any_json(), 0..5).prop_map(|changes| {
+                let mut claims = claims();
+                for (name, value) in changes {
+                    claims[name] = value;
+                }
+                claims
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_is_refused(token in "\\PC{0,600}") {
+                prop_assert!(verify(&token).is_err());
+            }
+
+            #[test]
+            fn arbitrary_bytes_in_each_segment_are_refused(
+                head in prop::collection::vec(any::<u8>(), 0..200),
+                body in prop::collection::vec(any::<u8>(), 0..400),
+                signature in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let token = [head, body, signature].map(|b| URL_SAFE_NO_PAD.encode(b)).join(".");
+                prop_assert!(verify(&token).is_err());
+            }
+
+            #[test]
+            fn signed_headers_of_any_shape_pass_only_when_they_name_hs256(header in any_json()) {
+                let accepted = verify(&forge::hs256(&header, &claims(), SECRET)).is_ok();
+                prop_assert!(!accepted || header["alg"] == "HS256", "{header}");
+            }
+
+            #[test]
+            fn signed_claims_pass_only_when_every_check_does(claims in mangled_claims()) {
+                if let Ok(verified) = verify(&signed(claims.clone())) {
+                    prop_assert!(verified.exp > NOW - 30, "{claims}");
+                    prop_assert!(verified.iat <= NOW + 30, "{claims}");
+                    prop_assert!(claims.get("nbf").and_then(Value::as_i64).is_none_or(|nbf| nbf <= NOW + 30), "{claims}");
+                    prop_assert_eq!(verified.iss.as_str(), "http://localhost:3000");
+                    prop_assert!(verified.aud.contains_any(&["http://localhost:3000".into(), "tasks-api".into()]));
+                    prop_assert_eq!(&json!(verified.sub), &claims["sub"]);
+                }
+            }
+        }
     }
 }
