@@ -5,6 +5,8 @@ pub mod error;
 pub mod tasks;
 
 #[cfg(feature = "ssr")]
+pub mod csp;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod extract;
@@ -26,6 +28,8 @@ use tasks::pages::TasksPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    csp::apply(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
