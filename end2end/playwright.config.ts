@@ -49,6 +49,10 @@ export default defineConfig({
           LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
           LEPTOS_SITE_ROOT: "target/site",
           RUST_LOG: "warn",
+          // Every test signs up and in from the same address; the per-account limit on
+          // failed sign-ins stays at its default and is tested.
+          RATE_LIMIT_SIGN_UP: "1000/1m",
+          RATE_LIMIT_SIGN_IN: "1000/1m",
         },
       },
 });

@@ -63,6 +63,11 @@ pub enum AppError {
     Conflict { code: String, message: String },
     #[error("Request body is too large")]
     PayloadTooLarge,
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A dependency (the database) is down; retrying later can succeed.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request got no answer the app understands: the network or the server is down.
@@ -111,7 +116,9 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge => 413,
             Self::Validation(_) => 422,
+            Self::TooManyRequests { .. } => 429,
             Self::Internal | Self::Transport(_) => 500,
+            Self::Unavailable(_) => 503,
         }
     }
 
@@ -136,6 +143,7 @@ impl AppError {
                 message: text,
             },
             413 => Self::PayloadTooLarge,
+            503 => Self::Unavailable(text),
             422 => detail
                 .cloned()
                 .and_then(|d| serde_json::from_value(d).ok())
@@ -161,7 +169,10 @@ impl FromServerFnError for AppError {
 mod ssr {
     use super::AppError;
     use axum::{
-        http::{header::WWW_AUTHENTICATE, HeaderValue, StatusCode},
+        http::{
+            header::{RETRY_AFTER, WWW_AUTHENTICATE},
+            HeaderValue, StatusCode,
+        },
         response::{IntoResponse, Response},
         Json,
     };
@@ -175,9 +186,39 @@ mod ssr {
         }
     }
 
+    /// How long a client should wait before retrying while the database is down.
+    const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
     impl From<sqlx::Error> for AppError {
         fn from(e: sqlx::Error) -> Self {
-            Self::internal(format_args!("database: {e}"))
+            if is_unavailable(&e) {
+                tracing::warn!(cause = %e, "database unavailable");
+                Self::Unavailable(
+                    "The database is unavailable. Try again in a few seconds.".to_owned(),
+                )
+            } else {
+                Self::internal(format_args!("database: {e}"))
+            }
+        }
+    }
+
+    /// Failures that say the database cannot be reached or used right now, as opposed to
+    /// a bad query: retrying later can succeed.
+    fn is_unavailable(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                if code.len() == 5 {
+                    // A PostgreSQL SQLSTATE: connection exceptions, and the server
+                    // shutting down or starting up.
+                    code.starts_with("08") || code.starts_with("57P")
+                } else {
+                    // An SQLite result code: SQLITE_BUSY or SQLITE_LOCKED (any extended form),
+                    // i.e. another process held the lock past the busy timeout.
+                    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+                }
+            }),
+            _ => false,
         }
     }
 
@@ -207,6 +248,16 @@ mod ssr {
             };
             if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
                 response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
+            let retry_after = match &self {
+                Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+                Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+                _ => None,
+            };
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(secs));
             }
             response
         }

@@ -1,6 +1,10 @@
 //! The state every request handler and server function shares.
 
-use crate::{auth::token::TokenKeys, db::Pool, error::AppError};
+use crate::{
+    auth::{rate_limit::RateLimiter, token::TokenKeys},
+    db::Pool,
+    error::AppError,
+};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -11,6 +15,7 @@ pub struct AppState {
     pub db: Pool,
     pub tokens: Arc<TokenKeys>,
     pub site: Arc<SiteSettings>,
+    pub limits: Arc<RateLimiter>,
 }
 
 #[derive(Debug, Clone)]

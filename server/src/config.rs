@@ -2,7 +2,10 @@
 
 use anyhow::{bail, Context};
 use app::{
-    auth::token::{parse_algorithm, Secret, TokenSettings},
+    auth::{
+        rate_limit::{Limit, RateLimits},
+        token::{parse_algorithm, Secret, TokenSettings},
+    },
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -18,6 +21,7 @@ pub struct Config {
     pub database_url: String,
     pub tokens: TokenSettings,
     pub site: SiteSettings,
+    pub rate_limits: RateLimits,
 }
 
 /// Whether this is a development build: only then may a secret be generated.
@@ -76,7 +80,7 @@ impl Config {
                  set one of them, or both to the same value"
             ),
             (Some(secret), _) | (None, Some(secret)) => Secret::new(secret.into_bytes())
-                .map_err(|e| anyhow::anyhow!("{e}: set JWT_SECRET_KEY to a longer random value, e.g. `openssl rand -base64 48`"))?,
+                .map_err(|e| anyhow::anyhow!("{e}: set JWT_SECRET_KEY to a random value of at least 32 bytes, e.g. `openssl rand -base64 48`"))?,
             (None, None) if mode == Mode::Development => development_secret(&database_url)?,
             (None, None) => bail!(
                 "no JWT secret: set JWT_SECRET_KEY (or BETTER_AUTH_SECRET) to a random value of \
@@ -85,18 +89,28 @@ impl Config {
         };
         let algorithm = parse_algorithm(&var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()))
             .map_err(anyhow::Error::msg)?;
-        let leeway_secs = match var("JWT_LEEWAY_SECONDS") {
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|l| (0..=300).contains(l))
-                .with_context(|| {
-                    format!("JWT_LEEWAY_SECONDS={v} is not a number of seconds from 0 to 300")
-                })?,
-            None => 30,
+        let leeway_secs = parsed_var(
+            &var,
+            "JWT_LEEWAY_SECONDS",
+            30,
+            |v| v.parse().ok().filter(|l| (0..=300).contains(l)),
+            "a number of seconds from 0 to 300",
+        )?;
+        let duration =
+            |name, default| parsed_var(&var, name, default, parse_duration, DURATION_FORM);
+        let lifetime_secs = duration("JWT_EXPIRES_IN", 15 * 60)?;
+        let session_lifetime_secs = duration("SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
+        let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
+        let defaults = RateLimits::default();
+        let rate_limits = RateLimits {
+            sign_in_per_address: limit("RATE_LIMIT_SIGN_IN", defaults.sign_in_per_address)?,
+            failed_sign_ins_per_account: limit(
+                "RATE_LIMIT_FAILED_SIGN_IN",
+                defaults.failed_sign_ins_per_account,
+            )?,
+            sign_ups_per_address: limit("RATE_LIMIT_SIGN_UP", defaults.sign_ups_per_address)?,
+            refreshes_per_address: limit("RATE_LIMIT_REFRESH", defaults.refreshes_per_address)?,
         };
-        let lifetime_secs = duration_var(&var, "JWT_EXPIRES_IN", 15 * 60)?;
-        let session_lifetime_secs = duration_var(&var, "SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
         Ok(Self {
             leptos_options,
             database_url,
@@ -113,21 +127,36 @@ impl Config {
                 public_origin,
                 session_lifetime_secs,
             },
+            rate_limits,
         })
     }
 }
 
-fn duration_var(
+/// The variable `name` parsed with `parse`, or `default` when unset; `form` says what
+/// a valid value looks like.
+fn parsed_var<T>(
     var: &impl Fn(&str) -> Option<String>,
     name: &str,
-    default: i64,
-) -> anyhow::Result<i64> {
+    default: T,
+    parse: impl Fn(&str) -> Option<T>,
+    form: &str,
+) -> anyhow::Result<T> {
     match var(name) {
-        Some(v) => parse_duration(&v).with_context(|| {
-            format!("{name}={v} is not a duration: use seconds or a number with s, m, h or d (e.g. 15m)")
-        }),
+        Some(v) => parse(&v).with_context(|| format!("{name}={v} is not {form}")),
         None => Ok(default),
     }
+}
+
+const DURATION_FORM: &str = "a duration: use seconds or a number with s, m, h or d (e.g. 15m)";
+const LIMIT_FORM: &str = "a rate limit: use attempts/window, e.g. 10/1m";
+
+/// Parses `10/1m` (ten attempts per minute) into a limit.
+pub fn parse_limit(text: &str) -> Option<Limit> {
+    let (attempts, window) = text.split_once('/')?;
+    Some(Limit {
+        attempts: attempts.trim().parse().ok().filter(|n| *n > 0)?,
+        window: std::time::Duration::from_secs(parse_duration(window)?.try_into().ok()?),
+    })
 }
 
 /// Parses `900`, `90s`, `15m`, `1h` or `7d` into seconds.
@@ -288,6 +317,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("RS256"));
+    }
+
+    #[test]
+    fn a_placeholder_secret_is_refused_with_the_fix() {
+        let error = config(
+            &[("JWT_SECRET_KEY", "your-32-character-secret-key-here")],
+            Mode::Release,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("placeholder"), "{error}");
+        assert!(error.contains("openssl rand"), "{error}");
+    }
+
+    #[test]
+    fn rate_limits_are_attempts_per_window() {
+        assert_eq!(
+            parse_limit("10/1m"),
+            Some(Limit {
+                attempts: 10,
+                window: std::time::Duration::from_secs(60)
+            })
+        );
+        assert_eq!(parse_limit("0/1m"), None);
+        assert_eq!(parse_limit("10"), None);
+        assert_eq!(parse_limit("ten/1m"), None);
+        let error = config(
+            &[("JWT_SECRET_KEY", SECRET), ("RATE_LIMIT_SIGN_IN", "lots")],
+            Mode::Release,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("RATE_LIMIT_SIGN_IN"), "{error}");
     }
 
     #[test]

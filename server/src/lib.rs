@@ -36,6 +36,7 @@ impl Application {
             db,
             tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
             site: Arc::new(config.site),
+            limits: Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits)),
         };
         Ok(Self {
             listener,

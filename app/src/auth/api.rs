@@ -132,8 +132,11 @@ async fn get_session(
 
 async fn token(
     State(state): State<AppState>,
+    parts: Parts,
     CurrentSession(current): CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    state.limits.refresh_attempt(client.ip_address.as_deref())?;
     let (session, user, _): (_, User, _) = current.ok_or(AppError::Unauthenticated)?;
     Ok(Json(
         json!({ "token": session::access_token(&state, &user, &session.id) }),

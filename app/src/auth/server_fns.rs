@@ -59,6 +59,9 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_access() -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
+    state
+        .limits
+        .refresh_attempt(ssr::client_info().ip_address.as_deref())?;
     ssr::signed_in(&state)
         .await?
         .map(|_| ())

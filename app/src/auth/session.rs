@@ -60,6 +60,7 @@ pub async fn sign_up(
     form: Registration,
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
+    state.limits.sign_up_attempt(client.ip_address.as_deref())?;
     let hash = password::hash(form.password).await?;
     let user = repo::insert_user(&state.db, form.name.as_str(), form.email.as_str(), &hash)
         .await?
@@ -76,6 +77,9 @@ pub async fn sign_in(
     credentials: Credentials,
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
+    state
+        .limits
+        .sign_in_attempt(client.ip_address.as_deref(), &credentials.email)?;
     let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
     let (user, stored) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
@@ -89,6 +93,7 @@ pub async fn sign_in(
         }
         _ => {
             tracing::info!("sign-in refused: invalid email or password");
+            state.limits.sign_in_failed(&credentials.email);
             Err(AppError::InvalidCredentials)
         }
     }
