@@ -1,12 +1,8 @@
 import { expect, test } from "@playwright/test";
-import { PASSWORD, freshEmail, signUp, waitUntilInteractive } from "./helpers";
+import { PASSWORD, accountFor, freshEmail, signUp, waitUntilInteractive } from "./helpers";
 
 test("visiting the task list signed out leads to sign in and back", async ({ page, request }) => {
-  const email = freshEmail();
-  const created = await request.post("/api/auth/sign-up/email", {
-    data: { name: "Grace", email, password: PASSWORD },
-  });
-  expect(created.ok()).toBeTruthy();
+  const email = await accountFor(request, "Grace");
 
   await page.goto("/tasks");
   await expect(page).toHaveURL(/\/sign-in\?next=\/tasks$/);

@@ -1,10 +1,20 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 
 export const PASSWORD = "correct horse battery staple";
 
 export function freshEmail(): string {
   return `e2e-${randomUUID()}@example.com`;
+}
+
+/** Creates an account through the JSON API (not as a person would) and returns its email. */
+export async function accountFor(request: APIRequestContext, name: string): Promise<string> {
+  const email = freshEmail();
+  const created = await request.post("/api/auth/sign-up/email", {
+    data: { name, email, password: PASSWORD },
+  });
+  expect(created.ok()).toBeTruthy();
+  return email;
 }
 
 /** Signs up through the form, as a person would, and waits for the task list. */

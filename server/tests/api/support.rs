@@ -19,7 +19,7 @@ pub struct TestApp {
     pub base: String,
     pub database_url: String,
     pub client: reqwest::Client,
-    _db_dir: tempfile::TempDir,
+    _db: Option<TestDatabase>,
 }
 
 pub struct TestUser {
@@ -36,10 +36,20 @@ impl TestApp {
 
     /// An app with extra configuration variables on top of the test defaults.
     pub async fn spawn_with(extra: &[(&'static str, &str)]) -> Self {
-        let db_dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(&db_dir).await;
+        let db = TestDatabase::fresh().await;
+        let mut app = Self::start(&db.url, extra).await;
+        app._db = Some(db);
+        app
+    }
+
+    /// An app on a database that the caller owns.
+    pub async fn spawn_on(database_url: &str) -> Self {
+        Self::start(database_url, &[]).await
+    }
+
+    async fn start(database_url: &str, extra: &[(&'static str, &str)]) -> Self {
         let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", database_url.clone()),
+            ("DATABASE_URL", database_url.to_owned()),
             ("JWT_SECRET_KEY", SECRET.to_owned()),
             ("JWT_ISSUER", ISSUER.to_owned()),
             ("JWT_AUDIENCE", AUDIENCE.to_owned()),
@@ -61,15 +71,29 @@ impl TestApp {
         let app = Application::build(config).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
+        Self::remote(base, database_url)
+    }
+
+    /// A client for an app that runs elsewhere, such as a server process of its own.
+    pub fn remote(base: String, database_url: &str) -> Self {
         Self {
             base,
-            database_url,
+            database_url: database_url.to_owned(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            _db_dir: db_dir,
+            _db: None,
         }
+    }
+
+    /// A connection of its own to the app's database, for tests that go behind its back.
+    pub async fn direct_connection(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .expect("a direct connection to the test database")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -180,7 +204,26 @@ impl TestApp {
 }
 
 /// A new, empty database: on the PostgreSQL server of `TEST_DATABASE_URL` when it names
-/// one (`scripts/with-postgres.sh` does), otherwise an SQLite file in `dir`.
+/// one (`scripts/with-postgres.sh` does), otherwise an SQLite file in a temporary directory.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub async fn fresh() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            url: fresh_database_url(&dir).await,
+            _dir: dir,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+}
+
 async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {

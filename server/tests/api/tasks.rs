@@ -320,12 +320,10 @@ async fn an_unknown_api_route_is_a_json_404() {
 
 #[tokio::test]
 async fn an_unexpected_failure_is_a_500_with_a_generic_detail_and_no_cause() {
-    use sqlx::{Connection, Executor};
+    use sqlx::Executor;
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let mut db = sqlx::AnyConnection::connect(&app.database_url)
-        .await
-        .unwrap();
+    let mut db = app.direct_connection().await;
     db.execute("drop table tasks").await.unwrap();
     let response = app.get_tasks(&user.jwt, "").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

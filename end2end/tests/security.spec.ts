@@ -1,0 +1,45 @@
+import { expect, test } from "@playwright/test";
+import { PASSWORD, accountFor, addTask, freshEmail, signUp, waitUntilInteractive } from "./helpers";
+
+test("the app hydrates and works under its Content-Security-Policy", async ({ page }) => {
+  await page.addInitScript(() => {
+    (window as any).violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      (window as any).violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const response = await page.goto("/sign-up");
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
+
+  await signUp(page);
+  await waitUntilInteractive(page);
+  await addTask(page, "Runs under a strict policy");
+
+  expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
+});
+
+test("a burst of wrong passwords is stopped with the time to wait", async ({ page, request }) => {
+  const email = await accountFor(request, "Target");
+
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(email);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.getByLabel("Password").fill(`guess number ${attempt}`);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Invalid email or password");
+  }
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText(/^Too many attempts\. Try again in \d+ seconds\.$/);
+  await expect(page).toHaveURL(/\/sign-in/);
+});
+
+test("a common password is refused next to the field", async ({ page }) => {
+  await page.goto("/sign-up");
+  await page.getByLabel("Name").fill("Careless");
+  await page.getByLabel("Email").fill(freshEmail());
+  await page.getByLabel("Password").fill("password1");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText(/one of the most common passwords/)).toBeVisible();
+  await expect(page).toHaveURL(/\/sign-up/);
+});

@@ -1,0 +1,234 @@
+//! What attackers try: password guessing, floods, oversized and random input.
+
+use crate::support::{detail, TestApp, PASSWORD};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use reqwest::{header, Response, StatusCode};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn retry_after(response: &Response) -> u64 {
+    response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header in seconds")
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_gets_429_and_the_owner_gets_back_in_after_the_window() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/2s")]).await;
+    let owner = app.new_user().await;
+    for _ in 0..3 {
+        let guess = app.sign_in(&owner.email, "not the password").await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    let locked = app.sign_in(&owner.email, PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&locked);
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    assert!(detail(locked)
+        .await
+        .as_str()
+        .unwrap()
+        .starts_with("Too many attempts"));
+
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let back = app.sign_in(&owner.email, PASSWORD).await;
+    assert_eq!(back.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_is_limited() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_SIGN_IN", "4/1m")]).await;
+    for i in 0..4 {
+        let guess = app
+            .sign_in(&format!("victim-{i}@example.com"), "password guess")
+            .await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = app.sign_in("victim-5@example.com", "password guess").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!((1..=60).contains(&retry_after(&refused)));
+}
+
+#[tokio::test]
+async fn sign_ups_and_refreshes_from_one_address_are_limited() {
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_SIGN_UP", "2/1m"),
+        ("RATE_LIMIT_REFRESH", "2/1m"),
+    ])
+    .await;
+    let user = app.new_user().await;
+    app.new_user().await;
+    let third = app.sign_up("Third", "third@example.com", PASSWORD).await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let refresh = app.auth_get("/api/auth/token", &user.session_token).await;
+    assert_eq!(
+        refresh.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "each new user fetched one JWT already"
+    );
+    assert!(retry_after(&refresh) >= 1);
+}
+
+#[tokio::test]
+async fn an_unknown_email_costs_about_as_much_time_as_a_wrong_password() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (mut wrong_password, mut unknown_email) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let started = Instant::now();
+        let response = app.sign_in(&user.email, "wrong password").await;
+        wrong_password.push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let started = Instant::now();
+        let response = app.sign_in("nobody@example.com", "wrong password").await;
+        unknown_email.push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let (known, unknown) = (median(wrong_password), median(unknown_email));
+    let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown email {unknown:?} vs wrong password {known:?}"
+    );
+}
+
+#[tokio::test]
+async fn common_passwords_are_refused_at_sign_up_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let response = app.sign_up("Ada", "ada@example.com", "iloveyou").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = detail(response).await;
+    assert_eq!(errors[0]["loc"], json!(["body", "password"]));
+    assert!(errors[0]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("most common passwords"));
+}
+
+#[tokio::test]
+async fn oversized_headers_and_tokens_are_refused_cleanly() {
+    let app = TestApp::spawn().await;
+    // hyper refuses a request whose head does not fit its ~400 KiB read buffer.
+    let huge_header = app
+        .client
+        .get(app.url("/api/tasks"))
+        .header("x-padding", "a".repeat(1024 * 1024))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(
+        huge_header.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+
+    let huge_token = app.auth_get("/api/tasks", &"a".repeat(16 * 1024)).await;
+    assert_eq!(huge_token.status(), StatusCode::UNAUTHORIZED);
+
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the server still answers");
+}
+
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_with_the_nonce_of_their_scripts() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    let csp = page
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .expect("a Content-Security-Policy header")
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an inline script with a nonce");
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+
+    let again = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    let next_csp = again.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(csp, next_csp, "every response gets a new nonce");
+}
+
+/// Random bytes where the API expects a token, an id, a query or a JSON body: whatever
+/// arrives, the answer is a 4xx (or a success), never a 5xx and never a dropped connection.
+#[tokio::test]
+async fn random_requests_never_get_a_5xx() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let task = app.create_task(&user.jwt, "target").await;
+    let mut rng = StdRng::seed_from_u64(0x7a5c);
+    let printable = |rng: &mut StdRng, max: usize| -> String {
+        let len = rng.gen_range(0..max);
+        (0..len).map(|_| rng.gen_range(' '..='~')).collect()
+    };
+    for round in 0..300 {
+        let bytes: Vec<u8> = (0..rng.gen_range(0..512)).map(|_| rng.gen()).collect();
+        let request = match round % 5 {
+            0 => app.client.get(app.url("/api/tasks")).header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", printable(&mut rng, 600)),
+            ),
+            1 => app
+                .client
+                .post(app.url("/api/tasks"))
+                .bearer_auth(&user.jwt)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(bytes),
+            2 => app
+                .client
+                .patch(app.url(&format!("/api/tasks/{}", task["id"].as_str().unwrap())))
+                .bearer_auth(&user.jwt)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(bytes),
+            3 => {
+                let id: String = printable(&mut rng, 80)
+                    .chars()
+                    .filter(|c| !"/?#%".contains(*c))
+                    .collect();
+                app.client
+                    .get(app.url(&format!("/api/tasks/{}", urlencode(&id))))
+                    .bearer_auth(&user.jwt)
+            }
+            _ => app
+                .client
+                .get(app.url(&format!(
+                    "/api/tasks?{}",
+                    urlencode(&printable(&mut rng, 80))
+                )))
+                .bearer_auth(&user.jwt),
+        };
+        let response = request.send().await.expect("an answer");
+        assert!(
+            !response.status().is_server_error(),
+            "round {round}: {}",
+            response.status()
+        );
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `=`/`&` (to keep query shapes).
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'=' | b'&' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
