@@ -1,99 +1,16 @@
 //! Faults: concurrent writers, a killed server, a stopped server, a database that goes away.
 //! The crash and shutdown tests run the real `server` binary as a process of its own.
 
-use crate::support::{TestApp, TestDatabase, AUDIENCE, ISSUER, SECRET};
+use crate::support::{ServerProcess, TestApp, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::{
     collections::HashSet,
     io::{Read, Write},
-    net::{TcpListener, TcpStream},
-    process::{Child, Command, Stdio},
+    net::TcpStream,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
-
-/// The `server` binary, started on a free port against a given database.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-    _workdir: tempfile::TempDir,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        // Its own working directory, so a developer's `.env` is not read.
-        let workdir = tempfile::tempdir().expect("temp dir");
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .current_dir(workdir.path())
-            .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET_KEY", SECRET)
-            .env("JWT_ISSUER", ISSUER)
-            .env("JWT_AUDIENCE", AUDIENCE)
-            .env("LEPTOS_OUTPUT_NAME", "taskboard")
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        let server = Self {
-            child,
-            port,
-            _workdir: workdir,
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(response) = client.get(server.app().url("/health")).send().await {
-                if response.status() == StatusCode::OK {
-                    return server;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not answer /health within 30 s");
-    }
-
-    fn app(&self) -> TestApp {
-        TestApp::remote(format!("http://127.0.0.1:{}", self.port), "")
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit on its own and returns whether it exited cleanly.
-    async fn exited_cleanly_within(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.success();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not exit within {limit:?}");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Every task of the caller, page by page.
 async fn all_task_ids(app: &TestApp, jwt: &str) -> HashSet<String> {
@@ -159,7 +76,7 @@ async fn many_clients_creating_and_updating_at_once_all_succeed() {
 #[tokio::test]
 async fn every_task_answered_201_survives_a_sigkill_in_the_middle_of_a_write_load() {
     let db = TestDatabase::fresh().await;
-    let mut server = ServerProcess::start(&db.url).await;
+    let mut server = ServerProcess::start(&db.url, "warn").await;
     let app = Arc::new(server.app());
     let user = app.new_user().await;
 
@@ -196,7 +113,7 @@ async fn every_task_answered_201_survives_a_sigkill_in_the_middle_of_a_write_loa
     server.kill();
     while writers.join_next().await.is_some() {}
 
-    let restarted = ServerProcess::start(&db.url).await;
+    let restarted = ServerProcess::start(&db.url, "warn").await;
     let stored = all_task_ids(&restarted.app(), &user.jwt).await;
     let acknowledged = acknowledged.lock().unwrap().clone();
     let lost: Vec<_> = acknowledged
@@ -214,7 +131,7 @@ async fn every_task_answered_201_survives_a_sigkill_in_the_middle_of_a_write_loa
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_then_exits_cleanly() {
     let db = TestDatabase::fresh().await;
-    let mut server = ServerProcess::start(&db.url).await;
+    let mut server = ServerProcess::start(&db.url, "warn").await;
     let user = server.app().new_user().await;
 
     // Half a request: headers and the first part of the body.

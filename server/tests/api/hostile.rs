@@ -1,6 +1,6 @@
 //! What attackers try: password guessing, floods, oversized and random input.
 
-use crate::support::{detail, TestApp, PASSWORD};
+use crate::support::{detail, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use reqwest::{header, Response, StatusCode};
 use serde_json::json;
@@ -231,4 +231,29 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn secrets_passwords_and_tokens_never_reach_the_logs() {
+    let db = TestDatabase::fresh().await;
+    let server = ServerProcess::start(&db.url, "debug").await;
+    let app = server.app();
+    let user = app.new_user().await;
+    app.create_task(&user.jwt, "logged request").await;
+    app.sign_in(&user.email, "a wrong password").await;
+    app.get_tasks(&format!("{}x", user.jwt), "").await;
+    app.auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+
+    let logs = server.logs();
+    assert!(logs.contains("user signed up"), "the log was captured");
+    for (what, secret) in [
+        ("the JWT secret", SECRET),
+        ("a password", PASSWORD),
+        ("a wrong password", "a wrong password"),
+        ("a session token", user.session_token.as_str()),
+        ("a JWT", user.jwt.as_str()),
+    ] {
+        assert!(!logs.contains(secret), "{what} was logged");
+    }
 }

@@ -8,7 +8,12 @@ use server::{
     config::{Config, Mode},
     Application,
 };
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    process::{Child, Command},
+    time::{Duration, Instant},
+};
 
 pub const SECRET: &str = "api-test-secret-0123456789-abcdefghijklmnop";
 pub const ISSUER: &str = "https://auth.test.example";
@@ -200,6 +205,96 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+}
+
+/// The `server` binary, started on a free port against a given database.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+    workdir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts it with `RUST_LOG=log_level`, its output going to a log file of its own.
+    pub async fn start(database_url: &str, log_level: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        // Its own working directory, so a developer's `.env` is not read.
+        let workdir = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(workdir.path().join("server.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(workdir.path())
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET_KEY", SECRET)
+            .env("JWT_ISSUER", ISSUER)
+            .env("JWT_AUDIENCE", AUDIENCE)
+            .env("LEPTOS_OUTPUT_NAME", "taskboard")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", log_level)
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("the server binary starts");
+        let server = Self {
+            child,
+            port,
+            workdir,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(response) = client.get(server.app().url("/health")).send().await {
+                if response.status() == StatusCode::OK {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not answer /health within 30 s");
+    }
+
+    pub fn app(&self) -> TestApp {
+        TestApp::remote(format!("http://127.0.0.1:{}", self.port), "")
+    }
+
+    /// Everything the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.workdir.path().join("server.log")).expect("log file")
+    }
+
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit on its own and returns whether it exited cleanly.
+    pub async fn exited_cleanly_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not exit within {limit:?}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
