@@ -1,7 +1,7 @@
 //! Throughput of the token contract: issuing and verifying an access JWT.
 //! Run: cargo bench -p app --features ssr --bench token
 
-use app::auth::token::{parse_algorithm, Secret, Subject, TokenKeys, TokenSettings};
+use app::auth::token::{parse_algorithm, Scope, Secret, Subject, TokenKeys, TokenSettings};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -24,6 +24,8 @@ fn token_contract(c: &mut Criterion) {
         email: "ada@example.com",
         name: "Ada Lovelace",
         session_id: "0b6d4f2e-8e8a-4c43-a2a4-93a0d5b1f7c2",
+        role: "user",
+        scope: &Scope::full(),
     };
     c.bench_function("token/issue", |b| {
         b.iter(|| keys.issue(black_box(&subject)))

@@ -55,6 +55,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// A valid token whose scope lacks the one named.
+    #[error("Token scope does not allow this request: it needs {0}")]
+    InsufficientScope(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{}", summarize(.0))]
@@ -83,7 +86,18 @@ fn summarize(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// The `detail` of a 403 for a valid token whose user has been disabled (CONTRACT §3).
+pub const USER_DISABLED: &str = "User disabled";
+
 impl AppError {
+    pub fn user_disabled() -> Self {
+        Self::Forbidden(USER_DISABLED.to_owned())
+    }
+
+    pub fn is_user_disabled(&self) -> bool {
+        matches!(self, Self::Forbidden(detail) if detail == USER_DISABLED)
+    }
+
     pub fn task_not_found() -> Self {
         Self::NotFound("Task not found".to_owned())
     }
@@ -111,7 +125,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidToken(_) | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::InsufficientScope(_) => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge => 413,
@@ -243,6 +257,9 @@ mod ssr {
                 Self::InvalidToken(reason) => Some(format!(
                     "Bearer error=\"invalid_token\", error_description=\"{}\"",
                     reason.replace(['"', '\\'], "'")
+                )),
+                Self::InsufficientScope(scope) => Some(format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
                 )),
                 _ => None,
             };

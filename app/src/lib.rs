@@ -1,5 +1,7 @@
 //! The Taskboard app: pages, shared types, server functions and (with `ssr`) the API.
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod tasks;
@@ -13,8 +15,9 @@ pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod state;
 
+use admin::pages::AdminPage;
 use auth::{
-    pages::{AccountArea, SignInPage, SignUpPage, UserResource},
+    pages::{AccountArea, AccountPage, SignInPage, SignUpPage, UserResource},
     server_fns::current_user,
 };
 use leptos::prelude::*;
@@ -83,6 +86,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/sign-in") view=SignInPage />
                 <Route path=path!("/sign-up") view=SignUpPage />
+                <Route path=path!("/account") view=AccountPage />
+                <Route path=path!("/admin") view=AdminPage />
                 // In order, so the list is in the HTML itself and readable before (or without) wasm.
                 <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::InOrder />
             </Routes>

@@ -25,6 +25,13 @@ pub struct SiteSettings {
     /// Cookies get `Secure` whenever the public URL is https.
     pub secure_cookies: bool,
     pub session_lifetime_secs: i64,
+    /// A session used this long after its last extension is extended again.
+    pub session_update_age_secs: i64,
+    /// How long a just-rotated session token is still accepted (two tabs refreshing at
+    /// once) before presenting it counts as reuse.
+    pub refresh_reuse_interval_secs: i64,
+    /// Lower-cased emails that get the admin role when they sign up.
+    pub admin_emails: Vec<String>,
 }
 
 impl AppState {

@@ -100,6 +100,22 @@ impl Config {
             |name, default| parsed_var(&var, name, default, parse_duration, DURATION_FORM);
         let lifetime_secs = duration("JWT_EXPIRES_IN", 15 * 60)?;
         let session_lifetime_secs = duration("SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
+        let session_update_age_secs = duration("SESSION_UPDATE_AGE", 24 * 3600)?;
+        let refresh_reuse_interval_secs = parsed_var(
+            &var,
+            "REFRESH_REUSE_INTERVAL",
+            10,
+            |v| parse_duration(v).or_else(|| (v.trim() == "0").then_some(0)),
+            DURATION_FORM,
+        )?;
+        let admin_emails = var("ADMIN_EMAILS")
+            .map(|list| {
+                list.split(',')
+                    .map(|e| e.trim().to_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -110,6 +126,7 @@ impl Config {
             )?,
             sign_ups_per_address: limit("RATE_LIMIT_SIGN_UP", defaults.sign_ups_per_address)?,
             refreshes_per_address: limit("RATE_LIMIT_REFRESH", defaults.refreshes_per_address)?,
+            ..defaults
         };
         Ok(Self {
             leptos_options,
@@ -126,6 +143,9 @@ impl Config {
                 secure_cookies: site_url.starts_with("https://"),
                 public_origin,
                 session_lifetime_secs,
+                session_update_age_secs,
+                refresh_reuse_interval_secs,
+                admin_emails,
             },
             rate_limits,
         })
@@ -377,6 +397,8 @@ mod tests {
                 email: "e",
                 name: "n",
                 session_id: "s",
+                role: "user",
+                scope: &app::auth::token::Scope::full(),
             })
         };
         let keys = app::auth::token::TokenKeys::new(second.tokens.clone());

@@ -1,16 +1,49 @@
 //! Starts Taskboard: reads the configuration, migrates the database and serves.
+//!
+//! `server make-admin <email>` instead gives an existing user the admin role and exits:
+//! the way to the first admin when `ADMIN_EMAILS` was not set at their sign-up.
 
+use anyhow::{bail, Context};
+use app::{
+    admin::ssr::set_role,
+    auth::{session::ClientInfo, types::Role},
+};
 use leptos::config::get_configuration;
-use server::{config::Config, telemetry, Application};
+use server::{
+    config::{Config, DEFAULT_DATABASE_URL},
+    connect, telemetry, Application,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
     telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => serve().await,
+        [command, email] if command == "make-admin" => make_admin(email).await,
+        _ => bail!("usage: server [make-admin <email>]"),
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let config = Config::from_env(leptos_options)?;
     let app = Application::build(config).await?;
     tracing::info!("Taskboard is listening on http://{}", app.address());
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn make_admin(email: &str) -> anyhow::Result<()> {
+    let database_url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let db = connect(&database_url).await?;
+    let email = email.trim().to_lowercase();
+    let user = set_role(&db, None, &email, Role::Admin, &ClientInfo::default())
+        .await
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot make {email} an admin"))?;
+    println!("{} ({}) is now an admin", user.email, user.id);
     Ok(())
 }

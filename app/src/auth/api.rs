@@ -1,13 +1,16 @@
-//! Better Auth's email/password JSON routes (CONTRACT §5) for non-browser clients.
+//! Better Auth's JSON routes for non-browser clients: email/password (CONTRACT §5) and
+//! sessions (§6). The admin routes are in `admin::api`.
 
 use crate::{
     auth::{
         extract::CurrentSession,
+        repo::{self, Session},
         session::{self, ClientInfo, SignedIn},
+        token::Scope,
         types::{Credentials, Registration, User},
     },
-    error::AppError,
-    extract::ValidJson,
+    error::{AppError, FieldError},
+    extract::{ValidJson, ValidQuery},
     state::AppState,
 };
 use axum::{
@@ -28,6 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/get-session", get(get_session))
         .route("/token", get(token))
         .route("/jwks", get(jwks))
+        .route("/list-sessions", get(list_sessions))
+        .route("/revoke-session", post(revoke_session))
+        .route("/revoke-sessions", post(revoke_sessions))
+        .route("/revoke-other-sessions", post(revoke_other_sessions))
+        .nest("/admin", crate::admin::api::router())
 }
 
 #[derive(Deserialize)]
@@ -95,10 +103,12 @@ fn with_session_cookies(
 
 async fn sign_out(
     State(state): State<AppState>,
+    parts: Parts,
     CurrentSession(current): CurrentSession,
 ) -> Result<Response, AppError> {
     if let Some((_, _, token)) = current {
-        session::sign_out(&state, &token).await?;
+        let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+        session::sign_out(&state, &token, &client).await?;
     }
     let mut headers = HeaderMap::new();
     for cookie in session::cleared_cookies(&state) {
@@ -130,17 +140,85 @@ async fn get_session(
     }
 }
 
+#[derive(Deserialize)]
+struct TokenQuery {
+    scope: Option<String>,
+}
+
+/// A JWT for the session: every scope, or the narrower `?scope=` asked for.
 async fn token(
     State(state): State<AppState>,
     parts: Parts,
+    ValidQuery(query): ValidQuery<TokenQuery>,
     CurrentSession(current): CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     state.limits.refresh_attempt(client.ip_address.as_deref())?;
-    let (session, user, _): (_, User, _) = current.ok_or(AppError::Unauthenticated)?;
+    let scope = match query.scope.as_deref() {
+        None => Scope::full(),
+        Some(requested) => Scope::parse(requested)
+            .map_err(|msg| AppError::Validation(vec![FieldError::query("scope", msg)]))?,
+    };
+    let (session, user) = signed_in(current)?;
     Ok(Json(
-        json!({ "token": session::access_token(&state, &user, &session.id) }),
+        json!({ "token": session::scoped_access_token(&state, &user, &session.id, &scope) }),
     ))
+}
+
+/// The caller's live session or a 401.
+fn signed_in(current: Option<(Session, User, String)>) -> Result<(Session, User), AppError> {
+    current
+        .map(|(session, user, _)| (session, user))
+        .ok_or(AppError::Unauthenticated)
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentSession(current): CurrentSession,
+) -> Result<Json<Vec<Session>>, AppError> {
+    let (_, user) = signed_in(current)?;
+    Ok(Json(repo::list_sessions(&state.db, &user.id).await?))
+}
+
+#[derive(Deserialize)]
+struct RevokeSessionBody {
+    /// The session's token or its id.
+    #[serde(default)]
+    token: String,
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+    ValidJson(body): ValidJson<RevokeSessionBody>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (_, user) = signed_in(current)?;
+    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    let revoked = session::revoke_session(&state, &user, &body.token, &client).await?;
+    Ok(Json(json!({ "status": revoked })))
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (_, user) = signed_in(current)?;
+    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    session::revoke_sessions(&state, &user, None, &client).await?;
+    Ok(Json(json!({ "status": true })))
+}
+
+async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (session, user) = signed_in(current)?;
+    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    session::revoke_sessions(&state, &user, Some(&session.id), &client).await?;
+    Ok(Json(json!({ "status": true })))
 }
 
 /// Only HMAC algorithms are configurable, and a shared secret is never published.

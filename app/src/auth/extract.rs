@@ -2,13 +2,20 @@
 //!
 //! `Caller` is where the tasks API verifies access tokens: the JWT comes from
 //! `Authorization: Bearer` first and the access cookie second, is checked against the
-//! token contract (`auth::token`), and its `sid` must still name a live session, so a
-//! signed-out session's tokens stop working at once rather than when they expire.
+//! token contract (`auth::token`), its `sid` must still name a live session (so a
+//! revoked session's tokens stop working at once rather than when they expire), its
+//! user must not be disabled, and its scope must allow the request: `tasks:read` for
+//! reads, `tasks:write` for everything else. Every refusal goes to the audit log.
 
 use crate::{
+    audit::{
+        ssr::{record, Entry},
+        EventKind, Outcome,
+    },
     auth::{
-        repo::{self, Session},
-        session::{self, ACCESS_COOKIE},
+        repo::{self, Session, Standing},
+        session::{self, ClientInfo, ACCESS_COOKIE},
+        token::{TASKS_READ, TASKS_WRITE},
         types::User,
     },
     error::AppError,
@@ -41,19 +48,59 @@ impl FromRequestParts<AppState> for Caller {
                 token
             }
         };
-        let claims = state.tokens.verify(&token).map_err(|e| {
-            tracing::info!(reason = %e, "access token rejected");
-            AppError::InvalidToken(e.to_string())
-        })?;
-        if !repo::session_is_active(&state.db, &claims.sid, &claims.sub).await? {
-            tracing::info!(user_id = %claims.sub, "access token of an ended session rejected");
-            return Err(AppError::InvalidToken("Session has ended".to_owned()));
+        let claims = match state.tokens.verify(&token) {
+            Ok(claims) => claims,
+            Err(e) => {
+                let refusal = AppError::InvalidToken(e.to_string());
+                return Err(rejected(state, parts, None, refusal).await);
+            }
+        };
+        let refusal = match repo::standing(&state.db, &claims.sid, &claims.sub).await? {
+            Standing::Active => None,
+            Standing::SessionEnded => Some(AppError::InvalidToken("Session has ended".to_owned())),
+            Standing::Disabled => Some(AppError::user_disabled()),
+        };
+        let needed = if parts.method.is_safe() {
+            TASKS_READ
+        } else {
+            TASKS_WRITE
+        };
+        let refusal = refusal.or_else(|| {
+            (!claims.grants(needed)).then(|| AppError::InsufficientScope(needed.to_owned()))
+        });
+        if let Some(refusal) = refusal {
+            return Err(rejected(state, parts, Some(&claims.sub), refusal).await);
         }
         Ok(Self {
             user_id: claims.sub,
             session_id: claims.sid,
         })
     }
+}
+
+/// Logs a refused token, and audits it unless this address has sent too many already.
+async fn rejected(
+    state: &AppState,
+    parts: &Parts,
+    user_id: Option<&str>,
+    refusal: AppError,
+) -> AppError {
+    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    let reason = refusal.to_string();
+    tracing::info!(user_id, %reason, "access token rejected");
+    if state
+        .limits
+        .audit_rejected_token(client.ip_address.as_deref())
+    {
+        let entry = Entry::new(EventKind::TokenRejected, Outcome::Failure, &client)
+            .detail(format!("{} {}: {reason}", parts.method, parts.uri.path()));
+        let entry = match user_id {
+            Some(user_id) => entry.user_id(user_id),
+            None => entry,
+        };
+        record(&state.db, entry).await;
+    }
+    refusal
 }
 
 /// The live session of a `/api/auth/*` request, from the bearer session token or cookie.

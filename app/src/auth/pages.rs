@@ -2,13 +2,20 @@
 
 use crate::{
     auth::{
-        server_fns::{SignIn, SignOut, SignUp},
-        types::User,
+        server_fns::{list_sessions, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp},
+        types::{Role, SessionInfo, User},
     },
     error::AppError,
 };
-use leptos::{either::Either, prelude::*};
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos::{
+    either::{Either, EitherOf3},
+    prelude::*,
+};
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Redirect, A},
+    hooks::use_query_map,
+};
 
 /// The signed-in user, loaded on the server for every page and refreshed on navigation.
 pub type UserResource = Resource<Result<Option<User>, AppError>>;
@@ -53,14 +60,18 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let ended = move || query.read().get("reason").as_deref() == Some("expired");
+    let notice = move || match query.read().get("reason").as_deref() {
+        Some("expired") => Some("Your session has ended. Sign in again to continue."),
+        Some("disabled") => Some("Your account has been disabled. Contact an administrator."),
+        _ => None,
+    };
     let error = move || action.value().get().and_then(Result::err);
     let pending = action.pending();
     view! {
         <section class="card auth-card" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">"Sign in"</h1>
-            <Show when=ended>
-                <p class="notice" role="status">"Your session has ended. Sign in again to continue."</p>
+            <Show when=move || notice().is_some()>
+                <p class="notice" role="status">{notice}</p>
             </Show>
             <ActionForm action=action>
                 <input type="hidden" name="next" value=next />
@@ -117,6 +128,10 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => Either::Left(view! {
                         <span class="who">"Signed in as " <strong>{user.name}</strong></span>
+                        <Show when=move || user.role == Role::Admin>
+                            <A href="/admin">"Admin"</A>
+                        </Show>
+                        <A href="/account">"Account"</A>
                         <ActionForm action=sign_out attr:class="inline">
                             <button type="submit" class="ghost">"Sign out"</button>
                         </ActionForm>
@@ -128,5 +143,135 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The account page: every session of the signed-in user, each one revocable, and a
+/// way to sign out everywhere at once.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let revoke = ServerAction::<RevokeSession>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let sessions = Resource::new(move || revoke.version().get(), |_| list_sessions());
+    view! {
+        <Title text="Your sessions · Taskboard" />
+        <section class="card account" aria-labelledby="account-title">
+            <h1 id="account-title">"Your sessions"</h1>
+            <p>"Every browser and client signed in to your account. Sign out any you do not recognise."</p>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => EitherOf3::A(view! {
+                            <ul class="sessions" aria-label="Sessions">
+                                {list.into_iter().map(|s| view! { <SessionRow session=s revoke /> }).collect_view()}
+                            </ul>
+                        }),
+                        Err(e) if e.needs_sign_in() => EitherOf3::B(view! { <Redirect path="/sign-in?next=/account" /> }),
+                        Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=everywhere>
+                <button type="submit" class="danger" disabled=everywhere.pending()>
+                    {move || if everywhere.pending().get() { "Signing out…" } else { "Sign out everywhere" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionInfo, revoke: ServerAction<RevokeSession>) -> impl IntoView {
+    let device = describe_client(session.user_agent.as_deref());
+    let id = session.id.clone();
+    view! {
+        <li class="session">
+            <div>
+                <strong>{device.clone()}</strong>
+                {session.current.then(|| view! { <span class="badge">"This browser"</span> })}
+                <p class="meta">
+                    {session.ip_address.unwrap_or_else(|| "unknown address".to_owned())}
+                    " · signed in " {short_time(&session.created_at)}
+                    " · last used " {short_time(&session.last_used_at)}
+                </p>
+            </div>
+            {(!session.current).then(|| view! {
+                <button type="button" class="ghost" disabled=revoke.pending()
+                    aria-label=format!("Sign out {device}")
+                    on:click=move |_| { revoke.dispatch(RevokeSession { id: id.clone() }); }>
+                    "Sign out"
+                </button>
+            })}
+        </li>
+    }
+}
+
+/// `2026-11-25T07:26:06.123456Z` as `2026-11-25 07:26 UTC`.
+fn short_time(stored: &str) -> String {
+    format!(
+        "{} UTC",
+        stored
+            .replacen('T', " ", 1)
+            .chars()
+            .take(16)
+            .collect::<String>()
+    )
+}
+
+/// A person's name for a user agent: the browser and the system, roughly.
+fn describe_client(user_agent: Option<&str>) -> String {
+    let Some(agent) = user_agent.filter(|a| !a.is_empty()) else {
+        return "Unknown client".to_owned();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(name), None) | (None, Some(name)) => name.to_owned(),
+        (None, None) => agent.chars().take(40).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_named_by_browser_and_system() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(describe_client(Some(chrome)), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_client(Some(iphone)), "Safari on iOS");
+        assert_eq!(describe_client(Some("curl/8.5.0")), "curl");
+        assert_eq!(describe_client(None), "Unknown client");
+    }
+
+    #[test]
+    fn times_are_shown_to_the_minute() {
+        assert_eq!(
+            short_time("2026-11-25T07:26:06.123456Z"),
+            "2026-11-25 07:26 UTC"
+        );
     }
 }

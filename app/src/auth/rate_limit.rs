@@ -31,6 +31,9 @@ pub struct RateLimits {
     pub failed_sign_ins_per_account: Limit,
     pub sign_ups_per_address: Limit,
     pub refreshes_per_address: Limit,
+    /// Rejected API tokens written to the audit log per client address; the rest are
+    /// only logged, so a flood of bad tokens cannot flood the table.
+    pub rejected_tokens_audited_per_address: Limit,
 }
 
 impl Default for RateLimits {
@@ -50,6 +53,7 @@ impl Default for RateLimits {
                 window: Duration::from_secs(10 * 60),
             },
             refreshes_per_address: per_minute(60),
+            rejected_tokens_audited_per_address: per_minute(20),
         }
     }
 }
@@ -117,6 +121,16 @@ impl RateLimiter {
             self.limits.refreshes_per_address,
             Instant::now(),
         )
+    }
+
+    /// Whether another rejected token from this address goes into the audit table.
+    pub fn audit_rejected_token(&self, address: Option<&str>) -> bool {
+        self.hit(
+            address_key("rejected-token", address),
+            self.limits.rejected_tokens_audited_per_address,
+            Instant::now(),
+        )
+        .is_ok()
     }
 
     /// Refuses when `key`'s window is full, without counting.
@@ -187,6 +201,7 @@ mod tests {
             failed_sign_ins_per_account: THREE_PER_MINUTE,
             sign_ups_per_address: THREE_PER_MINUTE,
             refreshes_per_address: THREE_PER_MINUTE,
+            rejected_tokens_audited_per_address: THREE_PER_MINUTE,
         })
     }
 

@@ -1,13 +1,13 @@
 //! Users and sessions in the database. All auth SQL lives here.
 
 use crate::{
-    auth::types::User,
+    auth::types::{Role, User},
     db::{self, Pool},
 };
 use sqlx::{any::AnyRow, Row};
 
-const USER_COLUMNS: &str =
-    "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, u.updated_at";
+const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, \
+     u.updated_at, u.role, u.banned, u.ban_reason";
 
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -18,10 +18,31 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         image: row.try_get("image")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        // An unknown role in the table grants nothing beyond a user's rights.
+        role: Role::parse(row.try_get("role")?).unwrap_or_default(),
+        banned: row.try_get::<i64, _>("banned")? != 0,
+        ban_reason: row.try_get("ban_reason")?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "s.id as session_id, s.user_id as session_user_id, s.expires_at, \
+     s.created_at as session_created_at, s.updated_at as session_updated_at, s.ip_address, \
+     s.user_agent";
+
+fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get("session_id")?,
+        user_id: row.try_get("session_user_id")?,
+        expires_at: row.try_get("expires_at")?,
+        created_at: row.try_get("session_created_at")?,
+        updated_at: row.try_get("session_updated_at")?,
+        ip_address: row.try_get("ip_address")?,
+        user_agent: row.try_get("user_agent")?,
     })
 }
 
 /// A session row as clients see it (Better Auth's `session` shape, without the token).
+/// `updated_at` is when it was last used: refreshed, or extended by sliding.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
@@ -40,6 +61,7 @@ pub async fn insert_user(
     name: &str,
     email: &str,
     password_hash: &str,
+    role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
     let now = db::timestamp();
     let user = User {
@@ -50,10 +72,13 @@ pub async fn insert_user(
         image: None,
         created_at: now.clone(),
         updated_at: now,
+        role,
+        banned: false,
+        ban_reason: None,
     };
     let inserted = sqlx::query(
-        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at) \
-         values ($1, $2, $3, $4, 0, $5, $6)",
+        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at, role) \
+         values ($1, $2, $3, $4, 0, $5, $6, $7)",
     )
     .bind(&user.id)
     .bind(&user.email)
@@ -61,6 +86,7 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(&user.created_at)
     .bind(&user.updated_at)
+    .bind(role.as_str())
     .execute(pool)
     .await;
     match inserted {
@@ -136,56 +162,242 @@ pub async fn find_active_session_by_token_hash(
     pool: &Pool,
     token_hash: &str,
 ) -> Result<Option<(Session, User)>, sqlx::Error> {
+    find_active_session(pool, "s.token_hash", token_hash).await
+}
+
+/// The unexpired session with this id, with its user.
+pub async fn find_active_session_by_id(
+    pool: &Pool,
+    session_id: &str,
+) -> Result<Option<(Session, User)>, sqlx::Error> {
+    find_active_session(pool, "s.id", session_id).await
+}
+
+async fn find_active_session(
+    pool: &Pool,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<(Session, User)>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "select s.id as session_id, s.expires_at, s.created_at as session_created_at, \
-         s.updated_at as session_updated_at, s.ip_address, s.user_agent, {USER_COLUMNS} \
-         from sessions s join users u on u.id = s.user_id \
-         where s.token_hash = $1 and s.expires_at > $2"
+        "select {SESSION_COLUMNS}, {USER_COLUMNS} from sessions s join users u on u.id = s.user_id \
+         where {column} = $1 and s.expires_at > $2"
     ))
-    .bind(token_hash)
+    .bind(value)
     .bind(db::timestamp())
     .fetch_optional(pool)
     .await?;
+    row.map(|row| Ok((session_from_row(&row)?, user_from_row(&row)?)))
+        .transpose()
+}
+
+/// Where the holder of an access token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    /// The session was revoked or expired, or the user is gone.
+    SessionEnded,
+    Disabled,
+}
+
+/// Whether user `user_id` is enabled and their session `session_id` is live: the one
+/// query behind every API request, on the primary key of `users` and of `sessions`.
+pub async fn standing(
+    pool: &Pool,
+    session_id: &str,
+    user_id: &str,
+) -> Result<Standing, sqlx::Error> {
+    let row = sqlx::query(
+        "select u.banned, \
+         (select count(*) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live \
+         from users u where u.id = $3",
+    )
+    .bind(session_id)
+    .bind(db::timestamp())
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Standing::SessionEnded);
+    };
+    Ok(if row.try_get::<i64, _>("banned")? != 0 {
+        Standing::Disabled
+    } else if row.try_get::<i64, _>("live")? == 0 {
+        Standing::SessionEnded
+    } else {
+        Standing::Active
+    })
+}
+
+/// Replaces a session's token hash (if it is still `old_hash`), keeps the old one as
+/// retired and records the use; with `expires_at`, also extends the session. `false`
+/// when another refresh rotated it first.
+pub async fn rotate_session_token(
+    pool: &Pool,
+    session_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    expires_at: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let now = db::timestamp();
+    let mut tx = pool.begin().await?;
+    let rotated = sqlx::query(
+        "update sessions set token_hash = $1, updated_at = $2, expires_at = coalesce($3, expires_at) \
+         where id = $4 and token_hash = $5",
+    )
+    .bind(new_hash)
+    .bind(&now)
+    .bind(expires_at)
+    .bind(session_id)
+    .bind(old_hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if rotated {
+        sqlx::query(
+            "insert into retired_session_tokens (token_hash, session_id, retired_at) values ($1, $2, $3)",
+        )
+        .bind(old_hash)
+        .bind(session_id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rotated)
+}
+
+/// A retired session token: the session it belonged to, its user, and when it retired.
+pub struct RetiredToken {
+    pub session_id: String,
+    pub user_id: String,
+    pub retired_at: String,
+}
+
+pub async fn find_retired_token(
+    pool: &Pool,
+    token_hash: &str,
+) -> Result<Option<RetiredToken>, sqlx::Error> {
+    let row = sqlx::query(
+        "select r.session_id, r.retired_at, s.user_id from retired_session_tokens r \
+         join sessions s on s.id = r.session_id where r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
     row.map(|row| {
-        let user = user_from_row(&row)?;
-        let session = Session {
-            id: row.try_get("session_id")?,
-            user_id: user.id.clone(),
-            expires_at: row.try_get("expires_at")?,
-            created_at: row.try_get("session_created_at")?,
-            updated_at: row.try_get("session_updated_at")?,
-            ip_address: row.try_get("ip_address")?,
-            user_agent: row.try_get("user_agent")?,
-        };
-        Ok((session, user))
+        Ok(RetiredToken {
+            session_id: row.try_get("session_id")?,
+            user_id: row.try_get("user_id")?,
+            retired_at: row.try_get("retired_at")?,
+        })
     })
     .transpose()
 }
 
-/// Whether session `session_id` of user `user_id` exists and has not expired.
-pub async fn session_is_active(
+/// Moves a session's expiry (sliding sessions) and records the use.
+pub async fn extend_session(
     pool: &Pool,
     session_id: &str,
-    user_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query(
-        "select 1 as active from sessions where id = $1 and user_id = $2 and expires_at > $3",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(db::timestamp())
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.is_some())
-}
-
-pub async fn delete_session_by_token_hash(
-    pool: &Pool,
-    token_hash: &str,
+    expires_at: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from sessions where token_hash = $1")
-        .bind(token_hash)
+    sqlx::query("update sessions set expires_at = $1, updated_at = $2 where id = $3")
+        .bind(expires_at)
+        .bind(db::timestamp())
+        .bind(session_id)
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// A user's unexpired sessions, most recently used first.
+pub async fn list_sessions(pool: &Pool, user_id: &str) -> Result<Vec<Session>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {SESSION_COLUMNS} from sessions s where s.user_id = $1 and s.expires_at > $2 \
+         order by s.updated_at desc"
+    ))
+    .bind(user_id)
+    .bind(db::timestamp())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// Deletes one of a user's sessions; `false` when they have no such session.
+pub async fn delete_session_of(
+    pool: &Pool,
+    user_id: &str,
+    session_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("delete from sessions where user_id = $1 and id = $2")
+        .bind(user_id)
+        .bind(session_id)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Deletes all of a user's sessions but `except`; answers how many went.
+pub async fn delete_sessions_of(
+    pool: &Pool,
+    user_id: &str,
+    except: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("delete from sessions where user_id = $1 and id <> $2")
+        .bind(user_id)
+        .bind(except.unwrap_or_default())
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// Every user, oldest first.
+pub async fn list_users(pool: &Pool) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {USER_COLUMNS} from users u order by u.created_at, u.id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// Disables (with a reason) or re-enables a user; `None` when there is no such user.
+pub async fn set_banned(
+    pool: &Pool,
+    user_id: &str,
+    banned: bool,
+    reason: Option<&str>,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query("update users set banned = $1, ban_reason = $2, updated_at = $3 where id = $4")
+        .bind(i64::from(banned))
+        .bind(reason.filter(|_| banned))
+        .bind(db::timestamp())
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    find_user(pool, user_id).await
+}
+
+/// Gives the user with this id, or with this email, a role.
+pub async fn set_role(
+    pool: &Pool,
+    id_or_email: &str,
+    role: Role,
+) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {USER_COLUMNS} from users u where u.id = $1 or u.email = $1"
+    ))
+    .bind(id_or_email)
+    .fetch_optional(pool)
+    .await?;
+    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
+        return Ok(None);
+    };
+    sqlx::query("update users set role = $1, updated_at = $2 where id = $3")
+        .bind(role.as_str())
+        .bind(db::timestamp())
+        .bind(&user.id)
+        .execute(pool)
+        .await?;
+    find_user(pool, &user.id).await
 }

@@ -1,9 +1,13 @@
-//! The server functions behind the sign-up, sign-in and sign-out forms.
+//! The server functions behind the sign-up, sign-in and sign-out forms, the access
+//! token refresh, and the account page's session list.
 //!
-//! They work as plain HTML form posts before the wasm has loaded: success redirects with
-//! a 302, and an error comes back in the URL for the form to show.
+//! The forms work as plain HTML form posts before the wasm has loaded: success redirects
+//! with a 302, and an error comes back in the URL for the form to show.
 
-use crate::{auth::types::User, error::AppError};
+use crate::{
+    auth::types::{SessionInfo, User},
+    error::AppError,
+};
 use leptos::prelude::*;
 
 #[server(prefix = "/fn", endpoint = "sign-up")]
@@ -40,7 +44,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
     if let Some(token) = ssr::session_token() {
-        session::sign_out(&state, &token).await?;
+        session::sign_out(&state, &token, &ssr::client_info()).await?;
     }
     ssr::set_cookies(session::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
@@ -55,17 +59,53 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
     Ok(ssr::signed_in(&state).await?.map(|(_, user)| user))
 }
 
-/// Replaces an expired access cookie from the session; fails when the session has ended.
+/// Exchanges the session cookie for a new one and a new access cookie; fails when the
+/// session has ended.
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_access() -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
-    state
-        .limits
-        .refresh_attempt(ssr::client_info().ip_address.as_deref())?;
-    ssr::signed_in(&state)
-        .await?
-        .map(|_| ())
-        .ok_or(AppError::Unauthenticated)
+    let token = ssr::session_token().ok_or(AppError::Unauthenticated)?;
+    ssr::refresh(&state, &token).await.map(drop)
+}
+
+/// The signed-in user's active sessions, this one marked.
+#[server(prefix = "/fn", endpoint = "list-sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
+    let state = crate::state::AppState::from_context()?;
+    let (current, user) = ssr::require_session(&state).await?;
+    let sessions = crate::auth::repo::list_sessions(&state.db, &user.id).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionInfo {
+            current: s.id == current.id,
+            id: s.id,
+            ip_address: s.ip_address,
+            user_agent: s.user_agent,
+            created_at: s.created_at,
+            last_used_at: s.updated_at,
+        })
+        .collect())
+}
+
+/// Signs one of the user's other devices out.
+#[server(prefix = "/fn", endpoint = "revoke-session")]
+pub async fn revoke_session(id: String) -> Result<(), AppError> {
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = ssr::require_session(&state).await?;
+    crate::auth::session::revoke_session(&state, &user, &id, &ssr::client_info()).await?;
+    Ok(())
+}
+
+/// Revokes every one of the user's sessions, this one included.
+#[server(prefix = "/fn", endpoint = "sign-out-everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    use crate::auth::session;
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = ssr::require_session(&state).await?;
+    session::revoke_sessions(&state, &user, None, &ssr::client_info()).await?;
+    ssr::set_cookies(session::cleared_cookies(&state));
+    leptos_axum::redirect("/sign-in");
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
@@ -121,18 +161,41 @@ pub mod ssr {
         }
     }
 
-    /// Like `cookie_session`, renewing the access cookie when it no longer verifies.
+    /// The cookie's session, or `Unauthenticated`.
+    pub async fn require_session(state: &AppState) -> Result<(Session, User), AppError> {
+        cookie_session(state)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// Rotates the session cookie and renews the access cookie.
+    pub async fn refresh(state: &AppState, token: &str) -> Result<(Session, User), AppError> {
+        let refreshed = session::refresh(state, token, &client_info()).await?;
+        if let Some(next) = &refreshed.session_token {
+            set_cookies([session::session_cookie(state, next)]);
+        }
+        set_cookies([session::access_cookie(state, &refreshed.access_token)]);
+        Ok((refreshed.session, refreshed.user))
+    }
+
+    /// Like `cookie_session`, refreshing both cookies when the access JWT no longer
+    /// verifies (or the session token was just rotated by another tab).
     pub async fn signed_in(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-        let Some((session, user)) = cookie_session(state).await? else {
+        let Some(token) = session_token() else {
             return Ok(None);
         };
-        let access_ok = parts()
+        let access = parts()
             .and_then(|p| session::read_cookie(&p.headers, ACCESS_COOKIE))
-            .is_some_and(|jwt| state.tokens.verify(&jwt).is_ok_and(|c| c.sid == session.id));
-        if !access_ok {
-            let jwt = session::access_token(state, &user, &session.id);
-            set_cookies([session::access_cookie(state, &jwt)]);
+            .and_then(|jwt| state.tokens.verify(&jwt).ok());
+        match session::resume(state, &token).await? {
+            Some((session, user)) if access.is_some_and(|c| c.sid == session.id) => {
+                Ok(Some((session, user)))
+            }
+            _ => match refresh(state, &token).await {
+                Ok(found) => Ok(Some(found)),
+                Err(e) if e.needs_sign_in() => Ok(None),
+                Err(e) => Err(e),
+            },
         }
-        Ok(Some((session, user)))
     }
 }

@@ -1,16 +1,28 @@
-//! Signing up, in and out: the steps shared by the server functions and the JSON routes.
+//! Signing up, in and out, refreshing, and revoking: the steps shared by the server
+//! functions and the JSON routes.
 //!
 //! A sign-in creates a session row and hands out two credentials, both in HttpOnly
 //! cookies: the opaque session token (Better Auth's session cookie, stored only as a
 //! SHA-256 hash) and a short-lived access JWT for the tasks API. Page scripts see neither.
+//!
+//! The session token is also the browser's refresh credential: every refresh exchanges
+//! it for a new one and a new JWT. Old tokens are kept (hashed); one presented again
+//! after a short grace period (for two tabs refreshing at once) means it was copied, so
+//! the whole session is revoked. Sessions slide: used after `update_age`, they are
+//! extended to a full lifetime again.
 
 use crate::{
+    audit::{
+        ssr::{record, Entry},
+        EventKind, Outcome,
+    },
     auth::{
         password,
         repo::{self, NewSession, Session},
-        token::Subject,
-        types::{Credentials, Registration, User},
+        token::{Scope, Subject},
+        types::{Credentials, Registration, Role, User},
     },
+    db,
     error::AppError,
     state::AppState,
 };
@@ -27,7 +39,7 @@ use std::net::SocketAddr;
 pub const SESSION_COOKIE: &str = "session_token";
 pub const ACCESS_COOKIE: &str = "access_token";
 
-/// Where a request came from, recorded on the session.
+/// Where a request came from, recorded on the session and in the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub ip_address: Option<String>,
@@ -46,6 +58,10 @@ impl ClientInfo {
                 .map(|ua| ua.chars().take(512).collect()),
         }
     }
+
+    fn address(&self) -> Option<&str> {
+        self.ip_address.as_deref()
+    }
 }
 
 pub struct SignedIn {
@@ -60,15 +76,40 @@ pub async fn sign_up(
     form: Registration,
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
-    state.limits.sign_up_attempt(client.ip_address.as_deref())?;
+    state.limits.sign_up_attempt(client.address())?;
+    let role = if state
+        .site
+        .admin_emails
+        .iter()
+        .any(|e| e == form.email.as_str())
+    {
+        Role::Admin
+    } else {
+        Role::User
+    };
     let hash = password::hash(form.password).await?;
-    let user = repo::insert_user(&state.db, form.name.as_str(), form.email.as_str(), &hash)
-        .await?
-        .ok_or_else(|| AppError::Conflict {
+    let Some(user) = repo::insert_user(
+        &state.db,
+        form.name.as_str(),
+        form.email.as_str(),
+        &hash,
+        role,
+    )
+    .await?
+    else {
+        let entry = Entry::new(EventKind::SignUp, Outcome::Failure, client)
+            .email(form.email.as_str())
+            .detail("email already registered");
+        record(&state.db, entry).await;
+        return Err(AppError::Conflict {
             code: "USER_ALREADY_EXISTS".to_owned(),
             message: "An account with this email already exists".to_owned(),
-        })?;
-    tracing::info!(user_id = %user.id, "user signed up");
+        });
+    };
+    let entry = Entry::new(EventKind::SignUp, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(format!("role {}", user.role.as_str()));
+    record(&state.db, entry).await;
     start_session(state, user, client).await
 }
 
@@ -77,27 +118,53 @@ pub async fn sign_in(
     credentials: Credentials,
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
-    state
+    let refused = |reason: &'static str| {
+        Entry::new(EventKind::SignIn, Outcome::Failure, client)
+            .email(&credentials.email)
+            .detail(reason)
+    };
+    if let Err(limited) = state
         .limits
-        .sign_in_attempt(client.ip_address.as_deref(), &credentials.email)?;
+        .sign_in_attempt(client.address(), &credentials.email)
+    {
+        record(&state.db, refused("rate limited")).await;
+        return Err(limited);
+    }
     let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
     let (user, stored) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    let matches = password::verify(credentials.password, stored).await?;
+    let matches = password::verify(credentials.password.clone(), stored).await?;
     match user {
+        Some(user) if matches && user.banned => {
+            record(&state.db, refused("user disabled").user_id(&user.id)).await;
+            Err(AppError::Forbidden(ACCOUNT_DISABLED.to_owned()))
+        }
         Some(user) if matches => {
-            tracing::info!(user_id = %user.id, "user signed in");
+            let entry =
+                Entry::new(EventKind::SignIn, Outcome::Success, client).user(&user.id, &user.email);
+            record(&state.db, entry).await;
             start_session(state, user, client).await
         }
-        _ => {
-            tracing::info!("sign-in refused: invalid email or password");
+        user => {
             state.limits.sign_in_failed(&credentials.email);
+            let reason = match &user {
+                Some(_) => "wrong password",
+                None => "unknown email",
+            };
+            let entry = match &user {
+                Some(user) => refused(reason).user_id(&user.id),
+                None => refused(reason),
+            };
+            record(&state.db, entry).await;
             Err(AppError::InvalidCredentials)
         }
     }
 }
+
+/// What a disabled user is told when they try to sign in.
+pub const ACCOUNT_DISABLED: &str = "This account has been disabled";
 
 async fn start_session(
     state: &AppState,
@@ -126,28 +193,179 @@ async fn start_session(
 }
 
 /// Revokes the session behind an opaque session token (no-op when there is none).
-pub async fn sign_out(state: &AppState, session_token: &str) -> Result<(), AppError> {
-    repo::delete_session_by_token_hash(&state.db, &hash_token(session_token)).await?;
-    tracing::info!("session signed out");
+pub async fn sign_out(
+    state: &AppState,
+    session_token: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    if let Some((session, user)) = resume(state, session_token).await? {
+        repo::delete_session_of(&state.db, &user.id, &session.id).await?;
+        let entry = Entry::new(EventKind::SignOut, Outcome::Success, client)
+            .user(&user.id, &user.email)
+            .detail(format!("session {}", session.id));
+        record(&state.db, entry).await;
+    }
     Ok(())
 }
 
-/// The live session behind an opaque session token, with its user.
+/// The live session behind an opaque session token, with its user. Using a session
+/// after `update_age` extends it to a full lifetime again.
 pub async fn resume(
     state: &AppState,
     session_token: &str,
 ) -> Result<Option<(Session, User)>, AppError> {
-    Ok(repo::find_active_session_by_token_hash(&state.db, &hash_token(session_token)).await?)
+    let Some((mut session, user)) =
+        repo::find_active_session_by_token_hash(&state.db, &hash_token(session_token)).await?
+    else {
+        return Ok(None);
+    };
+    if let Some(expires_at) = slid_expiry(state, &session) {
+        repo::extend_session(&state.db, &session.id, &expires_at).await?;
+        session.expires_at = expires_at;
+    }
+    Ok(Some((session, user)))
 }
 
-/// A fresh access JWT for a user's session.
+/// The new expiry of a session that is due to slide, `None` when it is not.
+fn slid_expiry(state: &AppState, session: &Session) -> Option<String> {
+    let site = &state.site;
+    let due_before = db::timestamp_in(site.session_lifetime_secs - site.session_update_age_secs);
+    (session.expires_at <= due_before).then(|| db::timestamp_in(site.session_lifetime_secs))
+}
+
+/// A refresh: the session token exchanged for a new one and a new access JWT.
+pub struct Refreshed {
+    pub user: User,
+    pub session: Session,
+    /// The session's next token; `None` when another refresh of the same token won the
+    /// race a moment ago, and the client already holds (or is about to receive) it.
+    pub session_token: Option<String>,
+    pub access_token: String,
+}
+
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    client: &ClientInfo,
+) -> Result<Refreshed, AppError> {
+    state.limits.refresh_attempt(client.address())?;
+    let presented_hash = hash_token(presented);
+    if let Some((session, user)) =
+        repo::find_active_session_by_token_hash(&state.db, &presented_hash).await?
+    {
+        let next = new_session_token();
+        let rotated = repo::rotate_session_token(
+            &state.db,
+            &session.id,
+            &presented_hash,
+            &hash_token(&next),
+            slid_expiry(state, &session).as_deref(),
+        )
+        .await?;
+        let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
+            .user(&user.id, &user.email)
+            .detail(format!("session {}", session.id));
+        record(&state.db, entry).await;
+        return Ok(Refreshed {
+            access_token: access_token(state, &user, &session.id),
+            session_token: rotated.then_some(next),
+            user,
+            session,
+        });
+    }
+    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let grace_from = db::timestamp_in(-state.site.refresh_reuse_interval_secs);
+    if retired.retired_at >= grace_from {
+        if let Some((session, user)) =
+            repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+        {
+            return Ok(Refreshed {
+                access_token: access_token(state, &user, &session.id),
+                session_token: None,
+                user,
+                session,
+            });
+        }
+    }
+    repo::delete_session_of(&state.db, &retired.user_id, &retired.session_id).await?;
+    tracing::warn!(
+        user_id = %retired.user_id,
+        session_id = %retired.session_id,
+        "a used session token was presented again: session revoked"
+    );
+    let entry = Entry::new(EventKind::RefreshReuseDetected, Outcome::Failure, client)
+        .user_id(&retired.user_id)
+        .detail(format!(
+            "session {} revoked: a retired session token was presented again",
+            retired.session_id
+        ));
+    record(&state.db, entry).await;
+    Err(AppError::InvalidToken(
+        "Session token was already used; the session has been revoked".to_owned(),
+    ))
+}
+
+/// A fresh access JWT with every scope, for a user's session.
 pub fn access_token(state: &AppState, user: &User, session_id: &str) -> String {
+    scoped_access_token(state, user, session_id, &Scope::full())
+}
+
+/// A fresh access JWT limited to `scope`.
+pub fn scoped_access_token(
+    state: &AppState,
+    user: &User,
+    session_id: &str,
+    scope: &Scope,
+) -> String {
     state.tokens.issue(&Subject {
         user_id: &user.id,
         email: &user.email,
         name: &user.name,
         session_id,
+        role: user.role.as_str(),
+        scope,
     })
+}
+
+/// Revokes one of `user`'s sessions, named by id or by session token.
+pub async fn revoke_session(
+    state: &AppState,
+    user: &User,
+    id_or_token: &str,
+    client: &ClientInfo,
+) -> Result<bool, AppError> {
+    let by_token = repo::find_active_session_by_token_hash(&state.db, &hash_token(id_or_token))
+        .await?
+        .map(|(session, _)| session.id);
+    let session_id = by_token.as_deref().unwrap_or(id_or_token);
+    let revoked = repo::delete_session_of(&state.db, &user.id, session_id).await?;
+    if revoked {
+        let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
+            .user(&user.id, &user.email)
+            .detail("one session revoked by its owner");
+        record(&state.db, entry).await;
+    }
+    Ok(revoked)
+}
+
+/// Revokes all of `user`'s sessions but `except`; answers how many went.
+pub async fn revoke_sessions(
+    state: &AppState,
+    user: &User,
+    except: Option<&str>,
+    client: &ClientInfo,
+) -> Result<u64, AppError> {
+    let revoked = repo::delete_sessions_of(&state.db, &user.id, except).await?;
+    let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(match except {
+            Some(_) => format!("{revoked} other sessions revoked by their owner"),
+            None => format!("all {revoked} sessions revoked by their owner"),
+        });
+    record(&state.db, entry).await;
+    Ok(revoked)
 }
 
 /// The session token from the `Authorization: Bearer` header (Better Auth's bearer
@@ -178,11 +396,20 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` values for both credentials of a new session.
 pub fn session_cookies(state: &AppState, signed_in: &SignedIn) -> [HeaderValue; 2] {
-    let lifetime = state.site.session_lifetime_secs;
     [
-        cookie_header(state, SESSION_COOKIE, &signed_in.session_token, lifetime),
+        session_cookie(state, &signed_in.session_token),
         access_cookie(state, &signed_in.access_token),
     ]
+}
+
+/// The `Set-Cookie` value carrying a session token.
+pub fn session_cookie(state: &AppState, session_token: &str) -> HeaderValue {
+    cookie_header(
+        state,
+        SESSION_COOKIE,
+        session_token,
+        state.site.session_lifetime_secs,
+    )
 }
 
 /// The `Set-Cookie` value carrying an access JWT.

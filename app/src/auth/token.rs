@@ -128,14 +128,68 @@ pub struct Claims {
     pub aud: Audience,
     pub jti: String,
     pub sid: String,
+    /// Always issued; optional on verify, as CONTRACT §1 says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Space-separated permissions; a token without one grants every scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
-/// Who a new token is for.
+impl Claims {
+    /// Whether the token's scope includes `needed`.
+    pub fn grants(&self, needed: &str) -> bool {
+        self.scope
+            .as_deref()
+            .is_none_or(|scope| scope.split_whitespace().any(|s| s == needed))
+    }
+}
+
+pub const TASKS_READ: &str = "tasks:read";
+pub const TASKS_WRITE: &str = "tasks:write";
+
+/// The scope of a token: some of the scopes this project knows, space-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope(String);
+
+impl Scope {
+    /// What a signed-in user's tokens carry unless a client asks for less.
+    pub fn full() -> Self {
+        Self(format!("{TASKS_READ} {TASKS_WRITE}"))
+    }
+
+    /// A scope a client asked for (`tasks:read`, say): every entry must be a known one.
+    pub fn parse(requested: &str) -> Result<Self, String> {
+        let mut scopes = Vec::new();
+        for entry in requested.split_whitespace() {
+            if ![TASKS_READ, TASKS_WRITE].contains(&entry) {
+                return Err(format!(
+                    "Unknown scope '{entry}': use {TASKS_READ} and/or {TASKS_WRITE}"
+                ));
+            }
+            if !scopes.contains(&entry) {
+                scopes.push(entry);
+            }
+        }
+        if scopes.is_empty() {
+            return Err(format!("Ask for {TASKS_READ} and/or {TASKS_WRITE}"));
+        }
+        Ok(Self(scopes.join(" ")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who a new token is for, and what it may do.
 pub struct Subject<'a> {
     pub user_id: &'a str,
     pub email: &'a str,
     pub name: &'a str,
     pub session_id: &'a str,
+    pub role: &'a str,
+    pub scope: &'a Scope,
 }
 
 /// Why a token was refused. The text is the `detail` the client gets.
@@ -212,6 +266,8 @@ impl TokenKeys {
             aud: audience,
             jti: uuid::Uuid::new_v4().to_string(),
             sid: subject.session_id.to_owned(),
+            role: Some(subject.role.to_owned()),
+            scope: Some(subject.scope.as_str().to_owned()),
         };
         let header = Header::new(self.settings.algorithm);
         // Encoding plain strings and integers with an HMAC key cannot fail.
@@ -297,6 +353,8 @@ impl TokenKeys {
             email: string_claim(raw, "email")?.unwrap_or_default(),
             name: string_claim(raw, "name")?.unwrap_or_default(),
             jti: string_claim(raw, "jti")?.unwrap_or_default(),
+            role: string_claim(raw, "role")?,
+            scope: string_claim(raw, "scope")?,
             iat,
             exp,
             iss,
@@ -428,10 +486,14 @@ mod tests {
             email: "e@x.io",
             name: "N",
             session_id: "s",
+            role: "admin",
+            scope: &Scope::full(),
         };
         let token = keys.issue_at(&subject, NOW);
         let claims = keys.verify_at(&token, NOW + 1).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u", "s"));
+        assert_eq!(claims.role.as_deref(), Some("admin"));
+        assert_eq!(claims.scope.as_deref(), Some("tasks:read tasks:write"));
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!(
             claims.aud,
@@ -441,7 +503,7 @@ mod tests {
         let raw: Map<String, Value> =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         for claim in [
-            "sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid",
+            "sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid", "role", "scope",
         ] {
             assert!(raw.contains_key(claim), "issued token lacks {claim}");
         }
@@ -590,6 +652,28 @@ mod tests {
                 "{token:.40}: {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_token_without_scope_grants_everything_and_one_with_scope_only_that() {
+        let unscoped = verify(&signed(claims())).unwrap();
+        assert!(unscoped.grants(TASKS_WRITE));
+        let read_only = verify(&signed(with(claims(), "scope", json!("tasks:read")))).unwrap();
+        assert!(read_only.grants(TASKS_READ));
+        assert!(!read_only.grants(TASKS_WRITE));
+    }
+
+    #[test]
+    fn a_requested_scope_must_name_known_scopes() {
+        assert_eq!(Scope::parse("tasks:read").unwrap().as_str(), "tasks:read");
+        assert_eq!(
+            Scope::parse(" tasks:write  tasks:read tasks:write")
+                .unwrap()
+                .as_str(),
+            "tasks:write tasks:read"
+        );
+        assert!(Scope::parse("admin").is_err());
+        assert!(Scope::parse("  ").is_err());
     }
 
     #[test]

@@ -174,7 +174,8 @@ impl Credentials {
     }
 }
 
-/// The user as every client sees it (Better Auth's `user` shape).
+/// The user as every client sees it (Better Auth's `user` shape, with the admin
+/// plugin's `role`, `banned` and `banReason`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -185,6 +186,48 @@ pub struct User {
     pub image: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    pub role: Role,
+    pub banned: bool,
+    pub ban_reason: Option<String>,
+}
+
+/// One of a user's sessions, as the account page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub id: String,
+    /// Whether this is the session of the browser asking.
+    pub current: bool,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+}
+
+/// What a user may do: everyone is a `user`; an `admin` also manages users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "user" => Ok(Self::User),
+            "admin" => Ok(Self::Admin),
+            _ => Err(FieldError::body("role", "Use \"user\" or \"admin\"")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
 }
 
 /// Where to send the browser after signing in: only paths on this site, never `//host`.
@@ -258,6 +301,14 @@ mod tests {
         };
         let fields: Vec<_> = errors.iter().map(FieldError::field).collect();
         assert_eq!(fields, ["name", "email", "password"]);
+    }
+
+    #[test]
+    fn roles_are_user_or_admin() {
+        assert_eq!(Role::parse("admin"), Ok(Role::Admin));
+        assert_eq!(Role::parse(" user "), Ok(Role::User));
+        assert!(Role::parse("root").is_err());
+        assert_eq!(serde_json::to_value(Role::Admin).unwrap(), "admin");
     }
 
     #[test]

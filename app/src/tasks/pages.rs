@@ -122,6 +122,8 @@ fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
     let report = Callback::new(move |error: AppError| {
         if error.needs_sign_in() {
             navigate("/sign-in?next=/tasks&reason=expired", Default::default());
+        } else if error.is_user_disabled() {
+            navigate("/sign-in?next=/tasks&reason=disabled", Default::default());
         } else {
             banner.set(Some(error.to_string()));
         }
@@ -195,6 +197,13 @@ fn NewTaskForm() -> impl IntoView {
     let description = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let pending = RwSignal::new(false);
+    // Effects run only in the browser: put back what was typed before a sign-in.
+    Effect::new(move || {
+        if let Some((kept_title, kept_description)) = draft::take() {
+            title.set(kept_title);
+            description.set(kept_description);
+        }
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -220,7 +229,12 @@ fn NewTaskForm() -> impl IntoView {
                     description.set(String::new());
                 }
                 Err(e @ AppError::Validation(_)) => error.set(Some(e)),
-                Err(e) => board.report.run(e),
+                Err(e) => {
+                    if e.needs_sign_in() || e.is_user_disabled() {
+                        draft::keep(&title.get_untracked(), &description.get_untracked());
+                    }
+                    board.report.run(e);
+                }
             }
             pending.set(false);
         });
@@ -368,5 +382,31 @@ fn TaskItem(task: Task) -> impl IntoView {
                 </form>
             </Show>
         </li>
+    }
+}
+
+/// Typed but unsent input survives the trip to the sign-in page: it waits in the tab's
+/// `sessionStorage` and goes back into the form when the task page opens again.
+mod draft {
+    const KEY: &str = "taskboard.new-task-draft";
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.session_storage().ok()?
+    }
+
+    /// Best effort: with storage full or blocked, only the draft is lost.
+    pub fn keep(title: &str, description: &str) {
+        if let (Some(storage), Ok(value)) =
+            (storage(), serde_json::to_string(&(title, description)))
+        {
+            let _ = storage.set_item(KEY, &value);
+        }
+    }
+
+    pub fn take() -> Option<(String, String)> {
+        let storage = storage()?;
+        let value = storage.get_item(KEY).ok()??;
+        let _ = storage.remove_item(KEY);
+        serde_json::from_str(&value).ok()
     }
 }

@@ -1,9 +1,11 @@
 //! API tests: the real app on a free port, a fresh SQLite database per test, HTTP only.
 
+mod admin;
 mod auth;
 mod faults;
 mod hostile;
 mod interop;
+mod sessions;
 mod support;
 mod tasks;
 mod tokens;

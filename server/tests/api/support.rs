@@ -132,7 +132,13 @@ impl TestApp {
 
     /// Signs up a new user with a unique email and fetches a JWT for them.
     pub async fn new_user(&self) -> TestUser {
-        let email = format!("user-{}@example.com", uuid::Uuid::new_v4());
+        self.user_with_email(&format!("user-{}@example.com", uuid::Uuid::new_v4()))
+            .await
+    }
+
+    /// Signs up a user with this email and fetches a JWT for them.
+    pub async fn user_with_email(&self, email: &str) -> TestUser {
+        let email = email.to_owned();
         let response = self.sign_up("Test User", &email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK);
         let body: Value = response.json().await.expect("json");
@@ -163,6 +169,29 @@ impl TestApp {
             .expect("request")
     }
 
+    /// What the browser does when an access token has expired: the session cookie is
+    /// exchanged at the `refresh` server function for new cookies.
+    pub async fn browser_refresh(&self, session_token: &str) -> Response {
+        self.client
+            .post(self.url("/fn/refresh"))
+            .header(header::COOKIE, format!("session_token={session_token}"))
+            .header(header::ORIGIN, &self.base)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn auth_post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get_tasks(&self, token: &str, query: &str) -> Response {
         self.auth_get(&format!("/api/tasks{query}"), token).await
     }
@@ -172,13 +201,7 @@ impl TestApp {
     }
 
     pub async fn post_task(&self, token: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url("/api/tasks"))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.auth_post("/api/tasks", token, body).await
     }
 
     /// Creates a task and returns its JSON.
@@ -358,6 +381,18 @@ pub fn mint(claims: &Value) -> String {
         claims,
         SECRET.as_bytes(),
     )
+}
+
+/// The value a response sets for a cookie, if it sets it.
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// The `detail` of an error answer.

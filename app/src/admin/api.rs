@@ -1,0 +1,181 @@
+//! Better Auth's admin routes (CONTRACT §6) under `/api/auth/admin`, and the audit log.
+//! The caller's session (cookie or bearer session token) must belong to an admin.
+
+use crate::{
+    admin::ssr::{require_admin, set_disabled, set_role},
+    audit::{ssr::list, AuditEvent, AuditFilter, EventKind, Outcome},
+    auth::{
+        extract::CurrentSession,
+        repo,
+        session::ClientInfo,
+        types::{Role, User},
+    },
+    error::{AppError, FieldError},
+    extract::{ValidJson, ValidQuery},
+    state::AppState,
+};
+use axum::{
+    extract::State,
+    http::request::Parts,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/list-users", get(list_users))
+        .route("/ban-user", post(ban_user))
+        .route("/unban-user", post(unban_user))
+        .route("/set-role", post(change_role))
+        .route("/audit-log", get(audit_log))
+}
+
+/// The calling admin, or 401 without a session and 403 for everyone else.
+fn admin(current: Option<(crate::auth::repo::Session, User, String)>) -> Result<User, AppError> {
+    let (_, user, _) = current.ok_or(AppError::Unauthenticated)?;
+    require_admin(&user)?;
+    Ok(user)
+}
+
+fn client(parts: &Parts) -> ClientInfo {
+    ClientInfo::from_request(&parts.headers, &parts.extensions)
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    CurrentSession(current): CurrentSession,
+) -> Result<Json<Value>, AppError> {
+    admin(current)?;
+    let users = repo::list_users(&state.db).await?;
+    Ok(Json(json!({ "total": users.len(), "users": users })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BanBody {
+    #[serde(default)]
+    user_id: String,
+    ban_reason: Option<String>,
+}
+
+async fn ban_user(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+    ValidJson(body): ValidJson<BanBody>,
+) -> Result<Json<Value>, AppError> {
+    let admin = admin(current)?;
+    let reason = body.ban_reason.as_deref();
+    let user = set_disabled(
+        &state.db,
+        &admin,
+        &body.user_id,
+        true,
+        reason,
+        &client(&parts),
+    )
+    .await?;
+    Ok(Json(json!({ "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserBody {
+    #[serde(default)]
+    user_id: String,
+}
+
+async fn unban_user(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+    ValidJson(body): ValidJson<UserBody>,
+) -> Result<Json<Value>, AppError> {
+    let admin = admin(current)?;
+    let user = set_disabled(
+        &state.db,
+        &admin,
+        &body.user_id,
+        false,
+        None,
+        &client(&parts),
+    )
+    .await?;
+    Ok(Json(json!({ "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleBody {
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_role(
+    State(state): State<AppState>,
+    parts: Parts,
+    CurrentSession(current): CurrentSession,
+    ValidJson(body): ValidJson<RoleBody>,
+) -> Result<Json<Value>, AppError> {
+    let admin = admin(current)?;
+    let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
+    let user = set_role(
+        &state.db,
+        Some(&admin),
+        &body.user_id,
+        role,
+        &client(&parts),
+    )
+    .await?;
+    Ok(Json(json!({ "user": user })))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    event: Option<String>,
+    outcome: Option<String>,
+    user: Option<String>,
+    limit: Option<u32>,
+}
+
+impl AuditQuery {
+    fn parse(self) -> Result<AuditFilter, AppError> {
+        let event = match self.event.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(EventKind::parse(raw).ok_or_else(|| {
+                AppError::Validation(vec![FieldError::query("event", "Unknown event kind")])
+            })?),
+        };
+        let outcome = match self.outcome.as_deref() {
+            None | Some("") => None,
+            Some("success") => Some(Outcome::Success),
+            Some("failure") => Some(Outcome::Failure),
+            Some(_) => {
+                return Err(AppError::Validation(vec![FieldError::query(
+                    "outcome",
+                    "Use success or failure",
+                )]))
+            }
+        };
+        Ok(AuditFilter {
+            event,
+            outcome,
+            user: self.user,
+            limit: self.limit,
+        })
+    }
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    CurrentSession(current): CurrentSession,
+    ValidQuery(query): ValidQuery<AuditQuery>,
+) -> Result<Json<Value>, AppError> {
+    admin(current)?;
+    let events: Vec<AuditEvent> = list(&state.db, &query.parse()?).await?;
+    Ok(Json(json!({ "events": events })))
+}

@@ -1,0 +1,340 @@
+//! Roles, disabled users and the audit log, through Better Auth's admin routes.
+
+use crate::support::{claims_for, detail, mint, payload, TestApp, TestDatabase, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "admin@example.com";
+
+async fn app_with_admin() -> (TestApp, crate::support::TestUser) {
+    let app =
+        TestApp::spawn_with(&[("ADMIN_EMAILS", ADMIN), ("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let admin = app.user_with_email(ADMIN).await;
+    (app, admin)
+}
+
+async fn admin_post(app: &TestApp, session: &str, route: &str, body: Value) -> reqwest::Response {
+    app.auth_post(&format!("/api/auth/admin/{route}"), session, &body)
+        .await
+}
+
+async fn audit(app: &TestApp, admin_session: &str, query: &str) -> Vec<Value> {
+    let response = app
+        .auth_get(&format!("/api/auth/admin/audit-log?{query}"), admin_session)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Value>().await.unwrap()["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn admin_emails_sign_up_as_admins_and_everyone_else_is_refused_admin_routes() {
+    let (app, admin) = app_with_admin().await;
+    assert_eq!(payload(&admin.jwt)["role"], "admin");
+    let user = app.new_user().await;
+    assert_eq!(payload(&user.jwt)["role"], "user");
+
+    let listed = app
+        .auth_get("/api/auth/admin/list-users", &admin.session_token)
+        .await;
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["total"], 2);
+    assert_eq!(listed["users"][0]["role"], "admin");
+    assert_eq!(listed["users"][1]["banned"], false);
+
+    let target = json!({ "userId": admin.id });
+    for response in [
+        app.auth_get("/api/auth/admin/list-users", &user.session_token)
+            .await,
+        app.auth_get("/api/auth/admin/audit-log", &user.session_token)
+            .await,
+        admin_post(&app, &user.session_token, "ban-user", target.clone()).await,
+        admin_post(&app, &user.session_token, "unban-user", target.clone()).await,
+        admin_post(
+            &app,
+            &user.session_token,
+            "set-role",
+            json!({ "userId": user.id, "role": "admin" }),
+        )
+        .await,
+    ] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(detail(response).await, "Admins only");
+    }
+    let anonymous = app
+        .client
+        .get(app.url("/api/auth/admin/list-users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_disabled_user_gets_403_from_the_api_at_once_and_cannot_sign_in() {
+    let (app, admin) = app_with_admin().await;
+    let user = app.new_user().await;
+    app.create_task(&user.jwt, "before").await;
+
+    let banned = admin_post(
+        &app,
+        &admin.session_token,
+        "ban-user",
+        json!({ "userId": user.id, "banReason": "spam" }),
+    )
+    .await;
+    assert_eq!(banned.status(), StatusCode::OK);
+    let banned: Value = banned.json().await.unwrap();
+    assert_eq!(banned["user"]["banned"], true);
+    assert_eq!(banned["user"]["banReason"], "spam");
+
+    let refused = app.get_tasks(&user.jwt, "").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap(),
+        json!({"detail": "User disabled"})
+    );
+    let session = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    assert_eq!(
+        session.json::<Value>().await.unwrap(),
+        Value::Null,
+        "sessions revoked"
+    );
+    let sign_in = app.sign_in(&user.email, PASSWORD).await;
+    assert_eq!(sign_in.status(), StatusCode::FORBIDDEN);
+    assert_eq!(detail(sign_in).await, "This account has been disabled");
+
+    let unbanned = admin_post(
+        &app,
+        &admin.session_token,
+        "unban-user",
+        json!({ "userId": user.id }),
+    )
+    .await;
+    assert_eq!(
+        unbanned.json::<Value>().await.unwrap()["user"]["banned"],
+        false
+    );
+    assert_eq!(
+        app.sign_in(&user.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_admin_changes_roles_but_not_their_own() {
+    let (app, admin) = app_with_admin().await;
+    let user = app.new_user().await;
+    let promoted = admin_post(
+        &app,
+        &admin.session_token,
+        "set-role",
+        json!({ "userId": user.id, "role": "admin" }),
+    )
+    .await;
+    assert_eq!(
+        promoted.json::<Value>().await.unwrap()["user"]["role"],
+        "admin"
+    );
+    assert_eq!(
+        payload(&app.jwt_for(&user.session_token).await)["role"],
+        "admin"
+    );
+    let now_allowed = app
+        .auth_get("/api/auth/admin/list-users", &user.session_token)
+        .await;
+    assert_eq!(now_allowed.status(), StatusCode::OK);
+
+    let own = admin_post(
+        &app,
+        &admin.session_token,
+        "set-role",
+        json!({ "userId": admin.id, "role": "user" }),
+    )
+    .await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let own_ban = admin_post(
+        &app,
+        &admin.session_token,
+        "ban-user",
+        json!({ "userId": admin.id }),
+    )
+    .await;
+    assert_eq!(own_ban.status(), StatusCode::FORBIDDEN);
+    let bad_role = admin_post(
+        &app,
+        &admin.session_token,
+        "set-role",
+        json!({ "userId": user.id, "role": "root" }),
+    )
+    .await;
+    assert_eq!(bad_role.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let nobody = admin_post(
+        &app,
+        &admin.session_token,
+        "ban-user",
+        json!({ "userId": "nobody" }),
+    )
+    .await;
+    assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_authentication_event_is_in_the_audit_log() {
+    let (app, admin) = app_with_admin().await;
+    let user = app.new_user().await;
+    app.sign_in(&user.email, "not the password").await;
+    let signed_in: Value = app
+        .sign_in(&user.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_session = signed_in["token"].as_str().unwrap().to_owned();
+    let rotated = app.browser_refresh(&second_session).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    app.browser_refresh(&second_session).await;
+    let mut forged = claims_for(&user.id, "no-such-session");
+    forged["iss"] = json!("https://someone-else.example");
+    app.get_tasks(&mint(&forged), "").await;
+    app.get_tasks(&format!("{}x", user.jwt), "").await;
+    let third: Value = app
+        .sign_in(&user.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.auth_post(
+        "/api/auth/sign-out",
+        third["token"].as_str().unwrap(),
+        &json!({}),
+    )
+    .await;
+    app.auth_post(
+        "/api/auth/revoke-other-sessions",
+        &user.session_token,
+        &json!({}),
+    )
+    .await;
+    admin_post(
+        &app,
+        &admin.session_token,
+        "set-role",
+        json!({ "userId": user.id, "role": "admin" }),
+    )
+    .await;
+    admin_post(
+        &app,
+        &admin.session_token,
+        "ban-user",
+        json!({ "userId": user.id }),
+    )
+    .await;
+    admin_post(
+        &app,
+        &admin.session_token,
+        "unban-user",
+        json!({ "userId": user.id }),
+    )
+    .await;
+
+    let all = audit(
+        &app,
+        &admin.session_token,
+        &format!("user={}&limit=1000", user.email),
+    )
+    .await;
+    let seen = |event: &str, outcome: &str| {
+        all.iter()
+            .filter(|e| e["event"] == event && e["outcome"] == outcome)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for (event, outcome) in [
+        ("sign_up", "success"),
+        ("sign_in", "success"),
+        ("sign_in", "failure"),
+        ("refresh", "success"),
+        ("sign_out", "success"),
+        ("session_revoked", "success"),
+        ("role_changed", "success"),
+        ("user_disabled", "success"),
+        ("user_enabled", "success"),
+    ] {
+        assert!(
+            !seen(event, outcome).is_empty(),
+            "no {outcome} {event} event"
+        );
+    }
+    let failure = &seen("sign_in", "failure")[0];
+    assert_eq!(failure["detail"], "wrong password");
+    assert_eq!(failure["ipAddress"], "127.0.0.1");
+    assert!(all
+        .iter()
+        .all(|e| !e.to_string().contains(PASSWORD) && !e.to_string().contains("not the password")));
+
+    let reuse = audit(&app, &admin.session_token, "event=refresh_reuse_detected").await;
+    assert_eq!(reuse.len(), 1);
+    assert_eq!(reuse[0]["userId"], json!(user.id));
+    let rejected = audit(&app, &admin.session_token, "event=token_rejected").await;
+    let details: Vec<&str> = rejected
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.ends_with("Invalid token issuer")),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d.ends_with("Invalid token signature")),
+        "{details:?}"
+    );
+    let failures = audit(&app, &admin.session_token, "outcome=failure").await;
+    assert!(failures.iter().all(|e| e["outcome"] == "failure"));
+    let bad_filter = app
+        .auth_get(
+            "/api/auth/admin/audit-log?event=nonsense",
+            &admin.session_token,
+        )
+        .await;
+    assert_eq!(bad_filter.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_make_admin_command_promotes_an_existing_user() {
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on(&db.url).await;
+    let user = app.user_with_email("first-admin@example.com").await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["make-admin", "First-Admin@example.com"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "error")
+        .current_dir(std::env::temp_dir())
+        .status()
+        .expect("the server binary runs");
+    assert!(status.success());
+    let listed = app
+        .auth_get("/api/auth/admin/list-users", &user.session_token)
+        .await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(
+        payload(&app.jwt_for(&user.session_token).await)["role"],
+        "admin"
+    );
+
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["make-admin", "nobody@example.com"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "error")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the server binary runs");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("User not found"));
+}

@@ -1,0 +1,197 @@
+//! Sessions: refresh with rotation and reuse detection, sliding expiry, listing and
+//! revoking, and read-only tokens.
+
+use crate::support::{detail, payload, set_cookie, www_authenticate, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Audit events of one kind, read through the admin API.
+async fn events(app: &TestApp, admin_session: &str, kind: &str) -> Vec<Value> {
+    let response = app
+        .auth_get(
+            &format!("/api/auth/admin/audit-log?event={kind}"),
+            admin_session,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["events"].as_array().unwrap().clone()
+}
+
+const ADMIN: &str = "admin@example.com";
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
+    let app = TestApp::spawn_with(&[("JWT_EXPIRES_IN", "1s"), ("JWT_LEEWAY_SECONDS", "0")]).await;
+    let user = app.new_user().await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = app.get_tasks(&user.jwt, "").await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(detail(expired).await, "Token has expired");
+
+    let refreshed = app.browser_refresh(&user.session_token).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let jwt = set_cookie(&refreshed, "access_token").expect("a new access cookie");
+    let next = set_cookie(&refreshed, "session_token").expect("a rotated session cookie");
+    assert_ne!(next, user.session_token);
+    assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
+    let session = app.auth_get("/api/auth/get-session", &next).await;
+    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+}
+
+#[tokio::test]
+async fn a_used_session_token_presented_again_revokes_the_whole_session() {
+    let app =
+        TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0"), ("ADMIN_EMAILS", ADMIN)]).await;
+    let admin = app.user_with_email(ADMIN).await;
+    let victim = app.new_user().await;
+    let refreshed = app.browser_refresh(&victim.session_token).await;
+    let current = set_cookie(&refreshed, "session_token").unwrap();
+    let current_jwt = set_cookie(&refreshed, "access_token").unwrap();
+
+    let replayed = app.browser_refresh(&victim.session_token).await;
+    assert_ne!(replayed.status(), StatusCode::OK);
+    assert_eq!(set_cookie(&replayed, "access_token"), None);
+
+    let gone = app.auth_get("/api/auth/get-session", &current).await;
+    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+    let rejected = app.get_tasks(&current_jwt, "").await;
+    assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(detail(rejected).await, "Session has ended");
+    let reuse = events(&app, &admin.session_token, "refresh_reuse_detected").await;
+    assert_eq!(reuse.len(), 1);
+    assert_eq!(reuse[0]["userId"], json!(victim.id));
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_both_keep_working() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let first = app.browser_refresh(&user.session_token).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = app.browser_refresh(&user.session_token).await;
+    assert_eq!(second.status(), StatusCode::OK, "within the reuse interval");
+    let jwt = set_cookie(&second, "access_token").unwrap();
+    assert_eq!(set_cookie(&second, "session_token"), None);
+    assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
+    let rotated = set_cookie(&first, "session_token").unwrap();
+    let session = app.auth_get("/api/auth/get-session", &rotated).await;
+    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+}
+
+#[tokio::test]
+async fn a_session_used_after_the_update_age_slides_forward() {
+    let app = TestApp::spawn_with(&[("SESSION_UPDATE_AGE", "1s")]).await;
+    let user = app.new_user().await;
+    let expiry = |body: Value| body["session"]["expiresAt"].as_str().unwrap().to_owned();
+    let before = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    let before = expiry(before.json().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    let after = expiry(after.json().await.unwrap());
+    assert!(after > before, "{after} should be later than {before}");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_one_by_one_or_all_at_once() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let laptop = app.sign_in(&user.email, crate::support::PASSWORD).await;
+    let laptop: Value = laptop.json().await.unwrap();
+    let laptop_token = laptop["token"].as_str().unwrap().to_owned();
+    let laptop_jwt = app.jwt_for(&laptop_token).await;
+    let phone = app.sign_in(&user.email, crate::support::PASSWORD).await;
+    let phone_token = phone.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let listed = app
+        .auth_get("/api/auth/list-sessions", &user.session_token)
+        .await;
+    let listed: Vec<Value> = listed.json().await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|s| s.get("token").is_none()));
+
+    let laptop_id = payload(&laptop_jwt)["sid"].as_str().unwrap().to_owned();
+    let revoked = app
+        .auth_post(
+            "/api/auth/revoke-session",
+            &user.session_token,
+            &json!({ "token": laptop_id }),
+        )
+        .await;
+    assert_eq!(
+        revoked.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    assert_eq!(
+        app.get_tasks(&laptop_jwt, "").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a revoked session's token stops working at once"
+    );
+
+    let others = app
+        .auth_post(
+            "/api/auth/revoke-other-sessions",
+            &user.session_token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(others.status(), StatusCode::OK);
+    let phone_session = app.auth_get("/api/auth/get-session", &phone_token).await;
+    assert_eq!(phone_session.json::<Value>().await.unwrap(), Value::Null);
+    assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
+
+    let everywhere = app
+        .auth_post("/api/auth/revoke-sessions", &user.session_token, &json!({}))
+        .await;
+    assert_eq!(everywhere.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_tasks(&user.jwt, "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_but_is_refused_on_writes() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let task = app.create_task(&user.jwt, "readable").await;
+    let response = app
+        .auth_get("/api/auth/token?scope=tasks:read", &user.session_token)
+        .await;
+    let read_only = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(payload(&read_only)["scope"], "tasks:read");
+    assert_eq!(payload(&user.jwt)["scope"], "tasks:read tasks:write");
+    assert_eq!(payload(&user.jwt)["role"], "user");
+
+    assert_eq!(app.get_tasks(&read_only, "").await.status(), StatusCode::OK);
+    let id = task["id"].as_str().unwrap();
+    for refused in [
+        app.post_task(&read_only, &json!({"title": "no"})).await,
+        app.patch_task(&read_only, id, &json!({"completed": true}))
+            .await,
+        app.delete_task(&read_only, id).await,
+    ] {
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            www_authenticate(&refused),
+            "Bearer error=\"insufficient_scope\", scope=\"tasks:write\""
+        );
+    }
+
+    let unknown = app
+        .auth_get("/api/auth/token?scope=tasks:admin", &user.session_token)
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(detail(unknown).await[0]["loc"], json!(["query", "scope"]));
+}
