@@ -1,10 +1,30 @@
 import { defineConfig, devices } from "@playwright/test";
+import { ADMIN_EMAIL } from "./tests/helpers";
 
 // The app under test: the server binary that `cargo leptos build` made, on its own port
 // with a fresh SQLite database each run. E2E_BASE_URL points the suite elsewhere.
 const port = Number(process.env.E2E_PORT ?? 3200);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** The server binary on `serverPort` with a fresh database in `dir` and extra settings. */
+function server(serverPort: number, dir: string, env: Record<string, string>) {
+  return {
+    command: `rm -rf ${dir} && exec target/debug/server`,
+    cwd: "..",
+    url: `http://127.0.0.1:${serverPort}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      DATABASE_URL: `sqlite://${dir}/taskboard.db?mode=rwc`,
+      JWT_SECRET_KEY: "end-to-end-test-secret-not-for-production-0123456789",
+      LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
+      LEPTOS_SITE_ROOT: "target/site",
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -37,22 +57,20 @@ export default defineConfig({
   ],
   webServer: process.env.E2E_BASE_URL
     ? undefined
-    : {
-        command: "rm -rf target/e2e && exec target/debug/server",
-        cwd: "..",
-        url: `${baseURL}/health`,
-        reuseExistingServer: false,
-        timeout: 60_000,
-        env: {
-          DATABASE_URL: "sqlite://target/e2e/taskboard.db?mode=rwc",
-          JWT_SECRET_KEY: "end-to-end-test-secret-not-for-production-0123456789",
-          LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-          LEPTOS_SITE_ROOT: "target/site",
-          RUST_LOG: "warn",
+    : [
+        server(port, "target/e2e", {
           // Every test signs up and in from the same address; the per-account limit on
           // failed sign-ins stays at its default and is tested.
           RATE_LIMIT_SIGN_UP: "1000/1m",
           RATE_LIMIT_SIGN_IN: "1000/1m",
-        },
-      },
+          ADMIN_EMAILS: ADMIN_EMAIL,
+        }),
+        // Access tokens that expire two seconds after they are issued, for the tests of
+        // refreshing on an open page.
+        // On the next port: see `shortTokenServer` in tests/helpers.ts.
+        server(port + 1, "target/e2e-short-tokens", {
+          JWT_EXPIRES_IN: "2s",
+          JWT_LEEWAY_SECONDS: "0",
+        }),
+      ],
 });

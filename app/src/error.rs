@@ -180,13 +180,19 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+pub use ssr::server_fn_error_status;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     use super::AppError;
     use axum::{
+        body::Body,
+        extract::Request,
         http::{
             header::{RETRY_AFTER, WWW_AUTHENTICATE},
             HeaderValue, StatusCode,
         },
+        middleware::Next,
         response::{IntoResponse, Response},
         Json,
     };
@@ -278,5 +284,29 @@ mod ssr {
             }
             response
         }
+    }
+
+    /// Server functions answer every error with a 500, the protocol's default. This puts
+    /// the status the error means on the answer instead (401 for a wrong password, 429
+    /// for a rate limit, …), so logs and clients see what happened; the Leptos client
+    /// decodes the error from any 4xx or 5xx. Plain form posts are answered with a
+    /// redirect by Leptos and pass through untouched.
+    pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+        let server_fn = request.uri().path().starts_with(crate::SERVER_FN_PREFIX);
+        let response = next.run(request).await;
+        if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        if let Some(status) = serde_json::from_slice::<AppError>(&bytes)
+            .ok()
+            .and_then(|error| StatusCode::from_u16(error.status()).ok())
+        {
+            parts.status = status;
+        }
+        Response::from_parts(parts, Body::from(bytes))
     }
 }

@@ -29,6 +29,9 @@ use leptos_router::{
 };
 use tasks::pages::TasksPage;
 
+/// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
+pub const SERVER_FN_PREFIX: &str = "/fn/";
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]

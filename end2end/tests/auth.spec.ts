@@ -49,14 +49,23 @@ test.describe("without JavaScript", () => {
   });
 });
 
-test("an ended session sends the person to sign in and says why", async ({ page, context }) => {
-  await signUp(page);
+test("an ended session sends the person to sign in, says why, and keeps what they typed", async ({ page, context }) => {
+  const email = await signUp(page);
   await waitUntilInteractive(page);
   await context.clearCookies();
   await page.getByLabel("Title").fill("Written after the session ended");
+  await page.getByLabel("Description").fill("and not lost");
   await page.getByRole("button", { name: "Add task" }).click();
   await expect(page).toHaveURL(/\/sign-in\?next=\/tasks&reason=expired$/);
   await expect(page.getByText("Your session has ended. Sign in again to continue.")).toBeVisible();
+
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await waitUntilInteractive(page);
+  await expect(page.getByLabel("Title")).toHaveValue("Written after the session ended");
+  await expect(page.getByLabel("Description")).toHaveValue("and not lost");
 });
 
 test("an expired access token is renewed from the session without the person noticing", async ({ page, context }) => {

@@ -3,6 +3,16 @@ import { randomUUID } from "node:crypto";
 
 export const PASSWORD = "correct horse battery staple";
 
+/** The test server makes this address an admin when it signs up (ADMIN_EMAILS). */
+export const ADMIN_EMAIL = "e2e-admin@example.com";
+
+/** The second test server, on the next port, whose access tokens expire after 2 s. */
+export function shortTokenServer(baseURL: string): string {
+  const url = new URL(baseURL);
+  url.port = String(Number(url.port) + 1);
+  return url.origin;
+}
+
 export function freshEmail(): string {
   return `e2e-${randomUUID()}@example.com`;
 }
@@ -18,8 +28,7 @@ export async function accountFor(request: APIRequestContext, name: string): Prom
 }
 
 /** Signs up through the form, as a person would, and waits for the task list. */
-export async function signUp(page: Page, name = "Ada Lovelace"): Promise<string> {
-  const email = freshEmail();
+export async function signUp(page: Page, name = "Ada Lovelace", email = freshEmail()): Promise<string> {
   await page.goto("/sign-up?next=/tasks");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Email").fill(email);
@@ -28,6 +37,15 @@ export async function signUp(page: Page, name = "Ada Lovelace"): Promise<string>
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
   return email;
+}
+
+/** Signs in through the form and waits for the task list. */
+export async function signIn(page: Page, email: string): Promise<void> {
+  await page.goto("/sign-in?next=/tasks");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
 }
 
 /** Waits until the page has hydrated: the add button is enabled only then. */

@@ -81,6 +81,9 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(
+            app::error::server_fn_error_status,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::auth::extract::same_origin_server_functions,

@@ -20,6 +20,7 @@ use crate::{
     },
     error::AppError,
     state::AppState,
+    SERVER_FN_PREFIX,
 };
 use axum::{
     extract::{FromRequestParts, Request, State},
@@ -160,9 +161,6 @@ pub async fn same_origin_server_functions(
     }
     next.run(request).await
 }
-
-/// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
-const SERVER_FN_PREFIX: &str = "/fn/";
 
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

@@ -208,15 +208,23 @@ pub async fn sign_out(
     Ok(())
 }
 
-/// The live session behind an opaque session token, with its user. Using a session
-/// after `update_age` extends it to a full lifetime again.
+/// The live session behind an opaque session token, with its user. A token rotated
+/// away within the reuse interval still names its session (the rest of the request that
+/// rotated it, or another tab, may still carry it). Using a session after `update_age`
+/// extends it to a full lifetime again.
 pub async fn resume(
     state: &AppState,
     session_token: &str,
 ) -> Result<Option<(Session, User)>, AppError> {
-    let Some((mut session, user)) =
-        repo::find_active_session_by_token_hash(&state.db, &hash_token(session_token)).await?
-    else {
+    let token_hash = hash_token(session_token);
+    let found = match repo::find_active_session_by_token_hash(&state.db, &token_hash).await? {
+        Some(found) => Some(found),
+        None => match recently_retired(state, &token_hash).await? {
+            Some(session_id) => repo::find_active_session_by_id(&state.db, &session_id).await?,
+            None => None,
+        },
+    };
+    let Some((mut session, user)) = found else {
         return Ok(None);
     };
     if let Some(expires_at) = slid_expiry(state, &session) {
@@ -224,6 +232,15 @@ pub async fn resume(
         session.expires_at = expires_at;
     }
     Ok(Some((session, user)))
+}
+
+/// The session of a token rotated away less than the reuse interval ago.
+async fn recently_retired(state: &AppState, token_hash: &str) -> Result<Option<String>, AppError> {
+    let grace_from = db::timestamp_in(-state.site.refresh_reuse_interval_secs);
+    Ok(repo::find_retired_token(&state.db, token_hash)
+        .await?
+        .filter(|retired| retired.retired_at >= grace_from)
+        .map(|retired| retired.session_id))
 }
 
 /// The new expiry of a session that is due to slide, `None` when it is not.
@@ -273,13 +290,9 @@ pub async fn refresh(
             session,
         });
     }
-    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
-        return Err(AppError::Unauthenticated);
-    };
-    let grace_from = db::timestamp_in(-state.site.refresh_reuse_interval_secs);
-    if retired.retired_at >= grace_from {
+    if let Some(session_id) = recently_retired(state, &presented_hash).await? {
         if let Some((session, user)) =
-            repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+            repo::find_active_session_by_id(&state.db, &session_id).await?
         {
             return Ok(Refreshed {
                 access_token: access_token(state, &user, &session.id),
@@ -289,6 +302,9 @@ pub async fn refresh(
             });
         }
     }
+    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
+        return Err(AppError::Unauthenticated);
+    };
     repo::delete_session_of(&state.db, &retired.user_id, &retired.session_id).await?;
     tracing::warn!(
         user_id = %retired.user_id,

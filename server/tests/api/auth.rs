@@ -253,3 +253,34 @@ async fn server_functions_refuse_calls_from_another_origin() {
         .await;
     assert_eq!(signed_out.json::<Value>().await.unwrap(), Value::Null);
 }
+
+#[tokio::test]
+async fn server_function_errors_carry_the_status_they_mean() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let sign_in = |accept: &'static str| {
+        app.client
+            .post(app.url("/fn/sign-in"))
+            .header(header::ORIGIN, &app.base)
+            .header(header::ACCEPT, accept)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!(
+                "email={}&password=wrong+password",
+                user.email.replace('@', "%40")
+            ))
+            .send()
+    };
+    let from_the_page = sign_in("application/json").await.unwrap();
+    assert_eq!(from_the_page.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        from_the_page.text().await.unwrap(),
+        "\"InvalidCredentials\""
+    );
+
+    let plain_form = sign_in("text/html").await.unwrap();
+    assert_eq!(
+        plain_form.status(),
+        StatusCode::FOUND,
+        "redirected back to the form"
+    );
+}
