@@ -155,7 +155,7 @@ pub fn AccountPage() -> impl IntoView {
     let sessions = Resource::new(move || revoke.version().get(), |_| list_sessions());
     view! {
         <Title text="Your sessions · Taskboard" />
-        <section class="card account" aria-labelledby="account-title">
+        <section class="card account-page" aria-labelledby="account-title">
             <h1 id="account-title">"Your sessions"</h1>
             <p>"Every browser and client signed in to your account. Sign out any you do not recognise."</p>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
