@@ -3,6 +3,8 @@
 # free loopback port, seeds a user with 20 tasks, and drives it with wrk. Prints
 # requests/s, p50 and p99 latency for each endpoint, the ratio to the unauthenticated
 # /health ceiling measured in the same run, and the server's peak resident memory.
+# Also: GET /api/me (token verify plus the one revocation query, nothing else), sign-in
+# latency alone (one connection), and GET /api/tasks while 20 sign-ins run at once.
 #   scripts/bench-load.sh            (DURATION=10s CONNECTIONS=64 THREADS=2 by default)
 # Every request goes to 127.0.0.1, each run is bounded by DURATION, and the server is
 # stopped at the end.
@@ -24,6 +26,7 @@ base="http://127.0.0.1:$port"
 DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
 JWT_SECRET_KEY="load-benchmark-secret-not-for-production-0123456789" \
 LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+RATE_LIMIT_SIGN_IN=1000000/1m RATE_LIMIT_REFRESH=1000000/1m \
 RUST_LOG=warn target/server-release/server >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -39,30 +42,46 @@ for i in $(seq 20); do
     -d "{\"title\":\"seeded task $i\"}" >/dev/null
 done
 
-# Runs wrk and prints "name rps p50 p99".
+# Turns wrk's report on stdin into "rps p50 p99" for the row called $1.
+summarize() {
+  local out
+  out=$(cat)
+  if grep -q "Non-2xx" <<<"$out"; then echo "!! $1 had non-2xx answers:" >&2; echo "$out" >&2; exit 1; fi
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1 == "50%" {print $2}' <<<"$out") $(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+
+# Runs wrk with the default threads and connections; prints "rps p50 p99".
 measure() {
   local name=$1; shift
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
-  if grep -q "Non-2xx" <<<"$out"; then echo "!! $name had non-2xx answers:"; echo "$out"; exit 1; fi
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$name $rps $p50 $p99"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" | summarize "$name"
 }
 
 echo "==> wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per endpoint"
+rows=()
 ceiling=$(measure "GET /health" "$base/health")
-list=$(measure "GET /api/tasks" -H "Authorization: Bearer $JWT" "$base/api/tasks")
-create=$(measure "POST /api/tasks" -s bench/post_task.lua "$base/api/tasks")
+rows+=("GET /health|$ceiling")
+rows+=("GET /api/me|$(measure "GET /api/me" -H "Authorization: Bearer $JWT" "$base/api/me")")
+rows+=("GET /api/tasks|$(measure "GET /api/tasks" -H "Authorization: Bearer $JWT" "$base/api/tasks")")
+rows+=("POST /api/tasks|$(measure "POST /api/tasks" -s bench/post_task.lua "$base/api/tasks")")
 peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 
-ceiling_rps=$(awk '{print $(NF-2)}' <<<"$ceiling")
-printf '\n%-18s %12s %10s %10s %10s\n' endpoint "requests/s" p50 p99 "/ceiling"
-for row in "$ceiling" "$list" "$create"; do
-  read -r method path rps p50 p99 <<<"$row"
-  printf '%-18s %12s %10s %10s %9.2f\n' "$method $path" "$rps" "$p50" "$p99" \
+echo "==> sign-in: one connection, then 20 at once while GET /api/tasks is measured"
+rows+=("sign-in, alone|$(wrk -t1 -c1 -d"$DURATION" --latency -s bench/sign_in.lua "$base/api/auth/sign-in/email" | summarize "sign-in")")
+wrk -t1 -c20 -d"$DURATION" --latency -s bench/sign_in.lua "$base/api/auth/sign-in/email" >"$dir/storm.txt" &
+storm=$!
+sleep 1
+rows+=("GET /api/tasks, 20 sign-ins|$(measure "GET /api/tasks during the sign-in storm" -H "Authorization: Bearer $JWT" "$base/api/tasks")")
+wait "$storm"
+rows+=("sign-in, 20 at once|$(summarize "sign-in storm" <"$dir/storm.txt")")
+storm_peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+
+ceiling_rps=$(awk '{print $1}' <<<"$ceiling")
+printf '\n%-30s %12s %10s %10s %10s\n' endpoint "requests/s" p50 p99 "/ceiling"
+for row in "${rows[@]}"; do
+  IFS='|' read -r name numbers <<<"$row"
+  read -r rps p50 p99 <<<"$numbers"
+  printf '%-30s %12s %10s %10s %9.2f\n' "$name" "$rps" "$p50" "$p99" \
     "$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN {print a / b}')"
 done
-printf '\nserver peak resident memory: %d MiB\n' $((peak_kib / 1024))
+printf '\nserver peak resident memory: %d MiB under the API load, %d MiB after the sign-in storm\n' \
+  $((peak_kib / 1024)) $((storm_peak_kib / 1024))

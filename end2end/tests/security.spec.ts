@@ -43,3 +43,19 @@ test("a common password is refused next to the field", async ({ page }) => {
   await expect(page.getByText(/one of the most common passwords/)).toBeVisible();
   await expect(page).toHaveURL(/\/sign-up/);
 });
+
+test("the app's wasm, script and styles have content-hashed names and are cached for a year", async ({ page }) => {
+  const assets: { url: string; cacheControl: string | undefined }[] = [];
+  page.on("response", (response) => {
+    if (new URL(response.url()).pathname.startsWith("/pkg/")) {
+      assets.push({ url: response.url(), cacheControl: response.headers()["cache-control"] });
+    }
+  });
+  await page.goto("/sign-in");
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect.poll(() => assets.map((a) => a.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const asset of assets) {
+    expect(asset.url).toMatch(/\/pkg\/taskboard\.[A-Za-z0-9_-]{22}\.(css|js|wasm)$/);
+    expect(asset.cacheControl).toBe("public, max-age=31536000, immutable");
+  }
+});

@@ -9,7 +9,13 @@ pub mod telemetry;
 use anyhow::Context;
 use app::{shell, state::AppState, App};
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    middleware::Next,
+    response::Response,
+    routing::get,
+    Router,
+};
 use config::Config;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
@@ -88,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             app::auth::extract::same_origin_server_functions,
         ))
+        .layer(axum::middleware::from_fn(static_cache_control))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -105,6 +112,37 @@ pub fn router(state: AppState) -> Router {
         router
     };
     router.with_state(state)
+}
+
+/// Browser caching for the files under `/pkg`. The content-hashed ones
+/// (`taskboard.<hash>.wasm`, with `hash-files` in Cargo.toml) change name whenever their
+/// content changes, so they may be kept for a year; anything else there is revalidated
+/// on every use. The file handler serves `.br`/`.gz` twins of a file when a release
+/// build made them (`cargo leptos build --release --precompress`).
+async fn static_cache_control(request: Request, next: Next) -> Response {
+    let policy = request.uri().path().strip_prefix("/pkg/").map(|file| {
+        if is_content_hashed(file) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }
+    });
+    let mut response = next.run(request).await;
+    if let Some(policy) = policy.filter(|_| response.status().is_success()) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// `name.<22 base64url characters>.ext`: the MD5 that cargo-leptos puts in file names.
+fn is_content_hashed(file: &str) -> bool {
+    let mut parts = file.rsplitn(3, '.');
+    let (_extension, hash, stem) = (parts.next(), parts.next(), parts.next());
+    matches!((hash, stem), (Some(hash), Some(stem)) if !stem.is_empty()
+        && hash.len() == 22
+        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
 /// Sets a header on every answer that does not set it itself.
@@ -181,4 +219,19 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn only_names_with_a_content_hash_count_as_hashed() {
+        assert!(is_content_hashed("taskboard.Xr2b8KqZ0cQm1n3LhV7wJg.wasm"));
+        assert!(is_content_hashed("taskboard.a-b_c12345678901234567.js"));
+        assert!(!is_content_hashed("taskboard.wasm"));
+        assert!(!is_content_hashed("taskboard.css"));
+        assert!(!is_content_hashed(".Xr2b8KqZ0cQm1n3LhV7wJg.js"));
+        assert!(!is_content_hashed("taskboard.Xr2b8KqZ0cQm1n3LhV7w!g.js"));
+    }
 }

@@ -6,7 +6,7 @@
 //! clock passed in, so each rejection has a name, a test and a `detail` for the client.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -223,23 +223,14 @@ pub struct TokenKeys {
     settings: TokenSettings,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    validation: Validation,
 }
 
 impl TokenKeys {
     pub fn new(settings: TokenSettings) -> Self {
-        let mut validation = Validation::new(settings.algorithm);
-        // jsonwebtoken only checks the signature (with the algorithm pinned above);
-        // every claim is checked in `check_claims` against an explicit clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
         Self {
             encoding: EncodingKey::from_secret(&settings.secret.0),
             decoding: DecodingKey::from_secret(&settings.secret.0),
             settings,
-            validation,
         }
     }
 
@@ -279,31 +270,32 @@ impl TokenKeys {
         self.verify_at(token, now())
     }
 
+    /// Each part is decoded once: the header is checked here, jsonwebtoken checks only
+    /// the signature (with the configured algorithm, never the header's), and every claim
+    /// is checked in `check_claims` against an explicit clock.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        self.check_header(token)?;
-        let raw =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
-                .map_err(|e| match e.kind() {
-                    ErrorKind::InvalidSignature => TokenError::Signature,
-                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                        TokenError::Algorithm
-                    }
-                    _ => TokenError::Malformed,
-                })?
-                .claims;
+        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
+        self.check_header(header)?;
+        let genuine = jsonwebtoken::crypto::verify(
+            signature,
+            signed.as_bytes(),
+            &self.decoding,
+            self.settings.algorithm,
+        )
+        .map_err(|_| TokenError::Malformed)?;
+        if !genuine {
+            return Err(TokenError::Signature);
+        }
+        let raw: Map<String, Value> = decode_json(payload)?;
         self.check_claims(&raw, now)
     }
 
-    fn check_header(&self, token: &str) -> Result<(), TokenError> {
-        let segment = token.split('.').next().ok_or(TokenError::Malformed)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|_| TokenError::Malformed)?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    fn check_header(&self, segment: &str) -> Result<(), TokenError> {
+        let header: Map<String, Value> = decode_json(segment)?;
         if let Some(key) = FORBIDDEN_HEADER_KEYS
             .into_iter()
             .find(|key| header.contains_key(*key))
@@ -361,6 +353,14 @@ impl TokenKeys {
             aud,
         })
     }
+}
+
+/// A base64url (unpadded) segment holding a JSON object.
+fn decode_json(segment: &str) -> Result<Map<String, Value>, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
 fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {

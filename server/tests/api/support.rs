@@ -241,6 +241,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts it with `RUST_LOG=log_level`, its output going to a log file of its own.
     pub async fn start(database_url: &str, log_level: &str) -> Self {
+        Self::start_with(database_url, log_level, &[]).await
+    }
+
+    /// Like `start`, with extra configuration variables.
+    pub async fn start_with(database_url: &str, log_level: &str, env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -257,6 +262,7 @@ impl ServerProcess {
             .env("LEPTOS_OUTPUT_NAME", "taskboard")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", log_level)
+            .envs(env.iter().copied())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()

@@ -1,0 +1,84 @@
+//! Several server processes behind a load balancer, sharing one database: sessions,
+//! refresh rotation, revocation and disabled users all live in the database, so what
+//! happens on one process holds on every other at once.
+
+use crate::support::{set_cookie, ServerProcess, TestDatabase, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "cluster-admin@example.com";
+
+#[tokio::test]
+async fn two_server_processes_on_one_database_act_as_one() {
+    let db = TestDatabase::fresh().await;
+    let settings = [("ADMIN_EMAILS", ADMIN), ("REFRESH_REUSE_INTERVAL", "0")];
+    let first = ServerProcess::start_with(&db.url, "warn", &settings).await;
+    let second = ServerProcess::start_with(&db.url, "warn", &settings).await;
+    let (one, two) = (first.app(), second.app());
+
+    let user = one.new_user().await;
+    two.create_task(&user.jwt, "made on the second").await;
+    let listed: Vec<Value> = one.get_tasks(&user.jwt, "").await.json().await.unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "a token from one process works on the other"
+    );
+    let session = two
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    assert_eq!(
+        session.json::<Value>().await.unwrap()["user"]["id"],
+        json!(user.id)
+    );
+
+    let rotated = one.browser_refresh(&user.session_token).await;
+    let current = set_cookie(&rotated, "session_token").expect("rotated on the first");
+    let replayed = two.browser_refresh(&user.session_token).await;
+    assert_ne!(
+        replayed.status(),
+        StatusCode::OK,
+        "reuse is seen by the second"
+    );
+    let gone = one.auth_get("/api/auth/get-session", &current).await;
+    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+
+    let laptop: Value = two
+        .sign_in(&user.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let laptop_token = laptop["token"].as_str().unwrap().to_owned();
+    let laptop_jwt = one.jwt_for(&laptop_token).await;
+    two.auth_post("/api/auth/sign-out", &laptop_token, &json!({}))
+        .await;
+    assert_eq!(
+        one.get_tasks(&laptop_jwt, "").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed out on the second, refused on the first"
+    );
+
+    let admin = one.user_with_email(ADMIN).await;
+    let phone: Value = one
+        .sign_in(&user.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let phone_jwt = two.jwt_for(phone["token"].as_str().unwrap()).await;
+    let banned = one
+        .auth_post(
+            "/api/auth/admin/ban-user",
+            &admin.session_token,
+            &json!({ "userId": user.id }),
+        )
+        .await;
+    assert_eq!(banned.status(), StatusCode::OK);
+    let refused = two.get_tasks(&phone_jwt, "").await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "disabled on the first, refused on the second"
+    );
+}
