@@ -15,32 +15,12 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-command -v jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
+source scripts/lib/bench-server.sh
 
 echo "==> building the release server"
 LEPTOS_OUTPUT_NAME=taskboard cargo build --quiet --locked --profile server-release -p server
-
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
-JWT_SECRET_KEY="load-benchmark-secret-not-for-production-0123456789" \
-LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
-RATE_LIMIT_SIGN_IN=1000000/1m RATE_LIMIT_REFRESH=1000000/1m \
-RUST_LOG=warn target/server-release/server >"$dir/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
-
-echo "==> seeding one user with 20 tasks"
-session=$(curl -sf "$base/api/auth/sign-up/email" -H 'content-type: application/json' \
-  -d '{"name":"Load","email":"load@example.com","password":"load test password"}' | jq -r .token)
-JWT=$(curl -sf "$base/api/auth/token" -H "authorization: Bearer $session" | jq -r .token)
-export JWT
-for i in $(seq 20); do
-  curl -sf "$base/api/tasks" -H "authorization: Bearer $JWT" -H 'content-type: application/json' \
-    -d "{\"title\":\"seeded task $i\"}" >/dev/null
-done
+start_release_server RATE_LIMIT_SIGN_IN=1000000/1m RATE_LIMIT_REFRESH=1000000/1m
+seed_user_with_20_tasks load@example.com "load test password"
 
 # Turns wrk's report on stdin into "rps p50 p99" for the row called $1.
 summarize() {

@@ -1,0 +1,37 @@
+# Shared by the benchmark scripts (sourced, not run): the release server on a fresh
+# SQLite database and a free loopback port, and a seeded user.
+
+command -v jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
+
+# Starts target/server-release/server with the given extra VAR=value settings; sets
+# $base, $pid and $dir, and stops the server and removes $dir on exit.
+start_release_server() {
+  dir=$(mktemp -d)
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  base="http://127.0.0.1:$port"
+  env DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
+    JWT_SECRET_KEY="benchmark-secret-not-for-production-0123456789" \
+    LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+    RUST_LOG=warn "$@" target/server-release/server >"$dir/server.log" 2>&1 &
+  pid=$!
+  trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+  for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && return; sleep 0.1; done
+  echo "!! the server did not start:" >&2
+  cat "$dir/server.log" >&2
+  exit 1
+}
+
+# Signs up $1 (password $2) and gives them 20 tasks; sets $JWT to their access token.
+seed_user_with_20_tasks() {
+  echo "==> seeding one user with 20 tasks"
+  local session i
+  session=$(curl -sf "$base/api/auth/sign-up/email" -H 'content-type: application/json' \
+    -d "{\"name\":\"Bench\",\"email\":\"$1\",\"password\":\"$2\"}" | jq -r .token)
+  JWT=$(curl -sf "$base/api/auth/token" -H "authorization: Bearer $session" | jq -r .token)
+  export JWT
+  for i in $(seq 20); do
+    curl -sf "$base/api/tasks" -H "authorization: Bearer $JWT" -H 'content-type: application/json' \
+      -d "{\"title\":\"seeded task $i\"}" >/dev/null
+  done
+}
