@@ -9,6 +9,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Tokens longer than this are refused before any parsing: no legitimate token is near it.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -290,12 +291,15 @@ impl TokenKeys {
         if !genuine {
             return Err(TokenError::Signature);
         }
-        let raw: Map<String, Value> = decode_json(payload)?;
-        self.check_claims(&raw, now)
+        let bytes = base64url(payload)?;
+        let raw: RawClaims<'_> =
+            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+        self.check_claims(raw, now)
     }
 
     fn check_header(&self, segment: &str) -> Result<(), TokenError> {
-        let header: Map<String, Value> = decode_json(segment)?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&base64url(segment)?).map_err(|_| TokenError::Malformed)?;
         if let Some(key) = FORBIDDEN_HEADER_KEYS
             .into_iter()
             .find(|key| header.contains_key(*key))
@@ -309,44 +313,44 @@ impl TokenKeys {
         }
     }
 
-    fn check_claims(&self, raw: &Map<String, Value>, now: i64) -> Result<Claims, TokenError> {
+    fn check_claims(&self, raw: RawClaims<'_>, now: i64) -> Result<Claims, TokenError> {
         let leeway = self.settings.leeway_secs;
-        let exp = numeric_date(raw, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+        let exp = numeric_date(raw.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         if exp + leeway <= now {
             return Err(TokenError::Expired);
         }
-        if let Some(nbf) = numeric_date(raw, "nbf")? {
+        if let Some(nbf) = numeric_date(raw.nbf, "nbf")? {
             if nbf > now + leeway {
                 return Err(TokenError::NotYetValid);
             }
         }
-        let iat = numeric_date(raw, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+        let iat = numeric_date(raw.iat, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
         if iat > now + leeway {
             return Err(TokenError::IssuedInFuture);
         }
-        let iss = string_claim(raw, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
+        let iss = text(raw.iss, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
         if iss != self.settings.issuer {
             return Err(TokenError::Issuer);
         }
-        let aud: Audience = match raw.get("aud") {
+        let aud = match raw.aud {
             None => return Err(TokenError::MissingClaim("aud")),
-            Some(value) => {
-                serde_json::from_value(value.clone()).map_err(|_| TokenError::ClaimType("aud"))?
+            Some(RawClaim::Text(one)) => Audience::One(one.into_owned()),
+            Some(RawClaim::Texts(many)) => {
+                Audience::Many(many.into_iter().map(Cow::into_owned).collect())
             }
+            Some(_) => return Err(TokenError::ClaimType("aud")),
         };
         if !aud.contains_any(&self.settings.audience) {
             return Err(TokenError::Audience);
         }
-        let required =
-            |name: &'static str| string_claim(raw, name)?.ok_or(TokenError::MissingClaim(name));
         Ok(Claims {
-            sub: required("sub")?,
-            sid: required("sid")?,
-            email: string_claim(raw, "email")?.unwrap_or_default(),
-            name: string_claim(raw, "name")?.unwrap_or_default(),
-            jti: string_claim(raw, "jti")?.unwrap_or_default(),
-            role: string_claim(raw, "role")?,
-            scope: string_claim(raw, "scope")?,
+            sub: text(raw.sub, "sub")?.ok_or(TokenError::MissingClaim("sub"))?,
+            sid: text(raw.sid, "sid")?.ok_or(TokenError::MissingClaim("sid"))?,
+            email: text(raw.email, "email")?.unwrap_or_default(),
+            name: text(raw.name, "name")?.unwrap_or_default(),
+            jti: text(raw.jti, "jti")?.unwrap_or_default(),
+            role: text(raw.role, "role")?,
+            scope: text(raw.scope, "scope")?,
             iat,
             exp,
             iss,
@@ -355,38 +359,138 @@ impl TokenKeys {
     }
 }
 
-/// A base64url (unpadded) segment holding a JSON object.
-fn decode_json(segment: &str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
+/// The bytes of a base64url (unpadded) segment.
+fn base64url(segment: &str) -> Result<Vec<u8>, TokenError> {
+    URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+        .map_err(|_| TokenError::Malformed)
 }
 
-fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
-    match raw.get(name) {
+/// The claims as they arrived, strings borrowed from the payload where they can be:
+/// each is checked for presence and type by the rule that reads it. A claim named twice
+/// makes the payload malformed.
+#[derive(Deserialize)]
+struct RawClaims<'a> {
+    #[serde(borrow)]
+    sub: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    email: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    name: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    iat: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    exp: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    nbf: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    iss: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    aud: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    jti: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    sid: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    role: Option<RawClaim<'a>>,
+    #[serde(borrow)]
+    scope: Option<RawClaim<'a>>,
+}
+
+/// One claim's value, by the shapes the checks tell apart. Read straight from the JSON
+/// (no intermediate tree), borrowing strings without escapes.
+enum RawClaim<'a> {
+    Integer(i64),
+    Number(f64),
+    Text(Cow<'a, str>),
+    Texts(Vec<Cow<'a, str>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawClaim<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawClaimVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RawClaimVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawClaimVisitor<'a> {
+    type Value = RawClaim<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(RawClaim::Integer(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(RawClaim::Number(v as f64), RawClaim::Integer))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(RawClaim::Number(v))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(RawClaim::Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RawClaim::Text(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(RawClaim::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(RawClaim::Other)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (mut texts, mut only_texts) = (Vec::new(), true);
+        while let Some(item) = seq.next_element::<RawClaim<'a>>()? {
+            match item {
+                RawClaim::Text(text) => texts.push(text),
+                _ => only_texts = false,
+            }
+        }
+        Ok(if only_texts {
+            RawClaim::Texts(texts)
+        } else {
+            RawClaim::Other
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(RawClaim::Other)
+    }
+}
+
+fn numeric_date(
+    claim: Option<RawClaim<'_>>,
+    name: &'static str,
+) -> Result<Option<i64>, TokenError> {
+    match claim {
         None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            // Some encoders write fractional seconds; whole seconds are what matters.
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.floor() as i64)
-            })
-            .map(Some)
-            .ok_or(TokenError::ClaimType(name)),
+        Some(RawClaim::Integer(seconds)) => Ok(Some(seconds)),
+        // Some encoders write fractional seconds; whole seconds are what matters.
+        Some(RawClaim::Number(seconds)) if seconds.is_finite() => Ok(Some(seconds.floor() as i64)),
         Some(_) => Err(TokenError::ClaimType(name)),
     }
 }
 
-fn string_claim(
-    raw: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<String>, TokenError> {
-    match raw.get(name) {
+fn text(claim: Option<RawClaim<'_>>, name: &'static str) -> Result<Option<String>, TokenError> {
+    match claim {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(RawClaim::Text(text)) => Ok(Some(text.into_owned())),
         Some(_) => Err(TokenError::ClaimType(name)),
     }
 }
