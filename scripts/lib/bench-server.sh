@@ -1,5 +1,7 @@
 # Shared by the benchmark scripts (sourced, not run): the release server on a fresh
-# SQLite database and a free loopback port, and a seeded user.
+# SQLite database (or on the PostgreSQL of TEST_DATABASE_URL, which
+# `scripts/with-postgres.sh scripts/bench-load.sh` provides) and a free loopback port,
+# and a seeded user.
 
 command -v jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
 
@@ -10,7 +12,7 @@ start_release_server() {
   local port
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port"
-  env DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" \
+  env DATABASE_URL="${TEST_DATABASE_URL:-sqlite://$dir/bench.db?mode=rwc}" \
     JWT_SECRET_KEY="benchmark-secret-not-for-production-0123456789" \
     LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
     RUST_LOG=warn "$@" target/server-release/server >"$dir/server.log" 2>&1 &
