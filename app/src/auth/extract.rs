@@ -89,10 +89,7 @@ async fn rejected(
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     let reason = refusal.to_string();
     tracing::info!(user_id, %reason, "access token rejected");
-    if state
-        .limits
-        .audit_rejected_token(client.ip_address.as_deref())
-    {
+    if state.limits.audit_refusal(client.ip_address.as_deref()) {
         let entry = Entry::new(EventKind::TokenRejected, Outcome::Failure, &client)
             .detail(format!("{} {}: {reason}", parts.method, parts.uri.path()));
         let entry = match user_id {

@@ -3,8 +3,10 @@
 //!
 //! Each limit is a fixed window: at most `attempts` per `window`, counted from the first
 //! attempt of the window. Sign-ins are counted per client address (every attempt) and per
-//! account (failures only), so a burst of wrong passwords locks the account until the
-//! window passes, but nobody can keep an owner out for longer than one window.
+//! account (every attempt, refunded when it succeeds, so guesses sent in parallel count
+//! before any of them has failed). A burst of wrong passwords locks the account until
+//! the window passes; someone who keeps guessing keeps it locked, window after window,
+//! which costs the owner waiting but never their password.
 //!
 //! The counters live in this process. With several server processes each one counts on
 //! its own, so a client gets at most `attempts × processes` tries per window.
@@ -31,9 +33,9 @@ pub struct RateLimits {
     pub failed_sign_ins_per_account: Limit,
     pub sign_ups_per_address: Limit,
     pub refreshes_per_address: Limit,
-    /// Rejected API tokens written to the audit log per client address; the rest are
-    /// only logged, so a flood of bad tokens cannot flood the table.
-    pub rejected_tokens_audited_per_address: Limit,
+    /// Refusals (rejected API tokens, rate-limited sign-ins) written to the audit log
+    /// per client address; the rest are only logged, so a flood cannot flood the table.
+    pub refusals_audited_per_address: Limit,
 }
 
 impl Default for RateLimits {
@@ -53,7 +55,7 @@ impl Default for RateLimits {
                 window: Duration::from_secs(10 * 60),
             },
             refreshes_per_address: per_minute(60),
-            rejected_tokens_audited_per_address: per_minute(20),
+            refusals_audited_per_address: per_minute(20),
         }
     }
 }
@@ -81,30 +83,28 @@ impl RateLimiter {
         }
     }
 
-    /// Counts a sign-in attempt; refuses it when the address has made too many attempts
-    /// or the account has failed too often.
+    /// Counts a sign-in attempt against the address and the account; refuses it when
+    /// either has had too many.
     pub fn sign_in_attempt(&self, address: Option<&str>, email: &str) -> Result<(), AppError> {
         let now = Instant::now();
-        self.check(
-            &account_key(email),
-            self.limits.failed_sign_ins_per_account,
-            now,
-        )?;
         self.hit(
             address_key("sign-in", address),
             self.limits.sign_in_per_address,
             now,
+        )?;
+        self.hit(
+            account_key(email),
+            self.limits.failed_sign_ins_per_account,
+            now,
         )
     }
 
-    /// Counts a wrong password (or unknown email) against the account.
-    pub fn sign_in_failed(&self, email: &str) {
-        // The account's window may have just filled up; the next attempt is the one refused.
-        let _ = self.hit(
-            account_key(email),
-            self.limits.failed_sign_ins_per_account,
-            Instant::now(),
-        );
+    /// Gives back the account's count for an attempt that turned out right.
+    pub fn sign_in_succeeded(&self, email: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(window) = windows.get_mut(&account_key(email)) {
+            window.count = window.count.saturating_sub(1);
+        }
     }
 
     pub fn sign_up_attempt(&self, address: Option<&str>) -> Result<(), AppError> {
@@ -123,25 +123,14 @@ impl RateLimiter {
         )
     }
 
-    /// Whether another rejected token from this address goes into the audit table.
-    pub fn audit_rejected_token(&self, address: Option<&str>) -> bool {
+    /// Whether another refusal for this address goes into the audit table.
+    pub fn audit_refusal(&self, address: Option<&str>) -> bool {
         self.hit(
-            address_key("rejected-token", address),
-            self.limits.rejected_tokens_audited_per_address,
+            address_key("refusal", address),
+            self.limits.refusals_audited_per_address,
             Instant::now(),
         )
         .is_ok()
-    }
-
-    /// Refuses when `key`'s window is full, without counting.
-    fn check(&self, key: &str, limit: Limit, now: Instant) -> Result<(), AppError> {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        match windows.get(key) {
-            Some(window) if window.ends > now && window.count >= limit.attempts => {
-                Err(too_many(window.ends - now))
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Counts one attempt against `key`, or refuses it when the window is full.
@@ -201,7 +190,7 @@ mod tests {
             failed_sign_ins_per_account: THREE_PER_MINUTE,
             sign_ups_per_address: THREE_PER_MINUTE,
             refreshes_per_address: THREE_PER_MINUTE,
-            rejected_tokens_audited_per_address: THREE_PER_MINUTE,
+            refusals_audited_per_address: THREE_PER_MINUTE,
         })
     }
 
@@ -248,7 +237,6 @@ mod tests {
             limiter
                 .sign_in_attempt(Some("10.0.0.1"), "ada@example.com")
                 .unwrap();
-            limiter.sign_in_failed("ada@example.com");
         }
         retry_after(limiter.sign_in_attempt(Some("10.0.0.2"), "ADA@example.com"));
         assert!(limiter
@@ -263,7 +251,18 @@ mod tests {
             assert!(limiter
                 .sign_in_attempt(Some(address), "ada@example.com")
                 .is_ok());
+            limiter.sign_in_succeeded("ada@example.com");
         }
+    }
+
+    #[test]
+    fn guesses_in_parallel_count_before_any_has_failed() {
+        let limiter = limiter();
+        let in_flight: Vec<_> = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
+            .into_iter()
+            .map(|address| limiter.sign_in_attempt(Some(address), "ada@example.com"))
+            .collect();
+        assert_eq!(in_flight.iter().filter(|r| r.is_ok()).count(), 3);
     }
 
     #[test]

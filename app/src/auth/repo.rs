@@ -157,7 +157,8 @@ pub async fn insert_session(pool: &Pool, new: NewSession<'_>) -> Result<Session,
     Ok(session)
 }
 
-/// The unexpired session whose token hashes to `token_hash`, with its user.
+/// The unexpired session whose token hashes to `token_hash`, with its user. Sessions
+/// of disabled users are never found, whatever raced with the disabling.
 pub async fn find_active_session_by_token_hash(
     pool: &Pool,
     token_hash: &str,
@@ -180,7 +181,7 @@ async fn find_active_session(
 ) -> Result<Option<(Session, User)>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "select {SESSION_COLUMNS}, {USER_COLUMNS} from sessions s join users u on u.id = s.user_id \
-         where {column} = $1 and s.expires_at > $2"
+         where {column} = $1 and s.expires_at > $2 and u.banned = 0"
     ))
     .bind(value)
     .bind(db::timestamp())

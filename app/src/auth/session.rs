@@ -127,7 +127,9 @@ pub async fn sign_in(
         .limits
         .sign_in_attempt(client.address(), &credentials.email)
     {
-        record(&state.db, refused("rate limited")).await;
+        if state.limits.audit_refusal(client.address()) {
+            record(&state.db, refused("rate limited")).await;
+        }
         return Err(limited);
     }
     let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
@@ -136,19 +138,24 @@ pub async fn sign_in(
         None => (None, None),
     };
     let matches = password::verify(credentials.password.clone(), stored).await?;
+    // Hashing can take a while under load: an admin may have disabled the user meanwhile.
+    let user = match user {
+        Some(user) if matches => repo::find_user(&state.db, &user.id).await?,
+        other => other,
+    };
     match user {
         Some(user) if matches && user.banned => {
             record(&state.db, refused("user disabled").user_id(&user.id)).await;
             Err(AppError::Forbidden(ACCOUNT_DISABLED.to_owned()))
         }
         Some(user) if matches => {
+            state.limits.sign_in_succeeded(&credentials.email);
             let entry =
                 Entry::new(EventKind::SignIn, Outcome::Success, client).user(&user.id, &user.email);
             record(&state.db, entry).await;
             start_session(state, user, client).await
         }
         user => {
-            state.limits.sign_in_failed(&credentials.email);
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -279,6 +286,14 @@ pub async fn refresh(
             slid_expiry(state, &session).as_deref(),
         )
         .await?;
+        if !rotated
+            && repo::find_active_session_by_id(&state.db, &session.id)
+                .await?
+                .is_none()
+        {
+            // Revoked (or its user disabled) between the lookup and the rotation.
+            return Err(AppError::Unauthenticated);
+        }
         let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
             .user(&user.id, &user.email)
             .detail(format!("session {}", session.id));

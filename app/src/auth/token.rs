@@ -316,7 +316,7 @@ impl TokenKeys {
     fn check_claims(&self, raw: RawClaims<'_>, now: i64) -> Result<Claims, TokenError> {
         let leeway = self.settings.leeway_secs;
         let exp = numeric_date(raw.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if exp + leeway <= now {
+        if exp.saturating_add(leeway) <= now {
             return Err(TokenError::Expired);
         }
         if let Some(nbf) = numeric_date(raw.nbf, "nbf")? {
@@ -333,12 +333,12 @@ impl TokenKeys {
             return Err(TokenError::Issuer);
         }
         let aud = match raw.aud {
-            None => return Err(TokenError::MissingClaim("aud")),
-            Some(RawClaim::Text(one)) => Audience::One(one.into_owned()),
-            Some(RawClaim::Texts(many)) => {
+            RawClaim::Missing => return Err(TokenError::MissingClaim("aud")),
+            RawClaim::Text(one) => Audience::One(one.into_owned()),
+            RawClaim::Texts(many) => {
                 Audience::Many(many.into_iter().map(Cow::into_owned).collect())
             }
-            Some(_) => return Err(TokenError::ClaimType("aud")),
+            _ => return Err(TokenError::ClaimType("aud")),
         };
         if !aud.contains_any(&self.settings.audience) {
             return Err(TokenError::Audience);
@@ -371,35 +371,39 @@ fn base64url(segment: &str) -> Result<Vec<u8>, TokenError> {
 /// makes the payload malformed.
 #[derive(Deserialize)]
 struct RawClaims<'a> {
-    #[serde(borrow)]
-    sub: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    email: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    name: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    iat: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    exp: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    nbf: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    iss: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    aud: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    jti: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    sid: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    role: Option<RawClaim<'a>>,
-    #[serde(borrow)]
-    scope: Option<RawClaim<'a>>,
+    #[serde(borrow, default)]
+    sub: RawClaim<'a>,
+    #[serde(borrow, default)]
+    email: RawClaim<'a>,
+    #[serde(borrow, default)]
+    name: RawClaim<'a>,
+    #[serde(borrow, default)]
+    iat: RawClaim<'a>,
+    #[serde(borrow, default)]
+    exp: RawClaim<'a>,
+    #[serde(borrow, default)]
+    nbf: RawClaim<'a>,
+    #[serde(borrow, default)]
+    iss: RawClaim<'a>,
+    #[serde(borrow, default)]
+    aud: RawClaim<'a>,
+    #[serde(borrow, default)]
+    jti: RawClaim<'a>,
+    #[serde(borrow, default)]
+    sid: RawClaim<'a>,
+    #[serde(borrow, default)]
+    role: RawClaim<'a>,
+    #[serde(borrow, default)]
+    scope: RawClaim<'a>,
 }
 
 /// One claim's value, by the shapes the checks tell apart. Read straight from the JSON
-/// (no intermediate tree), borrowing strings without escapes.
+/// (no intermediate tree), borrowing strings without escapes. `null` is a value of the
+/// wrong type, not an absent claim.
+#[derive(Default)]
 enum RawClaim<'a> {
+    #[default]
+    Missing,
     Integer(i64),
     Number(f64),
     Text(Cow<'a, str>),
@@ -474,24 +478,21 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawClaimVisitor<'a> {
     }
 }
 
-fn numeric_date(
-    claim: Option<RawClaim<'_>>,
-    name: &'static str,
-) -> Result<Option<i64>, TokenError> {
+fn numeric_date(claim: RawClaim<'_>, name: &'static str) -> Result<Option<i64>, TokenError> {
     match claim {
-        None => Ok(None),
-        Some(RawClaim::Integer(seconds)) => Ok(Some(seconds)),
+        RawClaim::Missing => Ok(None),
+        RawClaim::Integer(seconds) => Ok(Some(seconds)),
         // Some encoders write fractional seconds; whole seconds are what matters.
-        Some(RawClaim::Number(seconds)) if seconds.is_finite() => Ok(Some(seconds.floor() as i64)),
-        Some(_) => Err(TokenError::ClaimType(name)),
+        RawClaim::Number(seconds) if seconds.is_finite() => Ok(Some(seconds.floor() as i64)),
+        _ => Err(TokenError::ClaimType(name)),
     }
 }
 
-fn text(claim: Option<RawClaim<'_>>, name: &'static str) -> Result<Option<String>, TokenError> {
+fn text(claim: RawClaim<'_>, name: &'static str) -> Result<Option<String>, TokenError> {
     match claim {
-        None => Ok(None),
-        Some(RawClaim::Text(text)) => Ok(Some(text.into_owned())),
-        Some(_) => Err(TokenError::ClaimType(name)),
+        RawClaim::Missing => Ok(None),
+        RawClaim::Text(text) => Ok(Some(text.into_owned())),
+        _ => Err(TokenError::ClaimType(name)),
     }
 }
 
@@ -756,6 +757,18 @@ mod tests {
                 "{token:.40}: {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_null_claim_is_the_wrong_type_not_an_absent_one() {
+        let token = signed(with(claims(), "nbf", Value::Null));
+        assert_eq!(verify(&token), Err(TokenError::ClaimType("nbf")));
+    }
+
+    #[test]
+    fn an_expiry_at_the_end_of_time_does_not_overflow() {
+        assert!(verify(&signed(with(claims(), "exp", json!(1e300)))).is_ok());
+        assert!(verify(&signed(with(claims(), "exp", json!(i64::MAX)))).is_ok());
     }
 
     #[test]

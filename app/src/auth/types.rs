@@ -147,8 +147,9 @@ impl Registration {
     }
 }
 
-/// Sign-in credentials. Only presence is checked: a wrong password must not be told apart
-/// from a malformed one, so length rules apply at sign-up only.
+/// Sign-in credentials. The email must look like one (so nothing else typed there, such
+/// as a password, is ever recorded); the password is only checked for presence: a wrong
+/// password must not be told apart from a malformed one, so its rules apply at sign-up.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub email: String,
@@ -157,20 +158,24 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn parse(email: &str, password: &str) -> Result<Self, AppError> {
-        let mut errors = Vec::new();
-        if email.trim().is_empty() {
-            errors.push(FieldError::body("email", "Enter your email address"));
+        let email = Email::parse(email);
+        let password = if password.is_empty() {
+            Err(FieldError::body("password", "Enter your password"))
+        } else {
+            Ok(Password(password.to_owned()))
+        };
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(Self {
+                email: email.0,
+                password,
+            }),
+            (email, password) => Err(AppError::Validation(
+                [email.err(), password.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )),
         }
-        if password.is_empty() {
-            errors.push(FieldError::body("password", "Enter your password"));
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        Ok(Self {
-            email: email.trim().to_lowercase(),
-            password: Password(password.to_owned()),
-        })
     }
 }
 

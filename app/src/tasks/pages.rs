@@ -53,7 +53,7 @@ pub fn TasksPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(_)) => EitherOf3::A(view! { <TaskLoader /> }),
+                    Ok(Some(user)) => EitherOf3::A(view! { <TaskLoader user_id=user.id /> }),
                     Ok(None) => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
                     Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
                 }
@@ -63,13 +63,14 @@ pub fn TasksPage() -> impl IntoView {
 }
 
 #[component]
-fn TaskLoader() -> impl IntoView {
+fn TaskLoader(user_id: String) -> impl IntoView {
+    let user_id = StoredValue::new(user_id);
     let tasks = Resource::new(|| (), |_| load_tasks());
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading your tasks…"</p> }>
             {move || Suspend::new(async move {
                 match tasks.await {
-                    Ok(list) => EitherOf3::A(view! { <TaskBoard initial=list /> }),
+                    Ok(list) => EitherOf3::A(view! { <TaskBoard initial=list user_id=user_id.get_value() /> }),
                     Err(e) if e.needs_sign_in() => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
                     Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
                 }
@@ -111,10 +112,12 @@ struct Board {
     /// False until the page has hydrated: controls that need the wasm stay disabled
     /// until then, so an early click never submits a form the browser would mishandle.
     ready: RwSignal<bool>,
+    /// Whose board this is: a kept draft goes back only to the person who typed it.
+    user_id: StoredValue<String>,
 }
 
 #[component]
-fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
+fn TaskBoard(initial: Vec<Task>, user_id: String) -> impl IntoView {
     let tasks = RwSignal::new(initial);
     let filter = RwSignal::new(Filter::All);
     let banner = RwSignal::new(None::<String>);
@@ -135,6 +138,7 @@ fn TaskBoard(initial: Vec<Task>) -> impl IntoView {
         tasks,
         report,
         ready,
+        user_id: StoredValue::new(user_id),
     });
 
     let count = move |f: Filter| tasks.with(|all| all.iter().filter(|t| f.admits(t)).count());
@@ -199,7 +203,7 @@ fn NewTaskForm() -> impl IntoView {
     let pending = RwSignal::new(false);
     // Effects run only in the browser: put back what was typed before a sign-in.
     Effect::new(move || {
-        if let Some((kept_title, kept_description)) = draft::take() {
+        if let Some((kept_title, kept_description)) = draft::take(&board.user_id.read_value()) {
             title.set(kept_title);
             description.set(kept_description);
         }
@@ -231,7 +235,11 @@ fn NewTaskForm() -> impl IntoView {
                 Err(e @ AppError::Validation(_)) => error.set(Some(e)),
                 Err(e) => {
                     if e.needs_sign_in() || e.is_user_disabled() {
-                        draft::keep(&title.get_untracked(), &description.get_untracked());
+                        draft::keep(
+                            &board.user_id.read_value(),
+                            &title.get_untracked(),
+                            &description.get_untracked(),
+                        );
                     }
                     board.report.run(e);
                 }
@@ -386,7 +394,8 @@ fn TaskItem(task: Task) -> impl IntoView {
 }
 
 /// Typed but unsent input survives the trip to the sign-in page: it waits in the tab's
-/// `sessionStorage` and goes back into the form when the task page opens again.
+/// `sessionStorage` and goes back into the form when the same person's task page opens
+/// again. Anyone else signing in on that tab finds it gone.
 mod draft {
     const KEY: &str = "taskboard.new-task-draft";
 
@@ -395,18 +404,21 @@ mod draft {
     }
 
     /// Best effort: with storage full or blocked, only the draft is lost.
-    pub fn keep(title: &str, description: &str) {
-        if let (Some(storage), Ok(value)) =
-            (storage(), serde_json::to_string(&(title, description)))
-        {
+    pub fn keep(user_id: &str, title: &str, description: &str) {
+        if let (Some(storage), Ok(value)) = (
+            storage(),
+            serde_json::to_string(&(user_id, title, description)),
+        ) {
             let _ = storage.set_item(KEY, &value);
         }
     }
 
-    pub fn take() -> Option<(String, String)> {
+    pub fn take(user_id: &str) -> Option<(String, String)> {
         let storage = storage()?;
         let value = storage.get_item(KEY).ok()??;
         let _ = storage.remove_item(KEY);
-        serde_json::from_str(&value).ok()
+        let (owner, title, description): (String, String, String) =
+            serde_json::from_str(&value).ok()?;
+        (owner == user_id).then_some((title, description))
     }
 }
