@@ -14,6 +14,12 @@ create table retired_session_tokens (
 
 create index retired_session_tokens_session_id on retired_session_tokens (session_id);
 
+-- The token a session had before the current one, and whether the current one has been
+-- presented since it was issued: when it has not, the answer that carried it may never
+-- have arrived, and the previous token may ask again without being taken for a thief.
+alter table sessions add column previous_token_hash text;
+alter table sessions add column token_unseen integer not null default 0;
+
 -- Every authentication event. No foreign keys: events outlive what they mention.
 create table audit_events (
     id text primary key,

@@ -29,6 +29,14 @@ use leptos_router::{
 };
 use tasks::pages::TasksPage;
 
+/// False until the page has hydrated (effects run only in the browser). Controls that
+/// need the wasm stay disabled until then, so an early click is never silently lost.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move || set_ready.set(true));
+    ready
+}
+
 /// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
 pub const SERVER_FN_PREFIX: &str = "/fn/";
 

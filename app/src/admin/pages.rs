@@ -62,7 +62,8 @@ fn UserTable(
     disable: ServerAction<AdminSetDisabled>,
     set_role: ServerAction<AdminSetRole>,
 ) -> impl IntoView {
-    let busy = move || disable.pending().get() || set_role.pending().get();
+    let ready = crate::hydrated();
+    let busy = move || disable.pending().get() || set_role.pending().get() || !ready.get();
     let rows = users
         .into_iter()
         .map(|user| {

@@ -153,6 +153,7 @@ pub fn AccountPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let sessions = Resource::new(move || revoke.version().get(), |_| list_sessions());
+    let ready = crate::hydrated();
     view! {
         <Title text="Your sessions · Taskboard" />
         <section class="card account-page" aria-labelledby="account-title">
@@ -163,7 +164,7 @@ pub fn AccountPage() -> impl IntoView {
                     match sessions.await {
                         Ok(list) => EitherOf3::A(view! {
                             <ul class="sessions" aria-label="Sessions">
-                                {list.into_iter().map(|s| view! { <SessionRow session=s revoke /> }).collect_view()}
+                                {list.into_iter().map(|s| view! { <SessionRow session=s revoke ready /> }).collect_view()}
                             </ul>
                         }),
                         Err(e) if e.needs_sign_in() => EitherOf3::B(view! { <Redirect path="/sign-in?next=/account" /> }),
@@ -181,7 +182,11 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn SessionRow(session: SessionInfo, revoke: ServerAction<RevokeSession>) -> impl IntoView {
+fn SessionRow(
+    session: SessionInfo,
+    revoke: ServerAction<RevokeSession>,
+    ready: ReadSignal<bool>,
+) -> impl IntoView {
     let device = describe_client(session.user_agent.as_deref());
     let id = session.id.clone();
     view! {
@@ -196,7 +201,7 @@ fn SessionRow(session: SessionInfo, revoke: ServerAction<RevokeSession>) -> impl
                 </p>
             </div>
             {(!session.current).then(|| view! {
-                <button type="button" class="ghost" disabled=revoke.pending()
+                <button type="button" class="ghost" disabled=move || revoke.pending().get() || !ready.get()
                     aria-label=format!("Sign out {device}")
                     on:click=move |_| { revoke.dispatch(RevokeSession { id: id.clone() }); }>
                     "Sign out"

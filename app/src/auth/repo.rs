@@ -27,7 +27,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
 
 const SESSION_COLUMNS: &str = "s.id as session_id, s.user_id as session_user_id, s.expires_at, \
      s.created_at as session_created_at, s.updated_at as session_updated_at, s.ip_address, \
-     s.user_agent";
+     s.user_agent, s.previous_token_hash, s.token_unseen";
 
 fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -38,6 +38,8 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
         updated_at: row.try_get("session_updated_at")?,
         ip_address: row.try_get("ip_address")?,
         user_agent: row.try_get("user_agent")?,
+        previous_token_hash: row.try_get("previous_token_hash")?,
+        token_unseen: row.try_get::<i64, _>("token_unseen")? != 0,
     })
 }
 
@@ -53,6 +55,12 @@ pub struct Session {
     pub updated_at: String,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// The token before the current one, hashed.
+    #[serde(skip)]
+    pub previous_token_hash: Option<String>,
+    /// Whether the current token has not been presented since it was issued.
+    #[serde(skip)]
+    pub token_unseen: bool,
 }
 
 /// Inserts a user; `Ok(None)` when the email is taken.
@@ -139,6 +147,8 @@ pub async fn insert_session(pool: &Pool, new: NewSession<'_>) -> Result<Session,
         updated_at: now,
         ip_address: new.ip_address.map(str::to_owned),
         user_agent: new.user_agent.map(str::to_owned),
+        previous_token_hash: None,
+        token_unseen: false,
     };
     sqlx::query(
         "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent) \
@@ -242,14 +252,14 @@ pub async fn rotate_session_token(
     let now = db::timestamp();
     let mut tx = pool.begin().await?;
     let rotated = sqlx::query(
-        "update sessions set token_hash = $1, updated_at = $2, expires_at = coalesce($3, expires_at) \
-         where id = $4 and token_hash = $5",
+        "update sessions set token_hash = $1, updated_at = $2, expires_at = coalesce($3, expires_at), \
+         previous_token_hash = $4, token_unseen = 1 where id = $5 and token_hash = $4",
     )
     .bind(new_hash)
     .bind(&now)
     .bind(expires_at)
-    .bind(session_id)
     .bind(old_hash)
+    .bind(session_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -266,6 +276,51 @@ pub async fn rotate_session_token(
     }
     tx.commit().await?;
     Ok(rotated)
+}
+
+/// Records that a session's current token has been presented since it was issued.
+pub async fn mark_token_seen(pool: &Pool, session_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update sessions set token_unseen = 0 where id = $1")
+        .bind(session_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Issues a session's token again because the answer that carried the current one never
+/// arrived: only while `previous_hash` is the token before it and the current one has
+/// never been presented. The undelivered token is retired. `false` when that no longer
+/// holds.
+pub async fn replace_lost_token(
+    pool: &Pool,
+    session_id: &str,
+    previous_hash: &str,
+    new_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = db::timestamp();
+    let mut tx = pool.begin().await?;
+    let retired = sqlx::query(
+        "insert into retired_session_tokens (token_hash, session_id, retired_at) \
+         select token_hash, id, $1 from sessions \
+         where id = $2 and previous_token_hash = $3 and token_unseen = 1",
+    )
+    .bind(&now)
+    .bind(session_id)
+    .bind(previous_hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if retired {
+        sqlx::query("update sessions set token_hash = $1, updated_at = $2 where id = $3")
+            .bind(new_hash)
+            .bind(&now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(retired)
 }
 
 /// A retired session token: the session it belonged to, its user, and when it retired.

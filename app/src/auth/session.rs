@@ -6,9 +6,11 @@
 //! SHA-256 hash) and a short-lived access JWT for the tasks API. Page scripts see neither.
 //!
 //! The session token is also the browser's refresh credential: every refresh exchanges
-//! it for a new one and a new JWT. Old tokens are kept (hashed); one presented again
+//! it for a new one and a new JWT. Old tokens are kept (hashed). One presented again
 //! after a short grace period (for two tabs refreshing at once) means it was copied, so
-//! the whole session is revoked. Sessions slide: used after `update_age`, they are
+//! the whole session is revoked, unless it is the token just before the current one
+//! and the current one has never been presented: then the answer that carried the new
+//! token was lost on the way, and the token is issued again. Sessions slide: used after `update_age`, they are
 //! extended to a full lifetime again.
 
 use crate::{
@@ -225,7 +227,12 @@ pub async fn resume(
 ) -> Result<Option<(Session, User)>, AppError> {
     let token_hash = hash_token(session_token);
     let found = match repo::find_active_session_by_token_hash(&state.db, &token_hash).await? {
-        Some(found) => Some(found),
+        Some((session, user)) => {
+            if session.token_unseen {
+                repo::mark_token_seen(&state.db, &session.id).await?;
+            }
+            Some((session, user))
+        }
         None => match recently_retired(state, &token_hash).await? {
             Some(session_id) => repo::find_active_session_by_id(&state.db, &session_id).await?,
             None => None,
@@ -320,6 +327,31 @@ pub async fn refresh(
     let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
+    if let Some((session, user)) =
+        repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+    {
+        let answer_was_lost = session.token_unseen
+            && session.previous_token_hash.as_deref() == Some(presented_hash.as_str());
+        let next = new_session_token();
+        if answer_was_lost
+            && repo::replace_lost_token(&state.db, &session.id, &presented_hash, &hash_token(&next))
+                .await?
+        {
+            let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
+                .user(&user.id, &user.email)
+                .detail(format!(
+                    "session {}: the previous refresh's answer never arrived; token issued again",
+                    session.id
+                ));
+            record(&state.db, entry).await;
+            return Ok(Refreshed {
+                access_token: access_token(state, &user, &session.id),
+                session_token: Some(next),
+                user,
+                session,
+            });
+        }
+    }
     repo::delete_session_of(&state.db, &retired.user_id, &retired.session_id).await?;
     tracing::warn!(
         user_id = %retired.user_id,

@@ -109,9 +109,8 @@ impl Filter {
 struct Board {
     tasks: RwSignal<Vec<Task>>,
     report: Callback<AppError>,
-    /// False until the page has hydrated: controls that need the wasm stay disabled
-    /// until then, so an early click never submits a form the browser would mishandle.
-    ready: RwSignal<bool>,
+    /// See `crate::hydrated`.
+    ready: ReadSignal<bool>,
     /// Whose board this is: a kept draft goes back only to the person who typed it.
     user_id: StoredValue<String>,
 }
@@ -131,13 +130,10 @@ fn TaskBoard(initial: Vec<Task>, user_id: String) -> impl IntoView {
             banner.set(Some(error.to_string()));
         }
     });
-    let ready = RwSignal::new(false);
-    // Effects run only in the browser, after hydration.
-    Effect::new(move || ready.set(true));
     provide_context(Board {
         tasks,
         report,
-        ready,
+        ready: crate::hydrated(),
         user_id: StoredValue::new(user_id),
     });
 

@@ -197,6 +197,8 @@ async fn every_authentication_event_is_in_the_audit_log() {
     let second_session = signed_in["token"].as_str().unwrap().to_owned();
     let rotated = app.browser_refresh(&second_session).await;
     assert_eq!(rotated.status(), StatusCode::OK);
+    let current = crate::support::set_cookie(&rotated, "session_token").unwrap();
+    app.auth_get("/api/auth/get-session", &current).await;
     app.browser_refresh(&second_session).await;
     let mut forged = claims_for(&user.id, "no-such-session");
     forged["iss"] = json!("https://someone-else.example");

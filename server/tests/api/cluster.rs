@@ -34,6 +34,7 @@ async fn two_server_processes_on_one_database_act_as_one() {
 
     let rotated = one.browser_refresh(&user.session_token).await;
     let current = set_cookie(&rotated, "session_token").expect("rotated on the first");
+    one.auth_get("/api/auth/get-session", &current).await;
     let replayed = two.browser_refresh(&user.session_token).await;
     assert_ne!(
         replayed.status(),

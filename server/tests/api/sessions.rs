@@ -49,7 +49,10 @@ async fn a_used_session_token_presented_again_revokes_the_whole_session() {
     let refreshed = app.browser_refresh(&victim.session_token).await;
     let current = set_cookie(&refreshed, "session_token").unwrap();
     let current_jwt = set_cookie(&refreshed, "access_token").unwrap();
+    let in_use = app.auth_get("/api/auth/get-session", &current).await;
+    assert_ne!(in_use.json::<Value>().await.unwrap(), Value::Null);
 
+    // The old token, presented again by whoever copied it.
     let replayed = app.browser_refresh(&victim.session_token).await;
     assert_ne!(replayed.status(), StatusCode::OK);
     assert_eq!(set_cookie(&replayed, "access_token"), None);
@@ -62,6 +65,29 @@ async fn a_used_session_token_presented_again_revokes_the_whole_session() {
     let reuse = events(&app, &admin.session_token, "refresh_reuse_detected").await;
     assert_eq!(reuse.len(), 1);
     assert_eq!(reuse[0]["userId"], json!(victim.id));
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_never_arrived_can_be_asked_again() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let user = app.new_user().await;
+    let lost = app.browser_refresh(&user.session_token).await;
+    let undelivered = set_cookie(&lost, "session_token").unwrap();
+
+    let again = app.browser_refresh(&user.session_token).await;
+    assert_eq!(again.status(), StatusCode::OK, "not taken for reuse");
+    let delivered = set_cookie(&again, "session_token").expect("a token issued again");
+    let jwt = set_cookie(&again, "access_token").unwrap();
+    assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
+    let session = app.auth_get("/api/auth/get-session", &delivered).await;
+    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+
+    let copied = app.browser_refresh(&undelivered).await;
+    assert_ne!(
+        copied.status(),
+        StatusCode::OK,
+        "the undelivered token is retired"
+    );
 }
 
 #[tokio::test]
