@@ -33,8 +33,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The calling admin, or 401 without a session and 403 for everyone else.
-fn admin(current: Option<(crate::auth::repo::Session, User, String)>) -> Result<User, AppError> {
-    let (_, user, _) = current.ok_or(AppError::Unauthenticated)?;
+fn admin(current: CurrentSession) -> Result<User, AppError> {
+    let (_, user) = current.signed_in()?;
     require_admin(&user)?;
     Ok(user)
 }
@@ -45,7 +45,7 @@ fn client(parts: &Parts) -> ClientInfo {
 
 async fn list_users(
     State(state): State<AppState>,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
 ) -> Result<Json<Value>, AppError> {
     admin(current)?;
     let users = repo::list_users(&state.db).await?;
@@ -63,7 +63,7 @@ struct BanBody {
 async fn ban_user(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
     ValidJson(body): ValidJson<BanBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
@@ -90,7 +90,7 @@ struct UserBody {
 async fn unban_user(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
     ValidJson(body): ValidJson<UserBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
@@ -118,7 +118,7 @@ struct RoleBody {
 async fn change_role(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
     ValidJson(body): ValidJson<RoleBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
@@ -172,7 +172,7 @@ impl AuditQuery {
 
 async fn audit_log(
     State(state): State<AppState>,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
     ValidQuery(query): ValidQuery<AuditQuery>,
 ) -> Result<Json<Value>, AppError> {
     admin(current)?;

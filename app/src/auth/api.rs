@@ -7,7 +7,7 @@ use crate::{
         repo::{self, Session},
         session::{self, ClientInfo, SignedIn},
         token::Scope,
-        types::{Credentials, Registration, User},
+        types::{Credentials, Registration},
     },
     error::{AppError, FieldError},
     extract::{ValidJson, ValidQuery},
@@ -150,7 +150,7 @@ async fn token(
     State(state): State<AppState>,
     parts: Parts,
     ValidQuery(query): ValidQuery<TokenQuery>,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     state.limits.refresh_attempt(client.ip_address.as_deref())?;
@@ -159,24 +159,17 @@ async fn token(
         Some(requested) => Scope::parse(requested)
             .map_err(|msg| AppError::Validation(vec![FieldError::query("scope", msg)]))?,
     };
-    let (session, user) = signed_in(current)?;
+    let (session, user) = current.signed_in()?;
     Ok(Json(
         json!({ "token": session::scoped_access_token(&state, &user, &session.id, &scope) }),
     ))
 }
 
-/// The caller's live session or a 401.
-fn signed_in(current: Option<(Session, User, String)>) -> Result<(Session, User), AppError> {
-    current
-        .map(|(session, user, _)| (session, user))
-        .ok_or(AppError::Unauthenticated)
-}
-
 async fn list_sessions(
     State(state): State<AppState>,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
 ) -> Result<Json<Vec<Session>>, AppError> {
-    let (_, user) = signed_in(current)?;
+    let (_, user) = current.signed_in()?;
     Ok(Json(repo::list_sessions(&state.db, &user.id).await?))
 }
 
@@ -190,10 +183,10 @@ struct RevokeSessionBody {
 async fn revoke_session(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
     ValidJson(body): ValidJson<RevokeSessionBody>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (_, user) = signed_in(current)?;
+    let (_, user) = current.signed_in()?;
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     let revoked = session::revoke_session(&state, &user, &body.token, &client).await?;
     Ok(Json(json!({ "status": revoked })))
@@ -202,9 +195,9 @@ async fn revoke_session(
 async fn revoke_sessions(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (_, user) = signed_in(current)?;
+    let (_, user) = current.signed_in()?;
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     session::revoke_sessions(&state, &user, None, &client).await?;
     Ok(Json(json!({ "status": true })))
@@ -213,9 +206,9 @@ async fn revoke_sessions(
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     parts: Parts,
-    CurrentSession(current): CurrentSession,
+    current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (session, user) = signed_in(current)?;
+    let (session, user) = current.signed_in()?;
     let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     session::revoke_sessions(&state, &user, Some(&session.id), &client).await?;
     Ok(Json(json!({ "status": true })))

@@ -104,6 +104,15 @@ async fn rejected(
 /// The live session of a `/api/auth/*` request, from the bearer session token or cookie.
 pub struct CurrentSession(pub Option<(Session, User, String)>);
 
+impl CurrentSession {
+    /// The live session and its user, or 401.
+    pub fn signed_in(self) -> Result<(Session, User), AppError> {
+        self.0
+            .map(|(session, user, _)| (session, user))
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = AppError;
 

@@ -29,7 +29,8 @@ pub struct Limit {
 pub struct RateLimits {
     /// Every sign-in attempt from one client address.
     pub sign_in_per_address: Limit,
-    /// Failed sign-ins to one account, from anywhere.
+    /// Sign-ins to one account that did not succeed, from anywhere (counted as they
+    /// start, so parallel guesses count too).
     pub failed_sign_ins_per_account: Limit,
     pub sign_ups_per_address: Limit,
     pub refreshes_per_address: Limit,

@@ -233,9 +233,11 @@ pub async fn resume(
             }
             Some((session, user))
         }
-        None => match recently_retired(state, &token_hash).await? {
-            Some(session_id) => repo::find_active_session_by_id(&state.db, &session_id).await?,
-            None => None,
+        None => match repo::find_retired_token(&state.db, &token_hash).await? {
+            Some(retired) if within_reuse_interval(state, &retired) => {
+                repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+            }
+            _ => None,
         },
     };
     let Some((mut session, user)) = found else {
@@ -248,13 +250,9 @@ pub async fn resume(
     Ok(Some((session, user)))
 }
 
-/// The session of a token rotated away less than the reuse interval ago.
-async fn recently_retired(state: &AppState, token_hash: &str) -> Result<Option<String>, AppError> {
-    let grace_from = db::timestamp_in(-state.site.refresh_reuse_interval_secs);
-    Ok(repo::find_retired_token(&state.db, token_hash)
-        .await?
-        .filter(|retired| retired.retired_at >= grace_from)
-        .map(|retired| retired.session_id))
+/// Whether a token was rotated away less than the reuse interval ago.
+fn within_reuse_interval(state: &AppState, retired: &repo::RetiredToken) -> bool {
+    retired.retired_at >= db::timestamp_in(-state.site.refresh_reuse_interval_secs)
 }
 
 /// The new expiry of a session that is due to slide, `None` when it is not.
@@ -312,10 +310,13 @@ pub async fn refresh(
             session,
         });
     }
-    if let Some(session_id) = recently_retired(state, &presented_hash).await? {
-        if let Some((session, user)) =
-            repo::find_active_session_by_id(&state.db, &session_id).await?
-        {
+    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    if let Some((session, user)) =
+        repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+    {
+        if within_reuse_interval(state, &retired) {
             return Ok(Refreshed {
                 access_token: access_token(state, &user, &session.id),
                 session_token: None,
@@ -323,13 +324,6 @@ pub async fn refresh(
                 session,
             });
         }
-    }
-    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
-        return Err(AppError::Unauthenticated);
-    };
-    if let Some((session, user)) =
-        repo::find_active_session_by_id(&state.db, &retired.session_id).await?
-    {
         let answer_was_lost = session.token_unseen
             && session.previous_token_hash.as_deref() == Some(presented_hash.as_str());
         let next = new_session_token();
