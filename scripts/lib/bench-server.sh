@@ -24,13 +24,19 @@ start_release_server() {
   exit 1
 }
 
+# Signs up $1 (password $2); prints their access token.
+sign_up() {
+  local session
+  session=$(curl -sf "$base/api/auth/sign-up/email" -H 'content-type: application/json' \
+    -d "{\"name\":\"Bench\",\"email\":\"$1\",\"password\":\"$2\"}" | jq -r .token)
+  curl -sf "$base/api/auth/token" -H "authorization: Bearer $session" | jq -r .token
+}
+
 # Signs up $1 (password $2) and gives them 20 tasks; sets $JWT to their access token.
 seed_user_with_20_tasks() {
   echo "==> seeding one user with 20 tasks"
-  local session i
-  session=$(curl -sf "$base/api/auth/sign-up/email" -H 'content-type: application/json' \
-    -d "{\"name\":\"Bench\",\"email\":\"$1\",\"password\":\"$2\"}" | jq -r .token)
-  JWT=$(curl -sf "$base/api/auth/token" -H "authorization: Bearer $session" | jq -r .token)
+  local i
+  JWT=$(sign_up "$1" "$2")
   export JWT
   for i in $(seq 20); do
     curl -sf "$base/api/tasks" -H "authorization: Bearer $JWT" -H 'content-type: application/json' \
