@@ -162,9 +162,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
             })?;
         }
     }
+    let is_sqlite = database_url.starts_with("sqlite:");
     let pool = AnyPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection as it leaves the pool and again as it comes back.
+        // Each ping is a round trip to the thread that owns a SQLite connection, and
+        // those thread hand-offs, not SQL, were most of an API request's cost. An
+        // embedded database has no network link that could have died while the
+        // connection sat idle, so SQLite keeps only the ping on return; PostgreSQL keeps
+        // both, so a connection the server closed is found before a request uses it.
+        .test_before_acquire(!is_sqlite)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 if conn.backend_name() == "SQLite" {
