@@ -164,7 +164,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
     }
     let is_sqlite = database_url.starts_with("sqlite:");
     let pool = AnyPoolOptions::new()
-        .max_connections(16)
+        .max_connections(max_connections(is_sqlite))
         .acquire_timeout(Duration::from_secs(5))
         // sqlx pings every connection as it leaves the pool and again as it comes back.
         // Each ping is a round trip to the thread that owns a SQLite connection, and
@@ -195,6 +195,23 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
         .await
         .context("database migrations failed")?;
     Ok(pool)
+}
+
+/// How many connections the pool opens at most.
+///
+/// sqlx gives every SQLite connection an OS thread of its own, and SQLite writes one at a
+/// time, so past two connections per core more of them only add threads fighting over the
+/// cores. Measured on 2 cores (`scripts/bench-load.sh`): 16 connections and 4 served
+/// `GET /api/tasks` equally fast alone, but during 20 concurrent sign-ins its p99 was
+/// 20 to 24 ms with 16 and 14 to 17 ms with 4. PostgreSQL connections are processes of a
+/// server that usually has cores of its own.
+fn max_connections(is_sqlite: bool) -> u32 {
+    if is_sqlite {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        u32::try_from(2 * cores).unwrap_or(u32::MAX)
+    } else {
+        16
+    }
 }
 
 /// A database URL without its password, for messages.
