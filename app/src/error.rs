@@ -136,33 +136,34 @@ impl AppError {
         }
     }
 
-    /// Rebuilds the error from an API answer (status and FastAPI-style body).
-    pub fn from_api_response(status: u16, body: &serde_json::Value) -> Self {
-        let detail = body.get("detail");
-        let text = detail
-            .and_then(|d| d.as_str())
-            .unwrap_or_default()
-            .to_owned();
+    /// Rebuilds the error from an API answer: its status and its FastAPI-style body, read
+    /// into the shapes `IntoResponse` writes (no general JSON value, which would cost the
+    /// browser bundle a JSON tree and float parsing for three fields).
+    pub fn from_api_response(status: u16, body: &str) -> Self {
+        #[derive(Deserialize)]
+        struct ErrorBody<Detail> {
+            detail: Detail,
+            #[serde(default)]
+            code: String,
+        }
+        if status == 422 {
+            return serde_json::from_str::<ErrorBody<Vec<FieldError>>>(body)
+                .map_or(Self::Internal, |body| Self::Validation(body.detail));
+        }
+        let (text, code) = serde_json::from_str::<ErrorBody<String>>(body)
+            .map(|body| (body.detail, body.code))
+            .unwrap_or_default();
         match status {
             401 if text == "Not authenticated" || text.is_empty() => Self::Unauthenticated,
             401 => Self::InvalidToken(text),
             403 => Self::Forbidden(text),
             404 => Self::NotFound(text),
             409 => Self::Conflict {
-                code: body
-                    .get("code")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
+                code,
                 message: text,
             },
             413 => Self::PayloadTooLarge,
             503 => Self::Unavailable(text),
-            422 => detail
-                .cloned()
-                .and_then(|d| serde_json::from_value(d).ok())
-                .map(Self::Validation)
-                .unwrap_or(Self::Internal),
             _ => Self::Internal,
         }
     }
@@ -308,5 +309,66 @@ mod ssr {
             parts.status = status;
         }
         Response::from_parts(parts, Body::from(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppError, FieldError};
+
+    #[test]
+    fn an_api_validation_answer_becomes_its_field_errors() {
+        let body = r#"{"detail":[{"loc":["body","title"],"msg":"Title is required","type":"value_error"}]}"#;
+        let error = AppError::from_api_response(422, body);
+        assert_eq!(
+            error,
+            AppError::Validation(vec![FieldError::body("title", "Title is required")])
+        );
+        assert_eq!(
+            error.message_for("title").as_deref(),
+            Some("Title is required")
+        );
+    }
+
+    #[test]
+    fn an_api_401_says_whether_credentials_were_missing_or_refused() {
+        let missing = AppError::from_api_response(401, r#"{"detail":"Not authenticated"}"#);
+        assert_eq!(missing, AppError::Unauthenticated);
+        let expired = AppError::from_api_response(401, r#"{"detail":"Token has expired"}"#);
+        assert_eq!(
+            expired,
+            AppError::InvalidToken("Token has expired".to_owned())
+        );
+        assert!(expired.needs_sign_in());
+    }
+
+    #[test]
+    fn an_api_conflict_keeps_its_code_and_message() {
+        let body =
+            r#"{"detail":"Already taken","code":"USER_ALREADY_EXISTS","message":"Already taken"}"#;
+        assert_eq!(
+            AppError::from_api_response(409, body),
+            AppError::Conflict {
+                code: "USER_ALREADY_EXISTS".to_owned(),
+                message: "Already taken".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unreadable_api_error_body_still_keeps_the_status_meaning() {
+        assert_eq!(
+            AppError::from_api_response(401, "<html>proxy error</html>"),
+            AppError::Unauthenticated
+        );
+        assert_eq!(
+            AppError::from_api_response(404, ""),
+            AppError::NotFound(String::new())
+        );
+        assert_eq!(
+            AppError::from_api_response(422, r#"{"detail":"not a list"}"#),
+            AppError::Internal
+        );
+        assert_eq!(AppError::from_api_response(502, "{}"), AppError::Internal);
     }
 }

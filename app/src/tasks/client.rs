@@ -57,10 +57,7 @@ async fn success_or_error(response: Response) -> Result<Response, AppError> {
         return Ok(response);
     }
     let status = response.status();
-    let body = response
-        .json::<serde_json::Value>()
-        .await
-        .unwrap_or(serde_json::Value::Null);
+    let body = response.text().await.unwrap_or_default();
     Err(AppError::from_api_response(status, &body))
 }
 
