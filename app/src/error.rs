@@ -140,18 +140,21 @@ impl AppError {
     /// into the shapes `IntoResponse` writes (no general JSON value, which would cost the
     /// browser bundle a JSON tree and float parsing for three fields).
     pub fn from_api_response(status: u16, body: &str) -> Self {
+        // Each member is read on its own, so one of an unexpected type spoils only itself.
         #[derive(Deserialize)]
-        struct ErrorBody<Detail> {
-            detail: Detail,
-            #[serde(default)]
+        struct Detail<T> {
+            detail: T,
+        }
+        #[derive(Deserialize)]
+        struct Code {
             code: String,
         }
         if status == 422 {
-            return serde_json::from_str::<ErrorBody<Vec<FieldError>>>(body)
+            return serde_json::from_str::<Detail<Vec<FieldError>>>(body)
                 .map_or(Self::Internal, |body| Self::Validation(body.detail));
         }
-        let (text, code) = serde_json::from_str::<ErrorBody<String>>(body)
-            .map(|body| (body.detail, body.code))
+        let text = serde_json::from_str::<Detail<String>>(body)
+            .map(|body| body.detail)
             .unwrap_or_default();
         match status {
             401 if text == "Not authenticated" || text.is_empty() => Self::Unauthenticated,
@@ -159,7 +162,9 @@ impl AppError {
             403 => Self::Forbidden(text),
             404 => Self::NotFound(text),
             409 => Self::Conflict {
-                code,
+                code: serde_json::from_str::<Code>(body)
+                    .map(|body| body.code)
+                    .unwrap_or_default(),
                 message: text,
             },
             413 => Self::PayloadTooLarge,
@@ -340,6 +345,9 @@ mod tests {
             AppError::InvalidToken("Token has expired".to_owned())
         );
         assert!(expired.needs_sign_in());
+        let with_null_code =
+            AppError::from_api_response(401, r#"{"detail":"Token has expired","code":null}"#);
+        assert_eq!(with_null_code, expired);
     }
 
     #[test]
