@@ -2,7 +2,7 @@
 -- seeded users storm-1@example.com … storm-$STORM_USERS@example.com in turn, as that
 -- many different people signing in at once would. One account signed into 20 times at
 -- once would instead meet the per-account limit on attempts in flight.
-local users = tonumber(os.getenv("STORM_USERS"))
+local users = tonumber(os.getenv("STORM_USERS") or "20")
 local next_user = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

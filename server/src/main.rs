@@ -15,7 +15,7 @@ use server::{
 };
 
 /// Rows are built on the database's threads and freed on the request threads. glibc's
-/// allocator locks the owning arena for every such free and consolidated its heaps often
+/// allocator locks the owning arena for many such frees and consolidated its heaps often
 /// enough to take about a seventh of a request's CPU under load; mimalloc frees across
 /// threads without a lock.
 #[global_allocator]
