@@ -17,7 +17,9 @@ fn retry_after(response: &Response) -> u64 {
 
 #[tokio::test]
 async fn a_burst_of_wrong_passwords_gets_429_and_the_owner_gets_back_in_after_the_window() {
-    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/2s")]).await;
+    // The window must outlast the four attempts even when the whole suite shares the
+    // hashing thread: with 2 s, a busy run let the window end before the fourth.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/6s")]).await;
     let owner = app.new_user().await;
     for _ in 0..3 {
         let guess = app.sign_in(&owner.email, "not the password").await;
@@ -27,7 +29,7 @@ async fn a_burst_of_wrong_passwords_gets_429_and_the_owner_gets_back_in_after_th
     let locked = app.sign_in(&owner.email, PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait = retry_after(&locked);
-    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    assert!((1..=6).contains(&wait), "Retry-After: {wait}");
     assert!(detail(locked)
         .await
         .as_str()
