@@ -8,7 +8,6 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// Tokens longer than this are refused before any parsing: no legitimate token is near it.
@@ -298,17 +297,18 @@ impl TokenKeys {
     }
 
     fn check_header(&self, segment: &str) -> Result<(), TokenError> {
-        let header: Map<String, Value> =
-            serde_json::from_slice(&base64url(segment)?).map_err(|_| TokenError::Malformed)?;
+        let bytes = base64url(segment)?;
+        let header: RawHeader<'_> =
+            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
         if let Some(key) = FORBIDDEN_HEADER_KEYS
             .into_iter()
-            .find(|key| header.contains_key(*key))
+            .zip(header.forbidden)
+            .find_map(|(key, present)| present.then_some(key))
         {
             return Err(TokenError::HeaderParameter(key));
         }
-        let expected = format!("{:?}", self.settings.algorithm);
-        match header.get("alg").and_then(Value::as_str) {
-            Some(alg) if alg == expected => Ok(()),
+        match header.alg {
+            RawClaim::Text(alg) if parse_algorithm(&alg) == Ok(self.settings.algorithm) => Ok(()),
             _ => Err(TokenError::Algorithm),
         }
     }
@@ -395,6 +395,48 @@ struct RawClaims<'a> {
     role: RawClaim<'a>,
     #[serde(borrow, default)]
     scope: RawClaim<'a>,
+}
+
+/// What the header check reads, straight from the JSON object (no intermediate tree):
+/// `alg` (the last one, if named twice), and which of `FORBIDDEN_HEADER_KEYS` are present
+/// with any value, `null` included.
+struct RawHeader<'a> {
+    alg: RawClaim<'a>,
+    forbidden: [bool; FORBIDDEN_HEADER_KEYS.len()],
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawHeader<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RawHeaderVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RawHeaderVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawHeaderVisitor<'a> {
+    type Value = RawHeader<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut header = RawHeader {
+            alg: RawClaim::Missing,
+            forbidden: [false; FORBIDDEN_HEADER_KEYS.len()],
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "alg" {
+                header.alg = map.next_value()?;
+                continue;
+            }
+            if let Some(n) = FORBIDDEN_HEADER_KEYS.iter().position(|k| *k == key) {
+                header.forbidden[n] = true;
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(header)
+    }
 }
 
 /// One claim's value, by the shapes the checks tell apart. Read straight from the JSON
@@ -537,7 +579,7 @@ pub mod forge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map, Value};
 
     const SECRET: &[u8] = b"a-test-secret-that-is-long-enough-for-hs256";
     const NOW: i64 = 1_800_000_000;
@@ -651,6 +693,14 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[test]
+    fn a_refused_header_parameter_counts_even_when_null_and_the_header_must_be_an_object() {
+        let token = forge::hs256(&with(header(), "jwk", Value::Null), &claims(), SECRET);
+        assert_eq!(verify(&token), Err(TokenError::HeaderParameter("jwk")));
+        let token = forge::hs256(&json!(["HS256", "JWT"]), &claims(), SECRET);
+        assert_eq!(verify(&token), Err(TokenError::Malformed));
     }
 
     #[test]
