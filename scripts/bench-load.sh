@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load benchmark: builds the release server, starts it on a fresh SQLite database on a
-# free loopback port, seeds a user with 20 tasks, and drives it with wrk. Prints
-# requests/s, p50 and p99 latency for each endpoint, the ratio to the unauthenticated
-# /health ceiling measured in the same run, and the server's peak resident memory.
-# Also: GET /api/me (token verify plus the one revocation query, nothing else), sign-in
+# free loopback port, seeds a user with 20 tasks (plus a user to write as and 20 users
+# to sign in), and drives it with wrk. Prints requests/s, p50 and p99 latency for each
+# endpoint, the ratio to the unauthenticated /health ceiling measured in the same run,
+# and the server's peak resident memory.
+# Also: GET /api/me (token verify, the revocation query and one user lookup), sign-in
 # latency alone (one connection), and GET /api/tasks while 20 people sign in at once.
 #   scripts/bench-load.sh            (DURATION=10s CONNECTIONS=64 THREADS=2 by default)
 # Every request goes to 127.0.0.1, each run is bounded by DURATION, and the server is
