@@ -173,9 +173,9 @@ pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
         // connection sat idle, so SQLite keeps only the ping on return; PostgreSQL keeps
         // both, so a connection the server closed is found before a request uses it.
         .test_before_acquire(!is_sqlite)
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
-                if conn.backend_name() == "SQLite" {
+                if is_sqlite {
                     // WAL lets readers work during a write; the busy timeout makes
                     // concurrent writers wait instead of failing with SQLITE_BUSY.
                     conn.execute(
