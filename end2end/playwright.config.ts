@@ -1,7 +1,7 @@
 import { defineConfig, devices } from "@playwright/test";
 import { ADMIN_EMAIL } from "./tests/helpers";
 
-// The app under test: the server binary that `cargo leptos build` made, on its own port
+// The app under test: the server binary that `cargo leptos build --split` made, on its own port
 // with a fresh SQLite database each run. E2E_BASE_URL points the suite elsewhere.
 const port = Number(process.env.E2E_PORT ?? 3200);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;

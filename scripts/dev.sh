@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "Taskboard will be served at http://127.0.0.1:3000 once built (Ctrl-C stops it)."
-exec cargo leptos watch
+exec cargo leptos watch --split

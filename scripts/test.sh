@@ -22,7 +22,7 @@ step "API tests again on PostgreSQL (a throw-away server)"
 scripts/with-postgres.sh cargo test --locked -p server --test api
 
 step "building the app for the browser tests"
-cargo leptos build
+cargo leptos build --split
 
 step "Playwright end-to-end tests"
 (cd end2end && npx playwright test)

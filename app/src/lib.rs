@@ -25,7 +25,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_location,
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 use tasks::pages::TasksPage;
 
@@ -95,10 +95,11 @@ fn Layout() -> impl IntoView {
         <main id="main">
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home />
-                <Route path=path!("/sign-in") view=SignInPage />
-                <Route path=path!("/sign-up") view=SignUpPage />
-                <Route path=path!("/account") view=AccountPage />
-                <Route path=path!("/admin") view=AdminPage />
+                // Lazy: each is a wasm chunk of its own, fetched when first shown.
+                <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
+                <Route path=path!("/sign-up") view={Lazy::<SignUpPage>::new()} />
+                <Route path=path!("/account") view={Lazy::<AccountPage>::new()} />
+                <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} />
                 // In order, so the list is in the HTML itself and readable before (or without) wasm.
                 <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::InOrder />
             </Routes>

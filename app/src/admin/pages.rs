@@ -11,10 +11,23 @@ use leptos::{
     prelude::*,
 };
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
+use leptos_router::{components::Redirect, lazy_route, LazyRoute};
 
-#[component]
-pub fn AdminPage() -> impl IntoView {
+/// The admin page, a wasm chunk of its own in split builds: most people never open it.
+pub struct AdminPage;
+
+#[lazy_route]
+impl LazyRoute for AdminPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        administration().into_any()
+    }
+}
+
+fn administration() -> impl IntoView {
     let disable = ServerAction::<AdminSetDisabled>::new();
     let set_role = ServerAction::<AdminSetRole>::new();
     let changes = move || (disable.version().get(), set_role.version().get());

@@ -15,6 +15,7 @@ use leptos_meta::Title;
 use leptos_router::{
     components::{Redirect, A},
     hooks::use_query_map,
+    lazy_route, LazyRoute,
 };
 
 /// The signed-in user, loaded on the server for every page and refreshed on navigation.
@@ -55,8 +56,22 @@ fn form_error(error: Option<AppError>) -> Option<String> {
         .map(|e| e.to_string())
 }
 
-#[component]
-pub fn SignInPage() -> impl IntoView {
+/// The sign-in page. Like every page but the task list, its code is a wasm chunk of its
+/// own in split builds, fetched the first time the page is shown.
+pub struct SignInPage;
+
+#[lazy_route]
+impl LazyRoute for SignInPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        sign_in_form().into_any()
+    }
+}
+
+fn sign_in_form() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
@@ -89,8 +104,20 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn SignUpPage() -> impl IntoView {
+pub struct SignUpPage;
+
+#[lazy_route]
+impl LazyRoute for SignUpPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        sign_up_form().into_any()
+    }
+}
+
+fn sign_up_form() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
@@ -148,8 +175,20 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
 
 /// The account page: every session of the signed-in user, each one revocable, and a
 /// way to sign out everywhere at once.
-#[component]
-pub fn AccountPage() -> impl IntoView {
+pub struct AccountPage;
+
+#[lazy_route]
+impl LazyRoute for AccountPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        sessions_list().into_any()
+    }
+}
+
+fn sessions_list() -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let sessions = Resource::new(move || revoke.version().get(), |_| list_sessions());

@@ -10,7 +10,10 @@ use crate::{
 };
 use leptos::{either::EitherOf3, prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_navigate};
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_location, use_navigate},
+};
 
 const SIGN_IN_AND_BACK: &str = "/sign-in?next=/tasks";
 
@@ -48,13 +51,18 @@ async fn load_tasks() -> Result<Vec<Task>, AppError> {
 #[component]
 pub fn TasksPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
+    // Navigating to a lazy route keeps this page mounted until the new page's chunk has
+    // arrived, and the user is reloaded for the new address meanwhile. Signed out on the
+    // way to sign in, say, this page must not redirect again and drop that address.
+    let pathname = use_location().pathname;
+    let still_here = move || pathname.get_untracked() == "/tasks";
     view! {
         <Title text="Your tasks · Taskboard" />
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some(user)) => EitherOf3::A(view! { <TaskLoader user_id=user.id /> }),
-                    Ok(None) => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
+                    Ok(None) => EitherOf3::B(still_here().then(|| view! { <Redirect path=SIGN_IN_AND_BACK /> })),
                     Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
                 }
             })}
