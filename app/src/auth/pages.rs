@@ -3,13 +3,14 @@
 use crate::{
     auth::{
         server_fns::{list_sessions, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp},
-        types::{Role, SessionInfo, User},
+        types::{Role, SessionInfo, Viewer},
     },
     error::AppError,
 };
 use leptos::{
     either::{Either, EitherOf3},
     prelude::*,
+    server_fn::ServerFn,
 };
 use leptos_meta::Title;
 use leptos_router::{
@@ -18,8 +19,8 @@ use leptos_router::{
     lazy_route, LazyRoute,
 };
 
-/// The signed-in user, loaded on the server for every page and refreshed on navigation.
-pub type UserResource = Resource<Result<Option<User>, AppError>>;
+/// Who is signed in, loaded on the server for every page and refreshed on navigation.
+pub type UserResource = Resource<Result<Option<Viewer>, AppError>>;
 
 /// A labelled input with its validation message next to it.
 #[component]
@@ -146,9 +147,18 @@ fn sign_up_form() -> impl IntoView {
 }
 
 /// Who is signed in, with a sign-out button; or links to sign in and up.
+///
+/// The button is a plain form post to the server function, so it works before the wasm
+/// arrives; once hydrated, the same call is made in place, and the function's redirect
+/// goes to sign-in. Not an `ActionForm`: that decodes the form's fields, and this form
+/// has none, so every page's wasm would carry a form decoder for nothing.
 #[component]
 pub fn AccountArea(user: UserResource) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let sign_out_here = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        sign_out.dispatch(SignOut {});
+    };
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -159,9 +169,9 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
                             <A href="/admin">"Admin"</A>
                         </Show>
                         <A href="/account">"Account"</A>
-                        <ActionForm action=sign_out attr:class="inline">
+                        <form method="post" action=SignOut::url() class="inline" on:submit=sign_out_here>
                             <button type="submit" class="ghost">"Sign out"</button>
-                        </ActionForm>
+                        </form>
                     }),
                     _ => Either::Right(view! {
                         <A href="/sign-in">"Sign in"</A>

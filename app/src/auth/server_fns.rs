@@ -5,7 +5,7 @@
 //! with a 302, and an error comes back in the URL for the form to show.
 
 use crate::{
-    auth::types::{SessionInfo, User},
+    auth::types::{SessionInfo, Viewer},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -51,12 +51,16 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in user, if any. As a side effect it renews the access cookie when its JWT
-/// is missing or expired, so a page load never leaves the API with a stale token.
+/// Who is signed in, if anyone. As a side effect it renews the access cookie when its
+/// JWT is missing or expired, so a page load never leaves the API with a stale token.
 #[server(prefix = "/fn", endpoint = "current-user")]
-pub async fn current_user() -> Result<Option<User>, AppError> {
+pub async fn current_user() -> Result<Option<Viewer>, AppError> {
     let state = crate::state::AppState::from_context()?;
-    Ok(ssr::signed_in(&state).await?.map(|(_, user)| user))
+    Ok(ssr::signed_in(&state).await?.map(|(_, user)| Viewer {
+        id: user.id,
+        name: user.name,
+        role: user.role,
+    }))
 }
 
 /// Exchanges the session cookie for a new one and a new access cookie; fails when the

@@ -196,6 +196,16 @@ pub struct User {
     pub ban_reason: Option<String>,
 }
 
+/// The signed-in person as the pages know them: the header shows the name and, for
+/// admins, the admin link; the task page keys drafts by the id. Only these, so the
+/// browser bundle carries no code for the whole `User`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
 /// One of a user's sessions, as the account page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
