@@ -1,8 +1,10 @@
 import { defineConfig, devices } from "@playwright/test";
 import { ADMIN_EMAIL } from "./tests/helpers";
 
-// The app under test: the server binary that `cargo leptos build --split` made, on its own port
-// with a fresh SQLite database each run. E2E_BASE_URL points the suite elsewhere.
+// The app under test: the server binary that `cargo leptos build --split` made (E2E_SERVER
+// names another, such as target/server-release/server after a release build), on its own
+// port with a fresh SQLite database each run. E2E_BASE_URL points the suite elsewhere.
+const serverBinary = process.env.E2E_SERVER ?? "target/debug/server";
 const port = Number(process.env.E2E_PORT ?? 3200);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -10,7 +12,7 @@ const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The server binary on `serverPort` with a fresh database in `dir` and extra settings. */
 function server(serverPort: number, dir: string, env: Record<string, string>) {
   return {
-    command: `rm -rf ${dir} && exec target/debug/server`,
+    command: `rm -rf ${dir} && exec ${serverBinary}`,
     cwd: "..",
     url: `http://127.0.0.1:${serverPort}/health`,
     reuseExistingServer: false,

@@ -11,19 +11,14 @@ RUNS=${RUNS:-10}
 scripts/setup.sh --test
 source scripts/lib/bench-server.sh
 
-# wasm-opt from npm's binaryen: Debian's is too old for the wasm current Rust emits.
-binaryen=.tools/binaryen
-if [ ! -x "$binaryen/node_modules/.bin/wasm-opt" ]; then
-  echo "==> installing wasm-opt (npm binaryen) into $binaryen"
-  npm install --silent --no-save --prefix "$binaryen" binaryen@132.0.0
-fi
-export PATH="$PWD/$binaryen/node_modules/.bin:$PATH"
+# wasm-opt, which setup.sh --test installed.
+export PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH"
 
 echo "==> building the release site"
 cargo leptos build --release --precompress --split
 
 echo
-printf '%-72s %9s %9s %9s\n' file raw gzip brotli
+printf '%-80s %9s %9s %9s\n' file raw gzip brotli
 first_br=0
 chunks_br=0
 for file in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
@@ -36,7 +31,7 @@ for file in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; d
     taskboard.*.wasm | taskboard.*.js | __wasm_split.*.js) first_br=$((first_br + br)) ;;
     *.wasm) chunks_br=$((chunks_br + br)) ;;
   esac
-  printf '%-72s %9s %9s %9s\n' "${file#target/site/}" "$raw" "$gz" "$br"
+  printf '%-80s %9s %9s %9s\n' "${file#target/site/}" "$raw" "$gz" "$br"
 done
 printf "the task page's wasm + JS as served (brotli): %d bytes (%d KiB)\n" "$first_br" $((first_br / 1024))
 printf "the lazy pages' chunks (brotli), fetched when first shown: %d bytes\n\n" "$chunks_br"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Second command: set up what is missing, then run every check and test:
 # formatting, clippy (server and wasm) with warnings as errors, unit tests, the API
-# tests on SQLite and on PostgreSQL, and the Playwright suite in headless Debian chromium against the built app.
+# tests on SQLite and on PostgreSQL, and the Playwright suite in headless Debian chromium
+# against the debug build and then the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -26,3 +27,11 @@ cargo leptos build --split
 
 step "Playwright end-to-end tests"
 (cd end2end && npx playwright test)
+
+# The release site is built differently (wasm-opt on the main module and on every lazy
+# page's chunk, minified JS, precompressed files), so the same flows run against it too.
+step "building the release site (split, optimised, precompressed)"
+PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --precompress --split
+
+step "Playwright end-to-end tests against the release build"
+(cd end2end && E2E_SERVER=target/server-release/server npx playwright test)
