@@ -57,8 +57,8 @@ fn form_error(error: Option<AppError>) -> Option<String> {
         .map(|e| e.to_string())
 }
 
-/// The sign-in page. Like every page but the task list, its code is a wasm chunk of its
-/// own in split builds, fetched the first time the page is shown.
+/// The sign-in page. Like sign-up, account and admin, its code is a wasm chunk of its own
+/// in split builds, fetched the first time the page is shown.
 pub struct SignInPage;
 
 #[lazy_route]

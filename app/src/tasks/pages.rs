@@ -52,21 +52,25 @@ async fn load_tasks() -> Result<Vec<Task>, AppError> {
 pub fn TasksPage() -> impl IntoView {
     let user = expect_context::<UserResource>();
     // Navigating to a lazy route keeps this page mounted until the new page's chunk has
-    // arrived, and the user is reloaded for the new address meanwhile. Signed out on the
-    // way to sign in, say, this page must not redirect again and drop that address.
+    // arrived, and the user is reloaded for the new address meanwhile. On the way out the
+    // page keeps what it shows, then shows nothing: no second redirect that would drop
+    // the new address (signed out on the way to sign in, say), and no task list loaded
+    // again for a page that is being left.
     let pathname = use_location().pathname;
-    let still_here = move || pathname.get_untracked() == "/tasks";
+    let here = pathname.get_untracked();
+    let leaving = Signal::derive(move || pathname.with(|now| *now != here));
     view! {
         <Title text="Your tasks · Taskboard" />
-        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match user.await {
+                let user = user.await;
+                (!leaving.get_untracked()).then(|| match user {
                     Ok(Some(user)) => EitherOf3::A(view! { <TaskLoader user_id=user.id /> }),
-                    Ok(None) => EitherOf3::B(still_here().then(|| view! { <Redirect path=SIGN_IN_AND_BACK /> })),
+                    Ok(None) => EitherOf3::B(view! { <Redirect path=SIGN_IN_AND_BACK /> }),
                     Err(e) => EitherOf3::C(view! { <p class="banner error" role="alert">{e.to_string()}</p> }),
-                }
+                })
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
