@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Front-end benchmark: builds the release site (lazy pages split into chunks, wasm through
-# wasm-opt, every file also precompressed as .gz and .br), prints the sizes of the
-# hydrated app's wasm, JS and CSS raw, gzip and brotli, then serves it with the release
-# server on a fresh database and measures in headless Debian chromium the time from
-# navigation to an interactive task list (end2end/perf/time-to-interactive.mjs).
+# Front-end benchmark: builds the release site (scripts/build-release.sh), prints the
+# sizes of the hydrated app's wasm, JS and CSS raw, gzip and brotli, then serves it with
+# the release server on a fresh database and measures in headless Debian chromium the
+# time from navigation to an interactive task list (end2end/perf/time-to-interactive.mjs).
 #   scripts/bench-frontend.sh          (RUNS=10 page loads by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +10,8 @@ RUNS=${RUNS:-10}
 scripts/setup.sh --test
 source scripts/lib/bench-server.sh
 
-# wasm-opt, which setup.sh --test installed.
-export PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH"
-
 echo "==> building the release site"
-cargo leptos build --release --precompress --split
+scripts/build-release.sh
 
 echo
 printf '%-80s %9s %9s %9s\n' file raw gzip brotli

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Taskboard needs, skipping whatever is already there.
 #   scripts/setup.sh         the build toolchain (wasm target, cargo-leptos, wasm-bindgen)
-#   scripts/setup.sh --test  also Debian chromium, the Playwright package, wasm-opt and PyJWT
+#   scripts/setup.sh --test  also Debian chromium, the Playwright package and PyJWT
 # Everything comes from the package registries; nothing downloads a browser or binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,6 @@ if [[ "${1:-}" == "--test" ]]; then
   if [[ ! -d end2end/node_modules/@playwright/test ]] || [[ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
     say "installing Playwright (the test runner only; it uses Debian chromium)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-  fi
-  # wasm-opt for the release build the browser tests also run against, from npm's
-  # binaryen: Debian's is too old for the wasm current Rust emits.
-  if [[ ! -x .tools/binaryen/node_modules/.bin/wasm-opt ]]; then
-    say "installing wasm-opt (npm binaryen) into .tools/binaryen"
-    npm install --silent --no-save --no-audit --no-fund --prefix .tools/binaryen binaryen@132.0.0
   fi
   # PyJWT, as the FastAPI backend of the setup this replaces uses it: the API tests check
   # that it accepts our tokens and that we accept its tokens.

@@ -31,7 +31,7 @@ step "Playwright end-to-end tests"
 # The release site is built differently (wasm-opt on the main module and on every lazy
 # page's chunk, minified JS, precompressed files), so the same flows run against it too.
 step "building the release site (split, optimised, precompressed)"
-PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --precompress --split
+scripts/build-release.sh
 
 step "Playwright end-to-end tests against the release build"
 (cd end2end && E2E_SERVER=target/server-release/server npx playwright test)
