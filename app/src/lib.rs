@@ -55,6 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                {chunk_loader_preload()}
                 <MetaTags />
             </head>
             <body>
@@ -62,6 +63,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Fetches the split build's chunk loader alongside the app's JS. The JS imports it before
+/// anything runs, but Leptos names it in the `<head>` only on pages that need a chunk, so
+/// on the others (the task page) the browser found it only after parsing the JS: one more
+/// round trip before hydration on every cold load. Reads what `HydrationScripts` provided
+/// from the split manifest; nothing when the build was not split.
+fn chunk_loader_preload() -> Option<impl IntoView> {
+    let manifest = use_context::<leptos::WasmSplitManifest>()?;
+    let href = manifest
+        .0
+        .try_read_value()
+        .map(|split| format!("{}/{}", split.0, split.2))?;
+    Some(view! { <link rel="modulepreload" href=href /> })
 }
 
 #[component]
