@@ -66,3 +66,8 @@ test("the app's wasm, script, styles and page chunks have content-hashed names a
     expect(asset.cacheControl).toBe("public, max-age=31536000, immutable");
   }
 });
+
+test("a page without lazy parts still preloads the chunk loader that the app's script imports", async ({ request }) => {
+  const home = await (await request.get("/")).text();
+  expect(home).toMatch(/<link rel="modulepreload" href="\/pkg\/__wasm_split\.[A-Za-z0-9_-]{22}\.js">/);
+});
