@@ -13,9 +13,20 @@ pub fn timestamp() -> String {
 
 /// A time `secs` seconds from now, in the stored form.
 pub fn timestamp_in(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    format(chrono::Utc::now() + chrono::Duration::seconds(secs))
+}
+
+/// A stored time moved by `secs` seconds, in the stored form; `None` when `stored` is not
+/// a stored time.
+pub fn shifted(stored: &str, secs: i64) -> Option<String> {
+    let time = chrono::DateTime::parse_from_rfc3339(stored).ok()?;
+    Some(format(
+        time.with_timezone(&chrono::Utc) + chrono::Duration::seconds(secs),
+    ))
+}
+
+fn format(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 pub fn new_id() -> String {
@@ -26,4 +37,19 @@ pub fn new_id() -> String {
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|db| db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_shift_by_seconds_and_keep_their_width() {
+        assert_eq!(
+            shifted("2026-11-30T23:59:30.000001Z", 60).as_deref(),
+            Some("2026-12-01T00:00:30.000001Z")
+        );
+        assert_eq!(timestamp().len(), "2026-12-01T00:00:30.000001Z".len());
+        assert_eq!(shifted("yesterday", 60), None);
+    }
 }

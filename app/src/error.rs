@@ -102,6 +102,17 @@ impl AppError {
         Self::NotFound("Task not found".to_owned())
     }
 
+    /// A new task refused because its owner keeps the most tasks one account may.
+    pub fn task_limit_reached(max_tasks: i64) -> Self {
+        Self::Conflict {
+            code: "TASK_LIMIT_REACHED".to_owned(),
+            message: format!(
+                "You have {max_tasks} tasks, the most one account can keep. \
+                 Delete some to add new ones."
+            ),
+        }
+    }
+
     pub fn unreachable_server() -> Self {
         Self::Transport("Can't reach the server. Check your connection and try again.".to_owned())
     }
@@ -139,7 +150,7 @@ impl AppError {
     /// Rebuilds the error from an API answer: its status and its FastAPI-style body, read
     /// into the shapes `IntoResponse` writes (no general JSON value, which would cost the
     /// browser bundle a JSON tree and float parsing for three fields).
-    pub fn from_api_response(status: u16, body: &str) -> Self {
+    pub fn from_api_response(status: u16, retry_after: Option<&str>, body: &str) -> Self {
         // Each member is read on its own, so one of an unexpected type spoils only itself.
         #[derive(Deserialize)]
         struct Detail<T> {
@@ -168,6 +179,11 @@ impl AppError {
                 message: text,
             },
             413 => Self::PayloadTooLarge,
+            429 => Self::TooManyRequests {
+                retry_after_secs: retry_after
+                    .and_then(|secs| secs.trim().parse().ok())
+                    .unwrap_or(1),
+            },
             503 => Self::Unavailable(text),
             _ => Self::Internal,
         }
@@ -324,7 +340,7 @@ mod tests {
     #[test]
     fn an_api_validation_answer_becomes_its_field_errors() {
         let body = r#"{"detail":[{"loc":["body","title"],"msg":"Title is required","type":"value_error"}]}"#;
-        let error = AppError::from_api_response(422, body);
+        let error = AppError::from_api_response(422, None, body);
         assert_eq!(
             error,
             AppError::Validation(vec![FieldError::body("title", "Title is required")])
@@ -337,16 +353,16 @@ mod tests {
 
     #[test]
     fn an_api_401_says_whether_credentials_were_missing_or_refused() {
-        let missing = AppError::from_api_response(401, r#"{"detail":"Not authenticated"}"#);
+        let missing = AppError::from_api_response(401, None, r#"{"detail":"Not authenticated"}"#);
         assert_eq!(missing, AppError::Unauthenticated);
-        let expired = AppError::from_api_response(401, r#"{"detail":"Token has expired"}"#);
+        let expired = AppError::from_api_response(401, None, r#"{"detail":"Token has expired"}"#);
         assert_eq!(
             expired,
             AppError::InvalidToken("Token has expired".to_owned())
         );
         assert!(expired.needs_sign_in());
         let with_null_code =
-            AppError::from_api_response(401, r#"{"detail":"Token has expired","code":null}"#);
+            AppError::from_api_response(401, None, r#"{"detail":"Token has expired","code":null}"#);
         assert_eq!(with_null_code, expired);
     }
 
@@ -355,7 +371,7 @@ mod tests {
         let body =
             r#"{"detail":"Already taken","code":"USER_ALREADY_EXISTS","message":"Already taken"}"#;
         assert_eq!(
-            AppError::from_api_response(409, body),
+            AppError::from_api_response(409, None, body),
             AppError::Conflict {
                 code: "USER_ALREADY_EXISTS".to_owned(),
                 message: "Already taken".to_owned()
@@ -366,17 +382,36 @@ mod tests {
     #[test]
     fn an_unreadable_api_error_body_still_keeps_the_status_meaning() {
         assert_eq!(
-            AppError::from_api_response(401, "<html>proxy error</html>"),
+            AppError::from_api_response(401, None, "<html>proxy error</html>"),
             AppError::Unauthenticated
         );
         assert_eq!(
-            AppError::from_api_response(404, ""),
+            AppError::from_api_response(404, None, ""),
             AppError::NotFound(String::new())
         );
         assert_eq!(
-            AppError::from_api_response(422, r#"{"detail":"not a list"}"#),
+            AppError::from_api_response(422, None, r#"{"detail":"not a list"}"#),
             AppError::Internal
         );
-        assert_eq!(AppError::from_api_response(502, "{}"), AppError::Internal);
+        assert_eq!(
+            AppError::from_api_response(502, None, "{}"),
+            AppError::Internal
+        );
+    }
+
+    #[test]
+    fn an_api_429_keeps_how_long_to_wait() {
+        let body = r#"{"detail":"Too many attempts. Try again in 42 seconds."}"#;
+        let error = AppError::from_api_response(429, Some("42"), body);
+        assert_eq!(
+            error,
+            AppError::TooManyRequests {
+                retry_after_secs: 42
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "Too many attempts. Try again in 42 seconds."
+        );
     }
 }

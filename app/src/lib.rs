@@ -13,6 +13,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod extract;
 #[cfg(feature = "ssr")]
+pub mod form_errors;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use admin::pages::AdminPage;

@@ -27,11 +27,30 @@ pub struct SiteSettings {
     pub session_lifetime_secs: i64,
     /// A session used this long after its last extension is extended again.
     pub session_update_age_secs: i64,
+    /// No session lives longer than this after it was created, however it slides.
+    pub session_max_age_secs: i64,
     /// How long a just-rotated session token is still accepted (two tabs refreshing at
     /// once) before presenting it counts as reuse.
     pub refresh_reuse_interval_secs: i64,
-    /// Lower-cased emails that get the admin role when they sign up.
-    pub admin_emails: Vec<String>,
+    /// How soon after a rotation the previous token may ask once more, when the answer
+    /// carrying its successor never arrived.
+    pub lost_refresh_window_secs: i64,
+    /// The most tasks one account may keep.
+    pub max_tasks_per_user: i64,
+}
+
+impl SiteSettings {
+    /// The access cookie's name. Over https it is `__Host-` prefixed, which browsers
+    /// accept only with `Secure`, `Path=/` and no `Domain`: no subdomain and no plain-http
+    /// page can set or overwrite it. (The session cookie keeps Better Auth's name, which
+    /// its client and middleware look for.)
+    pub fn access_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-access_token"
+        } else {
+            "access_token"
+        }
+    }
 }
 
 impl AppState {

@@ -11,7 +11,10 @@ use app::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use leptos::config::LeptosOptions;
 use rand::RngCore;
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/taskboard.db?mode=rwc";
 
@@ -21,7 +24,37 @@ pub struct Config {
     pub database_url: String,
     pub tokens: TokenSettings,
     pub site: SiteSettings,
+    /// Whether `BETTER_AUTH_URL` named the public URL. When it did not, the public origin
+    /// is the address the server ends up listening on (port 0 is only known then).
+    pub site_url_is_explicit: bool,
     pub rate_limits: RateLimits,
+    pub connections: ConnectionLimits,
+}
+
+/// How long a client may take, and how many may be connected at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From the start of a request (or of a kept-alive connection's wait for the next
+    /// one) until its headers have arrived.
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing has been read or written for this long is closed.
+    pub idle_timeout: Duration,
+    /// From a request's headers until its answer has started: 408 past it.
+    pub request_timeout: Duration,
+    /// Open connections at most; when reached, new ones wait in the kernel's queue.
+    /// `None`: derived from the open-file limit at start.
+    pub max_connections: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            max_connections: None,
+        }
+    }
 }
 
 /// Whether this is a development build: only then may a secret be generated.
@@ -61,6 +94,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let site_url_is_explicit = var("BETTER_AUTH_URL").is_some();
         let site_url = var("BETTER_AUTH_URL")
             .unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
         let public_origin = origin_of(&site_url)?;
@@ -108,14 +142,53 @@ impl Config {
             |v| parse_duration(v).or_else(|| (v.trim() == "0").then_some(0)),
             DURATION_FORM,
         )?;
-        let admin_emails = var("ADMIN_EMAILS")
-            .map(|list| {
-                list.split(',')
-                    .map(|e| e.trim().to_lowercase())
-                    .filter(|e| !e.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let session_max_age_secs = duration("SESSION_MAX_AGE", 30 * 24 * 3600)?;
+        if session_max_age_secs < session_lifetime_secs {
+            bail!(
+                "SESSION_MAX_AGE ({session_max_age_secs} s) is shorter than SESSION_EXPIRES_IN \
+                 ({session_lifetime_secs} s): make it at least as long"
+            );
+        }
+        let lost_refresh_window_secs = duration("REFRESH_LOST_ANSWER_WINDOW", 2 * 60)?;
+        let max_tasks_per_user = parsed_var(
+            &var,
+            "MAX_TASKS_PER_USER",
+            10_000,
+            |v| v.parse().ok().filter(|n| *n > 0),
+            "a positive number of tasks",
+        )?;
+        if var("ADMIN_EMAILS").is_some() {
+            tracing::warn!(
+                "ADMIN_EMAILS no longer makes anyone an admin at sign-up (whoever registered a \
+                 listed address first became admin); run `server make-admin <email>` instead"
+            );
+        }
+        let seconds = |name, default: Duration| {
+            parsed_var(
+                &var,
+                name,
+                default,
+                |v| Some(Duration::from_secs(parse_duration(v)?.try_into().ok()?)),
+                DURATION_FORM,
+            )
+        };
+        let connection_defaults = ConnectionLimits::default();
+        let connections = ConnectionLimits {
+            header_read_timeout: seconds(
+                "HTTP_HEADER_READ_TIMEOUT",
+                connection_defaults.header_read_timeout,
+            )?,
+            idle_timeout: seconds("HTTP_IDLE_TIMEOUT", connection_defaults.idle_timeout)?,
+            request_timeout: seconds("HTTP_REQUEST_TIMEOUT", connection_defaults.request_timeout)?,
+            max_connections: var("MAX_CONNECTIONS")
+                .map(|v| {
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("MAX_CONNECTIONS={v} is not a positive number"))
+                })
+                .transpose()?,
+        };
         let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -126,6 +199,7 @@ impl Config {
             )?,
             sign_ups_per_address: limit("RATE_LIMIT_SIGN_UP", defaults.sign_ups_per_address)?,
             refreshes_per_address: limit("RATE_LIMIT_REFRESH", defaults.refreshes_per_address)?,
+            task_writes_per_user: limit("RATE_LIMIT_TASK_WRITES", defaults.task_writes_per_user)?,
             ..defaults
         };
         Ok(Self {
@@ -144,10 +218,14 @@ impl Config {
                 public_origin,
                 session_lifetime_secs,
                 session_update_age_secs,
+                session_max_age_secs,
                 refresh_reuse_interval_secs,
-                admin_emails,
+                lost_refresh_window_secs,
+                max_tasks_per_user,
             },
+            site_url_is_explicit,
             rate_limits,
+            connections,
         })
     }
 }
@@ -370,6 +448,54 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("RATE_LIMIT_SIGN_IN"), "{error}");
+    }
+
+    #[test]
+    fn a_session_max_age_shorter_than_a_session_is_refused() {
+        let error = config(
+            &[
+                ("JWT_SECRET_KEY", SECRET),
+                ("SESSION_EXPIRES_IN", "7d"),
+                ("SESSION_MAX_AGE", "1d"),
+            ],
+            Mode::Release,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("SESSION_MAX_AGE"), "{error}");
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_can_be_set() {
+        let defaults = config(&[("JWT_SECRET_KEY", SECRET)], Mode::Release).unwrap();
+        assert_eq!(defaults.connections, ConnectionLimits::default());
+        let set = config(
+            &[
+                ("JWT_SECRET_KEY", SECRET),
+                ("HTTP_HEADER_READ_TIMEOUT", "2s"),
+                ("HTTP_IDLE_TIMEOUT", "1m"),
+                ("HTTP_REQUEST_TIMEOUT", "5"),
+                ("MAX_CONNECTIONS", "64"),
+            ],
+            Mode::Release,
+        )
+        .unwrap();
+        assert_eq!(
+            set.connections,
+            ConnectionLimits {
+                header_read_timeout: Duration::from_secs(2),
+                idle_timeout: Duration::from_secs(60),
+                request_timeout: Duration::from_secs(5),
+                max_connections: Some(64),
+            }
+        );
+        let error = config(
+            &[("JWT_SECRET_KEY", SECRET), ("MAX_CONNECTIONS", "none")],
+            Mode::Release,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("MAX_CONNECTIONS"), "{error}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! exactly the app that ships, on port 0 with a database of their own.
 
 pub mod config;
+mod serve;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -16,19 +17,17 @@ use axum::{
     routing::get,
     Router,
 };
-use config::Config;
+use config::{Config, ConnectionLimits};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
-
-/// The largest request body the API reads; a task is a few KiB at most.
-const BODY_LIMIT_BYTES: usize = 64 * 1024;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -37,16 +36,27 @@ impl Application {
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.leptos_options.site_addr))?;
+        let mut site = config.site;
+        if !config.site_url_is_explicit {
+            // The origin browsers will send: the address actually bound (port 0 becomes
+            // the port the system chose).
+            site.public_origin = format!("http://{}", listener.local_addr()?);
+        }
         let state = AppState {
             leptos_options: config.leptos_options,
             db,
             tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
-            site: Arc::new(config.site),
+            site: Arc::new(site),
             limits: Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits)),
         };
+        let router = router(state).layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.connections.request_timeout,
+        ));
         Ok(Self {
             listener,
-            router: router(state),
+            router,
+            connections: config.connections,
         })
     }
 
@@ -62,12 +72,12 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            self.connections,
+            shutdown_signal(),
         )
-        .with_graceful_shutdown(shutdown_signal())
         .await
     }
 }
@@ -92,10 +102,18 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            app::form_errors::only_our_own_words,
+        ))
+        .layer(axum::middleware::from_fn(
+            app::extract::limit_server_fn_bodies,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             app::auth::extract::same_origin_server_functions,
         ))
         .layer(axum::middleware::from_fn(static_cache_control))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(no_store_for_credentials))
+        .layer(DefaultBodyLimit::max(app::extract::BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(
@@ -132,6 +150,26 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// Answers that carry a credential (a session token, a JWT, a cookie that holds one) must
+/// not be kept by a browser's or a proxy's cache, where the next user of a shared
+/// machine, or of the proxy, could be handed them.
+async fn no_store_for_credentials(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let by_path = path.starts_with("/api/auth/") || path.starts_with(app::SERVER_FN_PREFIX);
+    let mut response = next.run(request).await;
+    let headers = response.headers();
+    let carries_credentials = by_path
+        || headers.contains_key(header::SET_COOKIE)
+        || headers.contains_key("set-auth-jwt")
+        || headers.contains_key("set-auth-token");
+    if carries_credentials {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

@@ -6,7 +6,10 @@
 use anyhow::{bail, Context};
 use app::{
     admin::ssr::set_role,
-    auth::{session::ClientInfo, types::Role},
+    auth::{
+        session::ClientInfo,
+        types::{Email, Role},
+    },
 };
 use leptos::config::get_configuration;
 use server::{
@@ -46,8 +49,10 @@ async fn make_admin(email: &str) -> anyhow::Result<()> {
     let database_url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let db = connect(&database_url).await?;
-    let email = email.trim().to_lowercase();
-    let user = set_role(&db, None, &email, Role::Admin, &ClientInfo::default())
+    let email = Email::parse(email)
+        .map_err(|e| anyhow::anyhow!("{email} is not an email address: {}", e.msg))?;
+    let email = email.as_str();
+    let user = set_role(&db, None, email, Role::Admin, &ClientInfo::default())
         .await
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot make {email} an admin"))?;

@@ -14,7 +14,7 @@ use crate::{
     },
     auth::{
         repo::{self, Session, Standing},
-        session::{self, ClientInfo, ACCESS_COOKIE},
+        session::{self, ClientInfo},
         token::{TASKS_READ, TASKS_WRITE},
         types::User,
     },
@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
         let token = match session::bearer_token(&parts.headers) {
             Some(token) => token,
             None => {
-                let token = session::read_cookie(&parts.headers, ACCESS_COOKIE)
+                let token = session::read_cookie(&parts.headers, state.site.access_cookie())
                     .ok_or(AppError::Unauthenticated)?;
                 require_same_origin(parts, state)?;
                 token
@@ -129,7 +129,7 @@ impl FromRequestParts<AppState> for CurrentSession {
 }
 
 /// CSRF defence for cookie-authenticated requests that change state: the browser must say
-/// the request comes from this site (`Sec-Fetch-Site`, else `Origin`). Safe methods and
+/// the request comes from this site's public origin (`Origin`, else `Sec-Fetch-Site`). Safe methods and
 /// bearer-authenticated requests (which a browser never sends on its own) are exempt.
 fn require_same_origin(parts: &Parts, state: &AppState) -> Result<(), AppError> {
     check_same_origin(&parts.method, &parts.uri, &parts.headers, state)
@@ -144,7 +144,14 @@ fn check_same_origin(
     if method.is_safe() || is_same_origin(headers, &state.site.public_origin) {
         Ok(())
     } else {
-        tracing::warn!(%method, %uri, "cross-site request refused");
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        tracing::warn!(
+            %method,
+            %uri,
+            origin,
+            expected = %state.site.public_origin,
+            "cross-site request refused (set BETTER_AUTH_URL to the address people use)"
+        );
         Err(AppError::Forbidden("Cross-site request refused".to_owned()))
     }
 }
@@ -168,19 +175,22 @@ pub async fn same_origin_server_functions(
     next.run(request).await
 }
 
+/// Whether the browser says the request comes from the site's public origin. `Origin`,
+/// which browsers send on every cross-origin request and every POST, must be exactly
+/// that origin: matching it against the request's own `Host` instead would let a page
+/// whose name was rebound to an internal address (DNS rebinding) pass, since there
+/// `Origin` and `Host` agree. Without `Origin`, `Sec-Fetch-Site` must say same-origin;
+/// with neither, the request is refused.
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = get("sec-fetch-site") {
-        return site == "same-origin";
-    }
-    let Some(origin) = get(header::ORIGIN.as_str()) else {
+    let fetch_site = get("sec-fetch-site");
+    if fetch_site.is_some_and(|site| site != "same-origin") {
         return false;
-    };
-    let host = get(header::HOST.as_str()).unwrap_or_default();
-    origin == public_origin
-        || origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| !host.is_empty() && authority == host)
+    }
+    match get(header::ORIGIN.as_str()) {
+        Some(origin) => origin == public_origin,
+        None => fetch_site.is_some(),
+    }
 }
 
 #[cfg(test)]
@@ -203,7 +213,7 @@ mod tests {
     const SITE: &str = "http://127.0.0.1:3000";
 
     #[test]
-    fn fetch_metadata_decides_when_present() {
+    fn fetch_metadata_refuses_other_sites() {
         assert!(is_same_origin(
             &headers(&[("sec-fetch-site", "same-origin")]),
             SITE
@@ -219,22 +229,29 @@ mod tests {
     }
 
     #[test]
-    fn origin_must_be_the_site_or_the_requested_host() {
+    fn origin_must_be_the_public_origin_whatever_the_host_says() {
         assert!(is_same_origin(&headers(&[("origin", SITE)]), SITE));
         assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin"), ("origin", SITE)]),
+            SITE
+        ));
+        let rebound = [
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://evil.example:3000"),
+            ("host", "evil.example:3000"),
+        ];
+        assert!(
+            !is_same_origin(&headers(&rebound), SITE),
+            "a rebound name is same-origin to the browser, but not our origin"
+        );
+        assert!(!is_same_origin(
             &headers(&[
                 ("origin", "http://localhost:3000"),
                 ("host", "localhost:3000")
             ]),
             SITE
         ));
-        assert!(!is_same_origin(
-            &headers(&[
-                ("origin", "https://evil.example"),
-                ("host", "localhost:3000")
-            ]),
-            SITE
-        ));
+        assert!(!is_same_origin(&headers(&[("origin", "null")]), SITE));
     }
 
     #[test]

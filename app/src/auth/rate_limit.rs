@@ -1,12 +1,20 @@
-//! Attempt counters that turn bursts of sign-ins, sign-ups and refreshes into
-//! `429 Too Many Requests` with `Retry-After`.
+//! Attempt counters that turn bursts of sign-ins, sign-ups, refreshes and task writes
+//! into `429 Too Many Requests` with `Retry-After`.
 //!
 //! Each limit is a fixed window: at most `attempts` per `window`, counted from the first
-//! attempt of the window. Sign-ins are counted per client address (every attempt) and per
-//! account (every attempt, refunded when it succeeds, so guesses sent in parallel count
-//! before any of them has failed). A burst of wrong passwords locks the account until
-//! the window passes; someone who keeps guessing keeps it locked, window after window,
-//! which costs the owner waiting but never their password.
+//! attempt of the window. Sign-ins are counted per client address (every attempt), and
+//! failures per account *and* client: a client that keeps failing on an account is
+//! refused that account until its window passes (attempts count as they start and are
+//! forgotten when one succeeds, so guesses sent in parallel count before any of them has
+//! failed). Nothing a stranger sends can lock the owner out: the owner's correct password
+//! from a client that has not been failing always gets through.
+//!
+//! An account under attack from many clients is slowed down instead (a soft lock, as
+//! Kanidm does): past the free allowance of failures, each further failure shuts the
+//! account to every client that has been failing on it for twice as long as the one
+//! before (1 s, 2 s, 4 s, … up to the window). A fresh client still gets its try, so a
+//! guesser gets about one guess per client address, and addresses cost them something:
+//! IPv6 addresses are counted by their /64, the block one subscriber gets.
 //!
 //! The counters live in this process. With several server processes each one counts on
 //! its own, so a client gets at most `attempts × processes` tries per window.
@@ -14,6 +22,7 @@
 use crate::error::AppError;
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -29,11 +38,14 @@ pub struct Limit {
 pub struct RateLimits {
     /// Every sign-in attempt from one client address.
     pub sign_in_per_address: Limit,
-    /// Sign-ins to one account that did not succeed, from anywhere (counted as they
-    /// start, so parallel guesses count too).
+    /// Sign-ins to one account from one client address that did not succeed (counted as
+    /// they start, so parallel guesses count too). Also the free allowance of failures an
+    /// account has from all clients before it is soft-locked, and the longest soft lock.
     pub failed_sign_ins_per_account: Limit,
     pub sign_ups_per_address: Limit,
     pub refreshes_per_address: Limit,
+    /// Creates, updates and deletes of tasks by one user.
+    pub task_writes_per_user: Limit,
     /// Refusals (rejected API tokens, rate-limited sign-ins) written to the audit log
     /// per client address; the rest are only logged, so a flood cannot flood the table.
     pub refusals_audited_per_address: Limit,
@@ -56,6 +68,7 @@ impl Default for RateLimits {
                 window: Duration::from_secs(10 * 60),
             },
             refreshes_per_address: per_minute(60),
+            task_writes_per_user: per_minute(120),
             refusals_audited_per_address: per_minute(20),
         }
     }
@@ -64,16 +77,28 @@ impl Default for RateLimits {
 /// Past this many tracked keys, expired windows are dropped before a new one is added.
 const PRUNE_AT: usize = 10_000;
 
+/// The first soft lock of an account; each one after it is twice as long.
+const FIRST_SOFT_LOCK: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 struct Window {
     ends: Instant,
     count: u32,
 }
 
+/// The failures of one account from every client, and until when it is soft-locked.
+#[derive(Debug)]
+struct SoftLock {
+    failures: u32,
+    last_failure: Instant,
+    until: Instant,
+}
+
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
     windows: Mutex<HashMap<String, Window>>,
+    soft_locks: Mutex<HashMap<String, SoftLock>>,
 }
 
 impl RateLimiter {
@@ -81,30 +106,69 @@ impl RateLimiter {
         Self {
             limits,
             windows: Mutex::new(HashMap::new()),
+            soft_locks: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts a sign-in attempt against the address and the account; refuses it when
-    /// either has had too many.
+    /// Counts a sign-in attempt against the address and against this client's failures
+    /// on the account; refuses it when either has had too many, or when the account is
+    /// soft-locked and this client has been failing on it.
     pub fn sign_in_attempt(&self, address: Option<&str>, email: &str) -> Result<(), AppError> {
-        let now = Instant::now();
-        self.hit(
-            address_key("sign-in", address),
-            self.limits.sign_in_per_address,
-            now,
-        )?;
-        self.hit(
-            account_key(email),
-            self.limits.failed_sign_ins_per_account,
-            now,
-        )
+        self.sign_in_attempt_at(address, email, Instant::now())
     }
 
-    /// Gives back the account's count for an attempt that turned out right.
-    pub fn sign_in_succeeded(&self, email: &str) {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(window) = windows.get_mut(&account_key(email)) {
-            window.count = window.count.saturating_sub(1);
+    fn sign_in_attempt_at(
+        &self,
+        address: Option<&str>,
+        email: &str,
+        now: Instant,
+    ) -> Result<(), AppError> {
+        let limits = self.limits;
+        self.hit(
+            address_key("sign-in", address),
+            limits.sign_in_per_address,
+            now,
+        )?;
+        let client = client_on_account_key(email, address);
+        if self.has_been_failing(&client, now) {
+            if let Some(wait) = self.soft_locked_for(email, now) {
+                return Err(too_many(wait));
+            }
+        }
+        self.hit(client, limits.failed_sign_ins_per_account, now)
+    }
+
+    /// Forgets this client's failures on the account: it has just proved it knows the
+    /// password.
+    pub fn sign_in_succeeded(&self, address: Option<&str>, email: &str) {
+        self.lock_windows()
+            .remove(&client_on_account_key(email, address));
+    }
+
+    /// Counts a failed sign-in against the account, from whichever client.
+    pub fn sign_in_failed(&self, email: &str) {
+        self.sign_in_failed_at(email, Instant::now());
+    }
+
+    fn sign_in_failed_at(&self, email: &str, now: Instant) {
+        let limit = self.limits.failed_sign_ins_per_account;
+        let mut locks = self.soft_locks.lock().unwrap_or_else(|e| e.into_inner());
+        if locks.len() >= PRUNE_AT {
+            locks.retain(|_, lock| now.saturating_duration_since(lock.last_failure) < limit.window);
+        }
+        let lock = locks.entry(account_key(email)).or_insert(SoftLock {
+            failures: 0,
+            last_failure: now,
+            until: now,
+        });
+        if now.saturating_duration_since(lock.last_failure) >= limit.window {
+            lock.failures = 0;
+        }
+        lock.failures += 1;
+        lock.last_failure = now;
+        if let Some(beyond) = lock.failures.checked_sub(limit.attempts + 1) {
+            let doubled = FIRST_SOFT_LOCK.saturating_mul(1 << beyond.min(20));
+            lock.until = now + doubled.min(limit.window);
         }
     }
 
@@ -124,6 +188,15 @@ impl RateLimiter {
         )
     }
 
+    /// Counts a create, update or delete of a task by `user_id`.
+    pub fn task_write(&self, user_id: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("task-write:{user_id}"),
+            self.limits.task_writes_per_user,
+            Instant::now(),
+        )
+    }
+
     /// Whether another refusal for this address goes into the audit table.
     pub fn audit_refusal(&self, address: Option<&str>) -> bool {
         self.hit(
@@ -134,9 +207,27 @@ impl RateLimiter {
         .is_ok()
     }
 
+    fn lock_windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `key` has attempts in its current window.
+    fn has_been_failing(&self, key: &str, now: Instant) -> bool {
+        self.lock_windows()
+            .get(key)
+            .is_some_and(|w| w.ends > now && w.count > 0)
+    }
+
+    /// How much longer the account is soft-locked, if it is.
+    fn soft_locked_for(&self, email: &str, now: Instant) -> Option<Duration> {
+        let locks = self.soft_locks.lock().unwrap_or_else(|e| e.into_inner());
+        let until = locks.get(&account_key(email))?.until;
+        (until > now).then(|| until - now)
+    }
+
     /// Counts one attempt against `key`, or refuses it when the window is full.
     fn hit(&self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.lock_windows();
         if windows.len() >= PRUNE_AT {
             windows.retain(|_, w| w.ends > now);
         }
@@ -166,8 +257,32 @@ fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
 }
 
+fn client_on_account_key(email: &str, address: Option<&str>) -> String {
+    format!(
+        "failed-sign-in:{}:{}",
+        client_block(address),
+        email.trim().to_lowercase()
+    )
+}
+
 fn address_key(action: &str, address: Option<&str>) -> String {
-    format!("{action}:{}", address.unwrap_or("unknown"))
+    format!("{action}:{}", client_block(address))
+}
+
+/// What one client is counted as: an IPv4 address (IPv4-mapped IPv6 ones included) or
+/// the /64 an IPv6 address belongs to, since one subscriber is handed a whole /64.
+fn client_block(address: Option<&str>) -> String {
+    match address.and_then(|a| a.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        None => "unknown".to_owned(),
+    }
 }
 
 fn too_many(wait: Duration) -> AppError {
@@ -187,10 +302,14 @@ mod tests {
 
     fn limiter() -> RateLimiter {
         RateLimiter::new(RateLimits {
-            sign_in_per_address: THREE_PER_MINUTE,
+            sign_in_per_address: Limit {
+                attempts: 100,
+                window: Duration::from_secs(60),
+            },
             failed_sign_ins_per_account: THREE_PER_MINUTE,
             sign_ups_per_address: THREE_PER_MINUTE,
             refreshes_per_address: THREE_PER_MINUTE,
+            task_writes_per_user: THREE_PER_MINUTE,
             refusals_audited_per_address: THREE_PER_MINUTE,
         })
     }
@@ -200,6 +319,13 @@ mod tests {
             Err(AppError::TooManyRequests { retry_after_secs }) => retry_after_secs,
             other => panic!("expected 429, got {other:?}"),
         }
+    }
+
+    /// A wrong password from `address` at `now`, as `session::sign_in` reports it.
+    fn fail(limiter: &RateLimiter, address: &str, now: Instant) -> Result<(), AppError> {
+        limiter.sign_in_attempt_at(Some(address), "ada@example.com", now)?;
+        limiter.sign_in_failed_at("ada@example.com", now);
+        Ok(())
     }
 
     #[test]
@@ -232,38 +358,123 @@ mod tests {
     }
 
     #[test]
-    fn failed_sign_ins_lock_the_account_from_every_address() {
+    fn a_client_that_keeps_failing_is_refused_that_account_and_no_other() {
         let limiter = limiter();
+        let now = Instant::now();
         for _ in 0..3 {
-            limiter
-                .sign_in_attempt(Some("10.0.0.1"), "ada@example.com")
-                .unwrap();
+            fail(&limiter, "10.0.0.1", now).unwrap();
         }
-        retry_after(limiter.sign_in_attempt(Some("10.0.0.2"), "ADA@example.com"));
+        retry_after(limiter.sign_in_attempt_at(Some("10.0.0.1"), "ADA@example.com", now));
         assert!(limiter
-            .sign_in_attempt(Some("10.0.0.2"), "grace@example.com")
+            .sign_in_attempt_at(Some("10.0.0.1"), "grace@example.com", now)
             .is_ok());
     }
 
     #[test]
-    fn successful_sign_ins_do_not_count_against_the_account() {
+    fn the_owner_gets_in_from_a_client_that_has_not_been_failing() {
         let limiter = limiter();
-        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] {
-            assert!(limiter
-                .sign_in_attempt(Some(address), "ada@example.com")
-                .is_ok());
-            limiter.sign_in_succeeded("ada@example.com");
+        let now = Instant::now();
+        for attacker in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+            while fail(&limiter, attacker, now).is_ok() {}
+        }
+        assert!(limiter.soft_locked_for("ada@example.com", now).is_some());
+        assert!(
+            limiter
+                .sign_in_attempt_at(Some("192.0.2.7"), "ada@example.com", now)
+                .is_ok(),
+            "a client with no failures on the account is let through to try its password"
+        );
+        limiter.sign_in_succeeded(Some("192.0.2.7"), "ada@example.com");
+        assert!(limiter
+            .sign_in_attempt_at(Some("192.0.2.7"), "ada@example.com", now)
+            .is_ok());
+    }
+
+    #[test]
+    fn an_account_failing_from_many_clients_is_slowed_down_twice_as_long_each_time() {
+        let limiter = limiter();
+        let start = Instant::now();
+        fail(&limiter, "10.0.0.1", start).unwrap();
+        fail(&limiter, "10.0.0.2", start).unwrap();
+        fail(&limiter, "10.0.0.3", start).unwrap();
+        assert_eq!(
+            limiter.soft_locked_for("ada@example.com", start),
+            None,
+            "the allowance is free"
+        );
+        let mut waits = Vec::new();
+        let mut now = start;
+        for client in 4..10 {
+            fail(&limiter, &format!("10.0.0.{client}"), now).unwrap();
+            let wait = limiter.soft_locked_for("ada@example.com", now).unwrap();
+            waits.push(wait.as_secs());
+            retry_after(fail(&limiter, "10.0.0.1", now));
+            now += wait;
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32]);
+        for client in 10..20 {
+            fail(&limiter, &format!("10.0.1.{client}"), now).unwrap();
+        }
+        assert_eq!(
+            limiter.soft_locked_for("ada@example.com", now),
+            Some(THREE_PER_MINUTE.window),
+            "never longer than the window"
+        );
+        let quiet = now + THREE_PER_MINUTE.window;
+        fail(&limiter, "10.0.2.1", quiet).unwrap();
+        assert_eq!(
+            limiter.soft_locked_for("ada@example.com", quiet),
+            None,
+            "a window without failures starts the count again"
+        );
+    }
+
+    #[test]
+    fn a_success_forgets_the_clients_failures() {
+        let limiter = limiter();
+        let now = Instant::now();
+        fail(&limiter, "10.0.0.1", now).unwrap();
+        limiter
+            .sign_in_attempt_at(Some("10.0.0.1"), "ada@example.com", now)
+            .unwrap();
+        limiter.sign_in_succeeded(Some("10.0.0.1"), "ada@example.com");
+        for _ in 0..3 {
+            assert!(fail(&limiter, "10.0.0.1", now).is_ok());
         }
     }
 
     #[test]
     fn guesses_in_parallel_count_before_any_has_failed() {
         let limiter = limiter();
-        let in_flight: Vec<_> = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
-            .into_iter()
-            .map(|address| limiter.sign_in_attempt(Some(address), "ada@example.com"))
+        let now = Instant::now();
+        let in_flight: Vec<_> = (0..4)
+            .map(|_| limiter.sign_in_attempt_at(Some("10.0.0.1"), "ada@example.com", now))
             .collect();
         assert_eq!(in_flight.iter().filter(|r| r.is_ok()).count(), 3);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_block() {
+        assert_eq!(
+            client_block(Some("2001:db8:1:2:aaaa::1")),
+            client_block(Some("2001:db8:1:2:ffff::2"))
+        );
+        assert_ne!(
+            client_block(Some("2001:db8:1:2::1")),
+            client_block(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(client_block(Some("::ffff:192.0.2.1")), "192.0.2.1");
+        assert_eq!(client_block(None), "unknown");
+    }
+
+    #[test]
+    fn task_writes_are_counted_per_user() {
+        let limiter = limiter();
+        for _ in 0..3 {
+            limiter.task_write("ada").unwrap();
+        }
+        retry_after(limiter.task_write("ada"));
+        assert!(limiter.task_write("grace").is_ok());
     }
 
     #[test]

@@ -63,13 +63,12 @@ pub struct Session {
     pub token_unseen: bool,
 }
 
-/// Inserts a user; `Ok(None)` when the email is taken.
+/// Inserts a user with the `user` role; `Ok(None)` when the email is taken.
 pub async fn insert_user(
     pool: &Pool,
     name: &str,
     email: &str,
     password_hash: &str,
-    role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
     let now = db::timestamp();
     let user = User {
@@ -80,13 +79,13 @@ pub async fn insert_user(
         image: None,
         created_at: now.clone(),
         updated_at: now,
-        role,
+        role: Role::User,
         banned: false,
         ban_reason: None,
     };
     let inserted = sqlx::query(
-        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at, role) \
-         values ($1, $2, $3, $4, 0, $5, $6, $7)",
+        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at) \
+         values ($1, $2, $3, $4, 0, $5, $6)",
     )
     .bind(&user.id)
     .bind(&user.email)
@@ -94,7 +93,6 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(&user.created_at)
     .bind(&user.updated_at)
-    .bind(role.as_str())
     .execute(pool)
     .await;
     match inserted {
@@ -289,8 +287,9 @@ pub async fn mark_token_seen(pool: &Pool, session_id: &str) -> Result<(), sqlx::
 
 /// Issues a session's token again because the answer that carried the current one never
 /// arrived: only while `previous_hash` is the token before it and the current one has
-/// never been presented. The undelivered token is retired. `false` when that no longer
-/// holds.
+/// never been presented. The undelivered token is retired, and the previous one is
+/// forgotten as the current one's predecessor, so it is forgiven once: presented again,
+/// it is reuse. `false` when that no longer holds.
 pub async fn replace_lost_token(
     pool: &Pool,
     session_id: &str,
@@ -312,12 +311,15 @@ pub async fn replace_lost_token(
     .rows_affected()
         == 1;
     if retired {
-        sqlx::query("update sessions set token_hash = $1, updated_at = $2 where id = $3")
-            .bind(new_hash)
-            .bind(&now)
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "update sessions set token_hash = $1, updated_at = $2, previous_token_hash = null \
+             where id = $3",
+        )
+        .bind(new_hash)
+        .bind(&now)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(retired)

@@ -118,9 +118,10 @@ pub mod ssr {
 
     use crate::{
         auth::{
+            redirect::RedirectTarget,
             repo::Session,
-            session::{self, ClientInfo, SignedIn, ACCESS_COOKIE, SESSION_COOKIE},
-            types::{safe_next, User},
+            session::{self, ClientInfo, SignedIn, SESSION_COOKIE},
+            types::User,
         },
         error::AppError,
         state::AppState,
@@ -154,7 +155,7 @@ pub mod ssr {
     /// Hands the browser a new session's cookies and sends it on to `next`.
     pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
         set_cookies(session::session_cookies(state, signed_in));
-        leptos_axum::redirect(&safe_next(next));
+        leptos_axum::redirect(RedirectTarget::or_default(next, &state.site.public_origin).as_str());
     }
 
     /// The live session of the current request's cookie and its user.
@@ -189,7 +190,7 @@ pub mod ssr {
             return Ok(None);
         };
         let access = parts()
-            .and_then(|p| session::read_cookie(&p.headers, ACCESS_COOKIE))
+            .and_then(|p| session::read_cookie(&p.headers, state.site.access_cookie()))
             .and_then(|jwt| state.tokens.verify(&jwt).ok());
         match session::resume(state, &token).await? {
             Some((session, user)) if access.is_some_and(|c| c.sid == session.id) => {

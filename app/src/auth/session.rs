@@ -22,7 +22,7 @@ use crate::{
         password,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
-        types::{Credentials, Registration, Role, User},
+        types::{Credentials, Registration, User},
     },
     db,
     error::AppError,
@@ -39,7 +39,6 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "session_token";
-pub const ACCESS_COOKIE: &str = "access_token";
 
 /// Where a request came from, recorded on the session and in the audit log.
 #[derive(Debug, Clone, Default)]
@@ -79,25 +78,13 @@ pub async fn sign_up(
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
     state.limits.sign_up_attempt(client.address())?;
-    let role = if state
-        .site
-        .admin_emails
-        .iter()
-        .any(|e| e == form.email.as_str())
-    {
-        Role::Admin
-    } else {
-        Role::User
-    };
     let hash = password::hash(form.password).await?;
-    let Some(user) = repo::insert_user(
-        &state.db,
-        form.name.as_str(),
-        form.email.as_str(),
-        &hash,
-        role,
-    )
-    .await?
+    // Everyone signs up as a plain user. Nothing proves that whoever types an address owns
+    // it, so granting a role by address at sign-up (`ADMIN_EMAILS` did) hands it to
+    // whoever registers that address first. Admins are made by `server make-admin` or by
+    // another admin.
+    let Some(user) =
+        repo::insert_user(&state.db, form.name.as_str(), form.email.as_str(), &hash).await?
     else {
         let entry = Entry::new(EventKind::SignUp, Outcome::Failure, client)
             .email(form.email.as_str())
@@ -151,13 +138,16 @@ pub async fn sign_in(
             Err(AppError::Forbidden(ACCOUNT_DISABLED.to_owned()))
         }
         Some(user) if matches => {
-            state.limits.sign_in_succeeded(&credentials.email);
+            state
+                .limits
+                .sign_in_succeeded(client.address(), &credentials.email);
             let entry =
                 Entry::new(EventKind::SignIn, Outcome::Success, client).user(&user.id, &user.email);
             record(&state.db, entry).await;
             start_session(state, user, client).await
         }
         user => {
+            state.limits.sign_in_failed(&credentials.email);
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -255,11 +245,19 @@ fn within_reuse_interval(state: &AppState, retired: &repo::RetiredToken) -> bool
     retired.retired_at >= db::timestamp_in(-state.site.refresh_reuse_interval_secs)
 }
 
-/// The new expiry of a session that is due to slide, `None` when it is not.
+/// The new expiry of a session that is due to slide, `None` when it is not. Sliding
+/// never goes past the session's absolute lifetime (`SESSION_MAX_AGE` after it was
+/// created): from then on the person signs in again, however active they are.
 fn slid_expiry(state: &AppState, session: &Session) -> Option<String> {
     let site = &state.site;
     let due_before = db::timestamp_in(site.session_lifetime_secs - site.session_update_age_secs);
-    (session.expires_at <= due_before).then(|| db::timestamp_in(site.session_lifetime_secs))
+    if session.expires_at > due_before {
+        return None;
+    }
+    let full = db::timestamp_in(site.session_lifetime_secs);
+    let last_possible = db::shifted(&session.created_at, site.session_max_age_secs)?;
+    let next = full.min(last_possible);
+    (next > session.expires_at).then_some(next)
 }
 
 /// A refresh: the session token exchanged for a new one and a new access JWT.
@@ -324,8 +322,11 @@ pub async fn refresh(
                 session,
             });
         }
+        // A lost answer is forgiven once, and only soon after the rotation: the re-issue
+        // forgets the previous token, so presenting it again is reuse.
         let answer_was_lost = session.token_unseen
-            && session.previous_token_hash.as_deref() == Some(presented_hash.as_str());
+            && session.previous_token_hash.as_deref() == Some(presented_hash.as_str())
+            && retired.retired_at >= db::timestamp_in(-state.site.lost_refresh_window_secs);
         let next = new_session_token();
         if answer_was_lost
             && repo::replace_lost_token(&state.db, &session.id, &presented_hash, &hash_token(&next))
@@ -475,7 +476,7 @@ pub fn access_cookie(state: &AppState, access_token: &str) -> HeaderValue {
     // replaced from the session, instead of silently vanishing from the request.
     cookie_header(
         state,
-        ACCESS_COOKIE,
+        state.site.access_cookie(),
         access_token,
         state.site.session_lifetime_secs,
     )
@@ -485,7 +486,7 @@ pub fn access_cookie(state: &AppState, access_token: &str) -> HeaderValue {
 pub fn cleared_cookies(state: &AppState) -> [HeaderValue; 2] {
     [
         cookie_header(state, SESSION_COOKIE, "", 0),
-        cookie_header(state, ACCESS_COOKIE, "", 0),
+        cookie_header(state, state.site.access_cookie(), "", 0),
     ]
 }
 
@@ -541,7 +542,7 @@ mod tests {
     fn cookies_are_found_by_name_among_others() {
         let h = headers(&[("cookie", "theme=dark; session_token=s3cr3t; other=1")]);
         assert_eq!(read_cookie(&h, SESSION_COOKIE).as_deref(), Some("s3cr3t"));
-        assert_eq!(read_cookie(&h, ACCESS_COOKIE), None);
+        assert_eq!(read_cookie(&h, "access_token"), None);
     }
 
     #[test]

@@ -69,6 +69,20 @@ fn looks_like_a_placeholder(secret: &[u8]) -> bool {
     STAND_INS.iter().any(|s| letters.contains(s)) || distinct < 8
 }
 
+impl Secret {
+    /// HMAC-SHA256 under this secret of `message`, for `purpose`: one secret, a separate
+    /// key for each thing the server signs.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|e| unreachable!("HMAC takes keys of any length: {e}"));
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(<redacted>)")

@@ -5,7 +5,14 @@
 use crate::error::{AppError, FieldError};
 use serde::{Deserialize, Serialize};
 
-/// A syntactically plausible email address, trimmed and lower-cased.
+/// A syntactically plausible email address in one canonical spelling: trimmed, in
+/// Unicode NFC, lower-cased, with the domain in its IDNA (UTS 46) form.
+///
+/// Two addresses a person cannot tell apart must be one account: the composed and the
+/// decomposed `é`, `EXAMPLE.com` and `example.com`, `bücher.example` and its punycode
+/// `xn--bcher-kva.example`. Control and format characters (NUL, ESC, the right-to-left
+/// override, zero-width spaces), private-use and unassigned code points are refused:
+/// they make look-alike addresses, and PostgreSQL cannot store a NUL at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -13,20 +20,34 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let email = raw.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
+        use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
         let invalid = || FieldError::body("email", "Enter a valid email address");
-        if email.is_empty() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
             return Err(FieldError::body("email", "Enter your email address"));
         }
-        if email.len() > Self::MAX_LEN || email.chars().any(char::is_whitespace) {
+        let hidden = |c: char| {
+            c.is_whitespace() || c.general_category_group() == GeneralCategoryGroup::Other
+        };
+        if trimmed.chars().any(hidden) {
+            return Err(FieldError::body(
+                "email",
+                "Email addresses cannot contain spaces, control or invisible characters",
+            ));
+        }
+        let email: String = trimmed.nfc().collect::<String>().to_lowercase();
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        if local.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
             return Err(invalid());
         }
-        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@');
-        if local.is_empty() || !domain_ok {
+        let ascii = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
+        let (domain, checked) = idna::domain_to_unicode(&ascii);
+        if checked.is_err() || !domain.contains('.') || domain.contains('@') {
+            return Err(invalid());
+        }
+        let email = format!("{local}@{domain}");
+        if email.len() > Self::MAX_LEN {
             return Err(invalid());
         }
         Ok(Self(email))
@@ -102,6 +123,12 @@ impl UserName {
         if name.is_empty() {
             return Err(FieldError::body("name", "Enter your name"));
         }
+        if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+            return Err(FieldError::body(
+                "name",
+                "Names cannot contain control characters or text-direction overrides",
+            ));
+        }
         if name.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::body(
                 "name",
@@ -114,6 +141,12 @@ impl UserName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The characters that reorder how text is displayed (embeddings, overrides, isolates):
+/// a name with them can show as someone else's on the admin page.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// What a sign-up form or request asks for, parsed field by field so every problem is reported.
@@ -245,16 +278,6 @@ impl Role {
     }
 }
 
-/// Where to send the browser after signing in: only paths on this site, never `//host`.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
-        _ => "/tasks".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +303,54 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn emails_that_look_the_same_are_the_same_address() {
+        let composed = Email::parse("jos\u{e9}@example.com").unwrap();
+        let decomposed = Email::parse("jose\u{301}@example.com").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed.as_str(), "jos\u{e9}@example.com");
+        assert_eq!(
+            Email::parse("ada@XN--BCHER-KVA.example").unwrap(),
+            Email::parse("ada@B\u{dc}CHER.example").unwrap(),
+            "the punycode and the Unicode spelling of a domain are one domain"
+        );
+        assert_eq!(
+            Email::parse("ada@xn--bcher-kva.example").unwrap().as_str(),
+            "ada@b\u{fc}cher.example"
+        );
+    }
+
+    #[test]
+    fn emails_with_control_or_invisible_characters_are_refused() {
+        for bad in [
+            "ada\0@example.com",
+            "ada\u{1b}[31m@example.com",
+            "ada\u{202e}moc@example.com",
+            "ad\u{200b}a@example.com",
+            "ada@exam\u{feff}ple.com",
+            "ada\u{e000}@example.com",
+            "ada@example.com\u{2028}x",
+        ] {
+            let error = Email::parse(bad).unwrap_err();
+            assert_eq!(error.field(), "email", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_domain_that_idna_refuses_is_refused() {
+        assert!(Email::parse("ada@xn--a.example").is_err());
+        assert!(Email::parse("ada@-example.com").is_err());
+        assert!(Email::parse("ada@exa_mple.com").is_err());
+    }
+
+    #[test]
+    fn names_with_control_characters_or_direction_overrides_are_refused() {
+        assert!(UserName::parse("Ada\0").is_err());
+        assert!(UserName::parse("Ada \u{202e}nimda").is_err());
+        assert!(UserName::parse("Ada\u{2067}").is_err());
+        assert_eq!(UserName::parse(" José ").unwrap().as_str(), "José");
     }
 
     #[test]
@@ -324,17 +395,5 @@ mod tests {
         assert_eq!(Role::parse(" user "), Ok(Role::User));
         assert!(Role::parse("root").is_err());
         assert_eq!(serde_json::to_value(Role::Admin).unwrap(), "admin");
-    }
-
-    #[test]
-    fn next_accepts_local_paths_only() {
-        assert_eq!(
-            safe_next(Some("/tasks?completed=true")),
-            "/tasks?completed=true"
-        );
-        assert_eq!(safe_next(Some("//evil.example")), "/tasks");
-        assert_eq!(safe_next(Some("https://evil.example")), "/tasks");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/tasks");
-        assert_eq!(safe_next(None), "/tasks");
     }
 }

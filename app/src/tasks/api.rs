@@ -42,7 +42,11 @@ async fn create(
     ValidJson(body): ValidJson<NewTask>,
 ) -> Result<(StatusCode, Json<Task>), AppError> {
     let new = body.parse()?;
-    let task = repo::insert_task(&state.db, &caller.user_id, &new).await?;
+    state.limits.task_write(&caller.user_id)?;
+    let max_tasks = state.site.max_tasks_per_user;
+    let task = repo::insert_task(&state.db, &caller.user_id, &new, max_tasks)
+        .await?
+        .ok_or_else(|| AppError::task_limit_reached(max_tasks))?;
     Ok((StatusCode::CREATED, Json(task)))
 }
 
@@ -64,6 +68,7 @@ async fn update(
     ValidJson(body): ValidJson<TaskPatch>,
 ) -> Result<Json<Task>, AppError> {
     let patch = body.parse()?;
+    state.limits.task_write(&caller.user_id)?;
     repo::update_task(&state.db, &caller.user_id, &id, &patch)
         .await?
         .map(Json)
@@ -75,6 +80,7 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
+    state.limits.task_write(&caller.user_id)?;
     if repo::delete_task(&state.db, &caller.user_id, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

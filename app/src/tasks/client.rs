@@ -57,8 +57,13 @@ async fn success_or_error(response: Response) -> Result<Response, AppError> {
         return Ok(response);
     }
     let status = response.status();
+    let retry_after = response.headers().get("retry-after");
     let body = response.text().await.unwrap_or_default();
-    Err(AppError::from_api_response(status, &body))
+    Err(AppError::from_api_response(
+        status,
+        retry_after.as_deref(),
+        &body,
+    ))
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, AppError> {

@@ -19,11 +19,15 @@ fn task_from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
     })
 }
 
+/// Inserts a task for `owner` unless they already have `max_tasks`; `None` then. The
+/// count and the insert are one statement, so concurrent inserts cannot both take the
+/// last place on SQLite (PostgreSQL, at read committed, may let a few through at once).
 pub async fn insert_task(
     pool: &Pool,
     owner: &str,
     new: &ValidNewTask,
-) -> Result<Task, sqlx::Error> {
+    max_tasks: i64,
+) -> Result<Option<Task>, sqlx::Error> {
     let now = db::timestamp();
     let task = Task {
         id: db::new_id(),
@@ -33,9 +37,10 @@ pub async fn insert_task(
         created_at: now.clone(),
         updated_at: now,
     };
-    sqlx::query(
+    let inserted = sqlx::query(
         "insert into tasks (id, user_id, title, description, completed, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+         select $1, $2, $3, $4, $5, $6, $7 \
+         where (select count(*) from tasks where user_id = $2) < $8",
     )
     .bind(&task.id)
     .bind(owner)
@@ -44,9 +49,10 @@ pub async fn insert_task(
     .bind(i64::from(task.completed))
     .bind(&task.created_at)
     .bind(&task.updated_at)
+    .bind(max_tasks)
     .execute(pool)
     .await?;
-    Ok(task)
+    Ok((inserted.rows_affected() == 1).then_some(task))
 }
 
 pub async fn list_tasks(

@@ -25,6 +25,12 @@ impl TaskTitle {
         if title.is_empty() {
             return Err(FieldError::body("title", "Title can't be empty"));
         }
+        if title.chars().any(char::is_control) {
+            return Err(FieldError::body(
+                "title",
+                "Title can't contain control characters",
+            ));
+        }
         if title.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::body(
                 "title",
@@ -47,6 +53,17 @@ impl TaskDescription {
     pub const MAX_CHARS: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        // Line breaks and tabs are text; other control characters are not (and PostgreSQL
+        // cannot store a NUL).
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(FieldError::body(
+                "description",
+                "Description can't contain control characters other than line breaks and tabs",
+            ));
+        }
         if raw.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::body(
                 "description",

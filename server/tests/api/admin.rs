@@ -1,15 +1,14 @@
 //! Roles, disabled users and the audit log, through Better Auth's admin routes.
 
-use crate::support::{claims_for, detail, mint, payload, TestApp, TestDatabase, PASSWORD};
+use crate::support::{
+    claims_for, detail, mint, payload, TestApp, TestDatabase, ADMIN_EMAIL, PASSWORD,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const ADMIN: &str = "admin@example.com";
-
 async fn app_with_admin() -> (TestApp, crate::support::TestUser) {
-    let app =
-        TestApp::spawn_with(&[("ADMIN_EMAILS", ADMIN), ("REFRESH_REUSE_INTERVAL", "0")]).await;
-    let admin = app.user_with_email(ADMIN).await;
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let admin = app.admin(&app.database_url).await;
     (app, admin)
 }
 
@@ -30,7 +29,7 @@ async fn audit(app: &TestApp, admin_session: &str, query: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn admin_emails_sign_up_as_admins_and_everyone_else_is_refused_admin_routes() {
+async fn admins_list_users_and_everyone_else_is_refused_admin_routes() {
     let (app, admin) = app_with_admin().await;
     assert_eq!(payload(&admin.jwt)["role"], "admin");
     let user = app.new_user().await;
@@ -339,4 +338,18 @@ async fn the_make_admin_command_promotes_an_existing_user() {
         .expect("the server binary runs");
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("User not found"));
+}
+
+#[tokio::test]
+async fn an_address_listed_in_admin_emails_signs_up_as_a_plain_user() {
+    // Whoever registers a listed address first would otherwise own the site.
+    let app = TestApp::spawn_with(&[("ADMIN_EMAILS", ADMIN_EMAIL)]).await;
+    let response = app.sign_up("Boss?", ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "user");
+    let session = body["token"].as_str().unwrap();
+    assert_eq!(payload(&app.jwt_for(session).await)["role"], "user");
+    let listed = app.auth_get("/api/auth/admin/list-users", session).await;
+    assert_eq!(listed.status(), StatusCode::FORBIDDEN);
 }

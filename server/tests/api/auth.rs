@@ -284,3 +284,158 @@ async fn server_function_errors_carry_the_status_they_mean() {
         "redirected back to the form"
     );
 }
+
+#[tokio::test]
+async fn signing_in_never_redirects_off_the_site_whatever_next_says() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\r\nSet-Cookie: planted=1",
+        "/tasks\x7f",
+    ] {
+        let response = app
+            .post_form(
+                "/fn/sign-in",
+                "/sign-in",
+                &[
+                    ("email", &user.email),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert!(
+            response.status().is_redirection(),
+            "{next:?}: {}",
+            response.status()
+        );
+        assert_eq!(location(&response), "/tasks", "{next:?}");
+    }
+    let kept = app
+        .post_form(
+            "/fn/sign-in",
+            "/sign-in",
+            &[
+                ("email", &user.email),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&kept), "/account");
+}
+
+#[tokio::test]
+async fn emails_that_look_the_same_are_one_account() {
+    let app = TestApp::spawn().await;
+    let composed = app.sign_up("José", "jos\u{e9}@example.com", PASSWORD).await;
+    assert_eq!(composed.status(), StatusCode::OK);
+    let decomposed = app
+        .sign_up("José", "JOSE\u{301}@Example.com", PASSWORD)
+        .await;
+    assert_eq!(decomposed.status(), StatusCode::CONFLICT);
+    let signed_in = app.sign_in("jose\u{301}@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let punycode = app
+        .sign_up("Ada", "ada@xn--bcher-kva.example", PASSWORD)
+        .await;
+    assert_eq!(punycode.status(), StatusCode::OK);
+    let unicode = app
+        .sign_up("Ada", "ada@b\u{fc}cher.example", PASSWORD)
+        .await;
+    assert_eq!(unicode.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn emails_and_names_with_control_or_invisible_characters_are_422_not_500() {
+    let app = TestApp::spawn().await;
+    for email in [
+        "ada\0@example.com",
+        "ada\u{1b}@example.com",
+        "ada\u{202e}@example.com",
+        "ad\u{200b}a@example.com",
+    ] {
+        for response in [
+            app.sign_up("Ada", email, PASSWORD).await,
+            app.sign_in(email, PASSWORD).await,
+        ] {
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{email:?}"
+            );
+            assert_eq!(detail(response).await[0]["loc"][1], "email");
+        }
+    }
+    let name = app.sign_up("Ada\0", "ada@example.com", PASSWORD).await;
+    assert_eq!(name.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn answers_that_carry_a_token_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    for response in [
+        app.sign_up("Ada", "ada@example.com", PASSWORD).await,
+        app.sign_in(&user.email, PASSWORD).await,
+        app.auth_get("/api/auth/get-session", &user.session_token)
+            .await,
+        app.auth_get("/api/auth/token", &user.session_token).await,
+        app.browser_refresh(&user.session_token).await,
+    ] {
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{}",
+            response.url()
+        );
+    }
+}
+
+#[tokio::test]
+async fn over_https_the_access_cookie_is_host_prefixed() {
+    let app = TestApp::spawn_with(&[("BETTER_AUTH_URL", "https://tasks.example.com")]).await;
+    let response = app.sign_up("Ada", "ada@example.com", PASSWORD).await;
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let access = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-access_token="))
+        .unwrap_or_else(|| panic!("no __Host- access cookie in {cookies:?}"));
+    assert!(
+        access.contains("Secure") && access.contains("Path=/"),
+        "{access}"
+    );
+    assert!(!access.to_lowercase().contains("domain="), "{access}");
+    let jwt = set_cookie(&response, "__Host-access_token").unwrap();
+    let with = |cookie: String| {
+        app.client
+            .get(app.url("/api/tasks"))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(
+        with(format!("__Host-access_token={jwt}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        with(format!("access_token={jwt}")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "over https only the prefixed name is read"
+    );
+}

@@ -6,12 +6,10 @@ use crate::support::{set_cookie, ServerProcess, TestDatabase, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const ADMIN: &str = "cluster-admin@example.com";
-
 #[tokio::test]
 async fn two_server_processes_on_one_database_act_as_one() {
     let db = TestDatabase::fresh().await;
-    let settings = [("ADMIN_EMAILS", ADMIN), ("REFRESH_REUSE_INTERVAL", "0")];
+    let settings = [("REFRESH_REUSE_INTERVAL", "0")];
     let first = ServerProcess::start_with(&db.url, "warn", &settings).await;
     let second = ServerProcess::start_with(&db.url, "warn", &settings).await;
     let (one, two) = (first.app(), second.app());
@@ -60,7 +58,7 @@ async fn two_server_processes_on_one_database_act_as_one() {
         "signed out on the second, refused on the first"
     );
 
-    let admin = one.user_with_email(ADMIN).await;
+    let admin = one.admin(&db.url).await;
     let phone: Value = one
         .sign_in(&user.email, PASSWORD)
         .await

@@ -1,6 +1,6 @@
 //! What attackers try: password guessing, floods, oversized and random input.
 
-use crate::support::{detail, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET};
+use crate::support::{detail, location, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use reqwest::{header, Response, StatusCode};
 use serde_json::json;
@@ -261,4 +261,130 @@ async fn secrets_passwords_and_tokens_never_reach_the_logs() {
     ] {
         assert!(!logs.contains(secret), "{what} was logged");
     }
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/1m")]).await;
+    let owner = app.new_user().await;
+    let attacker = [127, 0, 0, 2];
+    for _ in 0..3 {
+        let guess = app
+            .sign_in_from(attacker, &owner.email, "wrong password!")
+            .await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = app.sign_in_from(attacker, &owner.email, PASSWORD).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing client is refused the account, right password or not"
+    );
+
+    let owner_in = app.sign_in(&owner.email, PASSWORD).await;
+    assert_eq!(
+        owner_in.status(),
+        StatusCode::OK,
+        "the owner's own client gets in"
+    );
+
+    // A second guessing address gets its one try; past the allowance, the account is
+    // soft-locked for every client that has been failing on it.
+    let second = [127, 0, 0, 3];
+    let first_try = app
+        .sign_in_from(second, &owner.email, "another guess")
+        .await;
+    assert_eq!(first_try.status(), StatusCode::UNAUTHORIZED);
+    let slowed = app.sign_in_from(second, &owner.email, "and another").await;
+    assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&slowed) >= 1);
+
+    let owner_again = app.sign_in(&owner.email, PASSWORD).await;
+    assert_eq!(owner_again.status(), StatusCode::OK, "still not locked out");
+}
+
+#[tokio::test]
+async fn an_error_message_nobody_signed_is_not_shown_on_the_sign_in_page() {
+    use base64::{engine::general_purpose::URL_SAFE, Engine};
+    let app = TestApp::spawn().await;
+    let forged = URL_SAFE.encode(
+        r#"{"Forbidden":"Security alert: your account is at risk. Visit https://evil.example"}"#,
+    );
+    let phishing = app
+        .client
+        .get(app.url(&format!(
+            "/sign-in?next=%2Ftasks&__path=%2Ffn%2Fsign-in&__err={forged}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(phishing.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&phishing), "/sign-in?next=%2Ftasks");
+
+    // The app's own error, from a form posted without wasm, is still shown.
+    let user = app.new_user().await;
+    let wrong = app
+        .post_form(
+            "/fn/sign-in",
+            "/sign-in?next=%2Ftasks",
+            &[("email", &user.email), ("password", "not the password")],
+        )
+        .await;
+    let back = location(&wrong);
+    assert!(back.contains("__err=") && back.contains("__sig="), "{back}");
+    let page = app.client.get(&back).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid email or password"));
+}
+
+#[tokio::test]
+async fn a_cookie_write_from_a_rebound_name_is_refused() {
+    // DNS rebinding: evil.example now points here, so the browser calls the page
+    // same-origin and Origin matches Host; only the public origin may pass.
+    let app = TestApp::spawn().await;
+    let port = app.address().rsplit(':').next().unwrap().to_owned();
+    let rebound = format!("evil.example:{port}");
+    let response = app
+        .client
+        .post(app.url("/fn/sign-up"))
+        .header(header::HOST, &rebound)
+        .header(header::ORIGIN, format!("http://{rebound}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("name", "Mallory"),
+            ("email", "m@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let created = app.sign_in("m@example.com", PASSWORD).await;
+    assert_eq!(
+        created.status(),
+        StatusCode::UNAUTHORIZED,
+        "no account was made"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_server_function_body_is_a_413_like_the_api() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/fn/sign-in"))
+        .header(header::ORIGIN, &app.base)
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", &"x".repeat(100 * 1024)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(detail(response).await, "Request body is too large");
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod cluster;
+mod connections;
 mod faults;
 mod hostile;
 mod interop;

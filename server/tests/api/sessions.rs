@@ -19,8 +19,6 @@ async fn events(app: &TestApp, admin_session: &str, kind: &str) -> Vec<Value> {
     body["events"].as_array().unwrap().clone()
 }
 
-const ADMIN: &str = "admin@example.com";
-
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
     let app = TestApp::spawn_with(&[("JWT_EXPIRES_IN", "1s"), ("JWT_LEEWAY_SECONDS", "0")]).await;
@@ -42,9 +40,8 @@ async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
 
 #[tokio::test]
 async fn a_used_session_token_presented_again_revokes_the_whole_session() {
-    let app =
-        TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0"), ("ADMIN_EMAILS", ADMIN)]).await;
-    let admin = app.user_with_email(ADMIN).await;
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let admin = app.admin(&app.database_url).await;
     let victim = app.new_user().await;
     let refreshed = app.browser_refresh(&victim.session_token).await;
     let current = set_cookie(&refreshed, "session_token").unwrap();
@@ -220,4 +217,80 @@ async fn a_read_only_token_reads_but_is_refused_on_writes() {
         .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(detail(unknown).await[0]["loc"], json!(["query", "scope"]));
+}
+
+#[tokio::test]
+async fn a_lost_refresh_answer_is_forgiven_once_and_a_second_replay_revokes_the_session() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let user = app.new_user().await;
+    let lost = app.browser_refresh(&user.session_token).await;
+    assert_eq!(lost.status(), StatusCode::OK);
+    let again = app.browser_refresh(&user.session_token).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "the answer was lost: issued again"
+    );
+    let current = set_cookie(&again, "session_token").unwrap();
+    let current_jwt = set_cookie(&again, "access_token").unwrap();
+
+    for _ in 0..3 {
+        let replayed = app.browser_refresh(&user.session_token).await;
+        assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(set_cookie(&replayed, "access_token"), None);
+    }
+    let gone = app.auth_get("/api/auth/get-session", &current).await;
+    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+    let rejected = app.get_tasks(&current_jwt, "").await;
+    assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_previous_token_presented_after_the_lost_answer_window_revokes_the_session() {
+    let app = TestApp::spawn_with(&[
+        ("REFRESH_REUSE_INTERVAL", "0"),
+        ("REFRESH_LOST_ANSWER_WINDOW", "1s"),
+    ])
+    .await;
+    let user = app.new_user().await;
+    let rotated = app.browser_refresh(&user.session_token).await;
+    let next = set_cookie(&rotated, "session_token").unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let late = app.browser_refresh(&user.session_token).await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    let gone = app.auth_get("/api/auth/get-session", &next).await;
+    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+}
+
+#[tokio::test]
+async fn sliding_stops_at_the_absolute_session_lifetime() {
+    use sqlx::Executor;
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let hour = chrono::Duration::hours(1);
+    let created = chrono::Utc::now() - chrono::Duration::days(30) + hour;
+    let stored = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    // A session created 30 days less an hour ago, due to slide.
+    let mut db = app.direct_connection().await;
+    db.execute(
+        format!(
+            "update sessions set created_at = '{}', expires_at = '{}'",
+            stored(created),
+            stored(chrono::Utc::now() + chrono::Duration::minutes(1)),
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+
+    let session = app
+        .auth_get("/api/auth/get-session", &user.session_token)
+        .await;
+    let body: Value = session.json().await.unwrap();
+    let expires_at = body["session"]["expiresAt"].as_str().unwrap();
+    assert_eq!(
+        expires_at,
+        stored(created + chrono::Duration::days(30)),
+        "slid to the 30-day limit, not a full 7 days from now"
+    );
 }

@@ -19,6 +19,8 @@ pub const SECRET: &str = "api-test-secret-0123456789-abcdefghijklmnop";
 pub const ISSUER: &str = "https://auth.test.example";
 pub const AUDIENCE: &str = "tasks-api";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The address the admin of a test signs up with before being made admin.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
 
 pub struct TestApp {
     pub base: String,
@@ -105,6 +107,44 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// `host:port` the app listens on, for tests that speak TCP themselves.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Signs in from another loopback address (the whole of 127.0.0.0/8 reaches the app),
+    /// so the app sees another client.
+    pub async fn sign_in_from(&self, address: [u8; 4], email: &str, password: &str) -> Response {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(address))
+            .build()
+            .expect("client")
+            .post(self.url("/api/auth/sign-in/email"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts a form to a server function as a browser without wasm does: urlencoded,
+    /// from a page of this site, asking for HTML (so errors come back as a redirect).
+    pub async fn post_form(
+        &self,
+        server_fn: &str,
+        page: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        self.client
+            .post(self.url(server_fn))
+            .header(header::ORIGIN, &self.base)
+            .header(header::REFERER, self.url(page))
+            .header(header::ACCEPT, "text/html")
+            .form(fields)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
@@ -151,6 +191,15 @@ impl TestApp {
             session_token,
             jwt,
         }
+    }
+
+    /// Signs up a user and makes them an admin the way `server make-admin` does (nobody
+    /// is made admin at sign-up); their JWT is fetched after, so it carries the role.
+    pub async fn admin(&self, database_url: &str) -> TestUser {
+        let mut admin = self.user_with_email(ADMIN_EMAIL).await;
+        make_admin(database_url, ADMIN_EMAIL).await;
+        admin.jwt = self.jwt_for(&admin.session_token).await;
+        admin
     }
 
     pub async fn jwt_for(&self, session_token: &str) -> String {
@@ -229,6 +278,18 @@ impl TestApp {
             .await
             .expect("request")
     }
+}
+
+/// Gives the user with this email the admin role, through the code `server make-admin` runs.
+pub async fn make_admin(database_url: &str, email: &str) {
+    use app::{admin::ssr::set_role, auth::session::ClientInfo, auth::types::Role};
+    let db = server::connect(database_url)
+        .await
+        .expect("a pool on the test database");
+    set_role(&db, None, email, Role::Admin, &ClientInfo::default())
+        .await
+        .expect("the user is made admin");
+    db.close().await;
 }
 
 /// The `server` binary, started on a free port against a given database.
@@ -399,6 +460,16 @@ pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
         .filter_map(|v| v.split(';').next()?.split_once('='))
         .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// Where a redirect sends the client.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The `detail` of an error answer.

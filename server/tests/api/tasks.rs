@@ -365,3 +365,83 @@ async fn a_site_served_over_https_sends_hsts_and_secure_cookies() {
         assert!(cookie.to_str().unwrap().contains("Secure"), "{cookie:?}");
     }
 }
+
+#[tokio::test]
+async fn an_account_at_its_task_limit_is_told_so_and_others_are_not_affected() {
+    let app = TestApp::spawn_with(&[("MAX_TASKS_PER_USER", "3")]).await;
+    let (ada, grace) = (app.new_user().await, app.new_user().await);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(app.create_task(&ada.jwt, &format!("task {n}")).await["id"].clone());
+    }
+    let refused = app
+        .post_task(&ada.jwt, &json!({ "title": "one too many" }))
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "TASK_LIMIT_REACHED");
+    assert!(
+        body["detail"].as_str().unwrap().contains("3 tasks"),
+        "{body}"
+    );
+    app.create_task(&grace.jwt, "someone else's").await;
+    let removed = app.delete_task(&ada.jwt, ids[0].as_str().unwrap()).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    app.create_task(&ada.jwt, "room again").await;
+}
+
+#[tokio::test]
+async fn task_writes_past_the_per_user_rate_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_TASK_WRITES", "3/1m")]).await;
+    let (ada, grace) = (app.new_user().await, app.new_user().await);
+    let task = app.create_task(&ada.jwt, "first").await;
+    let id = task["id"].as_str().unwrap();
+    app.patch_task(&ada.jwt, id, &json!({ "completed": true }))
+        .await;
+    app.create_task(&ada.jwt, "third write").await;
+    for refused in [
+        app.post_task(&ada.jwt, &json!({ "title": "fourth" })).await,
+        app.patch_task(&ada.jwt, id, &json!({ "completed": false }))
+            .await,
+        app.delete_task(&ada.jwt, id).await,
+    ] {
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+    assert_eq!(
+        app.get_tasks(&ada.jwt, "").await.status(),
+        StatusCode::OK,
+        "reads go on"
+    );
+    app.create_task(&grace.jwt, "another user writes as usual")
+        .await;
+}
+
+#[tokio::test]
+async fn task_text_with_control_characters_is_422_not_500() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    for body in [
+        json!({ "title": "nul\u{0}byte" }),
+        json!({ "title": "ok", "description": "bell\u{7}" }),
+    ] {
+        let response = app.post_task(&user.jwt, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+    }
+    let multiline = app
+        .post_task(
+            &user.jwt,
+            &json!({ "title": "ok", "description": "line one\nline two\tend" }),
+        )
+        .await;
+    assert_eq!(multiline.status(), StatusCode::CREATED);
+}
