@@ -1,10 +1,10 @@
 import { defineConfig, devices } from "@playwright/test";
-import { ADMIN_EMAIL } from "./tests/helpers";
+import { DATA_DIR, SERVER_BINARY } from "./tests/helpers";
 
 // The app under test: the server binary that `cargo leptos build --split` made (E2E_SERVER
 // names another, such as target/server-release/server after a release build), on its own
 // port with a fresh SQLite database each run. E2E_BASE_URL points the suite elsewhere.
-const serverBinary = process.env.E2E_SERVER ?? "target/debug/server";
+const serverBinary = SERVER_BINARY;
 const port = Number(process.env.E2E_PORT ?? 3200);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -61,12 +61,11 @@ export default defineConfig({
   webServer: process.env.E2E_BASE_URL
     ? undefined
     : [
-        server(port, "target/e2e", {
+        server(port, DATA_DIR, {
           // Every test signs up and in from the same address; the per-account limit on
           // failed sign-ins stays at its default and is tested.
           RATE_LIMIT_SIGN_UP: "1000/1m",
           RATE_LIMIT_SIGN_IN: "1000/1m",
-          ADMIN_EMAILS: ADMIN_EMAIL,
         }),
         // Access tokens that expire two seconds after they are issued, for the tests of
         // refreshing on an open page.

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { PASSWORD, accountFor, freshEmail, signUp, waitUntilInteractive } from "./helpers";
 
 test("visiting the task list signed out leads to sign in and back", async ({ page, request }) => {
@@ -22,8 +22,28 @@ test("a wrong password is refused with a readable message", async ({ page }) => 
   await expect(page).toHaveURL(/\/sign-in/);
 });
 
+/** Signs in on a page whose `next` is hostile, and checks the browser stayed on this site. */
+async function signInWithHostileNext(page: Page, email: string, baseURL: string | undefined) {
+  // The audit's reproduction: browsers drop the tab, so `/\t/evil.example` would become
+  // `//evil.example`, another host.
+  await page.goto(`/sign-in?next=${encodeURIComponent("/\t/evil.example")}`, { waitUntil: "networkidle" });
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
+  expect(page.url()).toBe(`${baseURL}/tasks`);
+}
+
+test("a hostile next after sign-in stays on this site", async ({ page, request, baseURL }) => {
+  await signInWithHostileNext(page, await accountFor(request, "Mallory's Mark"), baseURL);
+});
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
+
+  test("a hostile next after sign-in stays on this site", async ({ page, request, baseURL }) => {
+    await signInWithHostileNext(page, await accountFor(request, "Mallory's Mark"), baseURL);
+  });
 
   test("sign-up and sign-in forms work and the task list is rendered on the server", async ({ page }) => {
     const email = freshEmail();

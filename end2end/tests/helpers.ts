@@ -1,10 +1,39 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { resolve } from "node:path";
 
 export const PASSWORD = "correct horse battery staple";
 
-/** The test server makes this address an admin when it signs up (ADMIN_EMAILS). */
+/** The workspace root, where the server binary and the test databases live. */
+const WORKSPACE = resolve(__dirname, "../..");
+
+/** The server binary under test (E2E_SERVER names another, such as the release build). */
+export const SERVER_BINARY = process.env.E2E_SERVER ?? "target/debug/server";
+
+/** Where the main test server keeps its fresh database, relative to the workspace root. */
+export const DATA_DIR = "target/e2e";
+
+/** The address the admin tests sign up with, then promote with `makeAdmin`. */
 export const ADMIN_EMAIL = "e2e-admin@example.com";
+
+/**
+ * Makes an existing user an admin the one way the app allows: the server's
+ * `make-admin` command on the test server's database (nobody becomes admin by signing
+ * up). Run from a directory of its own, so a developer's `.env` is not read.
+ */
+export function makeAdmin(email: string): void {
+  execFileSync(resolve(WORKSPACE, SERVER_BINARY), ["make-admin", email], {
+    cwd: tmpdir(),
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${resolve(WORKSPACE, DATA_DIR)}/taskboard.db?mode=rwc`,
+      RUST_LOG: "error",
+    },
+    stdio: "pipe",
+  });
+}
 
 /** The second test server, on the next port, whose access tokens expire after 2 s. */
 export function shortTokenServer(baseURL: string): string {

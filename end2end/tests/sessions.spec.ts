@@ -1,6 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import {
   ADMIN_EMAIL,
+  makeAdmin,
   PASSWORD,
   accountFor,
   addTask,
@@ -87,6 +88,7 @@ test("an admin disables a user, whose open page then goes to sign in and says wh
   await request.post("/api/auth/sign-up/email", {
     data: { name: "Admin", email: ADMIN_EMAIL, password: PASSWORD },
   });
+  makeAdmin(ADMIN_EMAIL);
   const userPage = await browser.newPage();
   const userEmail = await signUp(userPage, "Soon Disabled");
   await waitUntilInteractive(userPage);
