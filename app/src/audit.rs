@@ -124,7 +124,7 @@ pub mod ssr {
 
     use super::{AuditEvent, AuditFilter, EventKind, Outcome};
     use crate::{
-        auth::session::ClientInfo,
+        client::ClientInfo,
         db::{self, Pool},
     };
     use sqlx::Row;

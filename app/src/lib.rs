@@ -7,6 +7,8 @@ pub mod error;
 pub mod tasks;
 
 #[cfg(feature = "ssr")]
+pub mod client;
+#[cfg(feature = "ssr")]
 pub mod csp;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -14,6 +16,8 @@ pub mod db;
 pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod form_errors;
+#[cfg(feature = "ssr")]
+pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod state;
 

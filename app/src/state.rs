@@ -2,6 +2,7 @@
 
 use crate::{
     auth::{rate_limit::RateLimiter, token::TokenKeys},
+    client::TrustedProxies,
     db::Pool,
     error::AppError,
 };
@@ -37,6 +38,8 @@ pub struct SiteSettings {
     pub lost_refresh_window_secs: i64,
     /// The most tasks one account may keep.
     pub max_tasks_per_user: i64,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl SiteSettings {

@@ -6,6 +6,7 @@ use app::{
         rate_limit::{Limit, RateLimits},
         token::{parse_algorithm, Secret, TokenSettings},
     },
+    client::TrustedProxies,
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -44,6 +45,9 @@ pub struct ConnectionLimits {
     /// Open connections at most; when reached, new ones wait in the kernel's queue.
     /// `None`: derived from the open-file limit at start.
     pub max_connections: Option<usize>,
+    /// Open connections one client address may hold (trusted proxies excepted); more are
+    /// closed at once.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -53,6 +57,7 @@ impl Default for ConnectionLimits {
             idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
             max_connections: None,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -157,6 +162,8 @@ impl Config {
             |v| v.parse().ok().filter(|n| *n > 0),
             "a positive number of tasks",
         )?;
+        let trusted_proxies = TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
         if var("ADMIN_EMAILS").is_some() {
             tracing::warn!(
                 "ADMIN_EMAILS no longer makes anyone an admin at sign-up (whoever registered a \
@@ -188,7 +195,20 @@ impl Config {
                         .with_context(|| format!("MAX_CONNECTIONS={v} is not a positive number"))
                 })
                 .transpose()?,
+            max_connections_per_client: parsed_var(
+                &var,
+                "MAX_CONNECTIONS_PER_CLIENT",
+                connection_defaults.max_connections_per_client,
+                |v| v.parse().ok().filter(|n| *n > 0),
+                "a positive number",
+            )?,
         };
+        if connections.request_timeout >= connections.idle_timeout {
+            bail!(
+                "HTTP_REQUEST_TIMEOUT must be shorter than HTTP_IDLE_TIMEOUT: a request still \
+                 being worked on would be cut off as idle"
+            );
+        }
         let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -222,6 +242,7 @@ impl Config {
                 refresh_reuse_interval_secs,
                 lost_refresh_window_secs,
                 max_tasks_per_user,
+                trusted_proxies,
             },
             site_url_is_explicit,
             rate_limits,
@@ -279,12 +300,13 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 }
 
 /// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
+/// Normalised as browsers send it: lower-case host, no default port, no user-info.
 fn origin_of(url: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = url
-        .split_once("://")
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
         .with_context(|| format!("BETTER_AUTH_URL={url} is not an absolute http(s) URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    Ok(format!("{scheme}://{authority}"))
+    Ok(parsed.origin().ascii_serialization())
 }
 
 /// The file a SQLite URL points at, if it is one.
@@ -350,6 +372,10 @@ mod tests {
         )
     }
 
+    fn config_error(vars: &[(&str, &str)]) -> String {
+        config(vars, Mode::Release).unwrap_err().to_string()
+    }
+
     #[test]
     fn release_mode_refuses_to_start_without_a_secret() {
         let error = config(&[], Mode::Release).unwrap_err().to_string();
@@ -392,6 +418,37 @@ mod tests {
         assert_eq!(config.tokens.audience, ["https://tasks.example.com/app"]);
         assert_eq!(config.site.public_origin, "https://tasks.example.com");
         assert!(config.site.secure_cookies);
+    }
+
+    #[test]
+    fn the_public_origin_is_normalised_as_browsers_send_it() {
+        let config = config(
+            &[
+                ("JWT_SECRET_KEY", SECRET),
+                (
+                    "BETTER_AUTH_URL",
+                    "https://user:pw@Tasks.Example.com:443/app",
+                ),
+            ],
+            Mode::Release,
+        )
+        .unwrap();
+        assert_eq!(config.site.public_origin, "https://tasks.example.com");
+        let error = config_error(&[
+            ("JWT_SECRET_KEY", SECRET),
+            ("BETTER_AUTH_URL", "tasks.example.com"),
+        ]);
+        assert!(error.contains("BETTER_AUTH_URL"), "{error}");
+    }
+
+    #[test]
+    fn a_request_timeout_past_the_idle_timeout_is_refused() {
+        let error = config_error(&[
+            ("JWT_SECRET_KEY", SECRET),
+            ("HTTP_REQUEST_TIMEOUT", "2m"),
+            ("HTTP_IDLE_TIMEOUT", "1m"),
+        ]);
+        assert!(error.contains("HTTP_REQUEST_TIMEOUT"), "{error}");
     }
 
     #[test]
@@ -487,6 +544,7 @@ mod tests {
                 idle_timeout: Duration::from_secs(60),
                 request_timeout: Duration::from_secs(5),
                 max_connections: Some(64),
+                max_connections_per_client: 256,
             }
         );
         let error = config(

@@ -28,6 +28,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     connections: ConnectionLimits,
+    trusted_proxies: app::client::TrustedProxies,
 }
 
 impl Application {
@@ -38,10 +39,19 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.leptos_options.site_addr))?;
         let mut site = config.site;
         if !config.site_url_is_explicit {
+            let bound = listener.local_addr()?;
+            if bound.ip().is_unspecified() {
+                anyhow::bail!(
+                    "listening on {bound} without BETTER_AUTH_URL: set it to the URL people \
+                     open (e.g. https://tasks.example.com), the only origin whose forms and \
+                     cookie requests are accepted"
+                );
+            }
             // The origin browsers will send: the address actually bound (port 0 becomes
             // the port the system chose).
-            site.public_origin = format!("http://{}", listener.local_addr()?);
+            site.public_origin = format!("http://{bound}");
         }
+        let trusted_proxies = site.trusted_proxies.clone();
         let state = AppState {
             leptos_options: config.leptos_options,
             db,
@@ -49,14 +59,11 @@ impl Application {
             site: Arc::new(site),
             limits: Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits)),
         };
-        let router = router(state).layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            config.connections.request_timeout,
-        ));
         Ok(Self {
             listener,
-            router,
+            router: router(state, config.connections.request_timeout),
             connections: config.connections,
+            trusted_proxies,
         })
     }
 
@@ -76,13 +83,15 @@ impl Application {
             self.listener,
             self.router,
             self.connections,
+            self.trusted_proxies,
             shutdown_signal(),
         )
         .await
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// The whole app; requests whose answer has not started after `request_timeout` get 408.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let served_over_https = state.site.secure_cookies;
     let api = Router::new()
@@ -114,6 +123,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(static_cache_control))
         .layer(axum::middleware::from_fn(no_store_for_credentials))
         .layer(DefaultBodyLimit::max(app::extract::BODY_LIMIT_BYTES))
+        // Inside the trace and the security headers, so a 408 is logged and has them.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(

@@ -6,10 +6,8 @@
 use anyhow::{bail, Context};
 use app::{
     admin::ssr::set_role,
-    auth::{
-        session::ClientInfo,
-        types::{Email, Role},
-    },
+    auth::types::{Email, Role},
+    client::ClientInfo,
 };
 use leptos::config::get_configuration;
 use server::{

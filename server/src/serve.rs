@@ -10,13 +10,15 @@
 //! nothing has moved either way (a client that stops reading its answer), and a
 //! semaphore caps open connections below the open-file limit: past the cap, new
 //! connections wait in the kernel's accept queue until a slot frees, instead of failing
-//! `accept`.
+//! `accept`. One client address may hold only so many of them (trusted proxies, which
+//! carry everyone's connections, excepted), so a single host cannot take every slot.
 //!
 //! HTTP/1.1 only. Browsers speak HTTP/2 only over TLS, which a proxy in front of this
 //! server terminates; cleartext HTTP/2 would need hyper-util's protocol sniffing, which
 //! waits for the client's first bytes outside any header deadline.
 
 use crate::config::ConnectionLimits;
+use app::client::TrustedProxies;
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::{
@@ -24,12 +26,14 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
 };
 use std::{
+    collections::HashMap,
     future::Future,
     io,
+    net::IpAddr,
     pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     task::{Context, Poll},
     time::Duration,
@@ -47,11 +51,12 @@ use tower::ServiceExt;
 const RESERVED_FILES: u64 = 128;
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the requests in
-/// flight finish.
+/// flight finish (for at most the request timeout and five seconds).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    trusted_proxies: TrustedProxies,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let max_connections = limits
@@ -64,6 +69,7 @@ pub async fn serve(
         "accepting connections"
     );
     let slots = Arc::new(Semaphore::new(max_connections));
+    let per_client = PerClient::new(limits.max_connections_per_client);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -84,6 +90,10 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(client_slot) = per_client.take(peer.ip(), &trusted_proxies) else {
+            tracing::debug!(%peer, "refused: too many connections from one client");
+            continue;
         };
         let activity = Activity::new();
         let io = TokioIo::new(Tracked {
@@ -108,11 +118,19 @@ pub async fn serve(
                     tracing::debug!(%peer, "idle connection closed");
                 }
             }
-            drop(slot);
+            drop((slot, client_slot));
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // In-flight requests finish; past the request timeout and a little more, whatever is
+    // left (a client that stopped reading, say) is dropped rather than waited on.
+    let grace = limits.request_timeout + Duration::from_secs(5);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(?grace, "connections still open at shutdown were dropped");
+    }
     Ok(())
 }
 
@@ -159,6 +177,64 @@ fn raise_open_file_limit() -> u64 {
         }
     }
     limit.rlim_cur
+}
+
+/// How many connections each client address holds.
+#[derive(Clone)]
+struct PerClient {
+    max: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection of `address`, counted until dropped.
+struct ClientSlot {
+    address: Option<IpAddr>,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerClient {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A slot for another connection from `address`, or `None` when it holds the most
+    /// it may. Trusted proxies are not counted.
+    fn take(&self, address: IpAddr, trusted: &TrustedProxies) -> Option<ClientSlot> {
+        if trusted.trusts(address) {
+            return Some(ClientSlot {
+                address: None,
+                open: self.open.clone(),
+            });
+        }
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(address).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            address: Some(address),
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let Some(address) = self.address else {
+            return;
+        };
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&address);
+            }
+        }
+    }
 }
 
 /// When a connection last read or wrote a byte.
@@ -255,7 +331,22 @@ impl AsyncWrite for Tracked {
 
 #[cfg(test)]
 mod tests {
-    use super::default_max_connections;
+    use super::{default_max_connections, PerClient, TrustedProxies};
+
+    #[test]
+    fn one_client_holds_at_most_its_share_and_proxies_are_not_counted() {
+        let per_client = PerClient::new(2);
+        let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+        let client = "203.0.113.9".parse().unwrap();
+        let first = per_client.take(client, &proxies).unwrap();
+        let _second = per_client.take(client, &proxies).unwrap();
+        assert!(per_client.take(client, &proxies).is_none());
+        drop(first);
+        assert!(per_client.take(client, &proxies).is_some());
+        let proxy = "10.0.0.5".parse().unwrap();
+        let through_proxy: Vec<_> = (0..5).map(|_| per_client.take(proxy, &proxies)).collect();
+        assert!(through_proxy.iter().all(Option::is_some));
+    }
 
     #[test]
     fn connections_leave_files_for_the_rest_of_the_process() {

@@ -7,16 +7,15 @@ use crate::{
     auth::{
         extract::CurrentSession,
         repo,
-        session::ClientInfo,
         types::{Role, User},
     },
+    client::ClientInfo,
     error::{AppError, FieldError},
     extract::{ValidJson, ValidQuery},
     state::AppState,
 };
 use axum::{
     extract::State,
-    http::request::Parts,
     routing::{get, post},
     Json, Router,
 };
@@ -39,10 +38,6 @@ fn admin(current: CurrentSession) -> Result<User, AppError> {
     Ok(user)
 }
 
-fn client(parts: &Parts) -> ClientInfo {
-    ClientInfo::from_request(&parts.headers, &parts.extensions)
-}
-
 async fn list_users(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -62,21 +57,13 @@ struct BanBody {
 
 async fn ban_user(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<BanBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
     let reason = body.ban_reason.as_deref();
-    let user = set_disabled(
-        &state.db,
-        &admin,
-        &body.user_id,
-        true,
-        reason,
-        &client(&parts),
-    )
-    .await?;
+    let user = set_disabled(&state.db, &admin, &body.user_id, true, reason, &client).await?;
     Ok(Json(json!({ "user": user })))
 }
 
@@ -89,20 +76,12 @@ struct UserBody {
 
 async fn unban_user(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<UserBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
-    let user = set_disabled(
-        &state.db,
-        &admin,
-        &body.user_id,
-        false,
-        None,
-        &client(&parts),
-    )
-    .await?;
+    let user = set_disabled(&state.db, &admin, &body.user_id, false, None, &client).await?;
     Ok(Json(json!({ "user": user })))
 }
 
@@ -117,20 +96,13 @@ struct RoleBody {
 
 async fn change_role(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<RoleBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current)?;
     let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
-    let user = set_role(
-        &state.db,
-        Some(&admin),
-        &body.user_id,
-        role,
-        &client(&parts),
-    )
-    .await?;
+    let user = set_role(&state.db, Some(&admin), &body.user_id, role, &client).await?;
     Ok(Json(json!({ "user": user })))
 }
 

@@ -19,9 +19,9 @@ pub mod ssr {
         },
         auth::{
             repo,
-            session::ClientInfo,
             types::{Role, User},
         },
+        client::ClientInfo,
         db::Pool,
         error::AppError,
     };

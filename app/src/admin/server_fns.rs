@@ -25,7 +25,7 @@ pub async fn admin_users() -> Result<Vec<User>, AppError> {
 #[server(prefix = "/fn", endpoint = "admin/set-disabled")]
 pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<User, AppError> {
     let (state, admin) = signed_in_admin().await?;
-    let client = crate::auth::server_fns::ssr::client_info();
+    let client = crate::auth::server_fns::ssr::client_info(&state);
     crate::admin::ssr::set_disabled(&state.db, &admin, &user_id, disabled, None, &client).await
 }
 
@@ -34,7 +34,7 @@ pub async fn admin_set_role(user_id: String, role: String) -> Result<User, AppEr
     use crate::auth::types::Role;
     let (state, admin) = signed_in_admin().await?;
     let role = Role::parse(&role).map_err(|e| AppError::Validation(vec![e]))?;
-    let client = crate::auth::server_fns::ssr::client_info();
+    let client = crate::auth::server_fns::ssr::client_info(&state);
     crate::admin::ssr::set_role(&state.db, Some(&admin), &user_id, role, &client).await
 }
 

@@ -5,17 +5,18 @@ use crate::{
     auth::{
         extract::CurrentSession,
         repo::{self, Session},
-        session::{self, ClientInfo, SignedIn},
+        session::{self, SignedIn},
         token::Scope,
         types::{Credentials, Registration},
     },
+    client::ClientInfo,
     error::{AppError, FieldError},
     extract::{ValidJson, ValidQuery},
     state::AppState,
 };
 use axum::{
     extract::State,
-    http::{header::SET_COOKIE, request::Parts, HeaderMap, HeaderName, HeaderValue},
+    http::{header::SET_COOKIE, HeaderMap, HeaderName, HeaderValue},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -58,32 +59,22 @@ struct SignInBody {
 
 async fn sign_up(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     ValidJson(body): ValidJson<SignUpBody>,
 ) -> Result<Response, AppError> {
     let form = Registration::parse(&body.name, &body.email, &body.password)?;
-    let signed_in = session::sign_up(
-        &state,
-        form,
-        &ClientInfo::from_request(&parts.headers, &parts.extensions),
-    )
-    .await?;
+    let signed_in = session::sign_up(&state, form, &client).await?;
     let body = json!({ "token": signed_in.session_token, "user": signed_in.user });
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
 async fn sign_in(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     ValidJson(body): ValidJson<SignInBody>,
 ) -> Result<Response, AppError> {
     let credentials = Credentials::parse(&body.email, &body.password)?;
-    let signed_in = session::sign_in(
-        &state,
-        credentials,
-        &ClientInfo::from_request(&parts.headers, &parts.extensions),
-    )
-    .await?;
+    let signed_in = session::sign_in(&state, credentials, &client).await?;
     let body =
         json!({ "redirect": false, "token": signed_in.session_token, "user": signed_in.user });
     Ok(with_session_cookies(&state, &signed_in, body))
@@ -103,11 +94,10 @@ fn with_session_cookies(
 
 async fn sign_out(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     CurrentSession(current): CurrentSession,
 ) -> Result<Response, AppError> {
     if let Some((_, _, token)) = current {
-        let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
         session::sign_out(&state, &token, &client).await?;
     }
     let mut headers = HeaderMap::new();
@@ -148,12 +138,11 @@ struct TokenQuery {
 /// A JWT for the session: every scope, or the narrower `?scope=` asked for.
 async fn token(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     ValidQuery(query): ValidQuery<TokenQuery>,
     current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
-    state.limits.refresh_attempt(client.ip_address.as_deref())?;
+    state.limits.refresh_attempt(client.address())?;
     let scope = match query.scope.as_deref() {
         None => Scope::full(),
         Some(requested) => Scope::parse(requested)
@@ -182,34 +171,31 @@ struct RevokeSessionBody {
 
 async fn revoke_session(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<RevokeSessionBody>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (_, user) = current.signed_in()?;
-    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     let revoked = session::revoke_session(&state, &user, &body.token, &client).await?;
     Ok(Json(json!({ "status": revoked })))
 }
 
 async fn revoke_sessions(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (_, user) = current.signed_in()?;
-    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     session::revoke_sessions(&state, &user, None, &client).await?;
     Ok(Json(json!({ "status": true })))
 }
 
 async fn revoke_other_sessions(
     State(state): State<AppState>,
-    parts: Parts,
+    client: ClientInfo,
     current: CurrentSession,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (session, user) = current.signed_in()?;
-    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
     session::revoke_sessions(&state, &user, Some(&session.id), &client).await?;
     Ok(Json(json!({ "status": true })))
 }

@@ -14,10 +14,11 @@ use crate::{
     },
     auth::{
         repo::{self, Session, Standing},
-        session::{self, ClientInfo},
+        session,
         token::{TASKS_READ, TASKS_WRITE},
         types::User,
     },
+    client::ClientInfo,
     error::AppError,
     state::AppState,
     SERVER_FN_PREFIX,
@@ -86,10 +87,10 @@ async fn rejected(
     user_id: Option<&str>,
     refusal: AppError,
 ) -> AppError {
-    let client = ClientInfo::from_request(&parts.headers, &parts.extensions);
+    let client = ClientInfo::of(parts, &state.site.trusted_proxies);
     let reason = refusal.to_string();
     tracing::info!(user_id, %reason, "access token rejected");
-    if state.limits.audit_refusal(client.ip_address.as_deref()) {
+    if state.limits.audit_refusal(client.address()) {
         let entry = Entry::new(EventKind::TokenRejected, Outcome::Failure, &client)
             .detail(format!("{} {}: {reason}", parts.method, parts.uri.path()));
         let entry = match user_id {

@@ -14,7 +14,8 @@
 //! account to every client that has been failing on it for twice as long as the one
 //! before (1 s, 2 s, 4 s, … up to the window). A fresh client still gets its try, so a
 //! guesser gets about one guess per client address, and addresses cost them something:
-//! IPv6 addresses are counted by their /64, the block one subscriber gets.
+//! IPv6 addresses are counted by their /56, what providers commonly hand one subscriber
+//! (whose devices each have a /64 of their own).
 //!
 //! The counters live in this process. With several server processes each one counts on
 //! its own, so a client gets at most `attempts × processes` tries per window.
@@ -94,20 +95,30 @@ struct SoftLock {
     until: Instant,
 }
 
+/// Every counter, behind one lock: a sign-in's checks and its count happen at once, so
+/// a burst cannot pass a check several times before any of it is counted.
+#[derive(Debug, Default)]
+struct Counters {
+    windows: HashMap<String, Window>,
+    soft_locks: HashMap<String, SoftLock>,
+}
+
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
-    windows: Mutex<HashMap<String, Window>>,
-    soft_locks: Mutex<HashMap<String, SoftLock>>,
+    counters: Mutex<Counters>,
 }
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
         Self {
             limits,
-            windows: Mutex::new(HashMap::new()),
-            soft_locks: Mutex::new(HashMap::new()),
+            counters: Mutex::new(Counters::default()),
         }
+    }
+
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts a sign-in attempt against the address and against this client's failures
@@ -124,24 +135,26 @@ impl RateLimiter {
         now: Instant,
     ) -> Result<(), AppError> {
         let limits = self.limits;
-        self.hit(
+        let mut counters = self.counters();
+        counters.hit(
             address_key("sign-in", address),
             limits.sign_in_per_address,
             now,
         )?;
         let client = client_on_account_key(email, address);
-        if self.has_been_failing(&client, now) {
-            if let Some(wait) = self.soft_locked_for(email, now) {
+        if counters.has_been_failing(&client, now) {
+            if let Some(wait) = counters.soft_locked_for(email, now) {
                 return Err(too_many(wait));
             }
         }
-        self.hit(client, limits.failed_sign_ins_per_account, now)
+        counters.hit(client, limits.failed_sign_ins_per_account, now)
     }
 
     /// Forgets this client's failures on the account: it has just proved it knows the
     /// password.
     pub fn sign_in_succeeded(&self, address: Option<&str>, email: &str) {
-        self.lock_windows()
+        self.counters()
+            .windows
             .remove(&client_on_account_key(email, address));
     }
 
@@ -152,7 +165,8 @@ impl RateLimiter {
 
     fn sign_in_failed_at(&self, email: &str, now: Instant) {
         let limit = self.limits.failed_sign_ins_per_account;
-        let mut locks = self.soft_locks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counters = self.counters();
+        let locks = &mut counters.soft_locks;
         if locks.len() >= PRUNE_AT {
             locks.retain(|_, lock| now.saturating_duration_since(lock.last_failure) < limit.window);
         }
@@ -207,27 +221,28 @@ impl RateLimiter {
         .is_ok()
     }
 
-    fn lock_windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    /// Counts one attempt against `key`, or refuses it when the window is full.
+    fn hit(&self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
+        self.counters().hit(key, limit, now)
     }
+}
 
+impl Counters {
     /// Whether `key` has attempts in its current window.
     fn has_been_failing(&self, key: &str, now: Instant) -> bool {
-        self.lock_windows()
+        self.windows
             .get(key)
             .is_some_and(|w| w.ends > now && w.count > 0)
     }
 
     /// How much longer the account is soft-locked, if it is.
     fn soft_locked_for(&self, email: &str, now: Instant) -> Option<Duration> {
-        let locks = self.soft_locks.lock().unwrap_or_else(|e| e.into_inner());
-        let until = locks.get(&account_key(email))?.until;
+        let until = self.soft_locks.get(&account_key(email))?.until;
         (until > now).then(|| until - now)
     }
 
-    /// Counts one attempt against `key`, or refuses it when the window is full.
-    fn hit(&self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
-        let mut windows = self.lock_windows();
+    fn hit(&mut self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
+        let windows = &mut self.windows;
         if windows.len() >= PRUNE_AT {
             windows.retain(|_, w| w.ends > now);
         }
@@ -270,14 +285,14 @@ fn address_key(action: &str, address: Option<&str>) -> String {
 }
 
 /// What one client is counted as: an IPv4 address (IPv4-mapped IPv6 ones included) or
-/// the /64 an IPv6 address belongs to, since one subscriber is handed a whole /64.
+/// the /56 an IPv6 address belongs to, since one subscriber is handed many /64s.
 fn client_block(address: Option<&str>) -> String {
     match address.and_then(|a| a.parse::<IpAddr>().ok()) {
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
                 let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00)
             }
         },
         Some(IpAddr::V4(v4)) => v4.to_string(),
@@ -377,7 +392,10 @@ mod tests {
         for attacker in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
             while fail(&limiter, attacker, now).is_ok() {}
         }
-        assert!(limiter.soft_locked_for("ada@example.com", now).is_some());
+        assert!(limiter
+            .counters()
+            .soft_locked_for("ada@example.com", now)
+            .is_some());
         assert!(
             limiter
                 .sign_in_attempt_at(Some("192.0.2.7"), "ada@example.com", now)
@@ -398,7 +416,7 @@ mod tests {
         fail(&limiter, "10.0.0.2", start).unwrap();
         fail(&limiter, "10.0.0.3", start).unwrap();
         assert_eq!(
-            limiter.soft_locked_for("ada@example.com", start),
+            limiter.counters().soft_locked_for("ada@example.com", start),
             None,
             "the allowance is free"
         );
@@ -406,7 +424,10 @@ mod tests {
         let mut now = start;
         for client in 4..10 {
             fail(&limiter, &format!("10.0.0.{client}"), now).unwrap();
-            let wait = limiter.soft_locked_for("ada@example.com", now).unwrap();
+            let wait = limiter
+                .counters()
+                .soft_locked_for("ada@example.com", now)
+                .unwrap();
             waits.push(wait.as_secs());
             retry_after(fail(&limiter, "10.0.0.1", now));
             now += wait;
@@ -416,14 +437,14 @@ mod tests {
             fail(&limiter, &format!("10.0.1.{client}"), now).unwrap();
         }
         assert_eq!(
-            limiter.soft_locked_for("ada@example.com", now),
+            limiter.counters().soft_locked_for("ada@example.com", now),
             Some(THREE_PER_MINUTE.window),
             "never longer than the window"
         );
         let quiet = now + THREE_PER_MINUTE.window;
         fail(&limiter, "10.0.2.1", quiet).unwrap();
         assert_eq!(
-            limiter.soft_locked_for("ada@example.com", quiet),
+            limiter.counters().soft_locked_for("ada@example.com", quiet),
             None,
             "a window without failures starts the count again"
         );
@@ -454,14 +475,18 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_clients_are_counted_by_their_64_block() {
+    fn ipv6_clients_are_counted_by_their_56_block() {
         assert_eq!(
             client_block(Some("2001:db8:1:2:aaaa::1")),
-            client_block(Some("2001:db8:1:2:ffff::2"))
+            client_block(Some("2001:db8:1:ff:ffff::2"))
+        );
+        assert_eq!(
+            client_block(Some("2001:db8:1:2ab::1")),
+            "2001:db8:1:200::/56"
         );
         assert_ne!(
-            client_block(Some("2001:db8:1:2::1")),
-            client_block(Some("2001:db8:1:3::1"))
+            client_block(Some("2001:db8:1:100::1")),
+            client_block(Some("2001:db8:1:200::1"))
         );
         assert_eq!(client_block(Some("::ffff:192.0.2.1")), "192.0.2.1");
         assert_eq!(client_block(None), "unknown");
@@ -488,6 +513,6 @@ mod tests {
         }
         let later = start + Duration::from_secs(61);
         limiter.hit("new".into(), THREE_PER_MINUTE, later).unwrap();
-        assert_eq!(limiter.windows.lock().unwrap().len(), 1);
+        assert_eq!(limiter.counters().windows.len(), 1);
     }
 }

@@ -9,6 +9,11 @@ use sqlx::{any::AnyRow, Row};
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, \
      u.updated_at, u.role, u.banned, u.ban_reason";
 
+/// `USER_COLUMNS` for a `returning` clause, which SQLite wants unqualified.
+fn returned_user_columns() -> String {
+    USER_COLUMNS.replace("u.", "")
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
@@ -298,31 +303,37 @@ pub async fn replace_lost_token(
 ) -> Result<bool, sqlx::Error> {
     let now = db::timestamp();
     let mut tx = pool.begin().await?;
-    let retired = sqlx::query(
-        "insert into retired_session_tokens (token_hash, session_id, retired_at) \
-         select token_hash, id, $1 from sessions \
-         where id = $2 and previous_token_hash = $3 and token_unseen = 1",
+    // The condition is checked by an update, which takes the row's lock (PostgreSQL)
+    // or the database's write lock (SQLite): of two replays at once, the second waits,
+    // then finds the predecessor forgotten and is treated as reuse.
+    let claimed = sqlx::query(
+        "update sessions set previous_token_hash = null \
+         where id = $1 and previous_token_hash = $2 and token_unseen = 1",
     )
-    .bind(&now)
     .bind(session_id)
     .bind(previous_hash)
     .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
-    if retired {
+    if claimed {
         sqlx::query(
-            "update sessions set token_hash = $1, updated_at = $2, previous_token_hash = null \
-             where id = $3",
+            "insert into retired_session_tokens (token_hash, session_id, retired_at) \
+             select token_hash, id, $1 from sessions where id = $2",
         )
-        .bind(new_hash)
         .bind(&now)
         .bind(session_id)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("update sessions set token_hash = $1, updated_at = $2 where id = $3")
+            .bind(new_hash)
+            .bind(&now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
-    Ok(retired)
+    Ok(claimed)
 }
 
 /// A retired session token: the session it belonged to, its user, and when it retired.
@@ -420,42 +431,43 @@ pub async fn list_users(pool: &Pool) -> Result<Vec<User>, sqlx::Error> {
 }
 
 /// Disables (with a reason) or re-enables a user; `None` when there is no such user.
+/// One statement, so the user answered is the user as this change left them.
 pub async fn set_banned(
     pool: &Pool,
     user_id: &str,
     banned: bool,
     reason: Option<&str>,
 ) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query("update users set banned = $1, ban_reason = $2, updated_at = $3 where id = $4")
-        .bind(i64::from(banned))
-        .bind(reason.filter(|_| banned))
-        .bind(db::timestamp())
-        .bind(user_id)
-        .execute(pool)
-        .await?;
-    find_user(pool, user_id).await
+    let row = sqlx::query(&format!(
+        "update users set banned = $1, ban_reason = $2, updated_at = $3 where id = $4 \
+         returning {}",
+        returned_user_columns()
+    ))
+    .bind(i64::from(banned))
+    .bind(reason.filter(|_| banned))
+    .bind(db::timestamp())
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
 }
 
-/// Gives the user with this id, or with this email, a role.
+/// Gives the user with this id, or with this email, a role; `None` when there is none.
+/// One statement: no other change can land between finding the user and answering.
 pub async fn set_role(
     pool: &Pool,
     id_or_email: &str,
     role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "select {USER_COLUMNS} from users u where u.id = $1 or u.email = $1"
+        "update users set role = $1, updated_at = $2 where id = $3 or email = $3 \
+         returning {}",
+        returned_user_columns()
     ))
+    .bind(role.as_str())
+    .bind(db::timestamp())
     .bind(id_or_email)
     .fetch_optional(pool)
     .await?;
-    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
-        return Ok(None);
-    };
-    sqlx::query("update users set role = $1, updated_at = $2 where id = $3")
-        .bind(role.as_str())
-        .bind(db::timestamp())
-        .bind(&user.id)
-        .execute(pool)
-        .await?;
-    find_user(pool, &user.id).await
+    row.as_ref().map(user_from_row).transpose()
 }

@@ -20,7 +20,7 @@ pub async fn sign_up(
     use crate::auth::{session, types::Registration};
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
-    let signed_in = session::sign_up(&state, form, &ssr::client_info()).await?;
+    let signed_in = session::sign_up(&state, form, &ssr::client_info(&state)).await?;
     ssr::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
@@ -34,7 +34,7 @@ pub async fn sign_in(
     use crate::auth::{session, types::Credentials};
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
-    let signed_in = session::sign_in(&state, credentials, &ssr::client_info()).await?;
+    let signed_in = session::sign_in(&state, credentials, &ssr::client_info(&state)).await?;
     ssr::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
@@ -44,7 +44,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
     if let Some(token) = ssr::session_token() {
-        session::sign_out(&state, &token, &ssr::client_info()).await?;
+        session::sign_out(&state, &token, &ssr::client_info(&state)).await?;
     }
     ssr::set_cookies(session::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
@@ -96,7 +96,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 pub async fn revoke_session(id: String) -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
     let (_, user) = ssr::require_session(&state).await?;
-    crate::auth::session::revoke_session(&state, &user, &id, &ssr::client_info()).await?;
+    crate::auth::session::revoke_session(&state, &user, &id, &ssr::client_info(&state)).await?;
     Ok(())
 }
 
@@ -106,7 +106,7 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
     let (_, user) = ssr::require_session(&state).await?;
-    session::revoke_sessions(&state, &user, None, &ssr::client_info()).await?;
+    session::revoke_sessions(&state, &user, None, &ssr::client_info(&state)).await?;
     ssr::set_cookies(session::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
@@ -118,12 +118,13 @@ pub mod ssr {
 
     use crate::{
         auth::{
-            redirect::RedirectTarget,
             repo::Session,
-            session::{self, ClientInfo, SignedIn, SESSION_COOKIE},
+            session::{self, SignedIn, SESSION_COOKIE},
             types::User,
         },
+        client::ClientInfo,
         error::AppError,
+        redirect::RedirectTarget,
         state::AppState,
     };
     use axum::http::{header::SET_COOKIE, request::Parts, HeaderValue};
@@ -134,9 +135,9 @@ pub mod ssr {
         use_context::<Parts>()
     }
 
-    pub fn client_info() -> ClientInfo {
+    pub fn client_info(state: &AppState) -> ClientInfo {
         parts()
-            .map(|p| ClientInfo::from_request(&p.headers, &p.extensions))
+            .map(|p| ClientInfo::of(&p, &state.site.trusted_proxies))
             .unwrap_or_default()
     }
 
@@ -175,7 +176,7 @@ pub mod ssr {
 
     /// Rotates the session cookie and renews the access cookie.
     pub async fn refresh(state: &AppState, token: &str) -> Result<(Session, User), AppError> {
-        let refreshed = session::refresh(state, token, &client_info()).await?;
+        let refreshed = session::refresh(state, token, &client_info(state)).await?;
         if let Some(next) = &refreshed.session_token {
             set_cookies([session::session_cookie(state, next)]);
         }

@@ -24,46 +24,18 @@ use crate::{
         token::{Scope, Subject},
         types::{Credentials, Registration, User},
     },
+    client::ClientInfo,
     db,
     error::AppError,
     state::AppState,
 };
-use axum::{
-    extract::ConnectInfo,
-    http::{header, HeaderMap, HeaderValue},
-};
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cookie::{Cookie, SameSite};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "session_token";
-
-/// Where a request came from, recorded on the session and in the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    pub fn from_request(headers: &HeaderMap, extensions: &axum::http::Extensions) -> Self {
-        Self {
-            ip_address: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
-            user_agent: headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|ua| ua.chars().take(512).collect()),
-        }
-    }
-
-    fn address(&self) -> Option<&str> {
-        self.ip_address.as_deref()
-    }
-}
 
 pub struct SignedIn {
     pub user: User,

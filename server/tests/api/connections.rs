@@ -74,6 +74,57 @@ async fn idle_connections_past_the_cap_do_not_keep_other_clients_out() {
 }
 
 #[tokio::test]
+async fn past_the_cap_a_new_client_waits_until_a_connection_closes() {
+    let app =
+        TestApp::spawn_with(&[("HTTP_HEADER_READ_TIMEOUT", "3s"), ("MAX_CONNECTIONS", "2")]).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(app.address()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = app
+        .client
+        .get(app.url("/health"))
+        .timeout(Duration::from_millis(1500))
+        .send()
+        .await;
+    assert!(waiting.is_err(), "answered although both slots were held");
+    drop(held);
+    let answered = app
+        .client
+        .get(app.url("/health"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("answered once the slots were free");
+    assert_eq!(answered.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_client_cannot_hold_more_than_its_share_of_connections() {
+    let app = TestApp::spawn_with(&[("MAX_CONNECTIONS_PER_CLIENT", "2")]).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(app.address()).await.unwrap());
+    }
+    let mut third = TcpStream::connect(app.address()).await.unwrap();
+    let closed = closed_within(&mut third, Duration::from_secs(5)).await;
+    assert!(
+        closed.is_some(),
+        "a third connection from one address was kept"
+    );
+    let other_client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap()
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("another address is served");
+    assert_eq!(other_client.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_request_whose_body_never_arrives_gets_408() {
     let app = TestApp::spawn_with(&[("HTTP_REQUEST_TIMEOUT", "1s")]).await;
     let user = app.new_user().await;

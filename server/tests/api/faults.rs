@@ -76,7 +76,9 @@ async fn many_clients_creating_and_updating_at_once_all_succeed() {
 #[tokio::test]
 async fn every_task_answered_201_survives_a_sigkill_in_the_middle_of_a_write_load() {
     let db = TestDatabase::fresh().await;
-    let mut server = ServerProcess::start(&db.url, "warn").await;
+    // A write load, not the per-user write rate's 429s.
+    let unlimited = [("RATE_LIMIT_TASK_WRITES", "1000000/1m")];
+    let mut server = ServerProcess::start_with(&db.url, "warn", &unlimited).await;
     let app = Arc::new(server.app());
     let user = app.new_user().await;
 
@@ -107,7 +109,12 @@ async fn every_task_answered_201_survives_a_sigkill_in_the_middle_of_a_write_loa
             }
         });
     }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while acknowledged.lock().unwrap().len() < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than 100 writes were answered within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill();

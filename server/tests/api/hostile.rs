@@ -388,3 +388,110 @@ async fn an_oversized_server_function_body_is_a_413_like_the_api() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(detail(response).await, "Request body is too large");
 }
+
+#[tokio::test]
+async fn taking_an_unsigned_error_out_of_an_address_never_leaves_the_site() {
+    let app = TestApp::spawn().await;
+    for path in ["/.//evil.example?__err=x", "/%2e//evil.example?__err=x"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&response), "/", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_error_planted_in_the_referer_or_in_next_is_never_signed() {
+    use base64::{engine::general_purpose::URL_SAFE, Engine};
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let forged = URL_SAFE.encode(r#"{"Forbidden":"Call +1 555 0100 to unlock your account"}"#);
+    let planted = format!("/sign-in?__path=%2Ffn%2Fsign-in&__err={forged}");
+    let through_referer = app
+        .post_form(
+            "/fn/sign-in",
+            &planted,
+            &[("email", &user.email), ("password", "not the password")],
+        )
+        .await;
+    let back = location(&through_referer);
+    assert!(
+        back.contains("__sig="),
+        "the real error is still signed: {back}"
+    );
+    assert!(!back.contains(forged.trim_end_matches('=')), "{back}");
+    let through_next = app
+        .post_form(
+            "/fn/sign-in",
+            "/sign-in",
+            &[
+                ("email", &user.email),
+                ("password", PASSWORD),
+                ("next", &planted),
+            ],
+        )
+        .await;
+    assert_eq!(location(&through_next), "/tasks");
+}
+
+/// Signs in through a proxy that says the client is `forwarded_for`.
+async fn sign_in_via_proxy(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> Response {
+    app.client
+        .post(app.url("/api/auth/sign-in/email"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The address recorded on the session a sign-in answer started.
+async fn recorded_address(app: &TestApp, signed_in: Response) -> String {
+    let token = signed_in.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sessions: serde_json::Value = app
+        .auth_get("/api/auth/list-sessions", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    sessions[0]["ipAddress"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_recorded_and_limited_on_its_own() {
+    let app = TestApp::spawn_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_FAILED_SIGN_IN", "3/1m"),
+    ])
+    .await;
+    let owner = app.new_user().await;
+    for _ in 0..3 {
+        let guess = sign_in_via_proxy(&app, "203.0.113.66", &owner.email, "wrong password!").await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = sign_in_via_proxy(&app, "203.0.113.66", &owner.email, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let owner_in = sign_in_via_proxy(&app, "198.51.100.7", &owner.email, PASSWORD).await;
+    assert_eq!(
+        owner_in.status(),
+        StatusCode::OK,
+        "another client behind the same proxy"
+    );
+    assert_eq!(recorded_address(&app, owner_in).await, "198.51.100.7");
+}
+
+#[tokio::test]
+async fn a_forwarding_header_from_a_peer_that_is_not_trusted_is_ignored() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let spoofed = sign_in_via_proxy(&app, "203.0.113.66", &user.email, PASSWORD).await;
+    assert_eq!(spoofed.status(), StatusCode::OK);
+    assert_eq!(recorded_address(&app, spoofed).await, "127.0.0.1");
+}

@@ -294,3 +294,25 @@ async fn sliding_stops_at_the_absolute_session_lifetime() {
         "slid to the 30-day limit, not a full 7 days from now"
     );
 }
+
+#[tokio::test]
+async fn two_replays_of_a_lost_answer_at_once_are_forgiven_once_and_never_fail() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let user = app.new_user().await;
+    app.browser_refresh(&user.session_token).await;
+    let (a, b) = tokio::join!(
+        app.browser_refresh(&user.session_token),
+        app.browser_refresh(&user.session_token)
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert!(
+        statuses.iter().all(|s| !s.is_server_error()),
+        "{statuses:?}"
+    );
+    assert_ne!(
+        statuses,
+        [StatusCode::OK, StatusCode::OK],
+        "only one replay is forgiven"
+    );
+}

@@ -6,9 +6,37 @@
 //! `//evil.example`, another host) and a control character cannot go into a header at
 //! all, so any control character or white space refuses the target before parsing.
 //! What is kept is the path, query and fragment alone, re-encoded by the URL parser:
-//! always a valid header value, never a scheme or a host.
+//! always a valid header value, never a scheme or a host. A target may not carry the
+//! query keys server functions use to report errors (`form_errors`): otherwise a
+//! sign-in's own redirect could take someone's words to the form.
 
 use url::Url;
+
+/// The query keys with which Leptos brings a server function's error back to a page
+/// that posted a form without wasm, and the signature `form_errors` adds to them.
+pub const ERROR_KEYS: [&str; 3] = ["__path", "__err", "__sig"];
+
+/// Whether a URL's query names one of `ERROR_KEYS` (compared decoded, as Leptos reads
+/// them).
+pub fn carries_error_keys(url: &Url) -> bool {
+    url.query_pairs()
+        .any(|(key, _)| ERROR_KEYS.contains(&key.as_ref()))
+}
+
+/// A URL's path, query and fragment, re-encoded: a reference that stays on its host
+/// whenever the path does not start with `//`.
+pub fn path_query_fragment(url: &Url) -> String {
+    let mut target = url.path().to_owned();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    if let Some(fragment) = url.fragment() {
+        target.push('#');
+        target.push_str(fragment);
+    }
+    target
+}
 
 /// Where sign-in and sign-up go when no (acceptable) target was asked for.
 pub const DEFAULT_TARGET: &str = "/tasks";
@@ -25,19 +53,11 @@ impl RedirectTarget {
         }
         let base = Url::parse(public_origin).ok()?;
         let url = base.join(raw).ok()?;
-        if url.origin() != base.origin() || url.path().starts_with("//") {
+        if url.origin() != base.origin() || url.path().starts_with("//") || carries_error_keys(&url)
+        {
             return None;
         }
-        let mut target = url.path().to_owned();
-        if let Some(query) = url.query() {
-            target.push('?');
-            target.push_str(query);
-        }
-        if let Some(fragment) = url.fragment() {
-            target.push('#');
-            target.push_str(fragment);
-        }
-        Some(Self(target))
+        Some(Self(path_query_fragment(&url)))
     }
 
     /// The target `raw` names, or the task list when it names none or a refused one.
@@ -84,6 +104,18 @@ mod tests {
         ] {
             assert_eq!(target(raw), DEFAULT_TARGET, "{raw:?} was accepted");
         }
+    }
+
+    #[test]
+    fn targets_that_carry_form_error_keys_are_refused() {
+        for raw in [
+            "/sign-in?__path=/fn/sign-in&__err=eyJ9",
+            "/sign-in?%5F%5Ferr=eyJ9",
+            "/sign-in?x=1&__sig=abc",
+        ] {
+            assert_eq!(target(raw), DEFAULT_TARGET, "{raw:?} was accepted");
+        }
+        assert_eq!(target("/tasks?__other=1"), "/tasks?__other=1");
     }
 
     #[test]
