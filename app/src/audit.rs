@@ -119,7 +119,7 @@ impl AuditFilter {
 }
 
 #[cfg(feature = "ssr")]
-pub mod ssr {
+pub mod repo {
     //! Writing and reading the log. All audit SQL lives here.
 
     use super::{AuditEvent, AuditFilter, EventKind, Outcome};

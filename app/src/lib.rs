@@ -1,6 +1,8 @@
 //! The Taskboard app: pages, shared types, server functions and (with `ssr`) the API.
 
 pub mod admin;
+#[cfg(feature = "ssr")]
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
@@ -8,6 +10,8 @@ pub mod tasks;
 
 #[cfg(feature = "ssr")]
 pub mod client;
+#[cfg(feature = "ssr")]
+pub mod context;
 #[cfg(feature = "ssr")]
 pub mod csp;
 #[cfg(feature = "ssr")]

@@ -94,12 +94,8 @@ impl Application {
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let served_over_https = state.site.secure_cookies;
-    let api = Router::new()
-        .nest("/auth", app::auth::api::router())
-        .merge(app::tasks::api::router())
-        .fallback(|| async { app::error::AppError::NotFound("Not found".to_owned()) });
     let router = Router::new()
-        .nest("/api", api)
+        .nest("/api", app::api::router())
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();

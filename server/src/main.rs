@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context};
 use app::{
-    admin::ssr::set_role,
+    admin::service::set_role,
     auth::types::{Email, Role},
     client::ClientInfo,
 };

@@ -2,8 +2,8 @@
 //! The caller's session (cookie or bearer session token) must belong to an admin.
 
 use crate::{
-    admin::ssr::{require_admin, set_disabled, set_role},
-    audit::{ssr::list, AuditEvent, AuditFilter, EventKind, Outcome},
+    admin::service::{require_admin, set_disabled, set_role},
+    audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
     auth::{
         extract::CurrentSession,
         repo,

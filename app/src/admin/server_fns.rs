@@ -11,8 +11,8 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 async fn signed_in_admin() -> Result<(crate::state::AppState, User), AppError> {
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::auth::server_fns::ssr::require_session(&state).await?;
-    crate::admin::ssr::require_admin(&user)?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    crate::admin::service::require_admin(&user)?;
     Ok((state, user))
 }
 
@@ -25,8 +25,8 @@ pub async fn admin_users() -> Result<Vec<User>, AppError> {
 #[server(prefix = "/fn", endpoint = "admin/set-disabled")]
 pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<User, AppError> {
     let (state, admin) = signed_in_admin().await?;
-    let client = crate::auth::server_fns::ssr::client_info(&state);
-    crate::admin::ssr::set_disabled(&state.db, &admin, &user_id, disabled, None, &client).await
+    let client = crate::context::client_info(&state);
+    crate::admin::service::set_disabled(&state.db, &admin, &user_id, disabled, None, &client).await
 }
 
 #[server(prefix = "/fn", endpoint = "admin/set-role")]
@@ -34,12 +34,12 @@ pub async fn admin_set_role(user_id: String, role: String) -> Result<User, AppEr
     use crate::auth::types::Role;
     let (state, admin) = signed_in_admin().await?;
     let role = Role::parse(&role).map_err(|e| AppError::Validation(vec![e]))?;
-    let client = crate::auth::server_fns::ssr::client_info(&state);
-    crate::admin::ssr::set_role(&state.db, Some(&admin), &user_id, role, &client).await
+    let client = crate::context::client_info(&state);
+    crate::admin::service::set_role(&state.db, Some(&admin), &user_id, role, &client).await
 }
 
 #[server(prefix = "/fn", endpoint = "admin/audit-log", input = leptos::server_fn::codec::Json)]
 pub async fn admin_audit_log(filter: AuditFilter) -> Result<Vec<AuditEvent>, AppError> {
     let (state, _) = signed_in_admin().await?;
-    Ok(crate::audit::ssr::list(&state.db, &filter).await?)
+    Ok(crate::audit::repo::list(&state.db, &filter).await?)
 }

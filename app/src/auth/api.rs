@@ -1,13 +1,14 @@
 //! Better Auth's JSON routes for non-browser clients: email/password (CONTRACT §5) and
-//! sessions (§6). The admin routes are in `admin::api`.
+//! sessions (§6), and `/api/me`. The admin routes are in `admin::api`.
 
 use crate::{
     auth::{
-        extract::CurrentSession,
+        credentials,
+        extract::{Caller, CurrentSession},
         repo::{self, Session},
         session::{self, SignedIn},
         token::Scope,
-        types::{Credentials, Registration},
+        types::{Credentials, Registration, User},
     },
     client::ClientInfo,
     error::{AppError, FieldError},
@@ -36,7 +37,14 @@ pub fn router() -> Router<AppState> {
         .route("/revoke-session", post(revoke_session))
         .route("/revoke-sessions", post(revoke_sessions))
         .route("/revoke-other-sessions", post(revoke_other_sessions))
-        .nest("/admin", crate::admin::api::router())
+}
+
+/// `GET /api/me`: who the access token says the caller is.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<User>, AppError> {
+    repo::find_user(&state.db, &caller.user_id)
+        .await?
+        .map(Json)
+        .ok_or(AppError::Unauthenticated)
 }
 
 #[derive(Deserialize)]
@@ -86,7 +94,7 @@ fn with_session_cookies(
     body: serde_json::Value,
 ) -> Response {
     let mut headers = HeaderMap::new();
-    for cookie in session::session_cookies(state, signed_in) {
+    for cookie in credentials::session_cookies(state, signed_in) {
         headers.append(SET_COOKIE, cookie);
     }
     (headers, Json(body)).into_response()
@@ -101,7 +109,7 @@ async fn sign_out(
         session::sign_out(&state, &token, &client).await?;
     }
     let mut headers = HeaderMap::new();
-    for cookie in session::cleared_cookies(&state) {
+    for cookie in credentials::cleared_cookies(&state) {
         headers.append(SET_COOKIE, cookie);
     }
     Ok((headers, Json(json!({ "success": true }))).into_response())

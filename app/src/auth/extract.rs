@@ -9,10 +9,11 @@
 
 use crate::{
     audit::{
-        ssr::{record, Entry},
+        repo::{record, Entry},
         EventKind, Outcome,
     },
     auth::{
+        credentials,
         repo::{self, Session, Standing},
         session,
         token::{TASKS_READ, TASKS_WRITE},
@@ -41,10 +42,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = match session::bearer_token(&parts.headers) {
+        let token = match credentials::bearer_token(&parts.headers) {
             Some(token) => token,
             None => {
-                let token = session::read_cookie(&parts.headers, state.site.access_cookie())
+                let token = credentials::read_cookie(&parts.headers, state.site.access_cookie())
                     .ok_or(AppError::Unauthenticated)?;
                 require_same_origin(parts, state)?;
                 token
@@ -118,10 +119,10 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(token) = session::presented_session_token(&parts.headers) else {
+        let Some(token) = credentials::presented_session_token(&parts.headers) else {
             return Ok(Self(None));
         };
-        if session::bearer_token(&parts.headers).is_none() {
+        if credentials::bearer_token(&parts.headers).is_none() {
             require_same_origin(parts, state)?;
         }
         let found = session::resume(state, &token).await?;

@@ -20,8 +20,8 @@ pub async fn sign_up(
     use crate::auth::{session, types::Registration};
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
-    let signed_in = session::sign_up(&state, form, &ssr::client_info(&state)).await?;
-    ssr::enter(&state, &signed_in, next.as_deref());
+    let signed_in = session::sign_up(&state, form, &crate::context::client_info(&state)).await?;
+    crate::context::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
 
@@ -34,8 +34,9 @@ pub async fn sign_in(
     use crate::auth::{session, types::Credentials};
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
-    let signed_in = session::sign_in(&state, credentials, &ssr::client_info(&state)).await?;
-    ssr::enter(&state, &signed_in, next.as_deref());
+    let signed_in =
+        session::sign_in(&state, credentials, &crate::context::client_info(&state)).await?;
+    crate::context::enter(&state, &signed_in, next.as_deref());
     Ok(())
 }
 
@@ -43,10 +44,10 @@ pub async fn sign_in(
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
-    if let Some(token) = ssr::session_token() {
-        session::sign_out(&state, &token, &ssr::client_info(&state)).await?;
+    if let Some(token) = crate::context::session_token() {
+        session::sign_out(&state, &token, &crate::context::client_info(&state)).await?;
     }
-    ssr::set_cookies(session::cleared_cookies(&state));
+    crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
 }
@@ -56,11 +57,13 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "current-user")]
 pub async fn current_user() -> Result<Option<Viewer>, AppError> {
     let state = crate::state::AppState::from_context()?;
-    Ok(ssr::signed_in(&state).await?.map(|(_, user)| Viewer {
-        id: user.id,
-        name: user.name,
-        role: user.role,
-    }))
+    Ok(crate::context::signed_in(&state)
+        .await?
+        .map(|(_, user)| Viewer {
+            id: user.id,
+            name: user.name,
+            role: user.role,
+        }))
 }
 
 /// Exchanges the session cookie for a new one and a new access cookie; fails when the
@@ -68,15 +71,15 @@ pub async fn current_user() -> Result<Option<Viewer>, AppError> {
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_access() -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
-    let token = ssr::session_token().ok_or(AppError::Unauthenticated)?;
-    ssr::refresh(&state, &token).await.map(drop)
+    let token = crate::context::session_token().ok_or(AppError::Unauthenticated)?;
+    crate::context::refresh(&state, &token).await.map(drop)
 }
 
 /// The signed-in user's active sessions, this one marked.
 #[server(prefix = "/fn", endpoint = "list-sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let state = crate::state::AppState::from_context()?;
-    let (current, user) = ssr::require_session(&state).await?;
+    let (current, user) = crate::context::require_session(&state).await?;
     let sessions = crate::auth::repo::list_sessions(&state.db, &user.id).await?;
     Ok(sessions
         .into_iter()
@@ -95,8 +98,9 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 #[server(prefix = "/fn", endpoint = "revoke-session")]
 pub async fn revoke_session(id: String) -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = ssr::require_session(&state).await?;
-    crate::auth::session::revoke_session(&state, &user, &id, &ssr::client_info(&state)).await?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    crate::auth::session::revoke_session(&state, &user, &id, &crate::context::client_info(&state))
+        .await?;
     Ok(())
 }
 
@@ -105,103 +109,9 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = ssr::require_session(&state).await?;
-    session::revoke_sessions(&state, &user, None, &ssr::client_info(&state)).await?;
-    ssr::set_cookies(session::cleared_cookies(&state));
+    let (_, user) = crate::context::require_session(&state).await?;
+    session::revoke_sessions(&state, &user, None, &crate::context::client_info(&state)).await?;
+    crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
-}
-
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    //! Request and response access for code that runs inside a server function or SSR.
-
-    use crate::{
-        auth::{
-            repo::Session,
-            session::{self, SignedIn, SESSION_COOKIE},
-            types::User,
-        },
-        client::ClientInfo,
-        error::AppError,
-        redirect::RedirectTarget,
-        state::AppState,
-    };
-    use axum::http::{header::SET_COOKIE, request::Parts, HeaderValue};
-    use leptos::prelude::use_context;
-    use leptos_axum::ResponseOptions;
-
-    fn parts() -> Option<Parts> {
-        use_context::<Parts>()
-    }
-
-    pub fn client_info(state: &AppState) -> ClientInfo {
-        parts()
-            .map(|p| ClientInfo::of(&p, &state.site.trusted_proxies))
-            .unwrap_or_default()
-    }
-
-    pub fn session_token() -> Option<String> {
-        parts().and_then(|p| session::read_cookie(&p.headers, SESSION_COOKIE))
-    }
-
-    pub fn set_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            for cookie in cookies {
-                response.append_header(SET_COOKIE, cookie);
-            }
-        }
-    }
-
-    /// Hands the browser a new session's cookies and sends it on to `next`.
-    pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
-        set_cookies(session::session_cookies(state, signed_in));
-        leptos_axum::redirect(RedirectTarget::or_default(next, &state.site.public_origin).as_str());
-    }
-
-    /// The live session of the current request's cookie and its user.
-    pub async fn cookie_session(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-        match session_token() {
-            Some(token) => session::resume(state, &token).await,
-            None => Ok(None),
-        }
-    }
-
-    /// The cookie's session, or `Unauthenticated`.
-    pub async fn require_session(state: &AppState) -> Result<(Session, User), AppError> {
-        cookie_session(state)
-            .await?
-            .ok_or(AppError::Unauthenticated)
-    }
-
-    /// Rotates the session cookie and renews the access cookie.
-    pub async fn refresh(state: &AppState, token: &str) -> Result<(Session, User), AppError> {
-        let refreshed = session::refresh(state, token, &client_info(state)).await?;
-        if let Some(next) = &refreshed.session_token {
-            set_cookies([session::session_cookie(state, next)]);
-        }
-        set_cookies([session::access_cookie(state, &refreshed.access_token)]);
-        Ok((refreshed.session, refreshed.user))
-    }
-
-    /// Like `cookie_session`, refreshing both cookies when the access JWT no longer
-    /// verifies (or the session token was just rotated by another tab).
-    pub async fn signed_in(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-        let Some(token) = session_token() else {
-            return Ok(None);
-        };
-        let access = parts()
-            .and_then(|p| session::read_cookie(&p.headers, state.site.access_cookie()))
-            .and_then(|jwt| state.tokens.verify(&jwt).ok());
-        match session::resume(state, &token).await? {
-            Some((session, user)) if access.is_some_and(|c| c.sid == session.id) => {
-                Ok(Some((session, user)))
-            }
-            _ => match refresh(state, &token).await {
-                Ok(found) => Ok(Some(found)),
-                Err(e) if e.needs_sign_in() => Ok(None),
-                Err(e) => Err(e),
-            },
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The tasks API (CONTRACT §4): each caller reads and changes only their own tasks.
 
 use crate::{
-    auth::{extract::Caller, repo as users},
+    auth::extract::Caller,
     error::AppError,
     extract::{ValidJson, ValidQuery},
     state::AppState,
@@ -22,7 +22,6 @@ pub fn router() -> Router<AppState> {
         .route("/tasks", get(list).post(create))
         .route("/tasks/", get(list).post(create))
         .route("/tasks/{id}", get(read).patch(update).delete(remove))
-        .route("/me", get(me))
 }
 
 async fn list(
@@ -86,14 +85,4 @@ async fn remove(
     } else {
         Err(AppError::task_not_found())
     }
-}
-
-async fn me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<crate::auth::types::User>, AppError> {
-    users::find_user(&state.db, &caller.user_id)
-        .await?
-        .map(Json)
-        .ok_or(AppError::Unauthenticated)
 }

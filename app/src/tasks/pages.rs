@@ -24,7 +24,7 @@ async fn load_tasks() -> Result<Vec<Task>, AppError> {
     #[cfg(feature = "ssr")]
     {
         use crate::{
-            auth::server_fns::ssr::cookie_session,
+            context::cookie_session,
             state::AppState,
             tasks::{repo, types::ListFilter},
         };

@@ -282,7 +282,7 @@ impl TestApp {
 
 /// Gives the user with this email the admin role, through the code `server make-admin` runs.
 pub async fn make_admin(database_url: &str, email: &str) {
-    use app::{admin::ssr::set_role, auth::types::Role, client::ClientInfo};
+    use app::{admin::service::set_role, auth::types::Role, client::ClientInfo};
     let db = server::connect(database_url)
         .await
         .expect("a pool on the test database");

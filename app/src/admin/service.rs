@@ -1,0 +1,92 @@
+//! The rules of administration over the user repository: who may disable whom, who may
+//! change whose role, and what is audited.
+
+use crate::{
+    audit::{
+        repo::{record, Entry},
+        EventKind, Outcome,
+    },
+    auth::{
+        repo,
+        types::{Role, User},
+    },
+    client::ClientInfo,
+    db::Pool,
+    error::AppError,
+};
+
+pub fn require_admin(user: &User) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin if !user.banned => Ok(()),
+        _ => Err(AppError::Forbidden("Admins only".to_owned())),
+    }
+}
+
+fn user_not_found() -> AppError {
+    AppError::NotFound("User not found".to_owned())
+}
+
+/// Disables (revoking every session) or re-enables a user.
+pub async fn set_disabled(
+    pool: &Pool,
+    admin: &User,
+    user_id: &str,
+    disabled: bool,
+    reason: Option<&str>,
+    client: &ClientInfo,
+) -> Result<User, AppError> {
+    require_admin(admin)?;
+    if user_id == admin.id {
+        return Err(AppError::Forbidden(
+            "You cannot disable your own account".to_owned(),
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let user = repo::set_banned(pool, user_id, disabled, reason)
+        .await?
+        .ok_or_else(user_not_found)?;
+    let kind = if disabled {
+        let revoked = repo::delete_sessions_of(pool, &user.id, None).await?;
+        tracing::info!(user_id = %user.id, revoked, "user disabled, sessions revoked");
+        EventKind::UserDisabled
+    } else {
+        EventKind::UserEnabled
+    };
+    let detail = match reason {
+        Some(reason) => format!("by {}: {reason}", admin.email),
+        None => format!("by {}", admin.email),
+    };
+    let entry = Entry::new(kind, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(detail);
+    record(pool, entry).await;
+    Ok(user)
+}
+
+/// Gives a user a role. `admin` is whoever does it, or `None` for the server's
+/// `make-admin` command.
+pub async fn set_role(
+    pool: &Pool,
+    admin: Option<&User>,
+    id_or_email: &str,
+    role: Role,
+    client: &ClientInfo,
+) -> Result<User, AppError> {
+    if let Some(admin) = admin {
+        require_admin(admin)?;
+        if id_or_email == admin.id || id_or_email == admin.email {
+            return Err(AppError::Forbidden(
+                "You cannot change your own role".to_owned(),
+            ));
+        }
+    }
+    let user = repo::set_role(pool, id_or_email, role)
+        .await?
+        .ok_or_else(user_not_found)?;
+    let by = admin.map_or("the server's make-admin command", |a| a.email.as_str());
+    let entry = Entry::new(EventKind::RoleChanged, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(format!("now {} (by {by})", role.as_str()));
+    record(pool, entry).await;
+    Ok(user)
+}
