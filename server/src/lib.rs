@@ -52,12 +52,14 @@ impl Application {
             site.public_origin = format!("http://{bound}");
         }
         let trusted_proxies = site.trusted_proxies.clone();
+        let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
+        sweep_rate_limits(&limits);
         let state = AppState {
             leptos_options: config.leptos_options,
             db,
             tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
             site: Arc::new(site),
-            limits: Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits)),
+            limits,
         };
         Ok(Self {
             listener,
@@ -162,6 +164,21 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
+}
+
+/// Sweeps the limiter's expired counters on a timer, for as long as the app holds it.
+fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
+    let limits = Arc::downgrade(limits);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(app::auth::rate_limit::SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            let Some(limits) = limits.upgrade() else {
+                return;
+            };
+            limits.sweep();
+        }
+    });
 }
 
 /// Answers that carry a credential (a session token, a JWT, a cookie that holds one) must

@@ -18,7 +18,9 @@
 //! (whose devices each have a /64 of their own).
 //!
 //! The counters live in this process. With several server processes each one counts on
-//! its own, so a client gets at most `attempts × processes` tries per window.
+//! its own, so a client gets at most `attempts × processes` tries per window. Expired
+//! counters are dropped by `sweep`, which the server runs on a timer: an attempt's cost
+//! does not grow with the number of clients tracked.
 
 use crate::error::AppError;
 use std::{
@@ -74,9 +76,6 @@ impl Default for RateLimits {
         }
     }
 }
-
-/// Past this many tracked keys, expired windows are dropped before a new one is added.
-const PRUNE_AT: usize = 10_000;
 
 /// The first soft lock of an account; each one after it is twice as long.
 const FIRST_SOFT_LOCK: Duration = Duration::from_secs(1);
@@ -166,15 +165,14 @@ impl RateLimiter {
     fn sign_in_failed_at(&self, email: &str, now: Instant) {
         let limit = self.limits.failed_sign_ins_per_account;
         let mut counters = self.counters();
-        let locks = &mut counters.soft_locks;
-        if locks.len() >= PRUNE_AT {
-            locks.retain(|_, lock| now.saturating_duration_since(lock.last_failure) < limit.window);
-        }
-        let lock = locks.entry(account_key(email)).or_insert(SoftLock {
-            failures: 0,
-            last_failure: now,
-            until: now,
-        });
+        let lock = counters
+            .soft_locks
+            .entry(account_key(email))
+            .or_insert(SoftLock {
+                failures: 0,
+                last_failure: now,
+                until: now,
+            });
         if now.saturating_duration_since(lock.last_failure) >= limit.window {
             lock.failures = 0;
         }
@@ -225,7 +223,25 @@ impl RateLimiter {
     fn hit(&self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
         self.counters().hit(key, limit, now)
     }
+
+    /// Drops the windows that have ended and the soft locks of accounts that have been
+    /// quiet for a window. The server calls it every `SWEEP_EVERY`.
+    pub fn sweep(&self) {
+        self.sweep_at(Instant::now());
+    }
+
+    fn sweep_at(&self, now: Instant) {
+        let quiet_for = self.limits.failed_sign_ins_per_account.window;
+        let mut counters = self.counters();
+        counters.windows.retain(|_, w| w.ends > now);
+        counters
+            .soft_locks
+            .retain(|_, lock| now.saturating_duration_since(lock.last_failure) < quiet_for);
+    }
 }
+
+/// How often the server sweeps expired counters away.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 impl Counters {
     /// Whether `key` has attempts in its current window.
@@ -242,11 +258,8 @@ impl Counters {
     }
 
     fn hit(&mut self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
-        let windows = &mut self.windows;
-        if windows.len() >= PRUNE_AT {
-            windows.retain(|_, w| w.ends > now);
-        }
-        let window = windows
+        let window = self
+            .windows
             .entry(key)
             .and_modify(|w| {
                 if w.ends <= now {
@@ -503,16 +516,22 @@ mod tests {
     }
 
     #[test]
-    fn expired_windows_are_dropped_when_many_keys_are_tracked() {
+    fn a_sweep_drops_what_has_ended_and_keeps_what_has_not() {
         let limiter = limiter();
         let start = Instant::now();
-        for i in 0..PRUNE_AT {
+        for i in 0..1000 {
             limiter
                 .hit(format!("k{i}"), THREE_PER_MINUTE, start)
                 .unwrap();
         }
-        let later = start + Duration::from_secs(61);
-        limiter.hit("new".into(), THREE_PER_MINUTE, later).unwrap();
-        assert_eq!(limiter.counters().windows.len(), 1);
+        fail(&limiter, "10.0.0.1", start).unwrap();
+        let later = start + Duration::from_secs(30);
+        limiter
+            .hit("recent".into(), THREE_PER_MINUTE, later)
+            .unwrap();
+        limiter.sweep_at(start + Duration::from_secs(61));
+        let counters = limiter.counters();
+        assert_eq!(counters.windows.keys().collect::<Vec<_>>(), ["recent"]);
+        assert!(counters.soft_locks.is_empty());
     }
 }
