@@ -28,6 +28,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$wasm_bindgen_version"; then
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
+if [[ "${1:-}" == "--test" ]] && ! cargo nextest --version >/dev/null 2>&1; then
+  # The machine image ships it; elsewhere it is built once (a few minutes).
+  say "installing cargo-nextest (once)"
+  cargo install cargo-nextest --locked
+fi
+
 if [[ "${1:-}" == "--test" ]]; then
   if [[ ! -x /usr/bin/chromium ]]; then
     say "installing Debian chromium for the browser tests"

@@ -16,11 +16,12 @@ cargo clippy --locked -p server -p app --all-targets -- -D warnings
 step "clippy: browser side (hydrate, wasm32)"
 cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
 
+# cargo nextest (settings in .config/nextest.toml): each test has a deadline.
 step "unit and API tests (SQLite)"
-cargo test --locked -p app -p server
+cargo nextest run --locked -p app -p server
 
 step "API tests again on PostgreSQL (a throw-away server)"
-scripts/with-postgres.sh cargo test --locked -p server --test api
+scripts/with-postgres.sh cargo nextest run --locked -p server --test api
 
 step "building the app for the browser tests"
 cargo leptos build --split

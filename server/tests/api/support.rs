@@ -409,6 +409,40 @@ impl TestDatabase {
     }
 }
 
+/// A PostgreSQL test database is dropped with its test, even while the app under test
+/// still holds connections to it (`with (force)`), so a long-lived `TEST_DATABASE_URL`
+/// server does not fill up with them. (An SQLite one goes with its temporary directory.)
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        if !self.is_postgres() {
+            return;
+        }
+        let Some((_, name)) = self.url.rsplit_once('/') else {
+            return;
+        };
+        let statement = format!("drop database if exists {name} with (force)");
+        // Drop cannot await, and may run inside the test's runtime: a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::{Connection, Executor};
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            runtime.block_on(async {
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await?;
+                admin.execute(statement.as_str()).await.map(drop)
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {name}: {dropped:?}");
+        }
+    }
+}
+
 async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
