@@ -249,17 +249,18 @@ mod ssr {
     fn is_unavailable(e: &sqlx::Error) -> bool {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                if code.len() == 5 {
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_BUSY or SQLITE_LOCKED (any extended form): another process
+                    // held the lock past the busy timeout.
+                    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+                } else {
                     // A PostgreSQL SQLSTATE: connection exceptions, and the server
                     // shutting down or starting up.
                     code.starts_with("08") || code.starts_with("57P")
-                } else {
-                    // An SQLite result code: SQLITE_BUSY or SQLITE_LOCKED (any extended form),
-                    // i.e. another process held the lock past the busy timeout.
-                    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
                 }
-            }),
+            }
             _ => false,
         }
     }

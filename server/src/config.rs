@@ -1,5 +1,6 @@
 //! Configuration from the environment (and `.env`), validated once at start.
 
+use crate::database::Database;
 use anyhow::{bail, Context};
 use app::{
     auth::{
@@ -22,7 +23,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/taskboard.db?mode=rwc";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub leptos_options: LeptosOptions,
-    pub database_url: String,
+    pub database: Database,
     pub tokens: TokenSettings,
     pub site: SiteSettings,
     /// Whether `BETTER_AUTH_URL` named the public URL. When it did not, the public origin
@@ -98,7 +99,9 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database = Database::parse(
+            &var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        )?;
         let site_url_is_explicit = var("BETTER_AUTH_URL").is_some();
         let site_url = var("BETTER_AUTH_URL")
             .unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
@@ -120,7 +123,7 @@ impl Config {
             ),
             (Some(secret), _) | (None, Some(secret)) => Secret::new(secret.into_bytes())
                 .map_err(|e| anyhow::anyhow!("{e}: set JWT_SECRET_KEY to a random value of at least 32 bytes, e.g. `openssl rand -base64 48`"))?,
-            (None, None) if mode == Mode::Development => development_secret(&database_url)?,
+            (None, None) if mode == Mode::Development => development_secret(&database)?,
             (None, None) => bail!(
                 "no JWT secret: set JWT_SECRET_KEY (or BETTER_AUTH_SECRET) to a random value of \
                  at least 32 bytes, e.g. `openssl rand -base64 48`"
@@ -224,7 +227,7 @@ impl Config {
         };
         Ok(Self {
             leptos_options,
-            database_url,
+            database,
             tokens: TokenSettings {
                 secret,
                 algorithm,
@@ -309,20 +312,13 @@ fn origin_of(url: &str) -> anyhow::Result<String> {
     Ok(parsed.origin().ascii_serialization())
 }
 
-/// The file a SQLite URL points at, if it is one.
-pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
-}
-
 /// In development with no secret configured: a strong random secret, made once and kept
 /// beside the SQLite file so sessions survive restarts.
-fn development_secret(database_url: &str) -> anyhow::Result<Secret> {
-    let dir = sqlite_path(database_url)
-        .and_then(|p| p.parent().map(Path::to_path_buf))
+fn development_secret(database: &Database) -> anyhow::Result<Secret> {
+    let dir = database
+        .backend
+        .data_dir()
+        .map(Path::to_path_buf)
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("data"));
     let file = dir.join("jwt-secret");

@@ -4,6 +4,7 @@
 //! exactly the app that ships, on port 0 with a database of their own.
 
 pub mod config;
+pub mod database;
 mod serve;
 pub mod telemetry;
 
@@ -19,7 +20,6 @@ use axum::{
 };
 use config::{Config, ConnectionLimits};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::{any::AnyPoolOptions, AnyPool, Executor};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
@@ -33,7 +33,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = connect(&config.database_url).await?;
+        let db = database::connect(&config.database).await?;
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.leptos_options.site_addr))?;
@@ -213,78 +213,6 @@ fn is_content_hashed(file: &str) -> bool {
 /// Sets a header on every answer that does not set it itself.
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// Opens the pool and runs the embedded migrations; fails loudly if either fails.
-pub async fn connect(database_url: &str) -> anyhow::Result<AnyPool> {
-    sqlx::any::install_default_drivers();
-    if let Some(dir) =
-        config::sqlite_path(database_url).and_then(|p| p.parent().map(|d| d.to_path_buf()))
-    {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!("cannot create the database directory {}", dir.display())
-            })?;
-        }
-    }
-    let is_sqlite = database_url.starts_with("sqlite:");
-    let pool = AnyPoolOptions::new()
-        .max_connections(max_connections(is_sqlite))
-        .acquire_timeout(Duration::from_secs(5))
-        // sqlx pings every connection as it leaves the pool and again as it comes back.
-        // Each ping is a round trip to the thread that owns a SQLite connection, and
-        // those thread hand-offs, not SQL, were most of an API request's cost. An
-        // embedded database has no network link that could have died while the
-        // connection sat idle, so SQLite keeps only the ping on return; PostgreSQL keeps
-        // both, so a connection the server closed is found before a request uses it.
-        .test_before_acquire(!is_sqlite)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                if is_sqlite {
-                    // WAL lets readers work during a write; the busy timeout makes
-                    // concurrent writers wait instead of failing with SQLITE_BUSY.
-                    conn.execute(
-                        "pragma journal_mode = wal; pragma busy_timeout = 5000; \
-                         pragma foreign_keys = on; pragma synchronous = normal;",
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-        })
-        .connect(database_url)
-        .await
-        .with_context(|| format!("cannot open the database at {}", redact_url(database_url)))?;
-    sqlx::migrate!("../app/migrations")
-        .run(&pool)
-        .await
-        .context("database migrations failed")?;
-    Ok(pool)
-}
-
-/// How many connections the pool opens at most.
-///
-/// sqlx gives every SQLite connection an OS thread of its own, and SQLite writes one at a
-/// time, so past two connections per core more of them only add threads fighting over the
-/// cores. Measured on 2 cores (`scripts/bench-load.sh`): 16 connections and 4 served
-/// `GET /api/tasks` equally fast alone, but during 20 concurrent sign-ins its p99 was
-/// 20 to 24 ms with 16 and 14 to 17 ms with 4. PostgreSQL connections are processes of a
-/// server that usually has cores of its own.
-fn max_connections(is_sqlite: bool) -> u32 {
-    if is_sqlite {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        u32::try_from(2 * cores).unwrap_or(u32::MAX)
-    } else {
-        16
-    }
-}
-
-/// A database URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
-        _ => url.to_owned(),
-    }
 }
 
 async fn shutdown_signal() {

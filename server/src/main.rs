@@ -12,7 +12,8 @@ use app::{
 use leptos::config::get_configuration;
 use server::{
     config::{Config, DEFAULT_DATABASE_URL},
-    connect, telemetry, Application,
+    database::{connect, Database},
+    telemetry, Application,
 };
 
 /// Rows are built on the database's threads and freed on the request threads. glibc's
@@ -46,7 +47,7 @@ async fn serve() -> anyhow::Result<()> {
 async fn make_admin(email: &str) -> anyhow::Result<()> {
     let database_url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-    let db = connect(&database_url).await?;
+    let db = connect(&Database::parse(&database_url)?).await?;
     let email = Email::parse(email)
         .map_err(|e| anyhow::anyhow!("{email} is not an email address: {}", e.msg))?;
     let email = email.as_str();

@@ -283,7 +283,8 @@ impl TestApp {
 /// Gives the user with this email the admin role, through the code `server make-admin` runs.
 pub async fn make_admin(database_url: &str, email: &str) {
     use app::{admin::service::set_role, auth::types::Role, client::ClientInfo};
-    let db = server::connect(database_url)
+    let database = server::database::Database::parse(database_url).expect("a database URL");
+    let db = server::database::connect(&database)
         .await
         .expect("a pool on the test database");
     set_role(&db, None, email, Role::Admin, &ClientInfo::default())

@@ -1,0 +1,200 @@
+//! The database: which one a URL names, decided once, and the pool opened on it.
+//!
+//! Every difference between SQLite and PostgreSQL that the server cares about is a method
+//! of `Backend`: the pool's size, whether connections are pinged before use, the
+//! pragmas a new connection gets, and where an SQLite file lives. The SQL itself is the
+//! same on both (sqlx's `Any` driver, portable schema).
+
+use anyhow::Context;
+use sqlx::{any::AnyPoolOptions, sqlite::SqliteConnectOptions, AnyPool, Executor};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+/// A database URL and what it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    pub url: String,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `file` is `None` for an in-memory database.
+    Sqlite {
+        file: Option<PathBuf>,
+    },
+    Postgres,
+}
+
+impl Database {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("DATABASE_URL={url} is not an SQLite URL"))?;
+            let file = options.get_filename();
+            // In-memory databases are named `file:…` and have no file on disk.
+            let on_disk =
+                !file.as_os_str().is_empty() && !file.to_string_lossy().starts_with("file:");
+            Backend::Sqlite {
+                file: on_disk.then(|| file.to_path_buf()),
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!(
+                "DATABASE_URL={} names neither SQLite (sqlite://path) nor PostgreSQL \
+                 (postgres://…)",
+                redact_url(url)
+            )
+        };
+        Ok(Self {
+            url: url.to_owned(),
+            backend,
+        })
+    }
+}
+
+impl Backend {
+    /// The directory an SQLite file lives in.
+    pub fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite { file: Some(file) } => file.parent(),
+            _ => None,
+        }
+    }
+
+    /// How many connections the pool opens at most.
+    ///
+    /// sqlx gives every SQLite connection an OS thread of its own, and SQLite writes one at
+    /// a time, so past two connections per core more of them only add threads fighting over
+    /// the cores. Measured on 2 cores (`scripts/bench-load.sh`): 16 connections and 4
+    /// served `GET /api/tasks` equally fast alone, but during 20 concurrent sign-ins its
+    /// p99 was 20 to 24 ms with 16 and 14 to 17 ms with 4. PostgreSQL connections are
+    /// processes of a server that usually has cores of its own.
+    fn max_connections(&self) -> u32 {
+        match self {
+            Self::Sqlite { .. } => {
+                let cores =
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+                u32::try_from(2 * cores).unwrap_or(u32::MAX)
+            }
+            Self::Postgres => 16,
+        }
+    }
+
+    /// sqlx pings every connection as it leaves the pool and again as it comes back.
+    /// Each ping is a round trip to the thread that owns a SQLite connection, and those
+    /// thread hand-offs, not SQL, were most of an API request's cost. An embedded database
+    /// has no network link that could have died while the connection sat idle, so SQLite
+    /// keeps only the ping on return; PostgreSQL keeps both, so a connection the server
+    /// closed is found before a request uses it.
+    fn test_before_acquire(&self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+
+    /// What every new connection runs first. For SQLite: WAL lets readers work during a
+    /// write, and the busy timeout makes concurrent writers wait instead of failing with
+    /// SQLITE_BUSY.
+    fn connection_setup(&self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => Some(
+                "pragma journal_mode = wal; pragma busy_timeout = 5000; \
+                 pragma foreign_keys = on; pragma synchronous = normal;",
+            ),
+            Self::Postgres => None,
+        }
+    }
+}
+
+/// Opens the pool and runs the embedded migrations; fails loudly if either fails.
+pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    if let Some(dir) = database
+        .backend
+        .data_dir()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+    }
+    let setup = database.backend.connection_setup();
+    let pool = AnyPoolOptions::new()
+        .max_connections(database.backend.max_connections())
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(database.backend.test_before_acquire())
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(setup) = setup {
+                    conn.execute(setup).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&database.url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact_url(&database.url)))?;
+    sqlx::migrate!("../app/migrations")
+        .run(&pool)
+        .await
+        .context("database migrations failed")?;
+    Ok(pool)
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_names_its_backend_and_sqlite_its_file() {
+        assert_eq!(
+            Database::parse("sqlite://data/taskboard.db?mode=rwc")
+                .unwrap()
+                .backend,
+            Backend::Sqlite {
+                file: Some(PathBuf::from("data/taskboard.db"))
+            }
+        );
+        assert_eq!(
+            Database::parse("sqlite::memory:").unwrap().backend,
+            Backend::Sqlite { file: None }
+        );
+        assert_eq!(
+            Database::parse("postgres://u:p@db/tasks").unwrap().backend,
+            Backend::Postgres
+        );
+        let error = Database::parse("mysql://u:secret@db/tasks")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("DATABASE_URL") && !error.contains("secret"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_data_directory_is_the_sqlite_files() {
+        let database = Database::parse("sqlite:///var/lib/taskboard/tasks.db").unwrap();
+        assert_eq!(
+            database.backend.data_dir(),
+            Some(Path::new("/var/lib/taskboard"))
+        );
+        assert_eq!(
+            Database::parse("postgres://db/x")
+                .unwrap()
+                .backend
+                .data_dir(),
+            None
+        );
+    }
+}
