@@ -4,9 +4,22 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What happened. Its name (`sign_up`, …) is the same in JSON, in the table and in
+/// filters: serde and strum derive each from the one `snake_case` rule.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     SignUp,
     SignIn,
@@ -21,36 +34,12 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [Self; 10] = [
-        Self::SignUp,
-        Self::SignIn,
-        Self::SignOut,
-        Self::Refresh,
-        Self::RefreshReuseDetected,
-        Self::SessionRevoked,
-        Self::UserDisabled,
-        Self::UserEnabled,
-        Self::RoleChanged,
-        Self::TokenRejected,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignUp => "sign_up",
-            Self::SignIn => "sign_in",
-            Self::SignOut => "sign_out",
-            Self::Refresh => "refresh",
-            Self::RefreshReuseDetected => "refresh_reuse_detected",
-            Self::SessionRevoked => "session_revoked",
-            Self::UserDisabled => "user_disabled",
-            Self::UserEnabled => "user_enabled",
-            Self::RoleChanged => "role_changed",
-            Self::TokenRejected => "token_rejected",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+        raw.parse().ok()
     }
 
     /// How the admin page names it.
@@ -70,8 +59,19 @@ impl EventKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Outcome {
     Success,
     Failure,
@@ -79,10 +79,11 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Failure => "failure",
-        }
+        self.into()
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        raw.parse().ok()
     }
 }
 
@@ -253,16 +254,14 @@ pub mod repo {
             .map(|row| {
                 let event: String = row.try_get("event")?;
                 let outcome: String = row.try_get("outcome")?;
+                let unknown = |what: &str| sqlx::Error::Decode(format!("{what}").into());
                 Ok(AuditEvent {
                     id: row.try_get("id")?,
                     at: row.try_get("at")?,
                     event: EventKind::parse(&event)
-                        .ok_or_else(|| sqlx::Error::Decode(format!("event {event}").into()))?,
-                    outcome: if outcome == "success" {
-                        Outcome::Success
-                    } else {
-                        Outcome::Failure
-                    },
+                        .ok_or_else(|| unknown(&format!("event {event}")))?,
+                    outcome: Outcome::parse(&outcome)
+                        .ok_or_else(|| unknown(&format!("outcome {outcome}")))?,
                     user_id: row.try_get("user_id")?,
                     email: row.try_get("email")?,
                     ip_address: row.try_get("ip_address")?,
@@ -280,7 +279,7 @@ mod tests {
 
     #[test]
     fn event_names_round_trip() {
-        for kind in EventKind::ALL {
+        for &kind in <EventKind as strum::VariantArray>::VARIANTS {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
             assert_eq!(
                 serde_json::to_value(kind).unwrap(),
@@ -288,5 +287,12 @@ mod tests {
             );
         }
         assert_eq!(EventKind::parse("nonsense"), None);
+        for outcome in [Outcome::Success, Outcome::Failure] {
+            assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
+            assert_eq!(
+                serde_json::to_value(outcome).unwrap(),
+                serde_json::Value::from(outcome.as_str())
+            );
+        }
     }
 }

@@ -269,7 +269,7 @@ fn parsed_var<T>(
     }
 }
 
-const DURATION_FORM: &str = "a duration: use seconds or a number with s, m, h or d (e.g. 15m)";
+const DURATION_FORM: &str = "a duration: seconds, or a number with a unit (15m, 1h, 7d, 1h 30m)";
 const LIMIT_FORM: &str = "a rate limit: use attempts/window, e.g. 10/1m";
 
 /// Parses `10/1m` (ten attempts per minute) into a limit.
@@ -281,25 +281,15 @@ pub fn parse_limit(text: &str) -> Option<Limit> {
     })
 }
 
-/// Parses `900`, `90s`, `15m`, `1h` or `7d` into seconds.
+/// Parses a positive duration into whole seconds: bare seconds (`900`), or humantime's
+/// forms (`90s`, `15m`, `1h`, `7d`, `2w`, `1h 30m`).
 pub fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
-    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => text.split_at(at),
-        None => (text, "s"),
+    let secs = match text.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => humantime::parse_duration(text).ok()?.as_secs(),
     };
-    let scale = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    number
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)?
-        .checked_mul(scale)
+    i64::try_from(secs).ok().filter(|secs| *secs > 0)
 }
 
 /// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
@@ -558,9 +548,12 @@ mod tests {
         assert_eq!(parse_duration("15m"), Some(900));
         assert_eq!(parse_duration("1h"), Some(3600));
         assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("1h 30m"), Some(5400));
+        assert_eq!(parse_duration("2w"), Some(1_209_600));
         assert_eq!(parse_duration("0"), None);
         assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("5w"), None);
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("-5m"), None);
     }
 
     #[test]

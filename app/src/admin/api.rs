@@ -124,14 +124,9 @@ impl AuditQuery {
         };
         let outcome = match self.outcome.as_deref() {
             None | Some("") => None,
-            Some("success") => Some(Outcome::Success),
-            Some("failure") => Some(Outcome::Failure),
-            Some(_) => {
-                return Err(AppError::Validation(vec![FieldError::query(
-                    "outcome",
-                    "Use success or failure",
-                )]))
-            }
+            Some(raw) => Some(Outcome::parse(raw).ok_or_else(|| {
+                AppError::Validation(vec![FieldError::query("outcome", "Use success or failure")])
+            })?),
         };
         Ok(AuditFilter {
             event,

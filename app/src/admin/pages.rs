@@ -134,11 +134,7 @@ fn AuditLog(changes: Signal<(usize, usize)>) -> impl IntoView {
     let user = RwSignal::new(String::new());
     let filter = move || AuditFilter {
         event: EventKind::parse(&event.get()),
-        outcome: match outcome.get().as_str() {
-            "success" => Some(Outcome::Success),
-            "failure" => Some(Outcome::Failure),
-            _ => None,
-        },
+        outcome: Outcome::parse(&outcome.get()),
         user: Some(user.get()).filter(|u| !u.trim().is_empty()),
         limit: None,
     };
@@ -146,8 +142,9 @@ fn AuditLog(changes: Signal<(usize, usize)>) -> impl IntoView {
         move || (filter(), changes.get()),
         |(f, _)| admin_audit_log(f),
     );
-    let kinds = EventKind::ALL
-        .into_iter()
+    let kinds = <EventKind as strum::VariantArray>::VARIANTS
+        .iter()
+        .copied()
         .map(|kind| view! { <option value=kind.as_str()>{kind.label()}</option> })
         .collect_view();
 

@@ -253,8 +253,20 @@ pub struct SessionInfo {
 }
 
 /// What a user may do: everyone is a `user`; an `admin` also manages users.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     #[default]
     User,
@@ -263,18 +275,13 @@ pub enum Role {
 
 impl Role {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        match raw.trim() {
-            "user" => Ok(Self::User),
-            "admin" => Ok(Self::Admin),
-            _ => Err(FieldError::body("role", "Use \"user\" or \"admin\"")),
-        }
+        raw.trim()
+            .parse()
+            .map_err(|_| FieldError::body("role", "Use \"user\" or \"admin\""))
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Admin => "admin",
-        }
+        self.into()
     }
 }
 
