@@ -254,14 +254,14 @@ pub mod repo {
             .map(|row| {
                 let event: String = row.try_get("event")?;
                 let outcome: String = row.try_get("outcome")?;
-                let unknown = |what: &str| sqlx::Error::Decode(format!("{what}").into());
+                let unknown = |what: String| sqlx::Error::Decode(what.into());
                 Ok(AuditEvent {
                     id: row.try_get("id")?,
                     at: row.try_get("at")?,
                     event: EventKind::parse(&event)
-                        .ok_or_else(|| unknown(&format!("event {event}")))?,
+                        .ok_or_else(|| unknown(format!("event {event}")))?,
                     outcome: Outcome::parse(&outcome)
-                        .ok_or_else(|| unknown(&format!("outcome {outcome}")))?,
+                        .ok_or_else(|| unknown(format!("outcome {outcome}")))?,
                     user_id: row.try_get("user_id")?,
                     email: row.try_get("email")?,
                     ip_address: row.try_get("ip_address")?,
