@@ -43,6 +43,41 @@ impl FieldError {
     }
 }
 
+/// Every field's problem at once: each field is parsed, its error kept, and the request
+/// is refused with all of them together, as FastAPI does.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// The parsed value; `None` when it failed, its error kept.
+    pub fn check<T>(&mut self, parsed: Result<T, FieldError>) -> Option<T> {
+        parsed.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// What `build` makes of the checked values when no field failed; otherwise one 422
+    /// with every error.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, AppError> {
+        match build() {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(AppError::Validation(self.0)),
+        }
+    }
+}
+
+/// The length rule of every bounded text field: at most `max` characters (not bytes).
+pub fn at_most_chars(
+    field: &str,
+    text: &str,
+    max: usize,
+    too_long: impl FnOnce() -> String,
+) -> Result<(), FieldError> {
+    if text.chars().count() > max {
+        Err(FieldError::body(field, too_long()))
+    } else {
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// No credentials at all.

@@ -2,7 +2,7 @@
 //!
 //! These compile to wasm too, so the forms check input with the same rules as the server.
 
-use crate::error::{AppError, FieldError};
+use crate::error::{at_most_chars, AppError, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 
 /// A syntactically plausible email address in one canonical spelling: trimmed, in
@@ -129,12 +129,9 @@ impl UserName {
                 "Names cannot contain control characters or text-direction overrides",
             ));
         }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::body(
-                "name",
-                format!("Use at most {} characters", Self::MAX_CHARS),
-            ));
-        }
+        at_most_chars("name", name, Self::MAX_CHARS, || {
+            format!("Use at most {} characters", Self::MAX_CHARS)
+        })?;
         Ok(Self(name.to_owned()))
     }
 
@@ -164,19 +161,19 @@ impl Registration {
             Email::parse(email),
             Password::parse(password),
         );
-        match (name, email, password) {
-            (Ok(name), Ok(email), Ok(password)) => Ok(Self {
-                name,
-                email,
-                password,
-            }),
-            (name, email, password) => Err(AppError::Validation(
-                [name.err(), email.err(), password.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            )),
-        }
+        let mut fields = FieldErrors::default();
+        let (name, email, password) = (
+            fields.check(name),
+            fields.check(email),
+            fields.check(password),
+        );
+        fields.finish(|| {
+            Some(Self {
+                name: name?,
+                email: email?,
+                password: password?,
+            })
+        })
     }
 }
 
@@ -197,18 +194,14 @@ impl Credentials {
         } else {
             Ok(Password(password.to_owned()))
         };
-        match (email, password) {
-            (Ok(email), Ok(password)) => Ok(Self {
-                email: email.0,
-                password,
-            }),
-            (email, password) => Err(AppError::Validation(
-                [email.err(), password.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            )),
-        }
+        let mut fields = FieldErrors::default();
+        let (email, password) = (fields.check(email), fields.check(password));
+        fields.finish(|| {
+            Some(Self {
+                email: email?.0,
+                password: password?,
+            })
+        })
     }
 }
 

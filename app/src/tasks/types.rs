@@ -1,6 +1,6 @@
 //! Tasks as clients see them, and task input parsed into types that hold only valid values.
 
-use crate::error::{AppError, FieldError};
+use crate::error::{at_most_chars, AppError, FieldError, FieldErrors};
 use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,12 +31,9 @@ impl TaskTitle {
                 "Title can't contain control characters",
             ));
         }
-        if title.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::body(
-                "title",
-                format!("Title must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
+        at_most_chars("title", title, Self::MAX_CHARS, || {
+            format!("Title must be at most {} characters", Self::MAX_CHARS)
+        })?;
         Ok(Self(title.to_owned()))
     }
 
@@ -64,12 +61,9 @@ impl TaskDescription {
                 "Description can't contain control characters other than line breaks and tabs",
             ));
         }
-        if raw.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::body(
-                "description",
-                format!("Description must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
+        at_most_chars("description", raw, Self::MAX_CHARS, || {
+            format!("Description must be at most {} characters", Self::MAX_CHARS)
+        })?;
         Ok(Self(raw.to_owned()))
     }
 
@@ -104,19 +98,15 @@ impl NewTask {
             .as_deref()
             .map(TaskDescription::parse)
             .transpose();
-        match (title, description) {
-            (Ok(title), Ok(description)) => Ok(ValidNewTask {
-                title,
-                description,
+        let mut fields = FieldErrors::default();
+        let (title, description) = (fields.check(title), fields.check(description));
+        fields.finish(|| {
+            Some(ValidNewTask {
+                title: title?,
+                description: description?,
                 completed: self.completed.unwrap_or(false),
-            }),
-            (title, description) => Err(AppError::Validation(
-                [title.err(), description.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            )),
-        }
+            })
+        })
     }
 }
 
@@ -156,19 +146,15 @@ impl TaskPatch {
             .as_ref()
             .map(|d| d.as_deref().map(TaskDescription::parse).transpose())
             .transpose();
-        match (title, description) {
-            (Ok(title), Ok(description)) => Ok(ValidTaskPatch {
-                title,
-                description,
+        let mut fields = FieldErrors::default();
+        let (title, description) = (fields.check(title), fields.check(description));
+        fields.finish(|| {
+            Some(ValidTaskPatch {
+                title: title?,
+                description: description?,
                 completed: self.completed,
-            }),
-            (title, description) => Err(AppError::Validation(
-                [title.err(), description.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            )),
-        }
+            })
+        })
     }
 }
 
