@@ -1,7 +1,7 @@
 //! The state every request handler and server function shares.
 
 use crate::{
-    auth::{rate_limit::RateLimiter, token::TokenKeys},
+    auth::{password::Passwords, rate_limit::RateLimiter, token::TokenKeys},
     client::TrustedProxies,
     db::Pool,
     error::AppError,
@@ -17,6 +17,7 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub site: Arc<SiteSettings>,
     pub limits: Arc<RateLimiter>,
+    pub passwords: Arc<Passwords>,
 }
 
 #[derive(Debug, Clone)]

@@ -60,6 +60,7 @@ impl Application {
             tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
             site: Arc::new(site),
             limits,
+            passwords: Arc::new(app::auth::password::Passwords::start()),
         };
         Ok(Self {
             listener,

@@ -1,4 +1,5 @@
 //! Password hashing with argon2id at OWASP's recommended cost, on threads of its own.
+//! `Passwords` lives in `AppState`: each app has its own threads and dummy hash.
 //!
 //! A hash takes 19 MiB and about 10 ms of a core. Hashing runs on a few dedicated
 //! threads (one fewer than the cores, at least one) at a lower CPU priority than the
@@ -13,7 +14,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 use std::{
-    sync::{mpsc, Arc, LazyLock, Mutex},
+    sync::{mpsc, Arc, Mutex},
     time::Duration,
 };
 
@@ -23,15 +24,52 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// A hash made once, verified against when the email is unknown, so that an unknown email
-/// costs the same time as a wrong password and does not reveal which accounts exist.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_blocking("a password nobody has").unwrap_or_default());
+/// The hashing threads, and a hash made once at start that an unknown email is verified
+/// against, so that it costs the same time as a wrong password and does not reveal which
+/// accounts exist. The threads end when the last clone of the app state goes.
+pub struct Passwords {
+    hashers: Hashers,
+    dummy_hash: Arc<str>,
+}
 
-static HASHERS: LazyLock<Hashers> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    Hashers::start(cores.saturating_sub(1).max(1))
-});
+impl Passwords {
+    /// One hashing thread fewer than the cores, at least one.
+    pub fn start() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self {
+            hashers: Hashers::start(cores.saturating_sub(1).max(1)),
+            dummy_hash: hash_blocking("a password nobody has")
+                .unwrap_or_default()
+                .into(),
+        }
+    }
+
+    /// The PHC string of a new argon2id hash.
+    pub async fn hash(&self, password: Password) -> Result<String, AppError> {
+        self.hashers
+            .run(move || hash_blocking(password.expose()))
+            .await?
+            .map_err(AppError::internal)
+    }
+
+    /// Whether `password` matches `stored`. With no stored hash it still does the work.
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, AppError> {
+        let dummy = Arc::clone(&self.dummy_hash);
+        self.hashers
+            .run(move || match stored {
+                Some(hash) => verify_blocking(password.expose(), &hash),
+                None => {
+                    verify_blocking(password.expose(), &dummy);
+                    false
+                }
+            })
+            .await
+    }
+}
 
 /// Hashes waiting beyond the ones running; past this the server answers busy at once.
 const QUEUE_LENGTH: usize = 256;
@@ -123,27 +161,6 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
-}
-
-/// The PHC string of a new argon2id hash.
-pub async fn hash(password: Password) -> Result<String, AppError> {
-    HASHERS
-        .run(move || hash_blocking(password.expose()))
-        .await?
-        .map_err(AppError::internal)
-}
-
-/// Whether `password` matches `stored`. With no stored hash it still does the work.
-pub async fn verify(password: Password, stored: Option<String>) -> Result<bool, AppError> {
-    HASHERS
-        .run(move || match stored {
-            Some(hash) => verify_blocking(password.expose(), &hash),
-            None => {
-                verify_blocking(password.expose(), &DUMMY_HASH);
-                false
-            }
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
-        password,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
         types::{Credentials, Registration, User},
@@ -46,7 +45,7 @@ pub async fn sign_up(
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
     state.limits.sign_up_attempt(client.address())?;
-    let hash = password::hash(form.password).await?;
+    let hash = state.passwords.hash(form.password).await?;
     // Everyone signs up as a plain user. Nothing proves that whoever types an address owns
     // it, so granting a role by address at sign-up (`ADMIN_EMAILS` did) hands it to
     // whoever registers that address first. Admins are made by `server make-admin` or by
@@ -94,7 +93,10 @@ pub async fn sign_in(
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    let matches = password::verify(credentials.password.clone(), stored).await?;
+    let matches = state
+        .passwords
+        .verify(credentials.password.clone(), stored)
+        .await?;
     // Hashing can take a while under load: an admin may have disabled the user meanwhile.
     let user = match user {
         Some(user) if matches => repo::find_user(&state.db, &user.id).await?,
