@@ -78,12 +78,13 @@ async fn sign_ups_and_refreshes_from_one_address_are_limited() {
 
 #[tokio::test]
 async fn an_unknown_email_costs_about_as_much_time_as_a_wrong_password() {
+    // A bound that a loaded machine cannot break: load only ever adds time, so the
+    // fastest of several tries is each path's own cost. Both verify an argon2 hash
+    // (about 10 ms here), so their fastest are close; an unknown email that skipped the
+    // dummy hash would take well under a millisecond, a ratio near 0.03. The upper side
+    // is not checked: two equal hashes can differ by anything under load.
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
-    let median = |mut times: Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
-    };
     let (mut wrong_password, mut unknown_email) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let started = Instant::now();
@@ -95,11 +96,14 @@ async fn an_unknown_email_costs_about_as_much_time_as_a_wrong_password() {
         unknown_email.push(started.elapsed());
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let (known, unknown) = (median(wrong_password), median(unknown_email));
+    let fastest = |times: &[Duration]| times.iter().min().copied().unwrap_or_default();
+    let (known, unknown) = (fastest(&wrong_password), fastest(&unknown_email));
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+    eprintln!("fastest sign-in: wrong password {known:?}, unknown email {unknown:?} ({ratio:.2})");
     assert!(
-        (0.5..2.0).contains(&ratio),
-        "unknown email {unknown:?} vs wrong password {known:?}"
+        ratio >= 0.25,
+        "an unknown email ({unknown:?}) is answered far faster than a wrong password \
+         ({known:?}): does it still verify the dummy hash?"
     );
 }
 
