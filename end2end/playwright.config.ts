@@ -74,5 +74,9 @@ export default defineConfig({
           JWT_EXPIRES_IN: "2s",
           JWT_LEEWAY_SECONDS: "0",
         }),
+        // Three tasks per account at most: see `smallQuotaServer` in tests/helpers.ts.
+        server(port + 2, "target/e2e-small-quota", {
+          MAX_TASKS_PER_USER: "3",
+        }),
       ],
 });

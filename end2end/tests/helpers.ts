@@ -42,6 +42,13 @@ export function shortTokenServer(baseURL: string): string {
   return url.origin;
 }
 
+/** The third test server, two ports up, where an account may keep only three tasks. */
+export function smallQuotaServer(baseURL: string): string {
+  const url = new URL(baseURL);
+  url.port = String(Number(url.port) + 2);
+  return url.origin;
+}
+
 export function freshEmail(): string {
   return `e2e-${randomUUID()}@example.com`;
 }

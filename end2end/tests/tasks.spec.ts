@@ -1,5 +1,13 @@
 import { expect, test } from "@playwright/test";
-import { addTask, signUp, taskList, waitUntilInteractive } from "./helpers";
+import {
+  PASSWORD,
+  addTask,
+  freshEmail,
+  signUp,
+  smallQuotaServer,
+  taskList,
+  waitUntilInteractive,
+} from "./helpers";
 
 test("a person signs up, manages their tasks, and signs out", async ({ page }) => {
   const mutations: string[] = [];
@@ -83,4 +91,27 @@ test("an empty title is explained next to the field", async ({ page }) => {
   await expect(page.getByText("Title can't be empty")).toBeVisible();
   await expect(page.getByLabel("Title")).toHaveAttribute("aria-invalid", "true");
   await expect(taskList(page)).toHaveCount(0);
+});
+
+test("an account at its task limit is told so, and can add again after deleting one", async ({ page, baseURL }) => {
+  const server = smallQuotaServer(baseURL!);
+  await page.goto(`${server}/sign-up?next=/tasks`);
+  await page.getByLabel("Name").fill("Prolific");
+  await page.getByLabel("Email").fill(freshEmail());
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await waitUntilInteractive(page);
+  for (const title of ["One", "Two", "Three"]) {
+    await addTask(page, title);
+  }
+  await page.getByLabel("Title").fill("Four");
+  await page.getByRole("button", { name: "Add task" }).click();
+  await expect(page.getByRole("alert")).toContainText("You have 3 tasks, the most one account can keep.");
+  await expect(taskList(page)).toHaveCount(3);
+
+  await page.getByRole("button", { name: "Dismiss" }).click();
+  await page.getByRole("button", { name: "Delete One" }).click();
+  await expect(taskList(page)).toHaveCount(2);
+  await addTask(page, "Four");
 });
