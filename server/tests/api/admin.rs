@@ -17,17 +17,6 @@ async fn admin_post(app: &TestApp, session: &str, route: &str, body: Value) -> r
         .await
 }
 
-async fn audit(app: &TestApp, admin_session: &str, query: &str) -> Vec<Value> {
-    let response = app
-        .auth_get(&format!("/api/auth/admin/audit-log?{query}"), admin_session)
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json::<Value>().await.unwrap()["events"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test]
 async fn admins_list_users_and_everyone_else_is_refused_admin_routes() {
     let (app, admin) = app_with_admin().await;
@@ -243,12 +232,12 @@ async fn every_authentication_event_is_in_the_audit_log() {
     )
     .await;
 
-    let all = audit(
-        &app,
-        &admin.session_token,
-        &format!("user={}&limit=1000", user.email),
-    )
-    .await;
+    let all = app
+        .audit_events(
+            &admin.session_token,
+            &format!("user={}&limit=1000", user.email),
+        )
+        .await;
     let seen = |event: &str, outcome: &str| {
         all.iter()
             .filter(|e| e["event"] == event && e["outcome"] == outcome)
@@ -278,10 +267,14 @@ async fn every_authentication_event_is_in_the_audit_log() {
         .iter()
         .all(|e| !e.to_string().contains(PASSWORD) && !e.to_string().contains("not the password")));
 
-    let reuse = audit(&app, &admin.session_token, "event=refresh_reuse_detected").await;
+    let reuse = app
+        .audit_events(&admin.session_token, "event=refresh_reuse_detected")
+        .await;
     assert_eq!(reuse.len(), 1);
     assert_eq!(reuse[0]["userId"], json!(user.id));
-    let rejected = audit(&app, &admin.session_token, "event=token_rejected").await;
+    let rejected = app
+        .audit_events(&admin.session_token, "event=token_rejected")
+        .await;
     let details: Vec<&str> = rejected
         .iter()
         .filter_map(|e| e["detail"].as_str())
@@ -296,7 +289,9 @@ async fn every_authentication_event_is_in_the_audit_log() {
             .any(|d| d.ends_with("Invalid token signature")),
         "{details:?}"
     );
-    let failures = audit(&app, &admin.session_token, "outcome=failure").await;
+    let failures = app
+        .audit_events(&admin.session_token, "outcome=failure")
+        .await;
     assert!(failures.iter().all(|e| e["outcome"] == "failure"));
     let bad_filter = app
         .auth_get(

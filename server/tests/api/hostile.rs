@@ -139,14 +139,14 @@ async fn oversized_headers_and_tokens_are_refused_cleanly() {
     let huge_token = app.auth_get("/api/tasks", &"a".repeat(16 * 1024)).await;
     assert_eq!(huge_token.status(), StatusCode::UNAUTHORIZED);
 
-    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    let health = app.get("/health").await;
     assert_eq!(health.status(), StatusCode::OK, "the server still answers");
 }
 
 #[tokio::test]
 async fn pages_carry_a_content_security_policy_with_the_nonce_of_their_scripts() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    let page = app.get("/sign-in").await;
     let csp = page
         .headers()
         .get(header::CONTENT_SECURITY_POLICY)
@@ -162,7 +162,7 @@ async fn pages_carry_a_content_security_policy_with_the_nonce_of_their_scripts()
     assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
 
-    let again = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    let again = app.get("/sign-in").await;
     let next_csp = again.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()
@@ -397,7 +397,7 @@ async fn an_oversized_server_function_body_is_a_413_like_the_api() {
 async fn taking_an_unsigned_error_out_of_an_address_never_leaves_the_site() {
     let app = TestApp::spawn().await;
     for path in ["/.//evil.example?__err=x", "/%2e//evil.example?__err=x"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(&response), "/", "{path}");
     }

@@ -6,19 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Audit events of one kind, read through the admin API.
-async fn events(app: &TestApp, admin_session: &str, kind: &str) -> Vec<Value> {
-    let response = app
-        .auth_get(
-            &format!("/api/auth/admin/audit-log?event={kind}"),
-            admin_session,
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["events"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
     let app = TestApp::spawn_with(&[("JWT_EXPIRES_IN", "1s"), ("JWT_LEEWAY_SECONDS", "0")]).await;
@@ -59,7 +46,9 @@ async fn a_used_session_token_presented_again_revokes_the_whole_session() {
     let rejected = app.get_tasks(&current_jwt, "").await;
     assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(detail(rejected).await, "Session has ended");
-    let reuse = events(&app, &admin.session_token, "refresh_reuse_detected").await;
+    let reuse = app
+        .audit_events(&admin.session_token, "event=refresh_reuse_detected")
+        .await;
     assert_eq!(reuse.len(), 1);
     assert_eq!(reuse[0]["userId"], json!(victim.id));
 }

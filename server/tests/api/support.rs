@@ -202,6 +202,26 @@ impl TestApp {
         admin
     }
 
+    /// The audit log's events that match `query` (`event=…`, `outcome=…`), read through
+    /// the admin API.
+    pub async fn audit_events(&self, admin_session: &str, query: &str) -> Vec<Value> {
+        let response = self
+            .auth_get(&format!("/api/auth/admin/audit-log?{query}"), admin_session)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["events"].as_array().expect("an events list").clone()
+    }
+
+    /// A plain GET, with no credentials.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn jwt_for(&self, session_token: &str) -> String {
         let response = self.auth_get("/api/auth/token", session_token).await;
         assert_eq!(response.status(), StatusCode::OK);
