@@ -2,12 +2,14 @@
 //! admin alike.
 //!
 //! The address is the TCP peer, unless the peer is one of `TRUSTED_PROXIES`. Then the
-//! proxy's `Forwarded` (RFC 7239) or, without it, `X-Forwarded-For` header is believed,
-//! read from the right: each trusted proxy appends the address it was called from, so
-//! the first hop from the right that is not a trusted proxy is the client. Everything
-//! left of it was written by the client and could say anything. A header from any other
-//! peer is ignored, since anybody can send one. Without the setting, behind a load
-//! balancer every client would be the balancer, and one client's rate limit everyone's.
+//! one header the proxies write (`TRUSTED_PROXY_HEADER`: `X-Forwarded-For`, or RFC
+//! 7239's `Forwarded`) is believed, read from the right: each trusted proxy appends the
+//! address it was called from, so the first hop from the right that is not a trusted
+//! proxy is the client. Everything left of it was written by the client and could say
+//! anything, and so could the other header, which most proxies pass through untouched:
+//! it is never read. A header from a peer that is not trusted is ignored. Without the
+//! setting, behind a load balancer every client would be the balancer, and one client's
+//! rate limit everyone's.
 
 use crate::state::AppState;
 use axum::{
@@ -58,30 +60,62 @@ impl FromRequestParts<AppState> for ClientInfo {
     }
 }
 
-/// The proxies whose forwarding headers are believed (`TRUSTED_PROXIES`).
+/// The header trusted proxies name the client in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardingHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+impl ForwardingHeader {
+    /// `x-forwarded-for` or `forwarded`, in any case.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!("{other:?}: use X-Forwarded-For or Forwarded")),
+        }
+    }
+}
+
+/// The proxies whose forwarding header is believed (`TRUSTED_PROXIES`), and which header
+/// that is (`TRUSTED_PROXY_HEADER`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardingHeader,
+}
 
 impl TrustedProxies {
-    /// A comma-separated list of addresses (`10.0.0.5`) and networks (`10.0.0.0/8`).
-    pub fn parse(list: &str) -> Result<Self, String> {
-        list.split(',')
+    /// A comma-separated list of proxies' addresses (`10.0.0.5`) and networks
+    /// (`10.0.0.0/24`). A network must hold proxies only: a client inside one could name
+    /// any address. So a catch-all (`0.0.0.0/0`, `::/0`) is refused.
+    pub fn parse(list: &str, header: ForwardingHeader) -> Result<Self, String> {
+        let networks = list
+            .split(',')
             .map(str::trim)
             .filter(|entry| !entry.is_empty())
             .map(|entry| {
-                entry
+                let network = entry
                     .parse::<IpNet>()
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("{entry:?} is neither an address nor a network"))
+                    .map_err(|_| format!("{entry:?} is neither an address nor a network"))?;
+                if network.prefix_len() == 0 {
+                    return Err(format!(
+                        "{entry:?} trusts every address, so anyone could name any client"
+                    ));
+                }
+                Ok(network)
             })
-            .collect::<Result<_, _>>()
-            .map(Self)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { networks, header })
     }
 
     /// Whether `address` is one of the trusted proxies.
     pub fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.0.iter().any(|net| net.contains(&address))
+        self.networks.iter().any(|net| net.contains(&address))
     }
 
     /// The client behind `peer`: `peer` itself unless it is trusted, else the right-most
@@ -92,7 +126,7 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return client;
         }
-        for hop in forwarded_hops(headers).iter().rev() {
+        for hop in forwarded_hops(headers, self.header).iter().rev() {
             match hop {
                 Some(address) => {
                     client = canonical(*address);
@@ -115,9 +149,8 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The hops of `Forwarded`'s `for=` parameters or, without that header,
-/// `X-Forwarded-For`, left to right; `None` for one that is not an address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The hops `header` names, left to right; `None` for one that is not an address.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardingHeader) -> Vec<Option<IpAddr>> {
     let values = |name: header::HeaderName| -> Vec<String> {
         headers
             .get_all(name)
@@ -128,9 +161,14 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
             .filter(|hop| !hop.is_empty())
             .collect()
     };
-    let forwarded = values(header::FORWARDED);
-    if !forwarded.is_empty() {
-        return forwarded
+    match header {
+        ForwardingHeader::XForwardedFor => {
+            values(header::HeaderName::from_static("x-forwarded-for"))
+                .iter()
+                .map(|hop| node_address(hop))
+                .collect()
+        }
+        ForwardingHeader::Forwarded => values(header::FORWARDED)
             .iter()
             .map(|element| {
                 element
@@ -139,12 +177,21 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
                     .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
                     .and_then(|(_, value)| node_address(value.trim().trim_matches('"')))
             })
-            .collect();
+            .collect(),
     }
-    values(header::HeaderName::from_static("x-forwarded-for"))
-        .iter()
-        .map(|hop| node_address(hop))
-        .collect()
+}
+
+/// What one client is counted as by the rate limits and the connection cap: an IPv4
+/// address (IPv4-mapped IPv6 ones included), or the /56 an IPv6 address belongs to,
+/// what providers commonly hand one subscriber (whose devices each get a /64).
+pub fn counted_as(address: IpAddr) -> IpAddr {
+    match canonical(address) {
+        IpAddr::V6(v6) => {
+            let masked = u128::from(v6) & (u128::MAX << (128 - 56));
+            IpAddr::V6(masked.into())
+        }
+        v4 => v4,
+    }
 }
 
 /// An address written as `192.0.2.1`, `192.0.2.1:8080`, `2001:db8::1` or
@@ -181,15 +228,21 @@ mod tests {
 
     const PROXY: &str = "10.0.0.5";
 
+    fn trusting(list: &str, header: ForwardingHeader) -> TrustedProxies {
+        TrustedProxies::parse(list, header).unwrap()
+    }
+
+    fn behind_proxy_writing(header: ForwardingHeader, pairs: &[(&'static str, &str)]) -> IpAddr {
+        trusting("10.0.0.0/24, 2001:db8:ffff::1", header).client_address(ip(PROXY), &headers(pairs))
+    }
+
     fn behind_proxy(pairs: &[(&'static str, &str)]) -> IpAddr {
-        TrustedProxies::parse("10.0.0.0/24, 2001:db8:ffff::1")
-            .unwrap()
-            .client_address(ip(PROXY), &headers(pairs))
+        behind_proxy_writing(ForwardingHeader::XForwardedFor, pairs)
     }
 
     #[test]
     fn a_forwarding_header_from_an_untrusted_peer_is_ignored() {
-        let trusted = TrustedProxies::parse("10.0.0.0/24").unwrap();
+        let trusted = trusting("10.0.0.0/24", ForwardingHeader::default());
         let spoofed = headers(&[("x-forwarded-for", "203.0.113.9")]);
         assert_eq!(
             trusted.client_address(ip("198.51.100.7"), &spoofed),
@@ -221,27 +274,48 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_wins_over_x_forwarded_for_and_its_forms_are_read() {
+    fn only_the_header_the_proxies_write_is_read() {
         assert_eq!(
             behind_proxy(&[
-                (
-                    "forwarded",
-                    r#"for=192.0.2.60;proto=http, For="[2001:db8:cafe::17]:4711""#
-                ),
-                ("x-forwarded-for", "6.6.6.6"),
+                ("forwarded", "for=6.6.6.6"),
+                ("x-forwarded-for", "203.0.113.9")
             ]),
-            ip("2001:db8:cafe::17")
+            ip("203.0.113.9")
         );
         assert_eq!(
-            behind_proxy(&[("forwarded", "for=192.0.2.43:8080")]),
+            behind_proxy(&[("forwarded", "for=6.6.6.6")]),
+            ip(PROXY),
+            "a Forwarded header the client sent itself is not read"
+        );
+        assert_eq!(
+            behind_proxy_writing(
+                ForwardingHeader::Forwarded,
+                &[
+                    ("forwarded", "for=192.0.2.43"),
+                    ("x-forwarded-for", "6.6.6.6")
+                ]
+            ),
             ip("192.0.2.43")
         );
-        assert_eq!(behind_proxy(&[("forwarded", "for=_hidden")]), ip(PROXY));
+    }
+
+    #[test]
+    fn forwarded_is_read_in_its_forms() {
+        let forwarded = |value: &str| {
+            behind_proxy_writing(ForwardingHeader::Forwarded, &[("forwarded", value)])
+        };
+        assert_eq!(
+            forwarded(r#"for=192.0.2.60;proto=http, For="[2001:db8:cafe::17]:4711""#),
+            ip("2001:db8:cafe::17")
+        );
+        assert_eq!(forwarded("for=192.0.2.43:8080"), ip("192.0.2.43"));
+        assert_eq!(forwarded("for=_hidden"), ip(PROXY));
+        assert_eq!(forwarded("proto=https"), ip(PROXY));
     }
 
     #[test]
     fn ipv4_mapped_peers_are_matched_as_ipv4() {
-        let trusted = TrustedProxies::parse("10.0.0.5").unwrap();
+        let trusted = trusting("10.0.0.5", ForwardingHeader::default());
         let forwarded = headers(&[("x-forwarded-for", "203.0.113.9")]);
         assert_eq!(
             trusted.client_address(ip("::ffff:10.0.0.5"), &forwarded),
@@ -250,13 +324,33 @@ mod tests {
     }
 
     #[test]
-    fn the_setting_takes_addresses_and_networks() {
+    fn ipv6_clients_are_counted_by_their_56_block() {
+        assert_eq!(counted_as(ip("2001:db8:1:2ab::1")), ip("2001:db8:1:200::"));
         assert_eq!(
-            TrustedProxies::parse("").unwrap(),
-            TrustedProxies::default()
+            counted_as(ip("2001:db8:1:2:aaaa::1")),
+            counted_as(ip("2001:db8:1:ff::2"))
         );
-        assert!(TrustedProxies::parse("10.0.0.0/8, ::1, 192.168.1.1").is_ok());
-        let error = TrustedProxies::parse("10.0.0.0/8, proxy.internal").unwrap_err();
+        assert_ne!(
+            counted_as(ip("2001:db8:1:100::1")),
+            counted_as(ip("2001:db8:1:200::1"))
+        );
+        assert_eq!(counted_as(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn the_settings_take_proxies_networks_and_one_header() {
+        let parse = |list| TrustedProxies::parse(list, ForwardingHeader::default());
+        assert_eq!(parse("").unwrap(), TrustedProxies::default());
+        assert!(parse("10.0.0.0/8, ::1, 192.168.1.1").is_ok());
+        let error = parse("10.0.0.0/8, proxy.internal").unwrap_err();
         assert!(error.contains("proxy.internal"), "{error}");
+        for everyone in ["0.0.0.0/0", "::/0"] {
+            assert!(parse(everyone).unwrap_err().contains("every address"));
+        }
+        assert_eq!(
+            ForwardingHeader::parse("Forwarded"),
+            Ok(ForwardingHeader::Forwarded)
+        );
+        assert!(ForwardingHeader::parse("X-Real-IP").is_err());
     }
 }

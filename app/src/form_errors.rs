@@ -8,15 +8,17 @@
 //! `/sign-in?__path=/fn/sign-in&__err=…` with text of their own ("Security alert: visit
 //! …") and it would show as the form's error. Here:
 //!
-//! - a server-function request's `Referer` loses any such keys before Leptos reads it,
-//!   and `next` may not carry them (`RedirectTarget`), so the only pair in a redirect
-//!   from a server function is the one Leptos appended for an error of its own;
+//! - a server-function request's `Referer`, which Leptos copies into its redirect, is
+//!   resolved against the public origin, loses any such keys, and is kept only when it
+//!   is a page of this site (`RedirectTarget`), else dropped; `next` may not carry the
+//!   keys either. So the only pair in a redirect from a server function is the one
+//!   Leptos appended for an error of its own;
 //! - that pair is signed (`__sig`: an expiry and an HMAC, under the server's secret, of
 //!   the page, the function, the error and the expiry), and a transport error, whose
 //!   text Leptos builds from the request, becomes the generic internal error first;
-//! - a page asked for with error keys that are not exactly one signed, unexpired pair
-//!   (keys compared decoded, as Leptos and the browser read them) is sent to itself
-//!   without them, so the address bar is clean before any script reads it.
+//! - a page asked for, by any method, with error keys that are not exactly one signed,
+//!   unexpired pair (keys compared decoded, as Leptos and the browser read them) is sent
+//!   to itself without them, so the address bar is clean before any script reads it.
 
 use crate::{
     auth::token::Secret,
@@ -29,7 +31,7 @@ use axum::{
     extract::{Request, State},
     http::{
         header::{LOCATION, REFERER},
-        HeaderMap, HeaderValue, Method, Uri,
+        HeaderMap, HeaderValue, Uri,
     },
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -55,15 +57,18 @@ pub async fn only_our_own_words(
 ) -> Response {
     let secret = &state.tokens.settings().secret;
     let now = crate::auth::token::now();
-    if request.uri().path().starts_with(SERVER_FN_PREFIX) {
-        strip_error_keys_from_referer(request.headers_mut());
+    let public_origin = &state.site.public_origin;
+    let path = request.uri().path();
+    if path.starts_with(SERVER_FN_PREFIX) {
+        only_this_sites_pages_as_referer(request.headers_mut(), public_origin);
         let mut response = next.run(request).await;
         sign_redirect(secret, &mut response, now);
         return response;
     }
-    if request.method() == Method::GET {
+    // Every method: the router renders pages for any of them where nothing else matches.
+    if !path.starts_with("/api/") {
         if let Some(clean) = without_unsigned_error(secret, request.uri(), now) {
-            let clean = RedirectTarget::parse(&clean, &state.site.public_origin)
+            let clean = RedirectTarget::parse(&clean, public_origin)
                 .map_or_else(|| "/".to_owned(), |target| target.as_str().to_owned());
             return Redirect::to(&clean).into_response();
         }
@@ -71,22 +76,26 @@ pub async fn only_our_own_words(
     next.run(request).await
 }
 
-/// Takes the error keys out of a `Referer`, which Leptos appends its own to.
-fn strip_error_keys_from_referer(headers: &mut HeaderMap) {
-    let Some(mut referer) = headers
-        .get(REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Url::parse(v).ok())
-    else {
+/// Leptos redirects a form post back to its `Referer`, with its error appended, and
+/// copies one it cannot parse as it is. So the `Referer` becomes the absolute address of
+/// the page of this site it names, without error keys, or goes.
+fn only_this_sites_pages_as_referer(headers: &mut HeaderMap, public_origin: &str) {
+    let Some(raw) = headers.get(REFERER).and_then(|v| v.to_str().ok()) else {
         return;
     };
-    if !carries_error_keys(&referer) {
-        return;
-    }
-    set_other_pairs(&mut referer);
-    match HeaderValue::from_str(referer.as_str()) {
-        Ok(value) => headers.insert(REFERER, value),
-        Err(_) => headers.remove(REFERER),
+    let page = Url::parse(public_origin)
+        .and_then(|base| base.join(raw))
+        .ok()
+        .and_then(|mut url| {
+            set_other_pairs(&mut url);
+            RedirectTarget::parse(url.as_str(), public_origin)
+        })
+        .and_then(|target| {
+            HeaderValue::from_str(&format!("{public_origin}{}", target.as_str())).ok()
+        });
+    match page {
+        Some(value) => headers.insert(REFERER, value),
+        None => headers.remove(REFERER),
     };
 }
 
@@ -330,22 +339,32 @@ mod tests {
         );
     }
 
+    /// The `Referer` Leptos will see, given the one a request came with.
+    fn referer_after(raw: &str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(REFERER, HeaderValue::from_str(raw).unwrap());
+        only_this_sites_pages_as_referer(&mut headers, "http://127.0.0.1:3000");
+        headers.get(REFERER).map(|v| v.to_str().unwrap().to_owned())
+    }
+
     #[test]
     fn only_the_pair_leptos_appended_is_signed() {
         let forged = encoded(&AppError::Forbidden(FORGED.to_owned()));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            REFERER,
-            HeaderValue::from_str(&format!(
-                "http://127.0.0.1:3000/sign-in?next=%2Ftasks&__path=%2Ffn%2Fsign-in&__err={forged}"
-            ))
-            .unwrap(),
-        );
-        strip_error_keys_from_referer(&mut headers);
-        assert_eq!(
-            headers[REFERER],
-            "http://127.0.0.1:3000/sign-in?next=%2Ftasks"
-        );
+        let planted = format!("/sign-in?next=%2Ftasks&__path=%2Ffn%2Fsign-in&__err={forged}");
+        for referer in [format!("http://127.0.0.1:3000{planted}"), planted.clone()] {
+            assert_eq!(
+                referer_after(&referer).as_deref(),
+                Some("http://127.0.0.1:3000/sign-in?next=%2Ftasks"),
+                "{referer}"
+            );
+        }
+        for elsewhere in [
+            "https://evil.example/sign-in",
+            "//evil.example/x",
+            "/\\evil.example",
+        ] {
+            assert_eq!(referer_after(elsewhere), None, "{elsewhere}");
+        }
 
         // Were a second pair ever there, nothing would be signed.
         let mut twice = redirect(&format!(

@@ -7,7 +7,7 @@ use app::{
         rate_limit::{Limit, RateLimits},
         token::{parse_algorithm, Secret, TokenSettings},
     },
-    client::TrustedProxies,
+    client::{ForwardingHeader, TrustedProxies},
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -165,8 +165,16 @@ impl Config {
             |v| v.parse().ok().filter(|n| *n > 0),
             "a positive number of tasks",
         )?;
-        let trusted_proxies = TrustedProxies::parse(&var("TRUSTED_PROXIES").unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
+        let forwarding_header = match var("TRUSTED_PROXY_HEADER") {
+            Some(name) => ForwardingHeader::parse(&name)
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXY_HEADER={e}"))?,
+            None => ForwardingHeader::default(),
+        };
+        let trusted_proxies = TrustedProxies::parse(
+            &var("TRUSTED_PROXIES").unwrap_or_default(),
+            forwarding_header,
+        )
+        .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
         if var("ADMIN_EMAILS").is_some() {
             tracing::warn!(
                 "ADMIN_EMAILS no longer makes anyone an admin at sign-up (whoever registered a \
@@ -289,7 +297,10 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         Ok(secs) => secs,
         Err(_) => humantime::parse_duration(text).ok()?.as_secs(),
     };
-    i64::try_from(secs).ok().filter(|secs| *secs > 0)
+    // Ten years at most: far past any sensible setting, and far from overflowing a clock.
+    i64::try_from(secs)
+        .ok()
+        .filter(|secs| (1..=10 * 365 * 86_400).contains(secs))
 }
 
 /// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
@@ -554,6 +565,7 @@ mod tests {
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("-5m"), None);
+        assert_eq!(parse_duration("99999999999d"), None);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::{
     time::Duration,
 };
 
-/// A database URL and what it names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A database URL and what it names. Its `Debug` hides the URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Database {
     pub url: String,
     pub backend: Backend,
@@ -54,6 +54,15 @@ impl Database {
             url: url.to_owned(),
             backend,
         })
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &redact_url(&self.url))
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -143,11 +152,13 @@ pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
     Ok(pool)
 }
 
-/// A database URL without its password, for messages.
+/// A database URL without its user, password or query (which may hold a password too),
+/// for messages.
 fn redact_url(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &url[at + 1..]),
-        _ => url.to_owned(),
+    let without_query = url.split('?').next().unwrap_or_default();
+    match (without_query.split_once("://"), without_query.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &without_query[at + 1..]),
+        _ => without_query.to_owned(),
     }
 }
 
@@ -180,6 +191,17 @@ mod tests {
             error.contains("DATABASE_URL") && !error.contains("secret"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_database_never_prints_its_password() {
+        for url in [
+            "postgres://u:secret@db/tasks",
+            "postgres://db/tasks?user=u&password=secret",
+        ] {
+            let printed = format!("{:?}", Database::parse(url).unwrap());
+            assert!(!printed.contains("secret"), "{printed}");
+        }
     }
 
     #[test]

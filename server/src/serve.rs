@@ -18,7 +18,7 @@
 //! waits for the client's first bytes outside any header deadline.
 
 use crate::config::ConnectionLimits;
-use app::client::TrustedProxies;
+use app::client::{counted_as, TrustedProxies};
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::{
@@ -29,7 +29,7 @@ use std::{
     collections::HashMap,
     future::Future,
     io,
-    net::IpAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -92,7 +92,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Some(client_slot) = per_client.take(peer.ip(), &trusted_proxies) else {
-            tracing::debug!(%peer, "refused: too many connections from one client");
+            per_client.warn_refused(peer);
             continue;
         };
         let activity = Activity::new();
@@ -179,11 +179,13 @@ fn raise_open_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// How many connections each client address holds.
-#[derive(Clone)]
+/// How many connections each client holds (an IPv6 client counted by its /56).
 struct PerClient {
     max: usize,
     open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// When a refusal was last logged (ms since `started`): at most one line per 10 s.
+    last_warning: AtomicU64,
+    started: Instant,
 }
 
 /// One connection of `address`, counted until dropped.
@@ -197,6 +199,28 @@ impl PerClient {
         Self {
             max,
             open: Arc::new(Mutex::new(HashMap::new())),
+            last_warning: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    /// Says that a client was refused, so a proxy missing from `TRUSTED_PROXIES` (whose
+    /// clients all share its share) is noticed; at most once every 10 s.
+    fn warn_refused(&self, peer: SocketAddr) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if (last == 0 || now.saturating_sub(last) >= 10_000)
+            && self
+                .last_warning
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                %peer,
+                max = self.max,
+                "refused a connection: this client holds MAX_CONNECTIONS_PER_CLIENT already \
+                 (if it is a proxy, list it in TRUSTED_PROXIES)"
+            );
         }
     }
 
@@ -209,6 +233,7 @@ impl PerClient {
                 open: self.open.clone(),
             });
         }
+        let address = counted_as(address);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(address).or_insert(0);
         if *count >= self.max {
@@ -336,11 +361,18 @@ mod tests {
     #[test]
     fn one_client_holds_at_most_its_share_and_proxies_are_not_counted() {
         let per_client = PerClient::new(2);
-        let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+        let proxies = TrustedProxies::parse("10.0.0.5", Default::default()).unwrap();
         let client = "203.0.113.9".parse().unwrap();
         let first = per_client.take(client, &proxies).unwrap();
         let _second = per_client.take(client, &proxies).unwrap();
         assert!(per_client.take(client, &proxies).is_none());
+        let same_subscriber = "2001:db8:1:200::1".parse().unwrap();
+        let _v6 = per_client.take(same_subscriber, &proxies).unwrap();
+        let _v6_again = per_client.take("2001:db8:1:2ff::9".parse().unwrap(), &proxies);
+        assert!(
+            per_client.take(same_subscriber, &proxies).is_none(),
+            "one /56 is one client"
+        );
         drop(first);
         assert!(per_client.take(client, &proxies).is_some());
         let proxy = "10.0.0.5".parse().unwrap();

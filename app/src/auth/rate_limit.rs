@@ -22,7 +22,7 @@
 //! counters are dropped by `sweep`, which the server runs on a timer: an attempt's cost
 //! does not grow with the number of clients tracked.
 
-use crate::error::AppError;
+use crate::{client::counted_as, error::AppError};
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -297,20 +297,12 @@ fn address_key(action: &str, address: Option<&str>) -> String {
     format!("{action}:{}", client_block(address))
 }
 
-/// What one client is counted as: an IPv4 address (IPv4-mapped IPv6 ones included) or
-/// the /56 an IPv6 address belongs to, since one subscriber is handed many /64s.
+/// The key of the client at `address`: its IPv4 address or IPv6 /56
+/// (`client::counted_as`).
 fn client_block(address: Option<&str>) -> String {
-    match address.and_then(|a| a.parse::<IpAddr>().ok()) {
-        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00)
-            }
-        },
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        None => "unknown".to_owned(),
-    }
+    address
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        .map_or_else(|| "unknown".to_owned(), |a| counted_as(a).to_string())
 }
 
 fn too_many(wait: Duration) -> AppError {
@@ -488,18 +480,10 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_clients_are_counted_by_their_56_block() {
+    fn clients_are_keyed_by_the_block_they_are_counted_as() {
         assert_eq!(
             client_block(Some("2001:db8:1:2:aaaa::1")),
             client_block(Some("2001:db8:1:ff:ffff::2"))
-        );
-        assert_eq!(
-            client_block(Some("2001:db8:1:2ab::1")),
-            "2001:db8:1:200::/56"
-        );
-        assert_ne!(
-            client_block(Some("2001:db8:1:100::1")),
-            client_block(Some("2001:db8:1:200::1"))
         );
         assert_eq!(client_block(Some("::ffff:192.0.2.1")), "192.0.2.1");
         assert_eq!(client_block(None), "unknown");

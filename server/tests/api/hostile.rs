@@ -499,3 +499,49 @@ async fn a_forwarding_header_from_a_peer_that_is_not_trusted_is_ignored() {
     assert_eq!(spoofed.status(), StatusCode::OK);
     assert_eq!(recorded_address(&app, spoofed).await, "127.0.0.1");
 }
+
+#[tokio::test]
+async fn a_relative_or_foreign_referer_cannot_carry_words_into_a_signed_error() {
+    use base64::{engine::general_purpose::URL_SAFE, Engine};
+    let app = TestApp::spawn().await;
+    let forged = URL_SAFE.encode(r#"{"Forbidden":"Call +1 555 0100 to unlock your account"}"#);
+    for referer in [
+        format!("/sign-in?__path=%2Ffn%2Fsign-in&__err={forged}"),
+        format!("//evil.example/sign-in?__path=%2Ffn%2Fsign-in&__err={forged}"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/fn/current-user"))
+            .header(header::ORIGIN, &app.base)
+            .header(header::REFERER, &referer)
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        let back = location(&response);
+        assert!(
+            !back.contains(forged.trim_end_matches('=')),
+            "{referer} -> {back}"
+        );
+        assert!(!back.contains("evil.example"), "{referer} -> {back}");
+    }
+}
+
+#[tokio::test]
+async fn a_page_posted_to_with_an_unsigned_error_is_cleaned_too() {
+    use base64::{engine::general_purpose::URL_SAFE, Engine};
+    let app = TestApp::spawn().await;
+    let forged = URL_SAFE.encode(r#"{"Forbidden":"Security alert: visit https://evil.example"}"#);
+    let response = app
+        .client
+        .post(app.url(&format!("/sign-in/?__path=%2Ffn%2Fsign-in&__err={forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !location(&response).contains("__err"),
+        "{}",
+        location(&response)
+    );
+}
