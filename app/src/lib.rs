@@ -24,6 +24,8 @@ pub mod form_errors;
 pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(all(test, feature = "ssr"))]
+mod testing;
 
 use admin::pages::AdminPage;
 use auth::{

@@ -87,13 +87,7 @@ fn cookie_header(state: &AppState, name: &str, value: &str, max_age_secs: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.parse().unwrap(), HeaderValue::from_str(v).unwrap()))
-            .collect()
-    }
+    use crate::testing::headers;
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
-    let app = TestApp::spawn_with(&[("JWT_EXPIRES_IN", "1s"), ("JWT_LEEWAY_SECONDS", "0")]).await;
+    // JWT times are whole seconds, so a token of lifetime L lives between L - 1 and L
+    // seconds: with 2 s, the refreshed token below lives at least a second.
+    let app = TestApp::spawn_with(&[("JWT_EXPIRES_IN", "2s"), ("JWT_LEEWAY_SECONDS", "0")]).await;
     let user = app.new_user().await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let expired = app.get_tasks(&user.jwt, "").await;
