@@ -80,7 +80,12 @@ pub async fn only_our_own_words(
 /// copies one it cannot parse as it is. So the `Referer` becomes the absolute address of
 /// the page of this site it names, without error keys, or goes.
 fn only_this_sites_pages_as_referer(headers: &mut HeaderMap, public_origin: &str) {
-    let Some(raw) = headers.get(REFERER).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers.get(REFERER) else {
+        return;
+    };
+    // Not text: server_fn would read it lossily and redirect there. No browser sends one.
+    let Ok(raw) = value.to_str() else {
+        headers.remove(REFERER);
         return;
     };
     let page = Url::parse(public_origin)

@@ -155,10 +155,15 @@ pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
 /// A database URL without its user, password or query (which may hold a password too),
 /// for messages.
 fn redact_url(url: &str) -> String {
-    let without_query = url.split('?').next().unwrap_or_default();
-    match (without_query.split_once("://"), without_query.rfind('@')) {
-        (Some((scheme, _)), Some(at)) => format!("{scheme}://…@{}", &without_query[at + 1..]),
-        _ => without_query.to_owned(),
+    // The last `@` first: a password may itself hold `?`.
+    let (scheme, after_userinfo) = match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => (Some(scheme), &url[at + 1..]),
+        _ => (None, url),
+    };
+    let host_and_path = after_userinfo.split('?').next().unwrap_or_default();
+    match scheme {
+        Some(scheme) => format!("{scheme}://…@{host_and_path}"),
+        None => host_and_path.to_owned(),
     }
 }
 
@@ -198,6 +203,7 @@ mod tests {
         for url in [
             "postgres://u:secret@db/tasks",
             "postgres://db/tasks?user=u&password=secret",
+            "postgres://u:pa?secret@db/tasks",
         ] {
             let printed = format!("{:?}", Database::parse(url).unwrap());
             assert!(!printed.contains("secret"), "{printed}");
