@@ -26,6 +26,10 @@ fn token_contract(c: &mut Criterion) {
         session_id: "0b6d4f2e-8e8a-4c43-a2a4-93a0d5b1f7c2",
         role: "user",
         scope: &Scope::full(),
+        email_verified: true,
+        banned: false,
+        created_at: "2026-01-01T00:00:00.000Z",
+        updated_at: "2026-01-01T00:00:00.000Z",
     };
     c.bench_function("token/issue", |b| {
         b.iter(|| keys.issue(black_box(&subject)))

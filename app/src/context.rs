@@ -5,7 +5,7 @@
 
 use crate::{
     auth::{
-        credentials::{self, SESSION_COOKIE},
+        credentials,
         repo::Session,
         session::{self, SignedIn},
         types::User,
@@ -29,8 +29,9 @@ pub fn client_info(state: &AppState) -> ClientInfo {
         .unwrap_or_default()
 }
 
-pub fn session_token() -> Option<String> {
-    parts().and_then(|p| credentials::read_cookie(&p.headers, SESSION_COOKIE))
+/// The token of the session cookie, when its signature matches.
+pub fn session_token(state: &AppState) -> Option<String> {
+    parts().and_then(|p| credentials::session_cookie_token(&p.headers, state))
 }
 
 pub fn set_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
@@ -49,7 +50,7 @@ pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
 
 /// The live session of the current request's cookie and its user.
 pub async fn cookie_session(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-    match session_token() {
+    match session_token(state) {
         Some(token) => session::resume(state, &token).await,
         None => Ok(None),
     }
@@ -75,7 +76,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(Session, User), A
 /// Like `cookie_session`, refreshing both cookies when the access JWT no longer
 /// verifies (or the session token was just rotated by another tab).
 pub async fn signed_in(state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-    let Some(token) = session_token() else {
+    let Some(token) = session_token(state) else {
         return Ok(None);
     };
     let access = parts()

@@ -16,6 +16,10 @@ pub struct FieldError {
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Better Auth's code for this problem (`PASSWORD_TOO_SHORT`), when it has one; the
+    /// answer's `code` is the first error's, else `VALIDATION_ERROR`.
+    #[serde(skip)]
+    pub code: Option<&'static str>,
 }
 
 impl FieldError {
@@ -25,6 +29,15 @@ impl FieldError {
             loc: vec!["body".to_owned(), field.to_owned()],
             msg: msg.into(),
             kind: "value_error".to_owned(),
+            code: None,
+        }
+    }
+
+    /// The same error, with Better Auth's code for it.
+    pub fn with_code(self, code: &'static str) -> Self {
+        Self {
+            code: Some(code),
+            ..self
         }
     }
 
@@ -34,6 +47,7 @@ impl FieldError {
             loc: vec!["query".to_owned(), field.to_owned()],
             msg: msg.into(),
             kind: "value_error".to_owned(),
+            code: None,
         }
     }
 
@@ -88,13 +102,13 @@ pub enum AppError {
     InvalidToken(String),
     #[error("Invalid email or password")]
     InvalidCredentials,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{message}")]
+    Forbidden { code: String, message: String },
     /// A valid token whose scope lacks the one named.
     #[error("Token scope does not allow this request: it needs {0}")]
     InsufficientScope(String),
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{message}")]
+    NotFound { code: String, message: String },
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
     #[error("{message}")]
@@ -124,17 +138,72 @@ fn summarize(errors: &[FieldError]) -> String {
 /// The `detail` of a 403 for a valid token whose user has been disabled (CONTRACT §3).
 pub const USER_DISABLED: &str = "User disabled";
 
+/// Better Auth's codes this project answers with in more than one place.
+pub const BANNED_USER: &str = "BANNED_USER";
+pub const USER_ALREADY_EXISTS: &str = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL";
+pub const YOU_CANNOT_BAN_YOURSELF: &str = "YOU_CANNOT_BAN_YOURSELF";
+
 impl AppError {
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub fn user_disabled() -> Self {
-        Self::Forbidden(USER_DISABLED.to_owned())
+        Self::forbidden(BANNED_USER, USER_DISABLED)
     }
 
     pub fn is_user_disabled(&self) -> bool {
-        matches!(self, Self::Forbidden(detail) if detail == USER_DISABLED)
+        matches!(self, Self::Forbidden { message, .. } if message == USER_DISABLED)
+    }
+
+    /// Better Auth's error code for this error (`INVALID_EMAIL_OR_PASSWORD`), which every
+    /// error body carries beside `detail`, as Better Auth's client reads it.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Unauthenticated => "UNAUTHORIZED",
+            Self::InvalidToken(_) => "INVALID_TOKEN",
+            Self::InvalidCredentials => "INVALID_EMAIL_OR_PASSWORD",
+            Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::NotFound { code, .. } => code,
+            Self::InsufficientScope(_) => "INSUFFICIENT_SCOPE",
+
+            Self::Validation(errors) => errors
+                .iter()
+                .find_map(|e| e.code)
+                .unwrap_or("VALIDATION_ERROR"),
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal | Self::Transport(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The status Better Auth answers the same case with, for the `/api/auth/*` routes:
+    /// 400 for a request it cannot use (an admin banning themselves included) and 422 for
+    /// an address already registered, where FastAPI (and the rest of this API) says 422,
+    /// 403 and 409.
+    pub fn better_auth_status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 400,
+            Self::Forbidden { code, .. } if code == YOU_CANNOT_BAN_YOURSELF => 400,
+            Self::Conflict { code, .. } if code == USER_ALREADY_EXISTS => 422,
+            _ => self.status(),
+        }
     }
 
     pub fn task_not_found() -> Self {
-        Self::NotFound("Task not found".to_owned())
+        Self::not_found("TASK_NOT_FOUND", "Task not found")
     }
 
     /// A new task refused because its owner keeps the most tasks one account may.
@@ -171,8 +240,8 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidToken(_) | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) | Self::InsufficientScope(_) => 403,
-            Self::NotFound(_) => 404,
+            Self::Forbidden { .. } | Self::InsufficientScope(_) => 403,
+            Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge => 413,
             Self::Validation(_) => 422,
@@ -205,8 +274,18 @@ impl AppError {
         match status {
             401 if text == "Not authenticated" || text.is_empty() => Self::Unauthenticated,
             401 => Self::InvalidToken(text),
-            403 => Self::Forbidden(text),
-            404 => Self::NotFound(text),
+            403 => Self::Forbidden {
+                code: serde_json::from_str::<Code>(body)
+                    .map(|body| body.code)
+                    .unwrap_or_default(),
+                message: text,
+            },
+            404 => Self::NotFound {
+                code: serde_json::from_str::<Code>(body)
+                    .map(|body| body.code)
+                    .unwrap_or_default(),
+                message: text,
+            },
             409 => Self::Conflict {
                 code: serde_json::from_str::<Code>(body)
                     .map(|body| body.code)
@@ -237,7 +316,7 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::server_fn_error_status;
+pub use ssr::{better_auth_statuses, server_fn_error_status};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -304,18 +383,17 @@ mod ssr {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let (code, message) = (self.code(), self.to_string());
             let body = match &self {
-                Self::Validation(errors) => json!({ "detail": errors }),
-                Self::Conflict { code, message } => {
-                    json!({ "detail": message, "code": code, "message": message })
+                Self::Validation(errors) => {
+                    json!({ "detail": errors, "code": code, "message": message })
                 }
-                Self::InvalidCredentials => {
-                    let message = self.to_string();
-                    json!({ "detail": message, "code": "INVALID_EMAIL_OR_PASSWORD", "message": message })
-                }
-                _ => json!({ "detail": self.to_string() }),
+                _ => json!({ "detail": message, "code": code, "message": message }),
             };
             let mut response = (status, Json(body)).into_response();
+            response
+                .extensions_mut()
+                .insert(BetterAuthStatus(self.better_auth_status()));
             let challenge = match &self {
                 Self::Unauthenticated => Some("Bearer".to_owned()),
                 Self::InvalidToken(reason) => Some(format!(
@@ -342,6 +420,25 @@ mod ssr {
             }
             response
         }
+    }
+
+    /// The status Better Auth would answer an error with, kept on the response for the
+    /// `/api/auth/*` routes' `better_auth_statuses`.
+    #[derive(Clone, Copy)]
+    struct BetterAuthStatus(u16);
+
+    /// For the routes that speak Better Auth's dialect: each error answer gets the
+    /// status Better Auth uses for it (`AppError::better_auth_status`).
+    pub async fn better_auth_statuses(request: Request, next: Next) -> Response {
+        let mut response = next.run(request).await;
+        if let Some(status) = response
+            .extensions()
+            .get::<BetterAuthStatus>()
+            .and_then(|s| StatusCode::from_u16(s.0).ok())
+        {
+            *response.status_mut() = status;
+        }
+        response
     }
 
     /// Server functions answer every error with a 500, the protocol's default. This puts
@@ -423,7 +520,7 @@ mod tests {
         );
         assert_eq!(
             AppError::from_api_response(404, None, ""),
-            AppError::NotFound(String::new())
+            AppError::not_found("", "")
         );
         assert_eq!(
             AppError::from_api_response(422, None, r#"{"detail":"not a list"}"#),

@@ -67,6 +67,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         loc: vec!["body".to_owned()],
         msg: rejection.body_text(),
         kind: kind.to_owned(),
+        code: None,
     }])
 }
 
@@ -85,6 +86,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
                     loc: vec!["query".to_owned()],
                     msg: rejection.body_text(),
                     kind: "type_error".to_owned(),
+                    code: None,
                 }])
             })
     }

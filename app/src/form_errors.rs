@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn an_error_nobody_signed_is_taken_out_of_the_address() {
-        let forged = encoded(&AppError::Forbidden(FORGED.to_owned()));
+        let forged = encoded(&AppError::forbidden("FORBIDDEN", FORGED));
         for query in [
             format!("next=%2Ftasks&__path=/fn/sign-in&__err={forged}"),
             format!("next=%2Ftasks&__path=/fn/sign-in&__err={forged}&__sig=1900000000.AAAA"),
@@ -325,7 +325,7 @@ mod tests {
         let other_error = edited(&signed, |pairs| {
             for (key, value) in pairs.iter_mut() {
                 if key == ERROR {
-                    *value = encoded(&AppError::Forbidden(FORGED.to_owned()));
+                    *value = encoded(&AppError::forbidden("FORBIDDEN", FORGED));
                 }
             }
         });
@@ -335,7 +335,7 @@ mod tests {
         let second_error = edited(&signed, |pairs| {
             pairs.push((
                 ERROR.to_owned(),
-                encoded(&AppError::Forbidden(FORGED.to_owned())),
+                encoded(&AppError::forbidden("FORBIDDEN", FORGED)),
             ));
         });
         assert!(
@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn only_the_pair_leptos_appended_is_signed() {
-        let forged = encoded(&AppError::Forbidden(FORGED.to_owned()));
+        let forged = encoded(&AppError::forbidden("FORBIDDEN", FORGED));
         let planted = format!("/sign-in?next=%2Ftasks&__path=%2Ffn%2Fsign-in&__err={forged}");
         for referer in [format!("http://127.0.0.1:3000{planted}"), planted.clone()] {
             assert_eq!(

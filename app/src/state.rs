@@ -41,19 +41,39 @@ pub struct SiteSettings {
     pub max_tasks_per_user: i64,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// The session cookie's name: Better Auth's `better-auth.session_token`, with the
+    /// configured prefix in place of `better-auth` and `__Secure-` before it over https.
+    pub session_cookie: String,
+    /// Origins other than the public one whose pages may call the API with credentials
+    /// (`CORS_ALLOWED_ORIGINS`), normalised like the public origin.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl SiteSettings {
     /// The access cookie's name. Over https it is `__Host-` prefixed, which browsers
     /// accept only with `Secure`, `Path=/` and no `Domain`: no subdomain and no plain-http
     /// page can set or overwrite it. (The session cookie keeps Better Auth's name, which
-    /// its client and middleware look for.)
+    /// its client and middleware look for: see `session_cookie`.)
     pub fn access_cookie(&self) -> &'static str {
         if self.secure_cookies {
             "__Host-access_token"
         } else {
             "access_token"
         }
+    }
+}
+
+impl SiteSettings {
+    /// Better Auth's cookie name for a prefix (`better-auth` unless configured).
+    pub fn session_cookie_name(prefix: &str, secure: bool) -> String {
+        let secure_prefix = if secure { "__Secure-" } else { "" };
+        format!("{secure_prefix}{prefix}.session_token")
+    }
+
+    /// Whether pages of `origin` may call this site with credentials: its own public
+    /// origin, or one listed in `CORS_ALLOWED_ORIGINS`.
+    pub fn is_allowed_origin(&self, origin: &str) -> bool {
+        origin == self.public_origin || self.cors_allowed_origins.iter().any(|o| o == origin)
     }
 }
 

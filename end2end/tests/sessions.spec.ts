@@ -14,7 +14,7 @@ import {
 
 async function sessionCookie(page: Page): Promise<string | undefined> {
   const cookies = await page.context().cookies();
-  return cookies.find((c) => c.name === "session_token")?.value;
+  return cookies.find((c) => c.name === "better-auth.session_token")?.value;
 }
 
 test("an access token that expires on an open page is refreshed without the person noticing", async ({ page, baseURL }) => {

@@ -105,7 +105,7 @@ impl Config {
         let site_url_is_explicit = var("BETTER_AUTH_URL").is_some();
         let site_url = var("BETTER_AUTH_URL")
             .unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
-        let public_origin = origin_of(&site_url)?;
+        let public_origin = origin_of("BETTER_AUTH_URL", &site_url)?;
         let issuer = var("JWT_ISSUER").unwrap_or_else(|| site_url.clone());
         let audience = match var("JWT_AUDIENCE") {
             Some(list) => list
@@ -175,6 +175,24 @@ impl Config {
             forwarding_header,
         )
         .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
+        let cookie_prefix =
+            var("BETTER_AUTH_COOKIE_PREFIX").unwrap_or_else(|| "better-auth".into());
+        if !cookie_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            bail!(
+                "BETTER_AUTH_COOKIE_PREFIX={cookie_prefix} cannot start a cookie name: use \
+                 letters, digits, '-', '_' and '.'"
+            );
+        }
+        let cors_allowed_origins = var("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| origin_of("CORS_ALLOWED_ORIGINS", o))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         if var("ADMIN_EMAILS").is_some() {
             tracing::warn!(
                 "ADMIN_EMAILS no longer makes anyone an admin at sign-up (whoever registered a \
@@ -246,6 +264,11 @@ impl Config {
             },
             site: SiteSettings {
                 secure_cookies: site_url.starts_with("https://"),
+                session_cookie: SiteSettings::session_cookie_name(
+                    &cookie_prefix,
+                    site_url.starts_with("https://"),
+                ),
+                cors_allowed_origins,
                 public_origin,
                 session_lifetime_secs,
                 session_update_age_secs,
@@ -305,11 +328,11 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 
 /// `scheme://host[:port]` of a URL, which is what browsers send as `Origin`.
 /// Normalised as browsers send it: lower-case host, no default port, no user-info.
-fn origin_of(url: &str) -> anyhow::Result<String> {
+fn origin_of(name: &str, url: &str) -> anyhow::Result<String> {
     let parsed = url::Url::parse(url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-        .with_context(|| format!("BETTER_AUTH_URL={url} is not an absolute http(s) URL"))?;
+        .with_context(|| format!("{name}={url} is not an absolute http(s) URL"))?;
     Ok(parsed.origin().ascii_serialization())
 }
 
@@ -584,6 +607,10 @@ mod tests {
                 session_id: "s",
                 role: "user",
                 scope: &app::auth::token::Scope::full(),
+                email_verified: false,
+                banned: false,
+                created_at: "2026-01-01T00:00:00.000Z",
+                updated_at: "2026-01-01T00:00:00.000Z",
             })
         };
         let keys = app::auth::token::TokenKeys::new(second.tokens.clone());

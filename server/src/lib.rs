@@ -98,7 +98,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(App);
     let served_over_https = state.site.secure_cookies;
     let router = Router::new()
-        .nest("/api", app::api::router())
+        .nest("/api", app::api::router(&state.site))
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();

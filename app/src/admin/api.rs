@@ -2,7 +2,10 @@
 //! The caller's session (cookie or bearer session token) must belong to an admin.
 
 use crate::{
-    admin::service::{require_admin, set_disabled, set_role},
+    admin::service::{
+        require_admin, set_disabled, set_role, NOT_ALLOWED_TO_BAN_USERS,
+        NOT_ALLOWED_TO_CHANGE_ROLES, NOT_ALLOWED_TO_LIST_USERS,
+    },
     audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
     auth::{
         extract::CurrentSession,
@@ -29,12 +32,16 @@ pub fn router() -> Router<AppState> {
         .route("/unban-user", post(unban_user))
         .route("/set-role", post(change_role))
         .route("/audit-log", get(audit_log))
+        .layer(axum::middleware::from_fn(
+            crate::error::better_auth_statuses,
+        ))
 }
 
-/// The calling admin, or 401 without a session and 403 for everyone else.
-fn admin(current: CurrentSession) -> Result<User, AppError> {
+/// The calling admin, or 401 without a session and 403 (with `refusal`'s code) for
+/// everyone else.
+fn admin(current: CurrentSession, refusal: &str) -> Result<User, AppError> {
     let (_, user) = current.signed_in()?;
-    require_admin(&user)?;
+    require_admin(&user, refusal)?;
     Ok(user)
 }
 
@@ -42,7 +49,7 @@ async fn list_users(
     State(state): State<AppState>,
     current: CurrentSession,
 ) -> Result<Json<Value>, AppError> {
-    admin(current)?;
+    admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
     let users = repo::list_users(&state.db).await?;
     Ok(Json(json!({ "total": users.len(), "users": users })))
 }
@@ -61,7 +68,7 @@ async fn ban_user(
     current: CurrentSession,
     ValidJson(body): ValidJson<BanBody>,
 ) -> Result<Json<Value>, AppError> {
-    let admin = admin(current)?;
+    let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
     let reason = body.ban_reason.as_deref();
     let user = set_disabled(&state.db, &admin, &body.user_id, true, reason, &client).await?;
     Ok(Json(json!({ "user": user })))
@@ -80,7 +87,7 @@ async fn unban_user(
     current: CurrentSession,
     ValidJson(body): ValidJson<UserBody>,
 ) -> Result<Json<Value>, AppError> {
-    let admin = admin(current)?;
+    let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
     let user = set_disabled(&state.db, &admin, &body.user_id, false, None, &client).await?;
     Ok(Json(json!({ "user": user })))
 }
@@ -100,7 +107,7 @@ async fn change_role(
     current: CurrentSession,
     ValidJson(body): ValidJson<RoleBody>,
 ) -> Result<Json<Value>, AppError> {
-    let admin = admin(current)?;
+    let admin = admin(current, NOT_ALLOWED_TO_CHANGE_ROLES)?;
     let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
     let user = set_role(&state.db, Some(&admin), &body.user_id, role, &client).await?;
     Ok(Json(json!({ "user": user })))
@@ -142,7 +149,7 @@ async fn audit_log(
     current: CurrentSession,
     ValidQuery(query): ValidQuery<AuditQuery>,
 ) -> Result<Json<Value>, AppError> {
-    admin(current)?;
+    admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
     let events: Vec<AuditEvent> = list(&state.db, &query.parse()?).await?;
     Ok(Json(json!({ "events": events })))
 }

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 async fn signed_in_admin() -> Result<(crate::state::AppState, User), AppError> {
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
-    crate::admin::service::require_admin(&user)?;
+    crate::admin::service::require_admin(&user, crate::admin::service::NOT_ALLOWED_TO_LIST_USERS)?;
     Ok((state, user))
 }
 

@@ -15,15 +15,22 @@ use crate::{
     error::AppError,
 };
 
-pub fn require_admin(user: &User) -> Result<(), AppError> {
+/// Better Auth's admin plugin codes for a non-admin asking to do each thing.
+pub const NOT_ALLOWED_TO_LIST_USERS: &str = "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS";
+pub const NOT_ALLOWED_TO_BAN_USERS: &str = "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS";
+pub const NOT_ALLOWED_TO_CHANGE_ROLES: &str = "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE";
+
+/// Nothing but an enabled admin passes; everyone else gets a 403 with `refusal`, the
+/// code for what they asked to do.
+pub fn require_admin(user: &User, refusal: &str) -> Result<(), AppError> {
     match user.role {
         Role::Admin if !user.banned => Ok(()),
-        _ => Err(AppError::Forbidden("Admins only".to_owned())),
+        _ => Err(AppError::forbidden(refusal, "Admins only")),
     }
 }
 
 fn user_not_found() -> AppError {
-    AppError::NotFound("User not found".to_owned())
+    AppError::not_found("USER_NOT_FOUND", "User not found")
 }
 
 /// Disables (revoking every session) or re-enables a user.
@@ -35,10 +42,11 @@ pub async fn set_disabled(
     reason: Option<&str>,
     client: &ClientInfo,
 ) -> Result<User, AppError> {
-    require_admin(admin)?;
+    require_admin(admin, NOT_ALLOWED_TO_BAN_USERS)?;
     if user_id == admin.id {
-        return Err(AppError::Forbidden(
-            "You cannot disable your own account".to_owned(),
+        return Err(AppError::forbidden(
+            crate::error::YOU_CANNOT_BAN_YOURSELF,
+            "You cannot disable your own account",
         ));
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
@@ -73,10 +81,11 @@ pub async fn set_role(
     client: &ClientInfo,
 ) -> Result<User, AppError> {
     if let Some(admin) = admin {
-        require_admin(admin)?;
+        require_admin(admin, NOT_ALLOWED_TO_CHANGE_ROLES)?;
         if id_or_email == admin.id || id_or_email == admin.email {
-            return Err(AppError::Forbidden(
-                "You cannot change your own role".to_owned(),
+            return Err(AppError::forbidden(
+                "YOU_CANNOT_CHANGE_YOUR_OWN_ROLE",
+                "You cannot change your own role",
             ));
         }
     }

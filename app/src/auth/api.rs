@@ -22,7 +22,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
@@ -37,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/revoke-session", post(revoke_session))
         .route("/revoke-sessions", post(revoke_sessions))
         .route("/revoke-other-sessions", post(revoke_other_sessions))
+        .layer(axum::middleware::from_fn(
+            crate::error::better_auth_statuses,
+        ))
 }
 
 /// `GET /api/me`: who the access token says the caller is.
@@ -88,6 +91,9 @@ async fn sign_in(
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
+/// The answer to a sign-in or sign-up: the session's cookies, and its signed token in
+/// `set-auth-token` as Better Auth's bearer plugin sends it, for clients that keep the
+/// token themselves.
 fn with_session_cookies(
     state: &AppState,
     signed_in: &SignedIn,
@@ -97,6 +103,10 @@ fn with_session_cookies(
     for cookie in credentials::session_cookies(state, signed_in) {
         headers.append(SET_COOKIE, cookie);
     }
+    headers.insert(
+        HeaderName::from_static("set-auth-token"),
+        credentials::bearer_session_token(state, &signed_in.session_token),
+    );
     (headers, Json(body)).into_response()
 }
 
@@ -162,17 +172,36 @@ async fn token(
     ))
 }
 
+/// A `list-sessions` item: Better Auth's session with the `token` its client hands to
+/// `revoke-session`. Session tokens are stored only as hashes, so this `token` is the
+/// session's id: it names the session to revoke and signs nobody in.
+#[derive(Serialize)]
+struct ListedSession {
+    #[serde(flatten)]
+    session: Session,
+    token: String,
+}
+
 async fn list_sessions(
     State(state): State<AppState>,
     current: CurrentSession,
-) -> Result<Json<Vec<Session>>, AppError> {
+) -> Result<Json<Vec<ListedSession>>, AppError> {
     let (_, user) = current.signed_in()?;
-    Ok(Json(repo::list_sessions(&state.db, &user.id).await?))
+    let sessions = repo::list_sessions(&state.db, &user.id).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|session| ListedSession {
+                token: session.id.clone(),
+                session,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
 struct RevokeSessionBody {
-    /// The session's token or its id.
+    /// The session's token, or its id (the `token` of its `list-sessions` item).
     #[serde(default)]
     token: String,
 }

@@ -119,7 +119,7 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(token) = credentials::presented_session_token(&parts.headers) else {
+        let Some(token) = credentials::presented_session_token(&parts.headers, state) else {
             return Ok(Self(None));
         };
         if credentials::bearer_token(&parts.headers).is_none() {
@@ -143,7 +143,9 @@ fn check_same_origin(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<(), AppError> {
-    if method.is_safe() || is_same_origin(headers, &state.site.public_origin) {
+    let site = &state.site;
+    if method.is_safe() || is_same_origin(headers, &site.public_origin, &site.cors_allowed_origins)
+    {
         Ok(())
     } else {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -152,9 +154,13 @@ fn check_same_origin(
             %uri,
             origin,
             expected = %state.site.public_origin,
-            "cross-site request refused (set BETTER_AUTH_URL to the address people use)"
+            "cross-site request refused (set BETTER_AUTH_URL to the address people use, and \
+             list other frontends' origins in CORS_ALLOWED_ORIGINS)"
         );
-        Err(AppError::Forbidden("Cross-site request refused".to_owned()))
+        Err(AppError::forbidden(
+            "INVALID_ORIGIN",
+            "Cross-site request refused",
+        ))
     }
 }
 
@@ -177,21 +183,21 @@ pub async fn same_origin_server_functions(
     next.run(request).await
 }
 
-/// Whether the browser says the request comes from the site's public origin. `Origin`,
-/// which browsers send on every cross-origin request and every POST, must be exactly
-/// that origin: matching it against the request's own `Host` instead would let a page
-/// whose name was rebound to an internal address (DNS rebinding) pass, since there
-/// `Origin` and `Host` agree. Without `Origin`, `Sec-Fetch-Site` must say same-origin;
-/// with neither, the request is refused.
-fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
+/// Whether the browser says the request comes from the site's public origin, or from
+/// one of the origins listed in `CORS_ALLOWED_ORIGINS`. `Origin`, which browsers send on
+/// every cross-origin request and every POST, must be exactly one of those: matching it
+/// against the request's own `Host` instead would let a page whose name was rebound to an
+/// internal address (DNS rebinding) pass, since there `Origin` and `Host` agree. From the
+/// public origin, `Sec-Fetch-Site` (when sent) must agree that it is same-origin; a
+/// listed origin is another site by definition. Without `Origin`, `Sec-Fetch-Site` must
+/// say same-origin; with neither, the request is refused.
+fn is_same_origin(headers: &HeaderMap, public_origin: &str, listed: &[String]) -> bool {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let fetch_site = get("sec-fetch-site");
-    if fetch_site.is_some_and(|site| site != "same-origin") {
-        return false;
-    }
     match get(header::ORIGIN.as_str()) {
-        Some(origin) => origin == public_origin,
-        None => fetch_site.is_some(),
+        Some(origin) if origin == public_origin => fetch_site.is_none_or(|s| s == "same-origin"),
+        Some(origin) => listed.iter().any(|o| o == origin),
+        None => fetch_site == Some("same-origin"),
     }
 }
 
@@ -202,53 +208,65 @@ mod tests {
 
     const SITE: &str = "http://127.0.0.1:3000";
 
+    fn from_site(h: &HeaderMap) -> bool {
+        is_same_origin(h, SITE, &[])
+    }
+
     #[test]
     fn fetch_metadata_refuses_other_sites() {
-        assert!(is_same_origin(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            SITE
-        ));
-        assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "cross-site"), ("origin", SITE)]),
-            SITE
-        ));
-        assert!(!is_same_origin(
-            &headers(&[("sec-fetch-site", "same-site")]),
-            SITE
-        ));
+        assert!(from_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!from_site(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", SITE)
+        ])));
+        assert!(!from_site(&headers(&[("sec-fetch-site", "same-site")])));
     }
 
     #[test]
     fn origin_must_be_the_public_origin_whatever_the_host_says() {
-        assert!(is_same_origin(&headers(&[("origin", SITE)]), SITE));
-        assert!(is_same_origin(
-            &headers(&[("sec-fetch-site", "same-origin"), ("origin", SITE)]),
-            SITE
-        ));
+        assert!(from_site(&headers(&[("origin", SITE)])));
+        assert!(from_site(&headers(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", SITE)
+        ])));
         let rebound = [
             ("sec-fetch-site", "same-origin"),
             ("origin", "http://evil.example:3000"),
             ("host", "evil.example:3000"),
         ];
         assert!(
-            !is_same_origin(&headers(&rebound), SITE),
+            !from_site(&headers(&rebound)),
             "a rebound name is same-origin to the browser, but not our origin"
         );
-        assert!(!is_same_origin(
-            &headers(&[
-                ("origin", "http://localhost:3000"),
-                ("host", "localhost:3000")
-            ]),
-            SITE
-        ));
-        assert!(!is_same_origin(&headers(&[("origin", "null")]), SITE));
+        assert!(!from_site(&headers(&[
+            ("origin", "http://localhost:3000"),
+            ("host", "localhost:3000")
+        ])));
+        assert!(!from_site(&headers(&[("origin", "null")])));
     }
 
     #[test]
     fn a_request_without_origin_information_is_not_same_origin() {
+        assert!(!from_site(&headers(&[("host", "localhost:3000")])));
+    }
+
+    #[test]
+    fn a_listed_origin_passes_from_another_site_and_an_unlisted_one_does_not() {
+        let listed = ["http://localhost:3000".to_owned()];
+        let from = |origin: &str| {
+            is_same_origin(
+                &headers(&[("origin", origin), ("sec-fetch-site", "same-site")]),
+                SITE,
+                &listed,
+            )
+        };
+        assert!(from("http://localhost:3000"));
+        assert!(!from("http://localhost:3001"));
+        assert!(!from("http://localhost:3000.evil.example"));
         assert!(!is_same_origin(
-            &headers(&[("host", "localhost:3000")]),
-            SITE
+            &headers(&[("sec-fetch-site", "same-site")]),
+            SITE,
+            &listed
         ));
     }
 }

@@ -44,7 +44,7 @@ pub async fn sign_in(
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::auth::session;
     let state = crate::state::AppState::from_context()?;
-    if let Some(token) = crate::context::session_token() {
+    if let Some(token) = crate::context::session_token(&state) {
         session::sign_out(&state, &token, &crate::context::client_info(&state)).await?;
     }
     crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
@@ -71,7 +71,7 @@ pub async fn current_user() -> Result<Option<Viewer>, AppError> {
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_access() -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
-    let token = crate::context::session_token().ok_or(AppError::Unauthenticated)?;
+    let token = crate::context::session_token(&state).ok_or(AppError::Unauthenticated)?;
     crate::context::refresh(&state, &token).await.map(drop)
 }
 

@@ -58,7 +58,7 @@ pub async fn sign_up(
             .detail("email already registered");
         record(&state.db, entry).await;
         return Err(AppError::Conflict {
-            code: "USER_ALREADY_EXISTS".to_owned(),
+            code: crate::error::USER_ALREADY_EXISTS.to_owned(),
             message: "An account with this email already exists".to_owned(),
         });
     };
@@ -105,7 +105,10 @@ pub async fn sign_in(
     match user {
         Some(user) if matches && user.banned => {
             record(&state.db, refused("user disabled").user_id(&user.id)).await;
-            Err(AppError::Forbidden(ACCOUNT_DISABLED.to_owned()))
+            Err(AppError::forbidden(
+                crate::error::BANNED_USER,
+                ACCOUNT_DISABLED,
+            ))
         }
         Some(user) if matches => {
             state
@@ -354,6 +357,10 @@ pub fn scoped_access_token(
         session_id,
         role: user.role.as_str(),
         scope,
+        email_verified: user.email_verified,
+        banned: user.banned,
+        created_at: &user.created_at,
+        updated_at: &user.updated_at,
     })
 }
 

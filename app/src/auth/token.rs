@@ -73,13 +73,38 @@ impl Secret {
     /// HMAC-SHA256 under this secret of `message`, for `purpose`: one secret, a separate
     /// key for each thing the server signs.
     pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0)
-            .unwrap_or_else(|e| unreachable!("HMAC takes keys of any length: {e}"));
+        use hmac::Mac;
+        let mut mac = self.hmac();
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(message);
         mac.finalize().into_bytes().into()
+    }
+}
+
+impl Secret {
+    fn hmac(&self) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::Mac;
+        hmac::Hmac::new_from_slice(&self.0)
+            .unwrap_or_else(|e| unreachable!("HMAC takes keys of any length: {e}"))
+    }
+
+    /// Better Auth's signature of a cookie value: HMAC-SHA256 keyed with the secret
+    /// itself over the value, with no purpose of ours mixed in, so that Better Auth's own
+    /// code (and `getSessionCookie()` beside it) and this server sign alike.
+    pub fn sign_cookie_value(&self, value: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = self.hmac();
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `signature` is `sign_cookie_value(value)`, compared in constant time.
+    pub fn cookie_value_signed_by(&self, value: &str, signature: &[u8]) -> bool {
+        use hmac::Mac;
+        let mut mac = self.hmac();
+        mac.update(value.as_bytes());
+        mac.verify_slice(signature).is_ok()
     }
 }
 
@@ -148,6 +173,21 @@ pub struct Claims {
     /// Space-separated permissions; a token without one grants every scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Better Auth's payload names for the same person (CONTRACT §1b), so a backend
+    /// written against its JWT plugin reads what it expects. Issued, never relied on.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// The user fields of Better Auth's JWT payload that the contract's claims do not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub id: String,
+    pub email_verified: bool,
+    pub banned: bool,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 impl Claims {
@@ -204,6 +244,10 @@ pub struct Subject<'a> {
     pub session_id: &'a str,
     pub role: &'a str,
     pub scope: &'a Scope,
+    pub email_verified: bool,
+    pub banned: bool,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
 }
 
 /// Why a token was refused. The text is the `detail` the client gets.
@@ -273,6 +317,13 @@ impl TokenKeys {
             sid: subject.session_id.to_owned(),
             role: Some(subject.role.to_owned()),
             scope: Some(subject.scope.as_str().to_owned()),
+            profile: Some(Profile {
+                id: subject.user_id.to_owned(),
+                email_verified: subject.email_verified,
+                banned: subject.banned,
+                created_at: subject.created_at.to_owned(),
+                updated_at: subject.updated_at.to_owned(),
+            }),
         };
         let header = Header::new(self.settings.algorithm);
         // Encoding plain strings and integers with an HMAC key cannot fail.
@@ -365,6 +416,7 @@ impl TokenKeys {
             jti: text(raw.jti, "jti")?.unwrap_or_default(),
             role: text(raw.role, "role")?,
             scope: text(raw.scope, "scope")?,
+            profile: None,
             iat,
             exp,
             iss,
@@ -649,6 +701,10 @@ mod tests {
             session_id: "s",
             role: "admin",
             scope: &Scope::full(),
+            email_verified: false,
+            banned: false,
+            created_at: "2026-01-01T00:00:00.000Z",
+            updated_at: "2026-01-02T00:00:00.000Z",
         };
         let token = keys.issue_at(&subject, NOW);
         let claims = keys.verify_at(&token, NOW + 1).unwrap();
@@ -668,6 +724,14 @@ mod tests {
         ] {
             assert!(raw.contains_key(claim), "issued token lacks {claim}");
         }
+        assert_eq!(
+            raw["id"], "u",
+            "Better Auth's payload names the user `id` too"
+        );
+        assert_eq!(raw["emailVerified"], false);
+        assert_eq!(raw["banned"], false);
+        assert_eq!(raw["createdAt"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(raw["updatedAt"], "2026-01-02T00:00:00.000Z");
     }
 
     #[test]

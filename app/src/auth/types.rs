@@ -22,10 +22,13 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         use unicode_normalization::UnicodeNormalization;
         use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
-        let invalid = || FieldError::body("email", "Enter a valid email address");
+        let invalid =
+            || FieldError::body("email", "Enter a valid email address").with_code("INVALID_EMAIL");
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::body("email", "Enter your email address"));
+            return Err(
+                FieldError::body("email", "Enter your email address").with_code("INVALID_EMAIL")
+            );
         }
         let hidden = |c: char| {
             c.is_whitespace() || c.general_category_group() == GeneralCategoryGroup::Other
@@ -34,7 +37,8 @@ impl Email {
             return Err(FieldError::body(
                 "email",
                 "Email addresses cannot contain spaces, control or invisible characters",
-            ));
+            )
+            .with_code("INVALID_EMAIL"));
         }
         let email: String = trimmed.nfc().collect::<String>().to_lowercase();
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
@@ -83,19 +87,22 @@ impl Password {
             return Err(FieldError::body(
                 "password",
                 format!("Use at least {} characters", Self::MIN_CHARS),
-            ));
+            )
+            .with_code("PASSWORD_TOO_SHORT"));
         }
         if chars > Self::MAX_CHARS {
             return Err(FieldError::body(
                 "password",
                 format!("Use at most {} characters", Self::MAX_CHARS),
-            ));
+            )
+            .with_code("PASSWORD_TOO_LONG"));
         }
         if is_common_password(raw) {
             return Err(FieldError::body(
                 "password",
                 "This is one of the most common passwords. Choose one that is harder to guess",
-            ));
+            )
+            .with_code("PASSWORD_COMPROMISED"));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -38,22 +38,34 @@ async fn sign_up_answers_a_session_token_and_the_user_and_sets_httponly_cookies(
 }
 
 #[tokio::test]
-async fn signing_up_twice_with_the_same_email_is_a_conflict() {
+async fn signing_up_twice_with_the_same_email_is_refused_as_better_auth_refuses_it() {
     let app = TestApp::spawn().await;
     app.sign_up("Ada", "ada@example.com", PASSWORD).await;
     let response = app.sign_up("Other Ada", "ADA@example.com", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "USER_ALREADY_EXISTS");
-    assert!(body["detail"].is_string());
+    assert_eq!(body["code"], "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+    assert!(body["detail"].is_string() && body["message"] == body["detail"]);
 }
 
 #[tokio::test]
 async fn sign_up_with_bad_input_lists_every_bad_field() {
     let app = TestApp::spawn().await;
     let response = app.sign_up("", "not-an-email", "short").await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let detail = detail(response).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "as Better Auth answers it"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["code"], "INVALID_EMAIL",
+        "the first bad field with a code of its own"
+    );
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("valid email")));
+    let detail = body["detail"].clone();
     let fields: Vec<&str> = detail
         .as_array()
         .unwrap()
@@ -137,10 +149,7 @@ async fn the_session_cookie_works_like_the_bearer_session_token() {
     let response = app
         .client
         .get(app.url("/api/auth/token"))
-        .header(
-            header::COOKIE,
-            format!("session_token={}", user.session_token),
-        )
+        .header(header::COOKIE, session_cookie(&user.session_token))
         .send()
         .await
         .unwrap();
@@ -226,10 +235,7 @@ async fn server_functions_refuse_calls_from_another_origin() {
         let mut request = app
             .client
             .post(app.url("/fn/sign-out"))
-            .header(
-                header::COOKIE,
-                format!("session_token={}", user.session_token),
-            )
+            .header(header::COOKIE, session_cookie(&user.session_token))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(origin) = origin {
             request = request.header(header::ORIGIN, origin);
@@ -338,7 +344,7 @@ async fn emails_that_look_the_same_are_one_account() {
     let decomposed = app
         .sign_up("José", "JOSE\u{301}@Example.com", PASSWORD)
         .await;
-    assert_eq!(decomposed.status(), StatusCode::CONFLICT);
+    assert_eq!(decomposed.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let signed_in = app.sign_in("jose\u{301}@example.com", PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     let punycode = app
@@ -348,7 +354,7 @@ async fn emails_that_look_the_same_are_one_account() {
     let unicode = app
         .sign_up("Ada", "ada@b\u{fc}cher.example", PASSWORD)
         .await;
-    assert_eq!(unicode.status(), StatusCode::CONFLICT);
+    assert_eq!(unicode.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
@@ -364,16 +370,12 @@ async fn emails_and_names_with_control_or_invisible_characters_are_422_not_500()
             app.sign_up("Ada", email, PASSWORD).await,
             app.sign_in(email, PASSWORD).await,
         ] {
-            assert_eq!(
-                response.status(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{email:?}"
-            );
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{email:?}");
             assert_eq!(detail(response).await[0]["loc"][1], "email");
         }
     }
     let name = app.sign_up("Ada\0", "ada@example.com", PASSWORD).await;
-    assert_eq!(name.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(name.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! refresh rotation, revocation and disabled users all live in the database, so what
 //! happens on one process holds on every other at once.
 
-use crate::support::{set_cookie, ServerProcess, TestDatabase, PASSWORD};
+use crate::support::{session_token_set, ServerProcess, TestDatabase, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -31,7 +31,7 @@ async fn two_server_processes_on_one_database_act_as_one() {
     );
 
     let rotated = one.browser_refresh(&user.session_token).await;
-    let current = set_cookie(&rotated, "session_token").expect("rotated on the first");
+    let current = session_token_set(&rotated).expect("rotated on the first");
     one.auth_get("/api/auth/get-session", &current).await;
     let replayed = two.browser_refresh(&user.session_token).await;
     assert_ne!(

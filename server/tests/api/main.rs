@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod better_auth;
 mod cluster;
 mod connections;
 mod faults;

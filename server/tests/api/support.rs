@@ -243,7 +243,7 @@ impl TestApp {
     pub async fn browser_refresh(&self, session_token: &str) -> Response {
         self.client
             .post(self.url("/fn/refresh"))
-            .header(header::COOKIE, format!("session_token={session_token}"))
+            .header(header::COOKIE, session_cookie(session_token))
             .header(header::ORIGIN, &self.base)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .send()
@@ -503,6 +503,45 @@ pub fn mint(claims: &Value) -> String {
         claims,
         SECRET.as_bytes(),
     )
+}
+
+/// Better Auth's session cookie.
+pub const SESSION_COOKIE: &str = "better-auth.session_token";
+
+/// A session token signed as Better Auth signs its cookie, computed here apart from the
+/// app's code: `token.<padded base64 HMAC-SHA256 of the token, keyed with the secret>`.
+pub fn signed(token: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(token.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    format!("{token}.{signature}")
+}
+
+/// A `Cookie` header carrying a session token as a browser holds it: signed, URL-encoded.
+pub fn session_cookie(token: &str) -> String {
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&signed(token), percent_encoding::NON_ALPHANUMERIC)
+            .collect();
+    format!("{SESSION_COOKIE}={encoded}")
+}
+
+/// The session token a response's session cookie carries, once its signature is checked
+/// to be Better Auth's.
+pub fn session_token_set(response: &Response) -> Option<String> {
+    let value = set_cookie(response, SESSION_COOKIE)?;
+    let decoded = percent_encoding::percent_decode_str(&value)
+        .decode_utf8()
+        .expect("a URL-encoded cookie")
+        .into_owned();
+    let (token, _) = decoded.rsplit_once('.').expect("a signed session cookie");
+    assert_eq!(
+        decoded,
+        signed(token),
+        "the session cookie is signed as Better Auth signs it"
+    );
+    Some(token.to_owned())
 }
 
 /// The value a response sets for a cookie, if it sets it.

@@ -330,7 +330,7 @@ async fn an_unexpected_failure_is_a_500_with_a_generic_detail_and_no_cause() {
     let body = response.text().await.unwrap();
     assert_eq!(
         body,
-        r#"{"detail":"Something went wrong on our side. Please try again."}"#
+        r#"{"code":"INTERNAL_SERVER_ERROR","detail":"Something went wrong on our side. Please try again.","message":"Something went wrong on our side. Please try again."}"#
     );
 }
 
