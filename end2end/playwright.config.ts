@@ -66,6 +66,9 @@ export default defineConfig({
           // failed sign-ins stays at its default and is tested.
           RATE_LIMIT_SIGN_UP: "1000/1m",
           RATE_LIMIT_SIGN_IN: "1000/1m",
+          // A frontend on another origin, nine ports up, may call the API with the
+          // person's cookies: see `crossOriginFrontends` in tests/helpers.ts.
+          CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${port + 9}`,
         }),
         // Access tokens that expire two seconds after they are issued, for the tests of
         // refreshing on an open page.

@@ -45,10 +45,11 @@ if [[ "${1:-}" == "--test" ]]; then
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
   # PyJWT, as the FastAPI backend of the setup this replaces uses it: the API tests check
-  # that it accepts our tokens and that we accept its tokens.
-  if ! .tools/pyjwt/bin/python -c "import jwt" 2>/dev/null; then
-    say "installing PyJWT into .tools/pyjwt for the interoperability test"
+  # that it accepts our tokens and that we accept its tokens; with `cryptography`, its
+  # PyJWKClient checks EdDSA, ES256 and RS256 tokens against our JWKS.
+  if ! .tools/pyjwt/bin/python -c "import jwt, cryptography" 2>/dev/null; then
+    say "installing PyJWT into .tools/pyjwt for the interoperability tests"
     python3 -m venv .tools/pyjwt
-    .tools/pyjwt/bin/pip install --quiet "PyJWT==2.10.1"
+    .tools/pyjwt/bin/pip install --quiet "PyJWT[crypto]==2.10.1" "cryptography==44.0.0"
   fi
 fi

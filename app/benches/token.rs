@@ -14,6 +14,9 @@ fn keys() -> TokenKeys {
         audience: vec!["http://127.0.0.1:3000".to_owned()],
         lifetime_secs: 900,
         leeway_secs: 30,
+        key_rotation_secs: None,
+        key_grace_secs: 3600,
+        jwks_url: None,
     })
 }
 

@@ -83,7 +83,9 @@ pub async fn signed_in(state: &AppState) -> Result<Option<(Session, User)>, AppE
         .and_then(|p| credentials::read_cookie(&p.headers, state.site.access_cookie()))
         .and_then(|jwt| state.tokens.verify(&jwt).ok());
     match session::resume(state, &token).await? {
-        Some((session, user)) if access.is_some_and(|c| c.sid == session.id) => {
+        Some((session, user))
+            if access.is_some_and(|c| c.sid.as_deref() == Some(session.id.as_str())) =>
+        {
             Ok(Some((session, user)))
         }
         _ => match refresh(state, &token).await {

@@ -69,12 +69,6 @@ impl SiteSettings {
         let secure_prefix = if secure { "__Secure-" } else { "" };
         format!("{secure_prefix}{prefix}.session_token")
     }
-
-    /// Whether pages of `origin` may call this site with credentials: its own public
-    /// origin, or one listed in `CORS_ALLOWED_ORIGINS`.
-    pub fn is_allowed_origin(&self, origin: &str) -> bool {
-        origin == self.public_origin || self.cors_allowed_origins.iter().any(|o| o == origin)
-    }
 }
 
 impl AppState {

@@ -49,6 +49,20 @@ export function smallQuotaServer(baseURL: string): string {
   return url.origin;
 }
 
+/**
+ * Two origins that are same-site with the main test server but not its origin: `listed`
+ * (nine ports up) is in its CORS_ALLOWED_ORIGINS, `unlisted` (ten ports up) is not. Nothing
+ * listens there; a test serves their pages itself.
+ */
+export function crossOriginFrontends(baseURL: string): { listed: string; unlisted: string } {
+  const at = (offset: number) => {
+    const url = new URL(baseURL);
+    url.port = String(Number(url.port) + offset);
+    return url.origin;
+  };
+  return { listed: at(9), unlisted: at(10) };
+}
+
 export function freshEmail(): string {
   return `e2e-${randomUUID()}@example.com`;
 }

@@ -141,6 +141,25 @@ impl Config {
         let duration =
             |name, default| parsed_var(&var, name, default, parse_duration, DURATION_FORM);
         let lifetime_secs = duration("JWT_EXPIRES_IN", 15 * 60)?;
+        let key_rotation_secs = var("JWT_KEY_ROTATION")
+            .map(|v| {
+                parse_duration(&v)
+                    .with_context(|| format!("JWT_KEY_ROTATION={v} is not {DURATION_FORM}"))
+            })
+            .transpose()?;
+        if key_rotation_secs.is_some() && !app::auth::signing_keys::is_asymmetric(algorithm) {
+            bail!(
+                "JWT_KEY_ROTATION rotates key pairs, and JWT_ALGORITHM={algorithm:?} signs with \
+                 the shared secret: set JWT_ALGORITHM=EdDSA (or ES256, RS256), or unset it"
+            );
+        }
+        let key_grace_secs = duration("JWT_KEY_GRACE_PERIOD", 24 * 3600)?;
+        let jwks_url = var("JWT_JWKS_URL")
+            .map(|url| {
+                origin_of("JWT_JWKS_URL", &url)?;
+                Ok::<_, anyhow::Error>(url)
+            })
+            .transpose()?;
         let session_lifetime_secs = duration("SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
         let session_update_age_secs = duration("SESSION_UPDATE_AGE", 24 * 3600)?;
         let refresh_reuse_interval_secs = parsed_var(
@@ -191,7 +210,7 @@ impl Config {
             .split(',')
             .map(str::trim)
             .filter(|o| !o.is_empty())
-            .map(|o| origin_of("CORS_ALLOWED_ORIGINS", o))
+            .map(|o| allowed_origin(o, site_url.starts_with("https://")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         if var("ADMIN_EMAILS").is_some() {
             tracing::warn!(
@@ -261,6 +280,9 @@ impl Config {
                 audience,
                 lifetime_secs,
                 leeway_secs,
+                key_rotation_secs,
+                key_grace_secs,
+                jwks_url,
             },
             site: SiteSettings {
                 secure_cookies: site_url.starts_with("https://"),
@@ -334,6 +356,36 @@ fn origin_of(name: &str, url: &str) -> anyhow::Result<String> {
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
         .with_context(|| format!("{name}={url} is not an absolute http(s) URL"))?;
     Ok(parsed.origin().ascii_serialization())
+}
+
+/// One entry of `CORS_ALLOWED_ORIGINS`, normalised as browsers send it. A listed origin
+/// may read answers that carry session tokens, so it must be one exact origin (no
+/// wildcard), and beside an https site it must be https too (or this machine): a page
+/// served over plain http anywhere else can be rewritten by whoever is on the network.
+fn allowed_origin(entry: &str, site_is_https: bool) -> anyhow::Result<String> {
+    if entry.contains('*') {
+        bail!(
+            "CORS_ALLOWED_ORIGINS={entry}: list each origin exactly; wildcards are not supported"
+        );
+    }
+    let origin = origin_of("CORS_ALLOWED_ORIGINS", entry)?;
+    let loopback = url::Url::parse(&origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|host| {
+            host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    if site_is_https && origin.starts_with("http://") && !loopback {
+        bail!(
+            "CORS_ALLOWED_ORIGINS={entry}: the site is served over https, so a plain-http \
+             origin may not read its answers; use https"
+        );
+    }
+    Ok(origin)
 }
 
 /// In development with no secret configured: a strong random secret, made once and kept
@@ -485,13 +537,73 @@ mod tests {
     }
 
     #[test]
-    fn an_asymmetric_algorithm_is_refused_with_a_shared_secret() {
+    fn key_pair_algorithms_are_accepted_and_others_refused_with_the_choices() {
+        for algorithm in ["EdDSA", "ES256", "RS256", "HS256"] {
+            let config = config(
+                &[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", algorithm)],
+                Mode::Release,
+            )
+            .unwrap();
+            assert_eq!(
+                app::auth::signing_keys::algorithm_name(config.tokens.algorithm),
+                algorithm
+            );
+        }
+        for refused in ["ES512", "none", "PS256"] {
+            let error = config(
+                &[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", refused)],
+                Mode::Release,
+            )
+            .unwrap_err();
+            assert!(error.to_string().contains("EdDSA"), "{error}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_exact_normalised_and_https_beside_an_https_site() {
+        let listed = |list: &str, site: &str| {
+            config(
+                &[
+                    ("JWT_SECRET_KEY", SECRET),
+                    ("BETTER_AUTH_URL", site),
+                    ("CORS_ALLOWED_ORIGINS", list),
+                ],
+                Mode::Release,
+            )
+            .map(|c| c.site.cors_allowed_origins)
+        };
+        assert_eq!(
+            listed(
+                "HTTP://LocalHost:3000/, https://app.example.com:443",
+                "https://api.example.com"
+            )
+            .unwrap(),
+            ["http://localhost:3000", "https://app.example.com"]
+        );
+        assert!(listed("https://*.example.com", "https://api.example.com").is_err());
+        assert!(listed("http://app.example.com", "https://api.example.com").is_err());
+        assert!(listed("http://app.example.com", "http://api.example.com").is_ok());
+        assert!(listed("not a url", "http://api.example.com").is_err());
+    }
+
+    #[test]
+    fn key_rotation_needs_key_pairs() {
         let error = config(
-            &[("JWT_SECRET_KEY", SECRET), ("JWT_ALGORITHM", "RS256")],
+            &[("JWT_SECRET_KEY", SECRET), ("JWT_KEY_ROTATION", "30d")],
             Mode::Release,
         )
         .unwrap_err();
-        assert!(error.to_string().contains("RS256"));
+        assert!(error.to_string().contains("JWT_ALGORITHM=EdDSA"), "{error}");
+        let config = config(
+            &[
+                ("JWT_SECRET_KEY", SECRET),
+                ("JWT_ALGORITHM", "EdDSA"),
+                ("JWT_KEY_ROTATION", "30d"),
+            ],
+            Mode::Release,
+        )
+        .unwrap();
+        assert_eq!(config.tokens.key_rotation_secs, Some(30 * 24 * 3600));
     }
 
     #[test]

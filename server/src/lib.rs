@@ -52,12 +52,14 @@ impl Application {
             site.public_origin = format!("http://{bound}");
         }
         let trusted_proxies = site.trusted_proxies.clone();
+        let tokens = Arc::new(token_keys(&db, config.tokens).await?);
+        maintain_signing_keys(&tokens, &db);
         let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
         sweep_rate_limits(&limits);
         let state = AppState {
             leptos_options: config.leptos_options,
             db,
-            tokens: Arc::new(app::auth::token::TokenKeys::new(config.tokens)),
+            tokens,
             site: Arc::new(site),
             limits,
             passwords: Arc::new(app::auth::password::Passwords::start()),
@@ -168,6 +170,67 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
 }
 
 /// Sweeps the limiter's expired counters on a timer, for as long as the app holds it.
+/// The token keys: the shared secret; the key pairs of an asymmetric `JWT_ALGORITHM`
+/// (the first one made now, if there is none yet); the trusted issuer's JWKS, fetched
+/// when the first of its tokens arrives.
+async fn token_keys(
+    db: &app::db::Pool,
+    settings: app::auth::token::TokenSettings,
+) -> anyhow::Result<app::auth::token::TokenKeys> {
+    use app::auth::{remote_keys::RemoteKeys, signing_keys, token::TokenKeys};
+    let ring = if signing_keys::is_asymmetric(settings.algorithm) {
+        Some(signing_keys::maintain(db, &settings).await?)
+    } else {
+        None
+    };
+    let remote = settings.jwks_url.clone().map(RemoteKeys::new);
+    let mut keys = TokenKeys::new(settings);
+    if let Some(ring) = ring {
+        keys = keys.with_key_ring(ring);
+    }
+    if let Some(remote) = remote {
+        keys = keys.with_remote_keys(remote);
+    }
+    Ok(keys)
+}
+
+/// How often the signing keys are checked: rotated when due, and reloaded so that keys
+/// another process made are signed with here too. A minute, or half the rotation
+/// interval when that is shorter (a second at least).
+fn signing_keys_check_every(settings: &app::auth::token::TokenSettings) -> Duration {
+    let secs = settings
+        .key_rotation_secs
+        .map_or(60, |rotation| (rotation / 2).clamp(1, 60));
+    Duration::from_secs(secs.unsigned_abs())
+}
+
+fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db::Pool) {
+    if !app::auth::signing_keys::is_asymmetric(tokens.settings().algorithm) {
+        return;
+    }
+    let (tokens, db) = (Arc::downgrade(tokens), db.clone());
+    tokio::spawn(async move {
+        let Some(period) = tokens
+            .upgrade()
+            .map(|t| signing_keys_check_every(t.settings()))
+        else {
+            return;
+        };
+        let mut every = tokio::time::interval(period);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(tokens) = tokens.upgrade() else {
+                return;
+            };
+            match app::auth::signing_keys::maintain(&db, tokens.settings()).await {
+                Ok(ring) => tokens.replace_key_ring(ring),
+                Err(e) => tracing::warn!(error = %e, "signing keys could not be checked"),
+            }
+        }
+    });
+}
+
 fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
     let limits = Arc::downgrade(limits);
     tokio::spawn(async move {
@@ -187,7 +250,9 @@ fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
 /// machine, or of the proxy, could be handed them.
 async fn no_store_for_credentials(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let by_path = path.starts_with("/api/auth/") || path.starts_with(app::SERVER_FN_PREFIX);
+    // The JWKS holds public keys only, and verifiers are meant to cache it.
+    let by_path = (path.starts_with("/api/auth/") && path != "/api/auth/jwks")
+        || path.starts_with(app::SERVER_FN_PREFIX);
     let mut response = next.run(request).await;
     let headers = response.headers();
     let carries_credentials = by_path

@@ -1,7 +1,8 @@
 //! Starts Taskboard: reads the configuration, migrates the database and serves.
 //!
 //! `server make-admin <email>` instead gives an existing user the admin role and exits:
-//! the way to the first admin when `ADMIN_EMAILS` was not set at their sign-up.
+//! the way to the first admin. `server rotate-keys` retires the current signing key pair
+//! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor.
 
 use anyhow::{bail, Context};
 use app::{
@@ -31,7 +32,8 @@ async fn main() -> anyhow::Result<()> {
     match args.as_slice() {
         [] => serve().await,
         [command, email] if command == "make-admin" => make_admin(email).await,
-        _ => bail!("usage: server [make-admin <email>]"),
+        [command] if command == "rotate-keys" => rotate_keys().await,
+        _ => bail!("usage: server [make-admin <email> | rotate-keys]"),
     }
 }
 
@@ -41,6 +43,21 @@ async fn serve() -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!("Taskboard is listening on http://{}", app.address());
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// Retires the current signing key pair and makes its successor, now. Running servers
+/// sign with it within a minute, and verify its tokens at once.
+async fn rotate_keys() -> anyhow::Result<()> {
+    let config = Config::from_env(get_configuration(None)?.leptos_options)?;
+    if !app::auth::signing_keys::is_asymmetric(config.tokens.algorithm) {
+        bail!("JWT_ALGORITHM signs with the shared secret: there are no key pairs to rotate");
+    }
+    let db = connect(&config.database).await?;
+    app::auth::signing_keys::rotate_now(&db, &config.tokens).await?;
+    let ring =
+        app::auth::signing_keys::load(&db, &config.tokens.secret, config.tokens.algorithm).await?;
+    println!("signing key {} is now current", ring.current.kid);
     Ok(())
 }
 

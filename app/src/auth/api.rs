@@ -7,6 +7,7 @@ use crate::{
         extract::{Caller, CurrentSession},
         repo::{self, Session},
         session::{self, SignedIn},
+        signing_keys,
         token::Scope,
         types::{Credentials, Registration, User},
     },
@@ -17,7 +18,10 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::{header::SET_COOKIE, HeaderMap, HeaderName, HeaderValue},
+    http::{
+        header::{CACHE_CONTROL, SET_COOKIE},
+        HeaderMap, HeaderName, HeaderValue,
+    },
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -237,7 +241,23 @@ async fn revoke_other_sessions(
     Ok(Json(json!({ "status": true })))
 }
 
-/// Only HMAC algorithms are configurable, and a shared secret is never published.
-async fn jwks() -> Json<serde_json::Value> {
-    Json(json!({ "keys": [] }))
+/// How long a verifier may keep the JWKS. A rotation signs with the new key at once;
+/// verifiers that meet its `kid` before their copy expires look the set up again
+/// (PyJWT's `PyJWKClient` and jose's `createRemoteJWKSet` both do).
+const JWKS_MAX_AGE_SECS: u32 = 300;
+
+/// The public keys of an asymmetric `JWT_ALGORITHM`; none with the shared secret, which
+/// is never published.
+async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
+    let algorithm = state.tokens.settings().algorithm;
+    let keys = if signing_keys::is_asymmetric(algorithm) {
+        signing_keys::published(&state.db, algorithm)
+            .await
+            .map_err(AppError::internal)?
+    } else {
+        Vec::new()
+    };
+    let cache = HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}"))
+        .unwrap_or_else(|e| unreachable!("a constant header value: {e}"));
+    Ok(([(CACHE_CONTROL, cache)], Json(json!({ "keys": keys }))).into_response())
 }

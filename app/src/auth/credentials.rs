@@ -46,7 +46,9 @@ fn cookie_token(headers: &HeaderMap, cookie_name: &str, secret: &Secret) -> Opti
 }
 
 /// `token.<signature>`, the signed form Better Auth puts in its cookie and in the
-/// `set-auth-token` header (not yet URL-encoded).
+/// `set-auth-token` header (not yet URL-encoded). Only for session tokens, which this
+/// server makes at random: the signature is an HMAC under the bare secret, as HS256 JWTs
+/// are, so signing values anyone may choose would hand out JWT signatures.
 pub fn sign(token: &str, secret: &Secret) -> String {
     format!(
         "{token}.{}",

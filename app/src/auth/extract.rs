@@ -14,10 +14,10 @@ use crate::{
     },
     auth::{
         credentials,
-        repo::{self, Session, Standing},
+        repo::{self, IssuedElsewhere, Session, Standing},
         session,
         token::{TASKS_READ, TASKS_WRITE},
-        types::User,
+        types::{Email, User, UserName},
     },
     client::ClientInfo,
     error::AppError,
@@ -35,7 +35,6 @@ use axum::{
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
-    pub session_id: String,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -51,17 +50,22 @@ impl FromRequestParts<AppState> for Caller {
                 token
             }
         };
-        let claims = match state.tokens.verify(&token) {
+        let claims = match state.tokens.verify_current(&state.db, &token).await {
             Ok(claims) => claims,
             Err(e) => {
                 let refusal = AppError::InvalidToken(e.to_string());
                 return Err(rejected(state, parts, None, refusal).await);
             }
         };
-        let refusal = match repo::standing(&state.db, &claims.sid, &claims.sub).await? {
-            Standing::Active => None,
-            Standing::SessionEnded => Some(AppError::InvalidToken("Session has ended".to_owned())),
-            Standing::Disabled => Some(AppError::user_disabled()),
+        let refusal = match &claims.sid {
+            Some(sid) => match repo::standing(&state.db, sid, &claims.sub).await? {
+                Standing::Active => None,
+                Standing::SessionEnded => {
+                    Some(AppError::InvalidToken("Session has ended".to_owned()))
+                }
+                Standing::Disabled => Some(AppError::user_disabled()),
+            },
+            None => issued_elsewhere(state, &claims).await?,
         };
         let needed = if parts.method.is_safe() {
             TASKS_READ
@@ -76,9 +80,38 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Self {
             user_id: claims.sub,
-            session_id: claims.sid,
         })
     }
+}
+
+/// Why a valid token of the trusted issuer (`JWT_JWKS_URL`) is refused, if it is; its
+/// user's account here is made on first sight. It names no session of ours, so it is
+/// good until it expires.
+async fn issued_elsewhere(
+    state: &AppState,
+    claims: &crate::auth::token::Claims,
+) -> Result<Option<AppError>, AppError> {
+    let Ok(email) = Email::parse(&claims.email) else {
+        return Ok(Some(AppError::InvalidToken(
+            "Token claim 'email' is not an email address".to_owned(),
+        )));
+    };
+    let name = UserName::parse(&claims.name)
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_else(|_| email.as_str().to_owned());
+    Ok(
+        match repo::issued_elsewhere(&state.db, &claims.sub, email.as_str(), &name).await? {
+            IssuedElsewhere::Active => None,
+            IssuedElsewhere::Disabled => Some(AppError::user_disabled()),
+            IssuedElsewhere::LocalAccount => Some(AppError::InvalidToken(
+                "Token names an account of this server, which its issuer cannot speak for"
+                    .to_owned(),
+            )),
+            IssuedElsewhere::EmailTaken => Some(AppError::InvalidToken(
+                "Token's email belongs to another account of this server".to_owned(),
+            )),
+        },
+    )
 }
 
 /// Logs a refused token, and audits it unless this address has sent too many already.
@@ -134,19 +167,29 @@ impl FromRequestParts<AppState> for CurrentSession {
 /// the request comes from this site's public origin (`Origin`, else `Sec-Fetch-Site`). Safe methods and
 /// bearer-authenticated requests (which a browser never sends on its own) are exempt.
 fn require_same_origin(parts: &Parts, state: &AppState) -> Result<(), AppError> {
-    check_same_origin(&parts.method, &parts.uri, &parts.headers, state)
+    let listed = &state.site.cors_allowed_origins;
+    check_same_origin(&parts.method, &parts.uri, &parts.headers, state, listed)
 }
 
+/// Refuses a state-changing request from anywhere but the public origin and `listed`.
 fn check_same_origin(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     state: &AppState,
+    listed: &[String],
 ) -> Result<(), AppError> {
     let site = &state.site;
-    if method.is_safe() || is_same_origin(headers, &site.public_origin, &site.cors_allowed_origins)
-    {
+    if method.is_safe() || is_same_origin(headers, &site.public_origin, listed) {
         Ok(())
+    } else if headers
+        .get(header::ORIGIN)
+        .is_none_or(|origin| origin.as_bytes() == b"null")
+    {
+        Err(AppError::forbidden(
+            "MISSING_OR_NULL_ORIGIN",
+            "Missing or null Origin",
+        ))
     } else {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         tracing::warn!(
@@ -166,7 +209,8 @@ fn check_same_origin(
 
 /// The same CSRF defence for the server functions under `/fn/`: the browser forms and
 /// the hydrated page call them with the session cookie, so every non-safe call must come
-/// from this site. SameSite=Lax already keeps the cookie off cross-site posts; this also
+/// from this site, and only this site (other frontends listed in `CORS_ALLOWED_ORIGINS`
+/// use `/api`). SameSite=Lax already keeps the cookie off cross-site posts; this also
 /// covers same-site origins and login CSRF on the sign-in and sign-up forms.
 pub async fn same_origin_server_functions(
     State(state): State<AppState>,
@@ -174,9 +218,13 @@ pub async fn same_origin_server_functions(
     next: Next,
 ) -> Response {
     if request.uri().path().starts_with(SERVER_FN_PREFIX) {
-        if let Err(refused) =
-            check_same_origin(request.method(), request.uri(), request.headers(), &state)
-        {
+        if let Err(refused) = check_same_origin(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &state,
+            &[],
+        ) {
             return refused.into_response();
         }
     }

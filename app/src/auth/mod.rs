@@ -15,8 +15,12 @@ pub mod password;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
+pub mod remote_keys;
+#[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "ssr")]
+pub mod signing_keys;
 #[cfg(feature = "ssr")]
 pub mod token;

@@ -242,6 +242,54 @@ pub async fn standing(
     })
 }
 
+/// Where a user of the trusted issuer (`JWT_JWKS_URL`) stands here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuedElsewhere {
+    Active,
+    Disabled,
+    /// The token's `sub` is an account that signs in here with a password: another
+    /// issuer does not speak for it.
+    LocalAccount,
+    /// The token's email belongs to another account here.
+    EmailTaken,
+}
+
+/// The standing of the trusted issuer's user `id`, whose account is made on the first
+/// request that names it (from the token's email and name) and kept after, so the same
+/// person has the same tasks on every request. Such an account has no password.
+pub async fn issued_elsewhere(
+    pool: &Pool,
+    id: &str,
+    email: &str,
+    name: &str,
+) -> Result<IssuedElsewhere, sqlx::Error> {
+    let now = db::timestamp();
+    sqlx::query(
+        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at) \
+         values ($1, $2, $3, '', 0, $4, $4) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(name)
+    .bind(&now)
+    .execute(pool)
+    .await?;
+    let row = sqlx::query("select password_hash, banned from users where id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(IssuedElsewhere::EmailTaken);
+    };
+    Ok(if !row.try_get::<String, _>("password_hash")?.is_empty() {
+        IssuedElsewhere::LocalAccount
+    } else if row.try_get::<i64, _>("banned")? != 0 {
+        IssuedElsewhere::Disabled
+    } else {
+        IssuedElsewhere::Active
+    })
+}
+
 /// Replaces a session's token hash (if it is still `old_hash`), keeps the old one as
 /// retired and records the use; with `expires_at`, also extends the session. `false`
 /// when another refresh rotated it first.

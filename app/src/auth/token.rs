@@ -1,14 +1,30 @@
-//! The token contract (CONTRACT §1): the one place access JWTs are issued and verified.
+//! The token contract (CONTRACT §1, §1b): the one place access JWTs are issued and
+//! verified.
 //!
 //! Both the Leptos server functions and the tasks API call `TokenKeys`; nothing else
-//! touches `jsonwebtoken`. Signature checking is delegated to `jsonwebtoken` with the
+//! signs or checks a token. Signature checking is delegated to `jsonwebtoken` with the
 //! algorithm pinned; every header and claim rule is checked here, explicitly, against a
 //! clock passed in, so each rejection has a name, a test and a `detail` for the client.
+//!
+//! Three kinds of key, each pinned to its own algorithm:
+//! - the shared secret (HS256 by default), for tokens issued here;
+//! - with `JWT_ALGORITHM=EdDSA|ES256|RS256`, this server's key pairs
+//!   (`auth::signing_keys`), found by the token's `kid`;
+//! - with `JWT_JWKS_URL`, another issuer's published keys (`auth::remote_keys`), by
+//!   `kid`. Its tokens name no session here: `Claims::sid` is `None` for them.
 
+use crate::auth::{
+    remote_keys::{KeySet, RemoteKeys},
+    signing_keys::{self, KeyRing},
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
+use std::{
+    borrow::Cow,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
 
 /// Tokens longer than this are refused before any parsing: no legitimate token is near it.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -124,17 +140,69 @@ pub struct TokenSettings {
     pub audience: Vec<String>,
     pub lifetime_secs: i64,
     pub leeway_secs: i64,
+    /// With an asymmetric algorithm: make a new key pair when the current one is this
+    /// old (`JWT_KEY_ROTATION`); `None`, never.
+    pub key_rotation_secs: Option<i64>,
+    /// How long a retired key stays published after the last token it signed expired.
+    pub key_grace_secs: i64,
+    /// A trusted issuer's JWKS (`JWT_JWKS_URL`), whose tokens the API accepts too.
+    pub jwks_url: Option<String>,
 }
 
-/// Parses `JWT_ALGORITHM`: only the HMAC family works with a shared secret.
+/// Parses `JWT_ALGORITHM`: the HMAC family with the shared secret, or one of the
+/// algorithms this server can make key pairs for.
 pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
     match name {
         "HS256" => Ok(Algorithm::HS256),
         "HS384" => Ok(Algorithm::HS384),
         "HS512" => Ok(Algorithm::HS512),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        "ES256" => Ok(Algorithm::ES256),
+        "RS256" => Ok(Algorithm::RS256),
         other => Err(format!(
-            "JWT_ALGORITHM={other} is not supported: use HS256, HS384 or HS512 with a shared secret"
+            "JWT_ALGORITHM={other} is not supported: use HS256, HS384 or HS512 with the shared \
+             secret, or EdDSA, ES256 or RS256 for key pairs published at /api/auth/jwks"
         )),
+    }
+}
+
+/// The algorithm a public JWK is for, and the key to check with; `None` for anything
+/// that is not a public signing key this server can check (a symmetric `oct` key above
+/// all: a published secret would let anyone sign). A JWK's `alg`, when present, must
+/// agree with its key type; without one (Better Auth leaves it out) the key type says.
+pub fn verifying_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<(Algorithm, DecodingKey)> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse};
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != PublicKeyUse::Signature)
+    {
+        return None;
+    }
+    let stated = jwk.common.key_algorithm;
+    let algorithm = match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            matches!(stated, None | Some(KeyAlgorithm::EdDSA)).then_some(Algorithm::EdDSA)
+        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            matches!(stated, None | Some(KeyAlgorithm::ES256)).then_some(Algorithm::ES256)
+        }
+        AlgorithmParameters::RSA(_) => match stated {
+            None | Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+            Some(KeyAlgorithm::PS256) => Some(Algorithm::PS256),
+            _ => None,
+        },
+        _ => None,
+    }?;
+    Some((algorithm, DecodingKey::from_jwk(jwk).ok()?))
+}
+
+/// The algorithm a token header names, of those `jsonwebtoken` can check.
+fn header_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "PS256" => Some(Algorithm::PS256),
+        other => parse_algorithm(other).ok(),
     }
 }
 
@@ -166,7 +234,10 @@ pub struct Claims {
     pub iss: String,
     pub aud: Audience,
     pub jti: String,
-    pub sid: String,
+    /// The session the token belongs to: always in tokens issued here; `None` for the
+    /// trusted issuer's (`JWT_JWKS_URL`), which are valid until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Always issued; optional on verify, as CONTRACT §1 says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -275,25 +346,139 @@ pub enum TokenError {
     MissingClaim(&'static str),
     #[error("Token claim '{0}' has the wrong type")]
     ClaimType(&'static str),
+    #[error("Token header has no 'kid'")]
+    MissingKeyId,
+    /// A `kid` that no key of ours or of the trusted issuer has (now).
+    #[error("Token signed by an unknown or retired key")]
+    UnknownKey,
 }
 
 pub struct TokenKeys {
     settings: TokenSettings,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    secret_encoding: EncodingKey,
+    secret_decoding: DecodingKey,
+    /// With an asymmetric `JWT_ALGORITHM`: this server's key pairs, replaced whole when
+    /// they change.
+    own: Option<RwLock<Arc<KeyRing>>>,
+    /// With `JWT_JWKS_URL`: the trusted issuer's published keys.
+    remote: Option<RemoteKeys>,
+    /// When keys were last looked up again because a token named an unknown `kid`.
+    last_refresh: Mutex<Option<Instant>>,
+}
+
+/// Looking keys up again for an unknown `kid` happens at most this often, so tokens
+/// with made-up `kid`s cannot make every request a database query or a fetch.
+const MIN_KEY_REFRESH: Duration = Duration::from_secs(5);
+
+/// The key a token is checked with, and whether it was issued here.
+enum CheckingKey<'a> {
+    Secret(&'a DecodingKey),
+    Own(Arc<KeyRing>, String),
+    Remote(Arc<KeySet>, String),
+}
+
+impl CheckingKey<'_> {
+    fn decoding(&self) -> Option<&DecodingKey> {
+        match self {
+            Self::Secret(key) => Some(key),
+            Self::Own(ring, kid) => ring.published.get(kid).map(|k| &k.decoding),
+            Self::Remote(set, kid) => set.get(kid).map(|k| &k.decoding),
+        }
+    }
+
+    fn issued_here(&self) -> bool {
+        !matches!(self, Self::Remote(..))
+    }
 }
 
 impl TokenKeys {
+    /// Keys for the shared-secret (HMAC) algorithms. An asymmetric `JWT_ALGORITHM` needs
+    /// its key pairs too: `with_key_ring`.
     pub fn new(settings: TokenSettings) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(&settings.secret.0),
-            decoding: DecodingKey::from_secret(&settings.secret.0),
+            secret_encoding: EncodingKey::from_secret(&settings.secret.0),
+            secret_decoding: DecodingKey::from_secret(&settings.secret.0),
             settings,
+            own: None,
+            remote: None,
+            last_refresh: Mutex::new(None),
         }
+    }
+
+    /// Signs with the ring's current key pair, and accepts every key it publishes.
+    pub fn with_key_ring(mut self, ring: KeyRing) -> Self {
+        self.own = Some(RwLock::new(Arc::new(ring)));
+        self
+    }
+
+    /// Also accepts the tokens of the issuer whose keys these are.
+    pub fn with_remote_keys(mut self, remote: RemoteKeys) -> Self {
+        self.remote = Some(remote);
+        self
     }
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
+    }
+
+    fn key_ring(&self) -> Option<Arc<KeyRing>> {
+        self.own.as_ref().map(|own| {
+            Arc::clone(
+                &own.read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        })
+    }
+
+    /// Puts keys made or loaded since (`signing_keys::maintain`) in use.
+    pub fn replace_key_ring(&self, ring: KeyRing) {
+        if let Some(own) = &self.own {
+            *own.write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
+        }
+    }
+
+    /// Looks the keys up again (this server's in the database, the trusted issuer's at
+    /// its JWKS URL), when a token named a `kid` that none has; `false` when it was done
+    /// less than `MIN_KEY_REFRESH` ago, or there is nothing to look up.
+    pub async fn refresh_keys(&self, pool: &crate::db::Pool) -> bool {
+        {
+            let mut last = self
+                .last_refresh
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < MIN_KEY_REFRESH) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        if self.own.is_some() {
+            match signing_keys::load(pool, &self.settings.secret, self.settings.algorithm).await {
+                Ok(ring) => self.replace_key_ring(ring),
+                Err(e) => tracing::warn!(error = %e, "signing keys could not be reloaded"),
+            }
+        }
+        if let Some(remote) = &self.remote {
+            remote.refresh().await;
+        }
+        true
+    }
+
+    /// `verify`, with the keys looked up again first when the trusted issuer's are
+    /// stale, and after a `kid` that no key has: a rotation elsewhere is picked up on
+    /// the first token that needs it.
+    pub async fn verify_current(
+        &self,
+        pool: &crate::db::Pool,
+        token: &str,
+    ) -> Result<Claims, TokenError> {
+        if self.remote.as_ref().is_some_and(RemoteKeys::is_stale) {
+            self.refresh_keys(pool).await;
+        }
+        match self.verify(token) {
+            Err(TokenError::UnknownKey) if self.refresh_keys(pool).await => self.verify(token),
+            verified => verified,
+        }
     }
 
     pub fn issue(&self, subject: &Subject<'_>) -> String {
@@ -314,7 +499,7 @@ impl TokenKeys {
             iss: self.settings.issuer.clone(),
             aud: audience,
             jti: uuid::Uuid::new_v4().to_string(),
-            sid: subject.session_id.to_owned(),
+            sid: Some(subject.session_id.to_owned()),
             role: Some(subject.role.to_owned()),
             scope: Some(subject.scope.as_str().to_owned()),
             profile: Some(Profile {
@@ -325,43 +510,54 @@ impl TokenKeys {
                 updated_at: subject.updated_at.to_owned(),
             }),
         };
-        let header = Header::new(self.settings.algorithm);
-        // Encoding plain strings and integers with an HMAC key cannot fail.
-        jsonwebtoken::encode(&header, &claims, &self.encoding)
-            .unwrap_or_else(|e| unreachable!("HMAC signing failed: {e}"))
+        // Plain strings and integers, with a secret or a key pair that signed a probe
+        // when it was loaded: signing cannot fail.
+        let signed = match self.key_ring() {
+            Some(ring) => {
+                let mut header = Header::new(ring.current.algorithm);
+                header.kid = Some(ring.current.kid.clone());
+                jsonwebtoken::encode(&header, &claims, &ring.current.encoding)
+            }
+            None => jsonwebtoken::encode(
+                &Header::new(self.settings.algorithm),
+                &claims,
+                &self.secret_encoding,
+            ),
+        };
+        signed.unwrap_or_else(|e| unreachable!("signing failed: {e}"))
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         self.verify_at(token, now())
     }
 
-    /// Each part is decoded once: the header is checked here, jsonwebtoken checks only
-    /// the signature (with the configured algorithm, never the header's), and every claim
-    /// is checked in `check_claims` against an explicit clock.
+    /// Each part is decoded once: the header is checked here and picks the key (never
+    /// the algorithm: each key has its own, pinned), jsonwebtoken checks only the
+    /// signature, and every claim is checked in `check_claims` against an explicit clock.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
-        self.check_header(header)?;
-        let genuine = jsonwebtoken::crypto::verify(
-            signature,
-            signed.as_bytes(),
-            &self.decoding,
-            self.settings.algorithm,
-        )
-        .map_err(|_| TokenError::Malformed)?;
+        let (algorithm, key) = self.check_header(header)?;
+        let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
+        let genuine =
+            jsonwebtoken::crypto::verify(signature, signed.as_bytes(), decoding, algorithm)
+                .map_err(|_| TokenError::Malformed)?;
         if !genuine {
             return Err(TokenError::Signature);
         }
         let bytes = base64url(payload)?;
         let raw: RawClaims<'_> =
             serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
-        self.check_claims(raw, now)
+        self.check_claims(raw, now, key.issued_here())
     }
 
-    fn check_header(&self, segment: &str) -> Result<(), TokenError> {
+    /// Refuses key-carrying and critical parameters, then finds the key: the secret for
+    /// the configured HMAC algorithm; otherwise the key the `kid` names, which must be
+    /// for exactly the algorithm the header states.
+    fn check_header(&self, segment: &str) -> Result<(Algorithm, CheckingKey<'_>), TokenError> {
         let bytes = base64url(segment)?;
         let header: RawHeader<'_> =
             serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
@@ -372,13 +568,59 @@ impl TokenKeys {
         {
             return Err(TokenError::HeaderParameter(key));
         }
-        match header.alg {
-            RawClaim::Text(alg) if parse_algorithm(&alg) == Ok(self.settings.algorithm) => Ok(()),
-            _ => Err(TokenError::Algorithm),
+        let RawClaim::Text(alg) = header.alg else {
+            return Err(TokenError::Algorithm);
+        };
+        let algorithm = header_algorithm(&alg).ok_or(TokenError::Algorithm)?;
+        if matches!(
+            algorithm,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        ) {
+            // Only the configured one, and never beside key pairs of our own.
+            return if algorithm == self.settings.algorithm {
+                Ok((algorithm, CheckingKey::Secret(&self.secret_decoding)))
+            } else {
+                Err(TokenError::Algorithm)
+            };
         }
+        if self.own.is_none() && self.remote.is_none() {
+            return Err(TokenError::Algorithm);
+        }
+        let kid = match header.kid {
+            RawClaim::Text(kid) => kid.into_owned(),
+            RawClaim::Missing => return Err(TokenError::MissingKeyId),
+            _ => return Err(TokenError::Malformed),
+        };
+        if let Some(ring) = self.key_ring() {
+            if let Some(key) = ring.published.get(&kid) {
+                return if key.algorithm == algorithm {
+                    Ok((algorithm, CheckingKey::Own(ring, kid)))
+                } else {
+                    Err(TokenError::Algorithm)
+                };
+            }
+        }
+        if let Some(remote) = &self.remote {
+            let set = remote.keys();
+            if let Some(key) = set.get(&kid) {
+                return if key.algorithm == algorithm {
+                    Ok((algorithm, CheckingKey::Remote(set, kid)))
+                } else {
+                    Err(TokenError::Algorithm)
+                };
+            }
+        }
+        Err(TokenError::UnknownKey)
     }
 
-    fn check_claims(&self, raw: RawClaims<'_>, now: i64) -> Result<Claims, TokenError> {
+    /// `sid` is required of tokens issued here, and ignored in another issuer's: a session
+    /// it names is not one of ours.
+    fn check_claims(
+        &self,
+        raw: RawClaims<'_>,
+        now: i64,
+        issued_here: bool,
+    ) -> Result<Claims, TokenError> {
         let leeway = self.settings.leeway_secs;
         let exp = numeric_date(raw.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         if exp.saturating_add(leeway) <= now {
@@ -410,7 +652,11 @@ impl TokenKeys {
         }
         Ok(Claims {
             sub: text(raw.sub, "sub")?.ok_or(TokenError::MissingClaim("sub"))?,
-            sid: text(raw.sid, "sid")?.ok_or(TokenError::MissingClaim("sid"))?,
+            sid: if issued_here {
+                Some(text(raw.sid, "sid")?.ok_or(TokenError::MissingClaim("sid"))?)
+            } else {
+                None
+            },
             email: text(raw.email, "email")?.unwrap_or_default(),
             name: text(raw.name, "name")?.unwrap_or_default(),
             jti: text(raw.jti, "jti")?.unwrap_or_default(),
@@ -468,6 +714,7 @@ struct RawClaims<'a> {
 /// with any value, `null` included.
 struct RawHeader<'a> {
     alg: RawClaim<'a>,
+    kid: RawClaim<'a>,
     forbidden: [bool; FORBIDDEN_HEADER_KEYS.len()],
 }
 
@@ -489,11 +736,16 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawHeaderVisitor<'a> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut header = RawHeader {
             alg: RawClaim::Missing,
+            kid: RawClaim::Missing,
             forbidden: [false; FORBIDDEN_HEADER_KEYS.len()],
         };
         while let Some(key) = map.next_key::<String>()? {
             if key == "alg" {
                 header.alg = map.next_value()?;
+                continue;
+            }
+            if key == "kid" {
+                header.kid = map.next_value()?;
                 continue;
             }
             if let Some(n) = FORBIDDEN_HEADER_KEYS.iter().position(|k| *k == key) {
@@ -658,6 +910,9 @@ mod tests {
             audience: vec!["http://localhost:3000".into(), "tasks-api".into()],
             lifetime_secs: 900,
             leeway_secs: 30,
+            key_rotation_secs: None,
+            key_grace_secs: 3600,
+            jwks_url: None,
         })
     }
 
@@ -708,7 +963,10 @@ mod tests {
         };
         let token = keys.issue_at(&subject, NOW);
         let claims = keys.verify_at(&token, NOW + 1).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u", "s"));
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_deref()),
+            ("u", Some("s"))
+        );
         assert_eq!(claims.role.as_deref(), Some("admin"));
         assert_eq!(claims.scope.as_deref(), Some("tasks:read tasks:write"));
         assert_eq!(claims.exp - claims.iat, 900);
@@ -940,6 +1198,120 @@ mod tests {
             assert!(error.contains("placeholder"), "{placeholder}: {error}");
         }
         assert!(Secret::new("kQ3v9ZxT1mW8pL2rB7nY4cF6hJ0sD5gA").is_ok());
+    }
+
+    fn settings(algorithm: Algorithm) -> TokenSettings {
+        TokenSettings {
+            algorithm,
+            ..keys().settings().clone()
+        }
+    }
+
+    fn subject() -> Subject<'static> {
+        static SCOPE: std::sync::LazyLock<Scope> = std::sync::LazyLock::new(Scope::full);
+        Subject {
+            user_id: "u",
+            email: "e@x.io",
+            name: "N",
+            session_id: "s",
+            role: "user",
+            scope: &SCOPE,
+            email_verified: true,
+            banned: false,
+            created_at: "2026-01-01T00:00:00.000Z",
+            updated_at: "2026-01-01T00:00:00.000Z",
+        }
+    }
+
+    fn header_of(token: &str) -> Value {
+        let segment = token.split('.').next().unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    }
+
+    /// A token whose header is replaced, its signature kept: what an attacker can make
+    /// of one genuine token.
+    fn with_header(token: &str, header: &Value) -> String {
+        let (_, rest) = token.split_once('.').unwrap();
+        format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+    }
+
+    #[test]
+    fn key_pair_tokens_carry_the_current_kid_and_verify_by_it() {
+        for algorithm in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {
+            let keys = TokenKeys::new(settings(algorithm))
+                .with_key_ring(signing_keys::fresh_ring(algorithm, &["new", "old"]));
+            let token = keys.issue_at(&subject(), NOW);
+            let header = header_of(&token);
+            assert_eq!(header["alg"], signing_keys::algorithm_name(algorithm));
+            assert_eq!(header["kid"], "new");
+            let claims = keys.verify_at(&token, NOW + 1).unwrap();
+            assert_eq!(claims.sid.as_deref(), Some("s"));
+        }
+    }
+
+    #[test]
+    fn a_retired_key_verifies_until_it_leaves_the_ring_then_its_tokens_are_refused() {
+        let both = signing_keys::fresh_ring(Algorithm::EdDSA, &["old", "new"]);
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA)).with_key_ring(both);
+        let signed_by_old = keys.issue_at(&subject(), NOW);
+        keys.replace_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["new"]));
+        assert_eq!(
+            keys.verify_at(&signed_by_old, NOW + 1),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn a_key_pair_deployment_pins_its_algorithm_and_wants_a_kid() {
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA))
+            .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
+        let token = keys.issue_at(&subject(), NOW);
+        let verify = |t: &str| keys.verify_at(t, NOW + 1);
+        assert_eq!(
+            verify(&with_header(&token, &json!({"alg": "ES256", "kid": "k"}))),
+            Err(TokenError::Algorithm),
+            "an EdDSA key checks EdDSA only"
+        );
+        assert_eq!(
+            verify(&signed(claims())),
+            Err(TokenError::Algorithm),
+            "the shared secret signs nothing beside key pairs"
+        );
+        assert_eq!(
+            verify(&with_header(&token, &json!({"alg": "EdDSA"}))),
+            Err(TokenError::MissingKeyId)
+        );
+        assert_eq!(
+            verify(&with_header(
+                &token,
+                &json!({"alg": "EdDSA", "kid": "other"})
+            )),
+            Err(TokenError::UnknownKey)
+        );
+        assert_eq!(
+            verify(&with_header(
+                &token,
+                &json!({"alg": "EdDSA", "kid": "k", "jwk": {}})
+            )),
+            Err(TokenError::HeaderParameter("jwk"))
+        );
+        let other = TokenKeys::new(settings(Algorithm::EdDSA))
+            .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
+        assert_eq!(
+            verify(&other.issue_at(&subject(), NOW)),
+            Err(TokenError::Signature),
+            "another key under the same kid"
+        );
+    }
+
+    #[test]
+    fn a_shared_secret_deployment_refuses_key_pair_headers() {
+        let ring_keys = TokenKeys::new(settings(Algorithm::EdDSA))
+            .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
+        assert_eq!(
+            verify(&ring_keys.issue_at(&subject(), NOW)),
+            Err(TokenError::Algorithm)
+        );
     }
 
     #[test]

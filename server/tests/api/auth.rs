@@ -242,10 +242,14 @@ async fn server_functions_refuse_calls_from_another_origin() {
         }
         request.send()
     };
-    for origin in [Some("https://evil.example"), None] {
+    for (origin, reason) in [
+        (Some("https://evil.example"), "Cross-site request refused"),
+        (Some("null"), "Missing or null Origin"),
+        (None, "Missing or null Origin"),
+    ] {
         let refused = sign_out(origin).await.unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{origin:?}");
-        assert_eq!(detail(refused).await, "Cross-site request refused");
+        assert_eq!(detail(refused).await, reason);
     }
     let still_signed_in = app
         .auth_get("/api/auth/get-session", &user.session_token)

@@ -20,7 +20,7 @@ print(json.dumps({"sub": claims["sub"], "token": theirs}))
 "#;
 
 /// The Python with PyJWT that `scripts/setup.sh --test` installs (or `PYJWT_PYTHON`).
-fn python_with_pyjwt() -> PathBuf {
+pub fn python_with_pyjwt() -> PathBuf {
     let python = std::env::var_os("PYJWT_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

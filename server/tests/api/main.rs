@@ -8,6 +8,7 @@ mod connections;
 mod faults;
 mod hostile;
 mod interop;
+mod key_pairs;
 mod sessions;
 mod support;
 mod tasks;

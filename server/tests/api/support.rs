@@ -54,6 +54,11 @@ impl TestApp {
         Self::start(database_url, &[]).await
     }
 
+    /// An app on a database that the caller owns, with extra configuration variables.
+    pub async fn spawn_on_with(database_url: &str, extra: &[(&'static str, &str)]) -> Self {
+        Self::start(database_url, extra).await
+    }
+
     async fn start(database_url: &str, extra: &[(&'static str, &str)]) -> Self {
         let vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url.to_owned()),

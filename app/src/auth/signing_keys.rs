@@ -1,0 +1,465 @@
+//! The key pairs behind asymmetric access tokens (`JWT_ALGORITHM=EdDSA`, `ES256` or
+//! `RS256`), as Better Auth's JWT plugin keeps them: made on first use, stored in the
+//! database so that every server process signs with the same keys, the private half
+//! encrypted under a key derived from the secret, the public half published as a JWK
+//! (with `kid`, `alg` and `use`) at `/api/auth/jwks`.
+//!
+//! Rotation (`JWT_KEY_ROTATION`) makes a new key when the current one is that old; the
+//! one it replaces stays published until every token it signed has expired, plus a grace
+//! period, and is refused after. Claiming a rotation is one conditional update, so two
+//! processes that find the key due at once make one new key between them, and a key is
+//! never made per request: only start-up and the periodic check (`maintain`) make keys.
+//!
+//! `auth::token` does the signing and the checking; this module only makes, stores and
+//! loads the keys it uses.
+
+use crate::{
+    auth::token::{verifying_key, Secret, TokenSettings},
+    db::{self, Pool},
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{jwk::Jwk, Algorithm, DecodingKey, EncodingKey};
+use ring::{
+    aead,
+    rand::{SecureRandom, SystemRandom},
+    signature::{self, KeyPair as _},
+};
+use serde_json::{json, Value};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// RSA keys are made with this many bits of modulus.
+const RSA_BITS: usize = 2048;
+
+/// The algorithms a key pair can be made for.
+pub fn is_asymmetric(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::EdDSA | Algorithm::ES256 | Algorithm::RS256
+    )
+}
+
+/// The key this server signs with now: the private half.
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub encoding: EncodingKey,
+}
+
+/// A public key that tokens may be checked against, by `kid`.
+pub struct VerifyingKey {
+    pub algorithm: Algorithm,
+    pub decoding: DecodingKey,
+}
+
+/// What this process signs with now, and every key whose tokens it accepts.
+pub struct KeyRing {
+    pub current: SigningKey,
+    pub published: HashMap<String, VerifyingKey>,
+}
+
+/// Makes sure a current key exists (making the first one), rotates it when it is due
+/// (`JWT_KEY_ROTATION`), and loads the keys as they now are.
+pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, KeyError> {
+    let current = match current_row(pool, settings.algorithm).await? {
+        Some(row) => Some(row),
+        None => {
+            insert_new_key(pool, &settings.secret, settings.algorithm).await?;
+            None
+        }
+    };
+    if let (Some((kid, created_at)), Some(rotation)) = (current, settings.key_rotation_secs) {
+        if created_at_secs(&created_at)? + rotation <= chrono::Utc::now().timestamp() {
+            rotate(pool, settings, &kid).await?;
+        }
+    }
+    load(pool, &settings.secret, settings.algorithm).await
+}
+
+/// Retires the current key now and makes its successor (`server rotate-keys`); `false`
+/// when another process rotated it first (its successor is then current).
+pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, KeyError> {
+    match current_row(pool, settings.algorithm).await? {
+        Some((kid, _)) => rotate(pool, settings, &kid).await,
+        None => {
+            insert_new_key(pool, &settings.secret, settings.algorithm).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Why keys could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("signing key {0} cannot be decrypted: was the secret changed?")]
+    Undecryptable(String),
+    #[error("signing key {0} is stored in a form this server cannot read")]
+    Unreadable(String),
+    #[error("no {0:?} signing key could be made")]
+    Generation(Algorithm),
+}
+
+/// Retires `current_kid` (if no other process did first) and makes its successor. The
+/// retired key stays published while tokens it signed may live, plus the grace period.
+async fn rotate(
+    pool: &Pool,
+    settings: &TokenSettings,
+    current_kid: &str,
+) -> Result<bool, KeyError> {
+    let claimed = sqlx::query(
+        "update signing_keys set retired_at = $1, published_until = $2 \
+         where id = $3 and retired_at is null",
+    )
+    .bind(db::timestamp())
+    .bind(db::timestamp_in(
+        settings.lifetime_secs + settings.key_grace_secs,
+    ))
+    .bind(current_kid)
+    .execute(pool)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let kid = insert_new_key(pool, &settings.secret, settings.algorithm).await?;
+    tracing::info!(retired = current_kid, current = %kid, "signing key rotated");
+    Ok(true)
+}
+
+/// The current key's id and creation time.
+async fn current_row(
+    pool: &Pool,
+    algorithm: Algorithm,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select id, created_at from signing_keys where algorithm = $1 and retired_at is null \
+         order by created_at desc limit 1",
+    )
+    .bind(algorithm_name(algorithm))
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("created_at")?)))
+        .transpose()
+}
+
+async fn insert_new_key(
+    pool: &Pool,
+    secret: &Secret,
+    algorithm: Algorithm,
+) -> Result<String, KeyError> {
+    let kid = db::new_id();
+    let generated = generate(algorithm).ok_or(KeyError::Generation(algorithm))?;
+    let jwk = public_jwk(&kid, algorithm, &generated.public);
+    sqlx::query(
+        "insert into signing_keys (id, algorithm, public_jwk, private_key, created_at) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(&kid)
+    .bind(algorithm_name(algorithm))
+    .bind(jwk.to_string())
+    .bind(encrypt(secret, &kid, &generated.private_der))
+    .bind(db::timestamp())
+    .execute(pool)
+    .await?;
+    tracing::info!(kid = %kid, ?algorithm, "signing key made");
+    Ok(kid)
+}
+
+/// The public JWKs of `/api/auth/jwks`: every key of `algorithm` that a live token may
+/// carry, as the database has them now. Read there rather than from this process's
+/// ring, so that a key another process just made is published before any token it signs
+/// can reach a verifier.
+pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, KeyError> {
+    let rows = sqlx::query(
+        "select id, public_jwk from signing_keys \
+         where algorithm = $1 and (retired_at is null or published_until > $2) \
+         order by created_at desc",
+    )
+    .bind(algorithm_name(algorithm))
+    .bind(db::timestamp())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kid: String = row.try_get("id")?;
+            serde_json::from_str(&row.try_get::<String, _>("public_jwk")?)
+                .map_err(|_| KeyError::Unreadable(kid))
+        })
+        .collect()
+}
+
+/// Every key of `algorithm` still published, the newest unretired one current.
+pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<KeyRing, KeyError> {
+    let rows = sqlx::query(
+        "select id, public_jwk, private_key, retired_at from signing_keys \
+         where algorithm = $1 and (retired_at is null or published_until > $2) \
+         order by created_at desc",
+    )
+    .bind(algorithm_name(algorithm))
+    .bind(db::timestamp())
+    .fetch_all(pool)
+    .await?;
+    let mut current = None;
+    let mut published = HashMap::new();
+    for row in rows {
+        let kid: String = row.try_get("id")?;
+        let unreadable = || KeyError::Unreadable(kid.clone());
+        let jwk: Jwk = serde_json::from_str(&row.try_get::<String, _>("public_jwk")?)
+            .map_err(|_| unreadable())?;
+        let (key_algorithm, decoding) = verifying_key(&jwk).ok_or_else(unreadable)?;
+        if key_algorithm != algorithm {
+            return Err(unreadable());
+        }
+        if current.is_none() && row.try_get::<Option<String>, _>("retired_at")?.is_none() {
+            let private_der = decrypt(secret, &kid, &row.try_get::<String, _>("private_key")?)
+                .ok_or_else(|| KeyError::Undecryptable(kid.clone()))?;
+            let encoding = encoding_key(algorithm, &private_der);
+            // A key that cannot sign is refused here, so issuing a token never fails.
+            jsonwebtoken::crypto::sign(b"probe", &encoding, algorithm).map_err(|_| unreadable())?;
+            current = Some(SigningKey {
+                kid: kid.clone(),
+                algorithm,
+                encoding,
+            });
+        }
+        published.insert(
+            kid,
+            VerifyingKey {
+                algorithm,
+                decoding,
+            },
+        );
+    }
+    let current = current.ok_or(KeyError::Generation(algorithm))?;
+    Ok(KeyRing { current, published })
+}
+
+fn created_at_secs(stored: &str) -> Result<i64, KeyError> {
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| t.timestamp())
+        .map_err(|_| KeyError::Unreadable(format!("created at {stored}")))
+}
+
+pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::EdDSA => "EdDSA",
+        Algorithm::ES256 => "ES256",
+        Algorithm::RS256 => "RS256",
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES384 => "ES384",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+    }
+}
+
+/// A fresh key pair: the private key as DER (PKCS#8 for Ed25519 and P-256, PKCS#1 for
+/// RSA, the forms `jsonwebtoken` signs with) and the public key's parts.
+struct Generated {
+    private_der: Vec<u8>,
+    public: PublicParts,
+}
+
+enum PublicParts {
+    Ed25519 { x: Vec<u8> },
+    P256 { x: Vec<u8>, y: Vec<u8> },
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+}
+
+fn generate(algorithm: Algorithm) -> Option<Generated> {
+    let rng = SystemRandom::new();
+    match algorithm {
+        Algorithm::EdDSA => {
+            let pkcs8 = signature::Ed25519KeyPair::generate_pkcs8(&rng).ok()?;
+            let pair = signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).ok()?;
+            Some(Generated {
+                public: PublicParts::Ed25519 {
+                    x: pair.public_key().as_ref().to_vec(),
+                },
+                private_der: pkcs8.as_ref().to_vec(),
+            })
+        }
+        Algorithm::ES256 => {
+            let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).ok()?;
+            let pair = signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).ok()?;
+            // An uncompressed point: 0x04, then x and y of 32 bytes each.
+            let point = pair.public_key().as_ref();
+            let (x, y) = point.get(1..)?.split_at(32);
+            Some(Generated {
+                public: PublicParts::P256 {
+                    x: x.to_vec(),
+                    y: y.to_vec(),
+                },
+                private_der: pkcs8.as_ref().to_vec(),
+            })
+        }
+        Algorithm::RS256 => {
+            use rsa::{pkcs1::EncodeRsaPrivateKey, traits::PublicKeyParts};
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS).ok()?;
+            Some(Generated {
+                public: PublicParts::Rsa {
+                    n: key.n().to_bytes_be(),
+                    e: key.e().to_bytes_be(),
+                },
+                private_der: key.to_pkcs1_der().ok()?.as_bytes().to_vec(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn encoding_key(algorithm: Algorithm, private_der: &[u8]) -> EncodingKey {
+    match algorithm {
+        Algorithm::EdDSA => EncodingKey::from_ed_der(private_der),
+        Algorithm::ES256 => EncodingKey::from_ec_der(private_der),
+        _ => EncodingKey::from_rsa_der(private_der),
+    }
+}
+
+/// The public JWK as published: RFC 7517 members, with `alg` (which Better Auth leaves
+/// out, breaking verifiers that insist on it) and `use`.
+fn public_jwk(kid: &str, algorithm: Algorithm, public: &PublicParts) -> Value {
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    let mut jwk = match public {
+        PublicParts::Ed25519 { x } => json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(x) }),
+        PublicParts::P256 { x, y } => {
+            json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y) })
+        }
+        PublicParts::Rsa { n, e } => json!({ "kty": "RSA", "n": b64(n), "e": b64(e) }),
+    };
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(algorithm_name(algorithm));
+    jwk["use"] = json!("sig");
+    jwk
+}
+
+/// The key that encrypts private keys at rest: derived from the secret, used for nothing
+/// else.
+fn storage_key(secret: &Secret) -> aead::LessSafeKey {
+    let key = secret.mac("signing key storage", b"");
+    aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &key)
+            .unwrap_or_else(|e| unreachable!("a 32-byte ChaCha20 key: {e}")),
+    )
+}
+
+/// `base64url(nonce ‖ ciphertext ‖ tag)`, bound to the key id so a row's private key
+/// cannot be moved to another row.
+fn encrypt(secret: &Secret, kid: &str, plaintext: &[u8]) -> String {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .unwrap_or_else(|e| unreachable!("the system's random source failed: {e}"));
+    let mut sealed = plaintext.to_vec();
+    storage_key(secret)
+        .seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(kid.as_bytes()),
+            &mut sealed,
+        )
+        .unwrap_or_else(|e| unreachable!("sealing a short key cannot fail: {e}"));
+    URL_SAFE_NO_PAD.encode([nonce.as_slice(), &sealed].concat())
+}
+
+fn decrypt(secret: &Secret, kid: &str, stored: &str) -> Option<Vec<u8>> {
+    let bytes = URL_SAFE_NO_PAD.decode(stored).ok()?;
+    let (nonce, sealed) = bytes.split_at_checked(aead::NONCE_LEN)?;
+    let mut sealed = sealed.to_vec();
+    let plaintext = storage_key(secret)
+        .open_in_place(
+            aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
+            aead::Aad::from(kid.as_bytes()),
+            &mut sealed,
+        )
+        .ok()?;
+    Some(plaintext.to_vec())
+}
+
+/// A ring of new keys, the first one current, without a database: for the token
+/// contract's own tests.
+#[cfg(test)]
+pub fn fresh_ring(algorithm: Algorithm, kids: &[&str]) -> KeyRing {
+    let mut current = None;
+    let mut published = HashMap::new();
+    for kid in kids {
+        let generated = generate(algorithm).unwrap();
+        let jwk = public_jwk(kid, algorithm, &generated.public);
+        let (_, decoding) = verifying_key(&serde_json::from_value(jwk).unwrap()).unwrap();
+        current.get_or_insert_with(|| SigningKey {
+            kid: (*kid).to_owned(),
+            algorithm,
+            encoding: encoding_key(algorithm, &generated.private_der),
+        });
+        published.insert(
+            (*kid).to_owned(),
+            VerifyingKey {
+                algorithm,
+                decoding,
+            },
+        );
+    }
+    KeyRing {
+        current: current.unwrap(),
+        published,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::new("a-test-secret-that-is-long-enough-for-keys").unwrap()
+    }
+
+    #[test]
+    fn private_keys_are_encrypted_bound_to_their_id_and_the_secret() {
+        let stored = encrypt(&secret(), "kid-1", b"private key bytes");
+        assert!(!stored.contains("private"));
+        assert_eq!(
+            decrypt(&secret(), "kid-1", &stored).as_deref(),
+            Some(&b"private key bytes"[..])
+        );
+        assert_eq!(
+            decrypt(&secret(), "kid-2", &stored),
+            None,
+            "moved to another row"
+        );
+        let other = Secret::new("another-secret-that-is-long-enough-too").unwrap();
+        assert_eq!(decrypt(&other, "kid-1", &stored), None);
+        assert_ne!(
+            stored,
+            encrypt(&secret(), "kid-1", b"private key bytes"),
+            "a fresh nonce"
+        );
+    }
+
+    #[test]
+    fn each_algorithm_makes_a_pair_whose_jwk_checks_what_its_private_key_signs() {
+        for algorithm in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {
+            let generated = generate(algorithm).unwrap();
+            let jwk_value = public_jwk("k", algorithm, &generated.public);
+            assert_eq!(jwk_value["alg"], algorithm_name(algorithm));
+            assert_eq!(jwk_value["use"], "sig");
+            assert_eq!(jwk_value["kid"], "k");
+            let jwk: Jwk = serde_json::from_value(jwk_value).unwrap();
+            let (found, decoding) = verifying_key(&jwk).unwrap();
+            assert_eq!(found, algorithm);
+            let key = encoding_key(algorithm, &generated.private_der);
+            let signature = jsonwebtoken::crypto::sign(b"message", &key, algorithm).unwrap();
+            assert!(
+                jsonwebtoken::crypto::verify(&signature, b"message", &decoding, algorithm).unwrap()
+            );
+            assert!(
+                !jsonwebtoken::crypto::verify(&signature, b"massage", &decoding, algorithm)
+                    .unwrap()
+            );
+        }
+    }
+}
