@@ -1,24 +1,42 @@
-import { expect, test, type Page } from "@playwright/test";
+import { test as base, expect } from "@playwright/test";
+import { createServer, type Server } from "node:http";
 import { PASSWORD, accountFor, crossOriginFrontends } from "./helpers";
 
 // A frontend served from another origin of the same site (the seed's :3000 frontend in
-// front of its :8000 API), in a real browser with real CORS. Nothing listens on the
-// frontends' ports: the test serves their one page itself; every call to the API goes
-// over the network to the test server.
+// front of its :8000 API), in a real browser with real CORS; every call to the API goes
+// over the network to the test server. The frontend's one page comes from a small server
+// of the test's own on that origin's port: a page Playwright fulfils itself has no address,
+// and Chromium's local network access rules then refuse its requests to 127.0.0.1.
 
-/** Opens an empty page on `origin`, as if a frontend there had been loaded. */
-async function openFrontend(page: Page, origin: string): Promise<void> {
-  await page.route(`${origin}/**`, (route) =>
-    route.fulfill({ contentType: "text/html", body: "<!doctype html><title>Frontend</title><h1>Frontend</h1>" }),
-  );
-  await page.goto(`${origin}/`);
-  await expect(page.getByRole("heading", { name: "Frontend" })).toBeVisible();
-}
+/** `openFrontend(origin)` serves an empty page on `origin` for the test, and opens it. */
+const test = base.extend<{ openFrontend: (origin: string) => Promise<void> }>({
+  openFrontend: async ({ page }, use) => {
+    const servers: Server[] = [];
+    await use(async (origin) => {
+      const frontend = createServer((_, response) => {
+        response.writeHead(200, { "content-type": "text/html" });
+        response.end("<!doctype html><title>Frontend</title><h1>Frontend</h1>");
+      });
+      const { hostname, port } = new URL(origin);
+      await new Promise<void>((resolve, reject) => {
+        frontend.once("error", reject);
+        frontend.listen(Number(port), hostname, resolve);
+      });
+      servers.push(frontend);
+      await page.goto(`${origin}/`);
+      await expect(page.getByRole("heading", { name: "Frontend" })).toBeVisible();
+    });
+    for (const frontend of servers) {
+      frontend.closeAllConnections();
+      await new Promise((resolve) => frontend.close(resolve));
+    }
+  },
+});
 
-test("a frontend on a listed origin signs in across origins and uses the tasks API", async ({ page, request, baseURL }) => {
+test("a frontend on a listed origin signs in across origins and uses the tasks API", async ({ page, request, baseURL, openFrontend }) => {
   const { listed } = crossOriginFrontends(baseURL!);
   const email = await accountFor(request, "Other Origin");
-  await openFrontend(page, listed);
+  await openFrontend(listed);
 
   const signedIn = await page.evaluate(
     async ({ server, email, password }) => {
@@ -79,7 +97,7 @@ test("a frontend on a listed origin signs in across origins and uses the tasks A
   expect(withJwt.titles).toHaveLength(2);
 });
 
-test("a page on an unlisted origin can neither read the API nor write with the person's cookies", async ({ page, baseURL }) => {
+test("a page on an unlisted origin can neither read the API nor write with the person's cookies", async ({ page, baseURL, openFrontend }) => {
   const { unlisted } = crossOriginFrontends(baseURL!);
   // The person is signed in to the app in this browser: its cookies are in the context,
   // and the unlisted origin is same-site, so a browser would send them along.
@@ -87,7 +105,7 @@ test("a page on an unlisted origin can neither read the API nor write with the p
     data: { name: "Targeted", email: `e2e-csrf-${Date.now()}@example.com`, password: PASSWORD },
   });
   expect(signedIn.ok()).toBeTruthy();
-  await openFrontend(page, unlisted);
+  await openFrontend(unlisted);
 
   const attempts = await page.evaluate(async (server) => {
     const outcome = async (attempt: Promise<Response>) => {
