@@ -106,6 +106,8 @@ test("a page on an unlisted origin can neither read the API nor write with the p
   });
   expect(signedIn.ok()).toBeTruthy();
   await openFrontend(unlisted);
+  // The page cannot see the status of an opaque answer; the browser's network log can.
+  const revokeAnswer = page.waitForResponse((r) => r.url().endsWith("/api/auth/revoke-sessions"));
 
   const attempts = await page.evaluate(async (server) => {
     const outcome = async (attempt: Promise<Response>) => {
@@ -155,6 +157,11 @@ test("a page on an unlisted origin can neither read the API nor write with the p
     simpleWrite: "answered opaque",
     simpleRevoke: "answered opaque",
   });
+
+  // The revoke reached the server with the session cookie (without it, the answer would be
+  // 401) and was refused for its origin: from the app's own origin the same text/plain
+  // request signs the person out everywhere.
+  expect((await revokeAnswer).status()).toBe(403);
 
   // Nothing happened: the person's session is alive and has no tasks.
   const session = await page.request.get(`${baseURL}/api/auth/get-session`);

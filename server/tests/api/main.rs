@@ -9,6 +9,7 @@ mod faults;
 mod hostile;
 mod interop;
 mod key_pairs;
+mod remote_issuer;
 mod sessions;
 mod support;
 mod tasks;
