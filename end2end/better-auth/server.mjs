@@ -51,7 +51,9 @@ if (!secret || secret.length < 32) {
 
 const baseURL = `http://127.0.0.1:${port}`;
 const db = { user: [], session: [], account: [], verification: [], jwks: [] };
-const jwtOptions = {};
+// BA_JWT_EXPIRATION_TIME (Better Auth's `jwt.expirationTime`, default "15m") lets a test
+// have tokens that expire while it watches.
+const jwtOptions = { jwt: { expirationTime: process.env.BA_JWT_EXPIRATION_TIME ?? "15m" } };
 
 const auth = betterAuth({
   baseURL,

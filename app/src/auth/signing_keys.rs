@@ -166,20 +166,29 @@ async fn insert_new_key(
     Ok(kid)
 }
 
-/// The public JWKs of `/api/auth/jwks`: every key of `algorithm` that a live token may
-/// carry, as the database has them now. Read there rather than from this process's
-/// ring, so that a key another process just made is published before any token it signs
-/// can reach a verifier.
-pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, KeyError> {
-    let rows = sqlx::query(
-        "select id, public_jwk from signing_keys \
+/// The keys of `algorithm` still published (the current one, and retired ones whose
+/// tokens may live), newest first.
+async fn published_rows(
+    pool: &Pool,
+    algorithm: Algorithm,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    sqlx::query(
+        "select id, public_jwk, private_key, retired_at from signing_keys \
          where algorithm = $1 and (retired_at is null or published_until > $2) \
          order by created_at desc",
     )
     .bind(algorithm_name(algorithm))
     .bind(db::timestamp())
     .fetch_all(pool)
-    .await?;
+    .await
+}
+
+/// The public JWKs of `/api/auth/jwks`: every key of `algorithm` that a live token may
+/// carry, as the database has them now. Read there rather than from this process's
+/// ring, so that a key another process just made is published before any token it signs
+/// can reach a verifier.
+pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, KeyError> {
+    let rows = published_rows(pool, algorithm).await?;
     rows.iter()
         .map(|row| {
             let kid: String = row.try_get("id")?;
@@ -191,15 +200,7 @@ pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, 
 
 /// Every key of `algorithm` still published, the newest unretired one current.
 pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<KeyRing, KeyError> {
-    let rows = sqlx::query(
-        "select id, public_jwk, private_key, retired_at from signing_keys \
-         where algorithm = $1 and (retired_at is null or published_until > $2) \
-         order by created_at desc",
-    )
-    .bind(algorithm_name(algorithm))
-    .bind(db::timestamp())
-    .fetch_all(pool)
-    .await?;
+    let rows = published_rows(pool, algorithm).await?;
     let mut current = None;
     let mut published = HashMap::new();
     for row in rows {

@@ -121,3 +121,205 @@ async fn a_disabled_account_of_the_issuers_users_is_refused_here() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(detail(refused).await, "User disabled");
 }
+
+/// The real `better-auth` server (`end2end/better-auth/server.mjs`: its memory adapter,
+/// the `jwt` and `bearer` plugins), on a free port, for as long as this lives.
+struct BetterAuth {
+    child: std::process::Child,
+    base: String,
+}
+
+impl BetterAuth {
+    async fn start(jwt_expiration: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new("node")
+            .arg("better-auth/server.mjs")
+            .current_dir(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end"))
+            .env("BA_PORT", port.to_string())
+            .env("BA_SECRET", "better-auth-test-secret-0123456789abcdef")
+            .env("BA_JWT_EXPIRATION_TIME", jwt_expiration)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node runs (scripts/setup.sh --test installs better-auth in end2end/)");
+        let stdout = child.stdout.take().unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            assert!(
+                lines.any(|line| line.is_ok_and(|l| l.starts_with("listening"))),
+                "the Better Auth server did not start"
+            );
+        })
+        .await
+        .unwrap();
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// An API that trusts this Better Auth, as a team moving its backend first runs it.
+    async fn trusted_by_an_api(&self) -> TestApp {
+        let jwks = format!("{}/api/auth/jwks", self.base);
+        TestApp::spawn_with(&[
+            ("JWT_JWKS_URL", &jwks),
+            ("JWT_ISSUER", &self.base),
+            ("JWT_AUDIENCE", &self.base),
+            ("JWT_LEEWAY_SECONDS", "0"),
+        ])
+        .await
+    }
+
+    /// Signs a person up and answers their id and Better Auth's JWT for them.
+    async fn person(&self, client: &reqwest::Client, email: &str) -> (String, String) {
+        let signed_up = client
+            .post(format!("{}/api/auth/sign-up/email", self.base))
+            .json(&json!({"name": "Ada", "email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_up.status(), StatusCode::OK);
+        let session = signed_up.headers()["set-auth-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: Value = signed_up.json().await.unwrap();
+        let id = body["user"]["id"].as_str().unwrap().to_owned();
+        (id, self.jwt(client, &session).await)
+    }
+
+    async fn jwt(&self, client: &reqwest::Client, session: &str) -> String {
+        let token: Value = client
+            .get(format!("{}/api/auth/token", self.base))
+            .bearer_auth(session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["token"]
+            .as_str()
+            .expect("Better Auth's JWT")
+            .to_owned()
+    }
+
+    async fn rotate_key(&self, client: &reqwest::Client) {
+        let rotated = client
+            .post(format!("{}/test/rotate-key", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rotated.status(), StatusCode::OK);
+    }
+}
+
+impl Drop for BetterAuth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kid_of(jwt: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_real_better_auth_servers_tokens_are_accepted_scoped_and_survive_its_key_rotation() {
+    let better_auth = BetterAuth::start("15m").await;
+    let api = better_auth.trusted_by_an_api().await;
+    let client = reqwest::Client::new();
+    let (ada, ada_jwt) = better_auth.person(&client, "ada@example.com").await;
+    assert_eq!(payload(&ada_jwt)["sub"], ada.as_str());
+
+    let created = api
+        .auth_post(
+            "/api/tasks",
+            &ada_jwt,
+            &json!({"title": "From Better Auth"}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let me: Value = api
+        .auth_get("/api/me", &ada_jwt)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["id"].as_str(), me["email"].as_str()),
+        (Some(ada.as_str()), Some("ada@example.com"))
+    );
+    let (_, grace_jwt) = better_auth.person(&client, "grace@example.com").await;
+    let graces: Vec<Value> = api.get_tasks(&grace_jwt, "").await.json().await.unwrap();
+    assert!(graces.is_empty(), "Ada's task is hers alone");
+
+    better_auth.rotate_key(&client).await;
+    let (_, rotated_jwt) = better_auth.person(&client, "alan@example.com").await;
+    assert_ne!(
+        kid_of(&rotated_jwt),
+        kid_of(&ada_jwt),
+        "Better Auth signs with its new key"
+    );
+    // An unknown kid refetches the JWKS, at most every few seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = api.get_tasks(&rotated_jwt, "").await.status();
+        if status == StatusCode::OK || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a token of the rotated key is accepted"
+    );
+    let adas: Vec<Value> = api.get_tasks(&ada_jwt, "").await.json().await.unwrap();
+    assert_eq!(adas.len(), 1, "and the old key's tokens still are");
+}
+
+#[tokio::test]
+async fn a_tampered_another_issuers_or_an_expired_better_auth_token_is_a_401() {
+    let better_auth = BetterAuth::start("1s").await;
+    let api = better_auth.trusted_by_an_api().await;
+    let client = reqwest::Client::new();
+    let (_, jwt) = better_auth.person(&client, "ada@example.com").await;
+    assert_eq!(api.get_tasks(&jwt, "").await.status(), StatusCode::OK);
+
+    let (header, rest) = jwt.split_once('.').unwrap();
+    let signature = rest.split_once('.').unwrap().1;
+    let mut claims = payload(&jwt);
+    claims["sub"] = json!("someone-else");
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let tampered = format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let other = BetterAuth::start("15m").await;
+    let (_, others) = other.person(&client, "ada@example.com").await;
+    for (token, reason) in [
+        (tampered, "Invalid token signature"),
+        (others, "Token signed by an unknown or retired key"),
+    ] {
+        let response = api.get_tasks(&token, "").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{reason}");
+        assert_eq!(detail(response).await, reason);
+    }
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = api.get_tasks(&jwt, "").await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(detail(expired).await, "Token has expired");
+}
