@@ -16,3 +16,7 @@ create table signing_keys (
 );
 
 create index signing_keys_algorithm_created_at on signing_keys (algorithm, created_at);
+
+-- One current key per algorithm: two processes making the first key, or rotating at
+-- once, cannot both succeed.
+create unique index signing_keys_one_current on signing_keys (algorithm) where retired_at is null;

@@ -156,8 +156,14 @@ impl Config {
         let key_grace_secs = duration("JWT_KEY_GRACE_PERIOD", 24 * 3600)?;
         let jwks_url = var("JWT_JWKS_URL")
             .map(|url| {
-                origin_of("JWT_JWKS_URL", &url)?;
-                Ok::<_, anyhow::Error>(url)
+                let origin = origin_of("JWT_JWKS_URL", &url)?;
+                if origin.starts_with("http://") && !is_loopback(&origin) {
+                    bail!(
+                        "JWT_JWKS_URL={url}: whoever can change a JWKS fetched over plain \
+                         http can sign tokens for anyone; use https"
+                    );
+                }
+                Ok(url)
             })
             .transpose()?;
         let session_lifetime_secs = duration("SESSION_EXPIRES_IN", 7 * 24 * 3600)?;
@@ -210,7 +216,7 @@ impl Config {
             .split(',')
             .map(str::trim)
             .filter(|o| !o.is_empty())
-            .map(|o| allowed_origin(o, site_url.starts_with("https://")))
+            .map(|o| allowed_origin(o, site_url.starts_with("https://"), mode))
             .collect::<anyhow::Result<Vec<_>>>()?;
         if var("ADMIN_EMAILS").is_some() {
             tracing::warn!(
@@ -360,16 +366,29 @@ fn origin_of(name: &str, url: &str) -> anyhow::Result<String> {
 
 /// One entry of `CORS_ALLOWED_ORIGINS`, normalised as browsers send it. A listed origin
 /// may read answers that carry session tokens, so it must be one exact origin (no
-/// wildcard), and beside an https site it must be https too (or this machine): a page
-/// served over plain http anywhere else can be rewritten by whoever is on the network.
-fn allowed_origin(entry: &str, site_is_https: bool) -> anyhow::Result<String> {
+/// wildcard), and beside an https site it must be https too (or, in development, this
+/// machine): a page served over plain http can be rewritten by whoever is on the
+/// network, and in production any local process may serve one.
+fn allowed_origin(entry: &str, site_is_https: bool, mode: Mode) -> anyhow::Result<String> {
     if entry.contains('*') {
         bail!(
             "CORS_ALLOWED_ORIGINS={entry}: list each origin exactly; wildcards are not supported"
         );
     }
     let origin = origin_of("CORS_ALLOWED_ORIGINS", entry)?;
-    let loopback = url::Url::parse(&origin)
+    let local_development = mode == Mode::Development && is_loopback(&origin);
+    if site_is_https && origin.starts_with("http://") && !local_development {
+        bail!(
+            "CORS_ALLOWED_ORIGINS={entry}: the site is served over https, so a plain-http \
+             origin may not read its answers; use https"
+        );
+    }
+    Ok(origin)
+}
+
+/// Whether an origin is this machine: `localhost` or a loopback address.
+fn is_loopback(origin: &str) -> bool {
+    url::Url::parse(origin)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .is_some_and(|host| {
@@ -378,14 +397,7 @@ fn allowed_origin(entry: &str, site_is_https: bool) -> anyhow::Result<String> {
                     .trim_matches(['[', ']'])
                     .parse::<std::net::IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback())
-        });
-    if site_is_https && origin.starts_with("http://") && !loopback {
-        bail!(
-            "CORS_ALLOWED_ORIGINS={entry}: the site is served over https, so a plain-http \
-             origin may not read its answers; use https"
-        );
-    }
-    Ok(origin)
+        })
 }
 
 /// In development with no secret configured: a strong random secret, made once and kept
@@ -574,8 +586,8 @@ mod tests {
         };
         assert_eq!(
             listed(
-                "HTTP://LocalHost:3000/, https://app.example.com:443",
-                "https://api.example.com"
+                "HTTP://LocalHost:3000/, https://App.example.com:443/",
+                "http://api.example.com"
             )
             .unwrap(),
             ["http://localhost:3000", "https://app.example.com"]
@@ -583,7 +595,24 @@ mod tests {
         assert!(listed("https://*.example.com", "https://api.example.com").is_err());
         assert!(listed("http://app.example.com", "https://api.example.com").is_err());
         assert!(listed("http://app.example.com", "http://api.example.com").is_ok());
+        assert!(
+            listed("http://localhost:3000", "https://api.example.com").is_err(),
+            "in production no local page reads an https site's answers"
+        );
         assert!(listed("not a url", "http://api.example.com").is_err());
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_unless_it_is_this_machine() {
+        let with = |url: &str| {
+            config(
+                &[("JWT_SECRET_KEY", SECRET), ("JWT_JWKS_URL", url)],
+                Mode::Release,
+            )
+        };
+        assert!(with("http://auth.example.com/api/auth/jwks").is_err());
+        assert!(with("https://auth.example.com/api/auth/jwks").is_ok());
+        assert!(with("http://127.0.0.1:3000/api/auth/jwks").is_ok());
     }
 
     #[test]

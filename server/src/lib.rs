@@ -169,7 +169,6 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
     response
 }
 
-/// Sweeps the limiter's expired counters on a timer, for as long as the app holds it.
 /// The token keys: the shared secret; the key pairs of an asymmetric `JWT_ALGORITHM`
 /// (the first one made now, if there is none yet); the trusted issuer's JWKS, fetched
 /// when the first of its tokens arrives.
@@ -194,16 +193,9 @@ async fn token_keys(
     Ok(keys)
 }
 
-/// How often the signing keys are checked: rotated when due, and reloaded so that keys
-/// another process made are signed with here too. A minute, or half the rotation
-/// interval when that is shorter (a second at least).
-fn signing_keys_check_every(settings: &app::auth::token::TokenSettings) -> Duration {
-    let secs = settings
-        .key_rotation_secs
-        .map_or(60, |rotation| (rotation / 2).clamp(1, 60));
-    Duration::from_secs(secs.unsigned_abs())
-}
-
+/// Checks the signing keys of an asymmetric `JWT_ALGORITHM` on a timer
+/// (`signing_keys::check_every`), for as long as the app holds them: rotated when due,
+/// and reloaded so that keys another process made are signed with here too.
 fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db::Pool) {
     if !app::auth::signing_keys::is_asymmetric(tokens.settings().algorithm) {
         return;
@@ -212,7 +204,7 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
     tokio::spawn(async move {
         let Some(period) = tokens
             .upgrade()
-            .map(|t| signing_keys_check_every(t.settings()))
+            .map(|t| app::auth::signing_keys::check_every(t.settings()))
         else {
             return;
         };
@@ -231,6 +223,7 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
     });
 }
 
+/// Sweeps the limiter's expired counters on a timer, for as long as the app holds it.
 fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
     let limits = Arc::downgrade(limits);
     tokio::spawn(async move {

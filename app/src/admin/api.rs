@@ -9,11 +9,11 @@ use crate::{
     audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
     auth::{
         extract::CurrentSession,
-        repo,
+        repo::{self, TextMatch, UserColumn, UserListing},
         types::{Role, User},
     },
     client::ClientInfo,
-    error::{AppError, FieldError},
+    error::{AppError, FieldError, FieldErrors},
     extract::{ValidJson, ValidQuery},
     state::AppState,
 };
@@ -24,6 +24,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::str::FromStr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,13 +46,109 @@ fn admin(current: CurrentSession, refusal: &str) -> Result<User, AppError> {
     Ok(user)
 }
 
+/// Better Auth's `list-users` query (`searchValue`, `searchField`, `searchOperator`,
+/// `filterField`, `filterValue`, `filterOperator`, `sortBy`, `sortDirection`, `limit`,
+/// `offset`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListUsersQuery {
+    search_value: Option<String>,
+    search_field: Option<String>,
+    search_operator: Option<String>,
+    filter_field: Option<String>,
+    filter_value: Option<String>,
+    filter_operator: Option<String>,
+    sort_by: Option<String>,
+    sort_direction: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+impl ListUsersQuery {
+    fn parse(self) -> Result<UserListing, AppError> {
+        let mut fields = FieldErrors::default();
+        let column = |name: &str, raw: Option<String>, allowed: &[UserColumn]| {
+            raw.map(|raw| {
+                UserColumn::from_str(&raw)
+                    .ok()
+                    .filter(|c| allowed.contains(c))
+                    .ok_or_else(|| FieldError::query(name, format!("Cannot list users by '{raw}'")))
+            })
+            .transpose()
+        };
+        use UserColumn::*;
+        let search_field = fields.check(column("searchField", self.search_field, &[Email, Name]));
+        let filter_field = fields.check(column(
+            "filterField",
+            self.filter_field,
+            &[Email, Name, Role, Banned],
+        ));
+        let sort_by = fields.check(column(
+            "sortBy",
+            self.sort_by,
+            &[Email, Name, Role, CreatedAt, UpdatedAt],
+        ));
+        let search_operator = fields.check(
+            self.search_operator
+                .map(|raw| {
+                    TextMatch::from_str(&raw).map_err(|_| {
+                        FieldError::query(
+                            "searchOperator",
+                            "Use contains, starts_with or ends_with",
+                        )
+                    })
+                })
+                .transpose(),
+        );
+        let filter_equal = fields.check(match self.filter_operator.as_deref() {
+            None | Some("eq") => Ok(true),
+            Some("ne") => Ok(false),
+            Some(_) => Err(FieldError::query("filterOperator", "Use eq or ne")),
+        });
+        let descending = fields.check(match self.sort_direction.as_deref() {
+            None | Some("asc") => Ok(false),
+            Some("desc") => Ok(true),
+            Some(_) => Err(FieldError::query("sortDirection", "Use asc or desc")),
+        });
+        fields.finish(|| {
+            Some(UserListing {
+                search: self.search_value.map(|value| {
+                    (
+                        search_field.flatten().unwrap_or(Email),
+                        search_operator.flatten().unwrap_or(TextMatch::Contains),
+                        value,
+                    )
+                }),
+                filter: filter_field
+                    .flatten()
+                    .zip(self.filter_value)
+                    .map(|(column, value)| (column, filter_equal.unwrap_or(true), value)),
+                sort_by: sort_by.flatten(),
+                descending: descending?,
+                limit: self.limit,
+                offset: self.offset,
+            })
+        })
+    }
+}
+
 async fn list_users(
     State(state): State<AppState>,
     current: CurrentSession,
+    ValidQuery(query): ValidQuery<ListUsersQuery>,
 ) -> Result<Json<Value>, AppError> {
     admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
-    let users = repo::list_users(&state.db).await?;
-    Ok(Json(json!({ "total": users.len(), "users": users })))
+    let listing = query.parse()?;
+    let (users, total) = repo::list_users(&state.db, &listing).await?;
+    let mut body = json!({ "users": users, "total": total });
+    // Better Auth says which page this is when it was asked for one.
+    if let Some(limit) = listing.limit.filter(|l| *l > 0) {
+        body["limit"] = json!(limit);
+    }
+    if let Some(offset) = listing.offset.filter(|o| *o > 0) {
+        body["offset"] = json!(offset);
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]

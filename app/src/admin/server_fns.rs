@@ -19,7 +19,10 @@ async fn signed_in_admin() -> Result<(crate::state::AppState, User), AppError> {
 #[server(prefix = "/fn", endpoint = "admin/users")]
 pub async fn admin_users() -> Result<Vec<User>, AppError> {
     let (state, _) = signed_in_admin().await?;
-    Ok(crate::auth::repo::list_users(&state.db).await?)
+    let (users, _) =
+        crate::auth::repo::list_users(&state.db, &crate::auth::repo::UserListing::default())
+            .await?;
+    Ok(users)
 }
 
 #[server(prefix = "/fn", endpoint = "admin/set-disabled")]

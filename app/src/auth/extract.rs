@@ -91,6 +91,11 @@ async fn issued_elsewhere(
     state: &AppState,
     claims: &crate::auth::token::Claims,
 ) -> Result<Option<AppError>, AppError> {
+    if !is_foreign_user_id(&claims.sub) {
+        return Ok(Some(AppError::InvalidToken(
+            "Token claim 'sub' is not a user id this server accepts".to_owned(),
+        )));
+    }
     let Ok(email) = Email::parse(&claims.email) else {
         return Ok(Some(AppError::InvalidToken(
             "Token claim 'email' is not an email address".to_owned(),
@@ -112,6 +117,16 @@ async fn issued_elsewhere(
             )),
         },
     )
+}
+
+/// Whether a trusted issuer's `sub` may name an account here: Better Auth's ids (and
+/// UUIDs) are letters, digits, `-` and `_`. Nothing else, so that no id can pass for an
+/// email address where an admin names a user by either (`make-admin`, `set-role`).
+fn is_foreign_user_id(sub: &str) -> bool {
+    (1..=128).contains(&sub.len())
+        && sub
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Logs a refused token, and audits it unless this address has sent too many already.
@@ -296,6 +311,15 @@ mod tests {
     #[test]
     fn a_request_without_origin_information_is_not_same_origin() {
         assert!(!from_site(&headers(&[("host", "localhost:3000")])));
+    }
+
+    #[test]
+    fn a_trusted_issuers_user_ids_are_plain_and_never_look_like_an_email() {
+        assert!(is_foreign_user_id("0GqNvx2bEoRDRTtl9Y2SMFkXUjyZzEwn"));
+        assert!(is_foreign_user_id("6f1c1a52-3f0e-4d3a-9d59-2b7f6f0e8a11"));
+        for refused in ["", "admin@example.com", "a b", "x/../y", &"x".repeat(129)] {
+            assert!(!is_foreign_user_id(refused), "{refused}");
+        }
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! Another issuer's published keys (`JWT_JWKS_URL`), so the tasks API accepts the tokens
 //! of an existing Better Auth deployment while its frontend stays as it is.
 //!
-//! The JWKS is fetched when a token names a `kid` the cache lacks (at most every few
-//! seconds: `TokenKeys::refresh_keys`) and when the cache is older than `MAX_AGE`. A fetch
-//! has a deadline and a size limit; one that fails leaves the cache as it was, so an
-//! issuer that cannot be reached costs its new keys, never a hung request. Only public
-//! signing keys are kept (`token::verifying_key`): a symmetric key in the set is ignored.
+//! The JWKS is fetched when a token names a `kid` the cache lacks and when the cache is
+//! older than `MAX_AGE`, at most every `MIN_KEY_REFRESH`. A fetch has a deadline and a
+//! size limit; one that fails leaves the cache as it was, so an issuer that cannot be
+//! reached costs its new keys, never a hung request, until the cache is `MAX_STALE`
+//! old: then its keys, which the issuer may have withdrawn meanwhile, are no longer
+//! trusted. Only public signing keys are kept (`token::verifying_key`): a symmetric key
+//! in the set is ignored.
 
-use crate::auth::{signing_keys::VerifyingKey, token::verifying_key};
+use crate::auth::{
+    signing_keys::VerifyingKey,
+    token::{verifying_key, Throttle, MIN_KEY_REFRESH},
+};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, RwLock},
@@ -19,6 +24,8 @@ pub type KeySet = HashMap<String, VerifyingKey>;
 
 /// How long a fetched JWKS is used before it is fetched again.
 const MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// How long it is used at most, when it cannot be fetched again.
+const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
 /// The deadline of one fetch, connection included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// No real JWKS is near this size.
@@ -26,15 +33,24 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 pub struct RemoteKeys {
     url: String,
+    /// The URL as logged: scheme, host and path, never a user, password or query.
+    shown: String,
     client: reqwest::Client,
     keys: RwLock<Arc<KeySet>>,
     fetched_at: Mutex<Option<Instant>>,
+    attempts: Throttle,
 }
 
 impl RemoteKeys {
     pub fn new(url: String) -> Self {
+        let shown = url::Url::parse(&url).map_or_else(
+            |_| "(not a URL)".to_owned(),
+            |u| format!("{}{}", u.origin().ascii_serialization(), u.path()),
+        );
         Self {
             url,
+            shown,
+            attempts: Throttle::default(),
             client: reqwest::Client::builder()
                 .timeout(FETCH_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
@@ -45,8 +61,11 @@ impl RemoteKeys {
         }
     }
 
-    /// The keys as last fetched.
+    /// The keys as last fetched; none once that is `MAX_STALE` ago.
     pub fn keys(&self) -> Arc<KeySet> {
+        if self.age().is_some_and(|age| age >= MAX_STALE) {
+            return Arc::new(KeySet::new());
+        }
         Arc::clone(
             &self
                 .keys
@@ -55,19 +74,27 @@ impl RemoteKeys {
         )
     }
 
-    /// Whether the keys were never fetched or are older than `MAX_AGE`.
-    pub fn is_stale(&self) -> bool {
+    fn age(&self) -> Option<Duration> {
         self.fetched_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_none_or(|at| at.elapsed() >= MAX_AGE)
+            .map(|at| at.elapsed())
     }
 
-    /// Fetches the JWKS and, when it could be read, uses its keys from now on.
-    pub async fn refresh(&self) {
+    /// Whether the keys were never fetched or are older than `MAX_AGE`.
+    pub fn is_stale(&self) -> bool {
+        self.age().is_none_or(|age| age >= MAX_AGE)
+    }
+
+    /// Fetches the JWKS, unless that was tried less than `MIN_KEY_REFRESH` ago, and uses
+    /// its keys from now on when it could be read; `false` when it was not tried.
+    pub async fn refresh(&self) -> bool {
+        if !self.attempts.allow(MIN_KEY_REFRESH) {
+            return false;
+        }
         match self.fetch().await {
             Ok(keys) => {
-                tracing::info!(url = %self.url, keys = keys.len(), "trusted issuer's keys fetched");
+                tracing::info!(url = %self.shown, keys = keys.len(), "trusted issuer's keys fetched");
                 *self
                     .keys
                     .write()
@@ -78,9 +105,10 @@ impl RemoteKeys {
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
             }
             Err(reason) => {
-                tracing::warn!(url = %self.url, %reason, "trusted issuer's keys could not be fetched");
+                tracing::warn!(url = %self.shown, %reason, "trusted issuer's keys could not be fetched");
             }
         }
+        true
     }
 
     async fn fetch(&self) -> Result<KeySet, String> {
@@ -90,12 +118,16 @@ impl RemoteKeys {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_JWKS_BYTES {
                 return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
@@ -126,6 +158,7 @@ fn parse_jwks(body: &[u8]) -> Result<KeySet, String> {
                 VerifyingKey {
                     algorithm,
                     decoding,
+                    published_until: None,
                 },
             ))
         })

@@ -263,23 +263,31 @@ pub async fn issued_elsewhere(
     email: &str,
     name: &str,
 ) -> Result<IssuedElsewhere, sqlx::Error> {
-    let now = db::timestamp();
-    sqlx::query(
-        "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at) \
-         values ($1, $2, $3, '', 0, $4, $4) on conflict do nothing",
-    )
-    .bind(id)
-    .bind(email)
-    .bind(name)
-    .bind(&now)
-    .execute(pool)
-    .await?;
-    let row = sqlx::query("select password_hash, banned from users where id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else {
-        return Ok(IssuedElsewhere::EmailTaken);
+    let standing = || {
+        sqlx::query("select password_hash, banned from users where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+    };
+    // Read first: only a person's first request writes.
+    let row = match standing().await? {
+        Some(row) => row,
+        None => {
+            let now = db::timestamp();
+            sqlx::query(
+                "insert into users (id, email, name, password_hash, email_verified, created_at, \
+                 updated_at) values ($1, $2, $3, '', 0, $4, $4) on conflict do nothing",
+            )
+            .bind(id)
+            .bind(email)
+            .bind(name)
+            .bind(&now)
+            .execute(pool)
+            .await?;
+            match standing().await? {
+                Some(row) => row,
+                None => return Ok(IssuedElsewhere::EmailTaken),
+            }
+        }
     };
     Ok(if !row.try_get::<String, _>("password_hash")?.is_empty() {
         IssuedElsewhere::LocalAccount
@@ -469,13 +477,123 @@ pub async fn delete_sessions_of(
 }
 
 /// Every user, oldest first.
-pub async fn list_users(pool: &Pool) -> Result<Vec<User>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "select {USER_COLUMNS} from users u order by u.created_at, u.id"
+/// Which users to list, in what order, and how many: Better Auth's `list-users` query.
+/// Every column named here is one of a fixed set, never text from the request.
+#[derive(Debug, Clone, Default)]
+pub struct UserListing {
+    /// Users whose column matches the pattern (`%` and `_` in the text match themselves).
+    pub search: Option<(UserColumn, TextMatch, String)>,
+    /// Users whose column is (or, with `false`, is not) the value.
+    pub filter: Option<(UserColumn, bool, String)>,
+    pub sort_by: Option<UserColumn>,
+    pub descending: bool,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+pub enum UserColumn {
+    #[strum(serialize = "email")]
+    Email,
+    #[strum(serialize = "name")]
+    Name,
+    #[strum(serialize = "role")]
+    Role,
+    #[strum(serialize = "banned")]
+    Banned,
+    #[strum(serialize = "createdAt")]
+    CreatedAt,
+    #[strum(serialize = "updatedAt")]
+    UpdatedAt,
+}
+
+impl UserColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Email => "u.email",
+            Self::Name => "u.name",
+            Self::Role => "u.role",
+            Self::Banned => "u.banned",
+            Self::CreatedAt => "u.created_at",
+            Self::UpdatedAt => "u.updated_at",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+pub enum TextMatch {
+    #[strum(serialize = "contains")]
+    Contains,
+    #[strum(serialize = "starts_with")]
+    StartsWith,
+    #[strum(serialize = "ends_with")]
+    EndsWith,
+}
+
+/// The users a listing names, and how many match it in all (before `limit`/`offset`).
+pub async fn list_users(
+    pool: &Pool,
+    listing: &UserListing,
+) -> Result<(Vec<User>, i64), sqlx::Error> {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    if let Some((column, matching, text)) = &listing.search {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        values.push(match matching {
+            TextMatch::Contains => format!("%{escaped}%"),
+            TextMatch::StartsWith => format!("{escaped}%"),
+            TextMatch::EndsWith => format!("%{escaped}"),
+        });
+        conditions.push(format!(
+            "lower({}) like ${} escape '\\'",
+            column.sql(),
+            values.len()
+        ));
+    }
+    if let Some((column, equal, value)) = &listing.filter {
+        let comparison = if *equal { "=" } else { "<>" };
+        if *column == UserColumn::Banned {
+            // A flag: 0 or 1, written in the statement (it is not the request's text).
+            let flag = i64::from(value == "true");
+            conditions.push(format!("{} {comparison} {flag}", column.sql()));
+        } else {
+            values.push(value.clone());
+            conditions.push(format!("{} {comparison} ${}", column.sql(), values.len()));
+        }
+    }
+    let matching = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("where {}", conditions.join(" and "))
+    };
+    let order = format!(
+        "{} {}",
+        listing.sort_by.unwrap_or(UserColumn::CreatedAt).sql(),
+        if listing.descending { "desc" } else { "asc" }
+    );
+    let page = format!(
+        "limit {} offset {}",
+        listing.limit.map_or(-1, i64::from),
+        listing.offset.unwrap_or(0)
+    );
+    let select =
+        format!("select {USER_COLUMNS} from users u {matching} order by {order}, u.id {page}");
+    let count = format!("select count(*) as total from users u {matching}");
+    let (mut users, mut total) = (sqlx::query(&select), sqlx::query(&count));
+    for value in &values {
+        users = users.bind(value);
+        total = total.bind(value);
+    }
+    let rows = users.fetch_all(pool).await?;
+    let total: i64 = total.fetch_one(pool).await?.try_get("total")?;
+    Ok((
+        rows.iter().map(user_from_row).collect::<Result<_, _>>()?,
+        total,
     ))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(user_from_row).collect()
 }
 
 /// Disables (with a reason) or re-enables a user; `None` when there is no such user.

@@ -26,7 +26,7 @@ use ring::{
 };
 use serde_json::{json, Value};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 /// RSA keys are made with this many bits of modulus.
 const RSA_BITS: usize = 2048;
@@ -50,6 +50,9 @@ pub struct SigningKey {
 pub struct VerifyingKey {
     pub algorithm: Algorithm,
     pub decoding: DecodingKey,
+    /// A retired key's end (Unix seconds): from then on its tokens are refused, whether
+    /// or not this process has reloaded its keys since.
+    pub published_until: Option<i64>,
 }
 
 /// What this process signs with now, and every key whose tokens it accepts.
@@ -61,16 +64,19 @@ pub struct KeyRing {
 /// Makes sure a current key exists (making the first one), rotates it when it is due
 /// (`JWT_KEY_ROTATION`), and loads the keys as they now are.
 pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, KeyError> {
-    let current = match current_row(pool, settings.algorithm).await? {
-        Some(row) => Some(row),
+    let now = chrono::Utc::now().timestamp();
+    match current_row(pool, settings.algorithm).await? {
         None => {
-            insert_new_key(pool, &settings.secret, settings.algorithm).await?;
-            None
+            install(pool, settings, new_key(settings).await?, None).await?;
         }
-    };
-    if let (Some((kid, created_at)), Some(rotation)) = (current, settings.key_rotation_secs) {
-        if created_at_secs(&created_at)? + rotation <= chrono::Utc::now().timestamp() {
-            rotate(pool, settings, &kid).await?;
+        Some((kid, created_at)) => {
+            let made = created_at_secs(&created_at)?;
+            if settings
+                .key_rotation_secs
+                .is_some_and(|rotation| made + rotation <= now)
+            {
+                install(pool, settings, new_key(settings).await?, Some(&kid)).await?;
+            }
         }
     }
     load(pool, &settings.secret, settings.algorithm).await
@@ -79,13 +85,25 @@ pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, 
 /// Retires the current key now and makes its successor (`server rotate-keys`); `false`
 /// when another process rotated it first (its successor is then current).
 pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, KeyError> {
-    match current_row(pool, settings.algorithm).await? {
-        Some((kid, _)) => rotate(pool, settings, &kid).await,
-        None => {
-            insert_new_key(pool, &settings.secret, settings.algorithm).await?;
-            Ok(true)
-        }
-    }
+    let current = current_row(pool, settings.algorithm).await?;
+    let successor = new_key(settings).await?;
+    install(
+        pool,
+        settings,
+        successor,
+        current.as_ref().map(|(kid, _)| kid.as_str()),
+    )
+    .await
+}
+
+/// How often each server checks its keys (`maintain`): a minute, or half the rotation
+/// interval when that is shorter (a second at least). A process signs with a key another
+/// made at most this long after it was made.
+pub fn check_every(settings: &TokenSettings) -> Duration {
+    let secs = settings
+        .key_rotation_secs
+        .map_or(60, |rotation| (rotation / 2).clamp(1, 60));
+    Duration::from_secs(secs.unsigned_abs())
 }
 
 /// Why keys could not be made or loaded.
@@ -93,38 +111,93 @@ pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, K
 pub enum KeyError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("signing key {0} cannot be decrypted: was the secret changed?")]
+    #[error(
+        "signing key {0} cannot be decrypted: was the secret changed? `server rotate-keys` \
+         makes a new current key with this secret"
+    )]
     Undecryptable(String),
     #[error("signing key {0} is stored in a form this server cannot read")]
     Unreadable(String),
     #[error("no {0:?} signing key could be made")]
     Generation(Algorithm),
+    #[error("there is no current {0:?} signing key")]
+    NoCurrentKey(Algorithm),
 }
 
-/// Retires `current_kid` (if no other process did first) and makes its successor. The
-/// retired key stays published while tokens it signed may live, plus the grace period.
-async fn rotate(
+/// A key pair made and sealed, not yet stored.
+struct NewKey {
+    kid: String,
+    public_jwk: String,
+    private_key: String,
+}
+
+/// Makes a key pair off the request threads (an RSA key takes a while) and seals its
+/// private half.
+async fn new_key(settings: &TokenSettings) -> Result<NewKey, KeyError> {
+    let (secret, algorithm) = (settings.secret.clone(), settings.algorithm);
+    tokio::task::spawn_blocking(move || {
+        let kid = db::new_id();
+        let generated = generate(algorithm).ok_or(KeyError::Generation(algorithm))?;
+        Ok(NewKey {
+            public_jwk: public_jwk(&kid, algorithm, &generated.public).to_string(),
+            private_key: encrypt(&secret, &kid, &generated.private_der),
+            kid,
+        })
+    })
+    .await
+    .map_err(|_| KeyError::Generation(algorithm))?
+}
+
+/// Stores `key` as the current key, retiring `replacing` in the same transaction;
+/// `false` when another process got there first: `replacing` was no longer current, or
+/// (the unique index allows one current key per algorithm) a current key appeared.
+/// The retired key stays published while tokens it signed may live: the token lifetime,
+/// the leeway, the time other processes may still sign with it, and the grace period.
+async fn install(
     pool: &Pool,
     settings: &TokenSettings,
-    current_kid: &str,
+    key: NewKey,
+    replacing: Option<&str>,
 ) -> Result<bool, KeyError> {
-    let claimed = sqlx::query(
-        "update signing_keys set retired_at = $1, published_until = $2 \
-         where id = $3 and retired_at is null",
-    )
-    .bind(db::timestamp())
-    .bind(db::timestamp_in(
-        settings.lifetime_secs + settings.key_grace_secs,
-    ))
-    .bind(current_kid)
-    .execute(pool)
-    .await?;
-    if claimed.rows_affected() == 0 {
-        return Ok(false);
+    let mut tx = pool.begin().await?;
+    if let Some(current) = replacing {
+        let published_for = settings.lifetime_secs
+            + settings.leeway_secs
+            + check_every(settings).as_secs().try_into().unwrap_or(60)
+            + settings.key_grace_secs;
+        let retired = sqlx::query(
+            "update signing_keys set retired_at = $1, published_until = $2 \
+             where id = $3 and retired_at is null",
+        )
+        .bind(db::timestamp())
+        .bind(db::timestamp_in(published_for))
+        .bind(current)
+        .execute(&mut *tx)
+        .await?;
+        if retired.rows_affected() == 0 {
+            return Ok(false);
+        }
     }
-    let kid = insert_new_key(pool, &settings.secret, settings.algorithm).await?;
-    tracing::info!(retired = current_kid, current = %kid, "signing key rotated");
-    Ok(true)
+    let inserted = sqlx::query(
+        "insert into signing_keys (id, algorithm, public_jwk, private_key, created_at) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(&key.kid)
+    .bind(algorithm_name(settings.algorithm))
+    .bind(&key.public_jwk)
+    .bind(&key.private_key)
+    .bind(db::timestamp())
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {
+            tx.commit().await?;
+            tracing::info!(kid = %key.kid, retired = replacing, "signing key made");
+            Ok(true)
+        }
+        Err(e) if db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The current key's id and creation time.
@@ -133,37 +206,13 @@ async fn current_row(
     algorithm: Algorithm,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, created_at from signing_keys where algorithm = $1 and retired_at is null \
-         order by created_at desc limit 1",
+        "select id, created_at from signing_keys where algorithm = $1 and retired_at is null",
     )
     .bind(algorithm_name(algorithm))
     .fetch_optional(pool)
     .await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("created_at")?)))
         .transpose()
-}
-
-async fn insert_new_key(
-    pool: &Pool,
-    secret: &Secret,
-    algorithm: Algorithm,
-) -> Result<String, KeyError> {
-    let kid = db::new_id();
-    let generated = generate(algorithm).ok_or(KeyError::Generation(algorithm))?;
-    let jwk = public_jwk(&kid, algorithm, &generated.public);
-    sqlx::query(
-        "insert into signing_keys (id, algorithm, public_jwk, private_key, created_at) \
-         values ($1, $2, $3, $4, $5)",
-    )
-    .bind(&kid)
-    .bind(algorithm_name(algorithm))
-    .bind(jwk.to_string())
-    .bind(encrypt(secret, &kid, &generated.private_der))
-    .bind(db::timestamp())
-    .execute(pool)
-    .await?;
-    tracing::info!(kid = %kid, ?algorithm, "signing key made");
-    Ok(kid)
 }
 
 /// The keys of `algorithm` still published (the current one, and retired ones whose
@@ -173,7 +222,7 @@ async fn published_rows(
     algorithm: Algorithm,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     sqlx::query(
-        "select id, public_jwk, private_key, retired_at from signing_keys \
+        "select id, public_jwk, private_key, retired_at, published_until from signing_keys \
          where algorithm = $1 and (retired_at is null or published_until > $2) \
          order by created_at desc",
     )
@@ -224,22 +273,28 @@ pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<
                 encoding,
             });
         }
+        let published_until = row
+            .try_get::<Option<String>, _>("published_until")?
+            .map(|until| created_at_secs(&until))
+            .transpose()?;
         published.insert(
             kid,
             VerifyingKey {
                 algorithm,
                 decoding,
+                published_until,
             },
         );
     }
-    let current = current.ok_or(KeyError::Generation(algorithm))?;
+    let current = current.ok_or(KeyError::NoCurrentKey(algorithm))?;
     Ok(KeyRing { current, published })
 }
 
+/// A stored time in Unix seconds.
 fn created_at_secs(stored: &str) -> Result<i64, KeyError> {
     chrono::DateTime::parse_from_rfc3339(stored)
         .map(|t| t.timestamp())
-        .map_err(|_| KeyError::Unreadable(format!("created at {stored}")))
+        .map_err(|_| KeyError::Unreadable(format!("(a time: {stored})")))
 }
 
 pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
@@ -402,6 +457,7 @@ pub fn fresh_ring(algorithm: Algorithm, kids: &[&str]) -> KeyRing {
             VerifyingKey {
                 algorithm,
                 decoding,
+                published_until: None,
             },
         );
     }

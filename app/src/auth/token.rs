@@ -348,6 +348,9 @@ pub enum TokenError {
     ClaimType(&'static str),
     #[error("Token header has no 'kid'")]
     MissingKeyId,
+    /// Another issuer's token that lives longer than this server lets such tokens live.
+    #[error("Token lives longer than a day, and another issuer's tokens cannot be revoked here")]
+    TooLongLived,
     /// A `kid` that no key of ours or of the trusted issuer has (now).
     #[error("Token signed by an unknown or retired key")]
     UnknownKey,
@@ -362,13 +365,37 @@ pub struct TokenKeys {
     own: Option<RwLock<Arc<KeyRing>>>,
     /// With `JWT_JWKS_URL`: the trusted issuer's published keys.
     remote: Option<RemoteKeys>,
-    /// When keys were last looked up again because a token named an unknown `kid`.
-    last_refresh: Mutex<Option<Instant>>,
+    /// Our keys are reloaded for an unknown `kid` at most every `MIN_KEY_REFRESH`.
+    own_reloaded: Throttle,
 }
 
-/// Looking keys up again for an unknown `kid` happens at most this often, so tokens
-/// with made-up `kid`s cannot make every request a database query or a fetch.
-const MIN_KEY_REFRESH: Duration = Duration::from_secs(5);
+/// Keys are looked up again for an unknown `kid` at most this often (ours and the
+/// trusted issuer's each), so tokens with made-up `kid`s cannot make every request a
+/// database query or a fetch.
+pub const MIN_KEY_REFRESH: Duration = Duration::from_secs(5);
+
+/// Lets something happen at most once per period.
+#[derive(Default)]
+pub struct Throttle(Mutex<Option<Instant>>);
+
+impl Throttle {
+    /// Whether it may happen now (and, if so, it counts as having happened).
+    pub fn allow(&self, every: Duration) -> bool {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+}
+
+/// The longest a trusted issuer's token may live (`exp` − `iat`): it names no session
+/// here, so nothing but its expiry ends it.
+const MAX_FOREIGN_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
 
 /// The key a token is checked with, and whether it was issued here.
 enum CheckingKey<'a> {
@@ -401,7 +428,7 @@ impl TokenKeys {
             settings,
             own: None,
             remote: None,
-            last_refresh: Mutex::new(None),
+            own_reloaded: Throttle::default(),
         }
     }
 
@@ -439,29 +466,21 @@ impl TokenKeys {
     }
 
     /// Looks the keys up again (this server's in the database, the trusted issuer's at
-    /// its JWKS URL), when a token named a `kid` that none has; `false` when it was done
-    /// less than `MIN_KEY_REFRESH` ago, or there is nothing to look up.
+    /// its JWKS URL), when a token named a `kid` that none has; `false` when neither was
+    /// due (each is looked up at most every `MIN_KEY_REFRESH`).
     pub async fn refresh_keys(&self, pool: &crate::db::Pool) -> bool {
-        {
-            let mut last = self
-                .last_refresh
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.is_some_and(|at| at.elapsed() < MIN_KEY_REFRESH) {
-                return false;
-            }
-            *last = Some(Instant::now());
-        }
-        if self.own.is_some() {
+        let own = self.own.is_some() && self.own_reloaded.allow(MIN_KEY_REFRESH);
+        if own {
             match signing_keys::load(pool, &self.settings.secret, self.settings.algorithm).await {
                 Ok(ring) => self.replace_key_ring(ring),
                 Err(e) => tracing::warn!(error = %e, "signing keys could not be reloaded"),
             }
         }
-        if let Some(remote) = &self.remote {
-            remote.refresh().await;
-        }
-        true
+        let remote = match &self.remote {
+            Some(remote) => remote.refresh().await,
+            None => false,
+        };
+        own || remote
     }
 
     /// `verify`, with the keys looked up again first when the trusted issuer's are
@@ -472,8 +491,8 @@ impl TokenKeys {
         pool: &crate::db::Pool,
         token: &str,
     ) -> Result<Claims, TokenError> {
-        if self.remote.as_ref().is_some_and(RemoteKeys::is_stale) {
-            self.refresh_keys(pool).await;
+        if let Some(remote) = self.remote.as_ref().filter(|r| r.is_stale()) {
+            remote.refresh().await;
         }
         match self.verify(token) {
             Err(TokenError::UnknownKey) if self.refresh_keys(pool).await => self.verify(token),
@@ -540,7 +559,7 @@ impl TokenKeys {
         }
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
-        let (algorithm, key) = self.check_header(header)?;
+        let (algorithm, key) = self.check_header(header, now)?;
         let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
         let genuine =
             jsonwebtoken::crypto::verify(signature, signed.as_bytes(), decoding, algorithm)
@@ -557,7 +576,11 @@ impl TokenKeys {
     /// Refuses key-carrying and critical parameters, then finds the key: the secret for
     /// the configured HMAC algorithm; otherwise the key the `kid` names, which must be
     /// for exactly the algorithm the header states.
-    fn check_header(&self, segment: &str) -> Result<(Algorithm, CheckingKey<'_>), TokenError> {
+    fn check_header(
+        &self,
+        segment: &str,
+        now: i64,
+    ) -> Result<(Algorithm, CheckingKey<'_>), TokenError> {
         let bytes = base64url(segment)?;
         let header: RawHeader<'_> =
             serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
@@ -593,6 +616,9 @@ impl TokenKeys {
         };
         if let Some(ring) = self.key_ring() {
             if let Some(key) = ring.published.get(&kid) {
+                if key.published_until.is_some_and(|until| until <= now) {
+                    return Err(TokenError::UnknownKey);
+                }
                 return if key.algorithm == algorithm {
                     Ok((algorithm, CheckingKey::Own(ring, kid)))
                 } else {
@@ -634,6 +660,9 @@ impl TokenKeys {
         let iat = numeric_date(raw.iat, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
         if iat > now + leeway {
             return Err(TokenError::IssuedInFuture);
+        }
+        if !issued_here && exp.saturating_sub(iat) > MAX_FOREIGN_TOKEN_LIFETIME_SECS {
+            return Err(TokenError::TooLongLived);
         }
         let iss = text(raw.iss, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
         if iss != self.settings.issuer {
@@ -1257,6 +1286,19 @@ mod tests {
         keys.replace_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["new"]));
         assert_eq!(
             keys.verify_at(&signed_by_old, NOW + 1),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn a_retired_keys_tokens_are_refused_from_its_end_even_before_the_ring_is_reloaded() {
+        let mut ring = signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]);
+        ring.published.get_mut("k").unwrap().published_until = Some(NOW + 60);
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA)).with_key_ring(ring);
+        let token = keys.issue_at(&subject(), NOW);
+        assert!(keys.verify_at(&token, NOW + 59).is_ok());
+        assert_eq!(
+            keys.verify_at(&token, NOW + 60),
             Err(TokenError::UnknownKey)
         );
     }

@@ -356,3 +356,67 @@ async fn an_address_listed_in_admin_emails_signs_up_as_a_plain_user() {
     let listed = app.auth_get("/api/auth/admin/list-users", session).await;
     assert_eq!(listed.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn admins_search_filter_sort_and_page_the_user_list_as_better_auths_client_asks() {
+    let (app, admin) = app_with_admin().await;
+    for email in ["bea@example.com", "bob@example.org", "cy_100%@example.com"] {
+        app.user_with_email(email).await;
+    }
+    let list = |query: &'static str| {
+        let app = &app;
+        let session = admin.session_token.clone();
+        async move {
+            let response = app
+                .auth_get(&format!("/api/auth/admin/list-users?{query}"), &session)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let body: Value = response.json().await.unwrap();
+            let emails: Vec<String> = body["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["email"].as_str().unwrap().to_owned())
+                .collect();
+            (emails, body)
+        }
+    };
+    let (found, body) = list("searchValue=B&searchField=email&searchOperator=starts_with").await;
+    assert_eq!(found, ["bea@example.com", "bob@example.org"]);
+    assert_eq!(body["total"], 2);
+    let (found, _) = list("searchValue=.org&searchOperator=ends_with").await;
+    assert_eq!(found, ["bob@example.org"]);
+    let (found, _) = list("searchValue=_100%25").await;
+    assert_eq!(found, ["cy_100%@example.com"], "% and _ match themselves");
+    let (found, _) = list("filterField=role&filterValue=admin").await;
+    assert_eq!(found, [ADMIN_EMAIL]);
+    let (found, _) = list(
+        "filterField=role&filterValue=admin&filterOperator=ne&sortBy=email&sortDirection=desc",
+    )
+    .await;
+    assert_eq!(
+        found,
+        ["cy_100%@example.com", "bob@example.org", "bea@example.com"]
+    );
+    let (found, body) = list("sortBy=email&limit=2&offset=1").await;
+    assert_eq!(found, ["bea@example.com", "bob@example.org"]);
+    assert_eq!(
+        (
+            body["total"].clone(),
+            body["limit"].clone(),
+            body["offset"].clone()
+        ),
+        (json!(4), json!(2), json!(1))
+    );
+    let (_, unpaged) = list("").await;
+    assert!(unpaged.get("limit").is_none() && unpaged.get("offset").is_none());
+
+    let refused = app
+        .auth_get(
+            "/api/auth/admin/list-users?sortBy=password_hash",
+            &admin.session_token,
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(detail(refused).await[0]["loc"], json!(["query", "sortBy"]));
+}

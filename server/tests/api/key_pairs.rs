@@ -210,7 +210,7 @@ async fn a_retired_key_past_its_publication_is_refused_and_unpublished() {
     token_from_a_rotated_key(&app, &user, &old_kid).await;
     let mut db = app.direct_connection().await;
     sqlx::query(
-        "update signing_keys set published_until = '2000-01-01T00:00:00.000000Z' where id = $1",
+        "update signing_keys set published_until = '2000-01-01T00:00:00.000Z' where id = $1",
     )
     .bind(&old_kid)
     .execute(&mut db)
@@ -269,22 +269,32 @@ async fn a_key_pair_deployment_refuses_secret_signed_headerless_and_unknown_key_
     }
 }
 
+/// Runs `server rotate-keys` on a database, off the test's thread.
+async fn rotate_keys(database_url: &str) -> std::process::Output {
+    let database_url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let workdir = tempfile::tempdir().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("rotate-keys")
+            .current_dir(workdir.path())
+            .env("DATABASE_URL", &database_url)
+            .env("JWT_SECRET_KEY", SECRET)
+            .env("JWT_ALGORITHM", "EdDSA")
+            .env("LEPTOS_OUTPUT_NAME", "taskboard")
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn server_rotate_keys_publishes_a_successor_and_the_old_keys_tokens_still_work() {
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on_with(&db.url, &[("JWT_ALGORITHM", "EdDSA")]).await;
     let user = app.new_user().await;
-    let workdir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("rotate-keys")
-        .current_dir(workdir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("JWT_SECRET_KEY", SECRET)
-        .env("JWT_ALGORITHM", "EdDSA")
-        .env("LEPTOS_OUTPUT_NAME", "taskboard")
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
+    let output = rotate_keys(&db.url).await;
     assert!(
         output.status.success(),
         "{}",
@@ -298,4 +308,31 @@ async fn server_rotate_keys_publishes_a_successor_and_the_old_keys_tokens_still_
         .any(|k| successor.contains(k["kid"].as_str().unwrap())
             && k["kid"] != kid(&user.jwt).as_str()));
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rotations_at_once_leave_exactly_one_current_key() {
+    use sqlx::Row;
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on_with(&db.url, &[("JWT_ALGORITHM", "EdDSA")]).await;
+    let (first, second, third) = tokio::join!(
+        rotate_keys(&db.url),
+        rotate_keys(&db.url),
+        rotate_keys(&db.url)
+    );
+    for output in [first, second, third] {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut connection = app.direct_connection().await;
+    let current: i64 =
+        sqlx::query("select count(*) as current from signing_keys where retired_at is null")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            .get("current");
+    assert_eq!(current, 1);
 }
