@@ -399,3 +399,14 @@ inBothModes("signing out ends the session on the server", async (connect, baseUR
   expectFailure(await app.client.token(), 401);
   expectFailure(await app.client.listSessions(), 401);
 });
+
+test("getSessionCookie, as a Next.js middleware calls it, sees the signed-in person's cookie", async ({ baseURL }) => {
+  const { getSessionCookie } = await import("better-auth/cookies");
+  const app = new Connection(baseURL!, "a cookie jar");
+  await app.signUp("Behind Middleware");
+  const { cookie } = app.credentials();
+  const seen = getSessionCookie(new Request(`${baseURL}/tasks`, { headers: { cookie } }));
+  expect(seen, "the middleware finds the session cookie").toBeTruthy();
+  expect(await opensASession(baseURL!, { cookie: `${SESSION_COOKIE}=${encodeURIComponent(seen!)}` })).toBe(true);
+  expect(getSessionCookie(new Request(`${baseURL}/tasks`))).toBeNull();
+});

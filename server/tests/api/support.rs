@@ -587,7 +587,40 @@ pub fn www_authenticate(response: &Response) -> String {
 
 /// The payload of a JWT, decoded without verification (to look at what was issued).
 pub fn payload(jwt: &str) -> Value {
+    segment(jwt, 1)
+}
+
+/// The JSON of a JWT's segment `n` (0, the header; 1, the payload).
+fn segment(jwt: &str, n: usize) -> Value {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    let part = jwt.split('.').nth(1).expect("payload segment");
+    let part = jwt.split('.').nth(n).expect("a JWT segment");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+}
+
+/// Asserts that the tasks API refuses `token` with a 401 whose `detail` is `reason`.
+pub async fn assert_refused(app: &TestApp, token: &str, reason: &str) {
+    let response = app.get_tasks(token, "").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{reason}");
+    assert_eq!(detail(response).await, reason);
+}
+
+/// The `kid` of a JWT's header.
+pub fn kid(jwt: &str) -> String {
+    segment(jwt, 0)["kid"].as_str().expect("a kid").to_owned()
+}
+
+/// The JWT with segment `n` (0, the header; 1, the payload) replaced by `json` and its
+/// signature kept: what an attacker can make of a genuine token.
+pub fn with_segment(jwt: &str, n: usize, json: &Value) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+    parts[n] = URL_SAFE_NO_PAD.encode(json.to_string());
+    parts.join(".")
+}
+
+/// The JWT with its `sub` claim changed and its signature kept.
+pub fn with_other_subject(jwt: &str) -> String {
+    let mut claims = payload(jwt);
+    claims["sub"] = serde_json::json!("someone-else");
+    with_segment(jwt, 1, &claims)
 }
