@@ -575,9 +575,11 @@ pub async fn list_users(
         listing.sort_by.unwrap_or(UserColumn::CreatedAt).sql(),
         if listing.descending { "desc" } else { "asc" }
     );
+    // SQLite takes no `offset` without a `limit`, nor PostgreSQL a negative one: no
+    // limit is the largest.
     let page = format!(
         "limit {} offset {}",
-        listing.limit.map_or(-1, i64::from),
+        listing.limit.map_or(i64::MAX, i64::from),
         listing.offset.unwrap_or(0)
     );
     let select =
