@@ -90,7 +90,9 @@ pub struct TrustedProxies {
 impl TrustedProxies {
     /// A comma-separated list of proxies' addresses (`10.0.0.5`) and networks
     /// (`10.0.0.0/24`). A network must hold proxies only: a client inside one could name
-    /// any address. So a catch-all (`0.0.0.0/0`, `::/0`) is refused.
+    /// any address. So nothing wider than a /8 is taken (`0.0.0.0/0` and `0.0.0.0/1` are
+    /// mistakes, not proxies), and IPv4-mapped IPv6 entries are read as the IPv4 they
+    /// name, as peers are.
     pub fn parse(list: &str, header: ForwardingHeader) -> Result<Self, String> {
         let networks = list
             .split(',')
@@ -101,9 +103,12 @@ impl TrustedProxies {
                     .parse::<IpNet>()
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| format!("{entry:?} is neither an address nor a network"))?;
-                if network.prefix_len() == 0 {
+                let network = canonical_network(network);
+                if network.prefix_len() < MIN_PROXY_PREFIX {
                     return Err(format!(
-                        "{entry:?} trusts every address, so anyone could name any client"
+                        "{entry:?} trusts every address in a /{} (at most a /{MIN_PROXY_PREFIX} \
+                         is taken), so anyone in it could name any client",
+                        network.prefix_len()
                     ));
                 }
                 Ok(network)
@@ -138,6 +143,22 @@ impl TrustedProxies {
             }
         }
         client
+    }
+}
+
+/// The widest network `TRUSTED_PROXIES` takes, by prefix length (IPv4 and IPv6 alike).
+const MIN_PROXY_PREFIX: u8 = 8;
+
+/// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it is
+/// (`10.0.0.0/8`), so that it matches the peers `canonical` makes IPv4.
+fn canonical_network(network: IpNet) -> IpNet {
+    match network {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .network()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(network, IpNet::V4),
+        other => other,
     }
 }
 
@@ -312,6 +333,24 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_mapped_entries_trust_the_ipv4_they_name() {
+        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        for entry in ["::ffff:10.0.0.0/104", "::ffff:10.0.0.5"] {
+            let trusted = trusting(entry, ForwardingHeader::default());
+            for peer in ["10.0.0.5", "::ffff:10.0.0.5"] {
+                assert_eq!(
+                    trusted.client_address(ip(peer), &forwarded),
+                    ip("203.0.113.9"),
+                    "{entry} trusts {peer}"
+                );
+            }
+        }
+        let mapped_too_wide =
+            TrustedProxies::parse("::ffff:0.0.0.0/97", ForwardingHeader::default());
+        assert!(mapped_too_wide.is_err(), "a /1 of IPv4, written mapped");
+    }
+
+    #[test]
     fn ipv6_clients_are_counted_by_their_56_block() {
         assert_eq!(counted_as(ip("2001:db8:1:2ab::1")), ip("2001:db8:1:200::"));
         assert_eq!(
@@ -332,8 +371,11 @@ mod tests {
         assert!(parse("10.0.0.0/8, ::1, 192.168.1.1").is_ok());
         let error = parse("10.0.0.0/8, proxy.internal").unwrap_err();
         assert!(error.contains("proxy.internal"), "{error}");
-        for everyone in ["0.0.0.0/0", "::/0"] {
-            assert!(parse(everyone).unwrap_err().contains("every address"));
+        for too_wide in ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/7", "2000::/3"] {
+            assert!(
+                parse(too_wide).unwrap_err().contains("every address"),
+                "{too_wide}"
+            );
         }
         assert_eq!(
             ForwardingHeader::parse("Forwarded"),
