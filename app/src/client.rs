@@ -90,9 +90,9 @@ pub struct TrustedProxies {
 impl TrustedProxies {
     /// A comma-separated list of proxies' addresses (`10.0.0.5`) and networks
     /// (`10.0.0.0/24`). A network must hold proxies only: a client inside one could name
-    /// any address. So nothing wider than a /8 is taken (`0.0.0.0/0` and `0.0.0.0/1` are
-    /// mistakes, not proxies), and IPv4-mapped IPv6 entries are read as the IPv4 they
-    /// name, as peers are.
+    /// any address. So nothing wider than an IPv4 /8 or an IPv6 /32 is taken (`0.0.0.0/0`
+    /// and `0.0.0.0/1` are mistakes, not proxies), and IPv4-mapped IPv6 entries are read
+    /// as the IPv4 they name, as peers are.
     pub fn parse(list: &str, header: ForwardingHeader) -> Result<Self, String> {
         let networks = list
             .split(',')
@@ -104,10 +104,14 @@ impl TrustedProxies {
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| format!("{entry:?} is neither an address nor a network"))?;
                 let network = canonical_network(network);
-                if network.prefix_len() < MIN_PROXY_PREFIX {
+                let widest = match network {
+                    IpNet::V4(_) => MIN_PROXY_PREFIX_V4,
+                    IpNet::V6(_) => MIN_PROXY_PREFIX_V6,
+                };
+                if network.prefix_len() < widest {
                     return Err(format!(
-                        "{entry:?} trusts every address in a /{} (at most a /{MIN_PROXY_PREFIX} \
-                         is taken), so anyone in it could name any client",
+                        "{entry:?} trusts every address in a /{} (at most a /{widest} is \
+                         taken), so anyone in it could name any client",
                         network.prefix_len()
                     ));
                 }
@@ -146,8 +150,10 @@ impl TrustedProxies {
     }
 }
 
-/// The widest network `TRUSTED_PROXIES` takes, by prefix length (IPv4 and IPv6 alike).
-const MIN_PROXY_PREFIX: u8 = 8;
+/// The widest networks `TRUSTED_PROXIES` takes, by prefix length: an IPv4 /8, an IPv6
+/// /32 (a whole /8 of IPv6 is a registry's share of the internet).
+const MIN_PROXY_PREFIX_V4: u8 = 8;
+const MIN_PROXY_PREFIX_V6: u8 = 32;
 
 /// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it is
 /// (`10.0.0.0/8`), so that it matches the peers `canonical` makes IPv4.
@@ -371,7 +377,7 @@ mod tests {
         assert!(parse("10.0.0.0/8, ::1, 192.168.1.1").is_ok());
         let error = parse("10.0.0.0/8, proxy.internal").unwrap_err();
         assert!(error.contains("proxy.internal"), "{error}");
-        for too_wide in ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/7", "2000::/3"] {
+        for too_wide in ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/7", "2a00::/8"] {
             assert!(
                 parse(too_wide).unwrap_err().contains("every address"),
                 "{too_wide}"

@@ -6,9 +6,8 @@
 
 pub use sqlx::AnyPool as Pool;
 
-/// The current time as stored and sent: RFC 3339, UTC, milliseconds, fixed width. As
-/// JavaScript's `toISOString()` writes it, and as Better Auth's client reads it: given
-/// more digits, its date parser takes them for milliseconds and is minutes off.
+/// The current time as stored: RFC 3339, UTC, microseconds, fixed width (sent with
+/// milliseconds: `wire_time`).
 pub fn timestamp() -> String {
     timestamp_in(0)
 }
@@ -28,7 +27,7 @@ pub fn shifted(stored: &str, secs: i64) -> Option<String> {
 }
 
 fn format(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 pub fn new_id() -> String {
@@ -48,10 +47,10 @@ mod tests {
     #[test]
     fn stored_times_shift_by_seconds_and_keep_their_width() {
         assert_eq!(
-            shifted("2026-11-30T23:59:30.001Z", 60).as_deref(),
-            Some("2026-12-01T00:00:30.001Z")
+            shifted("2026-11-30T23:59:30.000001Z", 60).as_deref(),
+            Some("2026-12-01T00:00:30.000001Z")
         );
-        assert_eq!(timestamp().len(), "2026-12-01T00:00:30.001Z".len());
+        assert_eq!(timestamp().len(), "2026-12-01T00:00:30.000001Z".len());
         assert_eq!(shifted("yesterday", 60), None);
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod tasks;
+pub mod wire_time;
 
 #[cfg(feature = "ssr")]
 pub mod client;

@@ -55,8 +55,11 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
 pub struct Session {
     pub id: String,
     pub user_id: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub expires_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub updated_at: String,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
@@ -558,7 +561,7 @@ pub async fn list_users(
         let comparison = if *equal { "=" } else { "<>" };
         if *column == UserColumn::Banned {
             // A flag: 0 or 1, written in the statement (it is not the request's text).
-            let flag = i64::from(value == "true");
+            let flag = i64::from(matches!(value.as_str(), "true" | "1"));
             conditions.push(format!("{} {comparison} {flag}", column.sql()));
         } else {
             values.push(value.clone());

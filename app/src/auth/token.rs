@@ -257,7 +257,9 @@ pub struct Profile {
     pub id: String,
     pub email_verified: bool,
     pub banned: bool,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub updated_at: String,
 }
 

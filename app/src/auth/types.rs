@@ -222,7 +222,9 @@ pub struct User {
     pub name: String,
     pub email_verified: bool,
     pub image: Option<String>,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub updated_at: String,
     pub role: Role,
     pub banned: bool,

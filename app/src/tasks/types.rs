@@ -9,7 +9,9 @@ pub struct Task {
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub updated_at: String,
 }
 

@@ -184,9 +184,24 @@ async fn the_jwt_carries_better_auths_user_fields_beside_the_contracts_claims() 
     assert_eq!(claims["emailVerified"], false);
     assert_eq!(claims["banned"], false);
     assert_eq!(claims["role"], "user");
-    for field in ["createdAt", "updatedAt"] {
-        let at = claims[field].as_str().expect(field);
+    let signed_up: Value = app
+        .sign_up("Ada", "ada@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for at in [
+        &claims["createdAt"],
+        &claims["updatedAt"],
+        &signed_up["user"]["createdAt"],
+    ] {
+        let at = at.as_str().expect("a time");
         assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+        assert_eq!(
+            at.len(),
+            "2026-12-01T10:00:00.123Z".len(),
+            "milliseconds, as Better Auth's client reads them: {at}"
+        );
     }
     for claim in [
         "sub", "email", "name", "iat", "exp", "iss", "aud", "jti", "sid",
