@@ -59,6 +59,7 @@ fn token_contract(c: &mut Criterion) {
         banned: false,
         created_at: "2026-01-01T00:00:00.000Z",
         updated_at: "2026-01-01T00:00:00.000Z",
+        expires_by: i64::MAX,
     };
     let keys = TokenKeys::new(settings("HS256"));
     c.bench_function("token/issue", |b| {

@@ -22,6 +22,8 @@ pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod form_errors;
 #[cfg(feature = "ssr")]
+pub mod janitor;
+#[cfg(feature = "ssr")]
 pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -8,6 +8,7 @@ use app::{
         token::{parse_algorithm, Secret, TokenSettings},
     },
     client::{ForwardingHeader, TrustedProxies},
+    janitor::Retention,
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -31,6 +32,7 @@ pub struct Config {
     pub site_url_is_explicit: bool,
     pub rate_limits: RateLimits,
     pub connections: ConnectionLimits,
+    pub retention: Retention,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -200,6 +202,18 @@ impl Config {
             forwarding_header,
         )
         .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?;
+        let retention = Retention {
+            audit_secs: parsed_var(
+                &var,
+                "AUDIT_RETENTION",
+                Some(90 * 24 * 3600),
+                |v| match v.trim() {
+                    "0" => Some(None),
+                    other => parse_duration(other).map(Some),
+                },
+                "a duration, or 0 to keep the audit log forever",
+            )?,
+        };
         let cookie_prefix =
             var("BETTER_AUTH_COOKIE_PREFIX").unwrap_or_else(|| "better-auth".into());
         if !cookie_prefix
@@ -309,6 +323,7 @@ impl Config {
             site_url_is_explicit,
             rate_limits,
             connections,
+            retention,
         })
     }
 }
@@ -616,6 +631,19 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_log_is_kept_90_days_unless_told_otherwise() {
+        let retention = |value: Option<&str>| {
+            let mut vars = vec![("JWT_SECRET_KEY", SECRET)];
+            vars.extend(value.map(|v| ("AUDIT_RETENTION", v)));
+            config(&vars, Mode::Release).map(|c| c.retention.audit_secs)
+        };
+        assert_eq!(retention(None).unwrap(), Some(90 * 24 * 3600));
+        assert_eq!(retention(Some("1y")).unwrap(), Some(31_557_600));
+        assert_eq!(retention(Some("0")).unwrap(), None, "0 keeps it forever");
+        assert!(retention(Some("forever")).is_err());
+    }
+
+    #[test]
     fn key_rotation_needs_key_pairs() {
         let error = config(
             &[("JWT_SECRET_KEY", SECRET), ("JWT_KEY_ROTATION", "30d")],
@@ -752,6 +780,7 @@ mod tests {
                 banned: false,
                 created_at: "2026-01-01T00:00:00.000Z",
                 updated_at: "2026-01-01T00:00:00.000Z",
+                expires_by: i64::MAX,
             })
         };
         let keys = app::auth::token::TokenKeys::new(second.tokens.clone());

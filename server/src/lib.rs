@@ -54,6 +54,7 @@ impl Application {
         let trusted_proxies = site.trusted_proxies.clone();
         let tokens = Arc::new(token_keys(&db, config.tokens).await?);
         maintain_signing_keys(&tokens, &db);
+        sweep_tables(&db, config.retention);
         let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
         sweep_rate_limits(&limits);
         let state = AppState {
@@ -218,6 +219,28 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
             match app::auth::signing_keys::maintain(&db, tokens.settings()).await {
                 Ok(ring) => tokens.replace_key_ring(ring),
                 Err(e) => tracing::warn!(error = %e, "signing keys could not be checked"),
+            }
+        }
+    });
+}
+
+/// Deletes expired sessions, old audit events and unpublished keys on a timer
+/// (`app::janitor`), once at start and every `janitor::SWEEP_EVERY` after.
+fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(app::janitor::SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            if db.is_closed() {
+                return;
+            }
+            match app::janitor::sweep(&db, retention).await {
+                Ok(swept) if swept != app::janitor::Swept::default() => {
+                    tracing::info!(?swept, "old rows deleted");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "old rows could not be deleted"),
             }
         }
     });

@@ -136,7 +136,7 @@ async fn get_session(
     match current {
         None => Json(serde_json::Value::Null).into_response(),
         Some((session, user, token)) => {
-            let jwt = session::access_token(&state, &user, &session.id);
+            let jwt = session::access_token(&state, &user, &session);
             let mut session_json = json!(session);
             session_json["token"] = json!(token);
             let mut headers = HeaderMap::new();
@@ -172,7 +172,7 @@ async fn token(
     };
     let (session, user) = current.signed_in()?;
     Ok(Json(
-        json!({ "token": session::scoped_access_token(&state, &user, &session.id, &scope) }),
+        json!({ "token": session::scoped_access_token(&state, &user, &session, &scope) }),
     ))
 }
 

@@ -157,7 +157,7 @@ async fn start_session(
         },
     )
     .await?;
-    let access_token = access_token(state, &user, &session.id);
+    let access_token = access_token(state, &user, &session);
     Ok(SignedIn {
         user,
         session,
@@ -277,7 +277,7 @@ pub async fn refresh(
             .detail(format!("session {}", session.id));
         record(&state.db, entry).await;
         return Ok(Refreshed {
-            access_token: access_token(state, &user, &session.id),
+            access_token: access_token(state, &user, &session),
             session_token: rotated.then_some(next),
             user,
             session,
@@ -291,7 +291,7 @@ pub async fn refresh(
     {
         if within_reuse_interval(state, &retired) {
             return Ok(Refreshed {
-                access_token: access_token(state, &user, &session.id),
+                access_token: access_token(state, &user, &session),
                 session_token: None,
                 user,
                 session,
@@ -315,7 +315,7 @@ pub async fn refresh(
                 ));
             record(&state.db, entry).await;
             return Ok(Refreshed {
-                access_token: access_token(state, &user, &session.id),
+                access_token: access_token(state, &user, &session),
                 session_token: Some(next),
                 user,
                 session,
@@ -341,28 +341,32 @@ pub async fn refresh(
 }
 
 /// A fresh access JWT with every scope, for a user's session.
-pub fn access_token(state: &AppState, user: &User, session_id: &str) -> String {
-    scoped_access_token(state, user, session_id, &Scope::full())
+pub fn access_token(state: &AppState, user: &User, session: &Session) -> String {
+    scoped_access_token(state, user, session, &Scope::full())
 }
 
 /// A fresh access JWT limited to `scope`.
 pub fn scoped_access_token(
     state: &AppState,
     user: &User,
-    session_id: &str,
+    session: &Session,
     scope: &Scope,
 ) -> String {
+    // A session whose expiry cannot be read gets tokens that are already expired.
+    let expires_by =
+        chrono::DateTime::parse_from_rfc3339(&session.expires_at).map_or(0, |at| at.timestamp());
     state.tokens.issue(&Subject {
         user_id: &user.id,
         email: &user.email,
         name: &user.name,
-        session_id,
+        session_id: &session.id,
         role: user.role.as_str(),
         scope,
         email_verified: user.email_verified,
         banned: user.banned,
         created_at: &user.created_at,
         updated_at: &user.updated_at,
+        expires_by,
     })
 }
 

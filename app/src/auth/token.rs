@@ -321,6 +321,9 @@ pub struct Subject<'a> {
     pub banned: bool,
     pub created_at: &'a str,
     pub updated_at: &'a str,
+    /// Unix seconds the token's `exp` never passes: its session's expiry, so that no
+    /// access token outlives the session it was issued for.
+    pub expires_by: i64,
 }
 
 /// Why a token was refused. The text is the `detail` the client gets.
@@ -516,7 +519,7 @@ impl TokenKeys {
             email: subject.email.to_owned(),
             name: subject.name.to_owned(),
             iat: now,
-            exp: now + self.settings.lifetime_secs,
+            exp: (now + self.settings.lifetime_secs).min(subject.expires_by),
             iss: self.settings.issuer.clone(),
             aud: audience,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -991,6 +994,7 @@ mod tests {
             banned: false,
             created_at: "2026-01-01T00:00:00.000Z",
             updated_at: "2026-01-02T00:00:00.000Z",
+            expires_by: i64::MAX,
         };
         let token = keys.issue_at(&subject, NOW);
         let claims = keys.verify_at(&token, NOW + 1).unwrap();
@@ -1251,6 +1255,7 @@ mod tests {
             banned: false,
             created_at: "2026-01-01T00:00:00.000Z",
             updated_at: "2026-01-01T00:00:00.000Z",
+            expires_by: i64::MAX,
         }
     }
 
@@ -1264,6 +1269,19 @@ mod tests {
     fn with_header(token: &str, header: &Value) -> String {
         let (_, rest) = token.split_once('.').unwrap();
         format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let keys = keys();
+        let ending_soon = Subject {
+            expires_by: NOW + 60,
+            ..subject()
+        };
+        let token = keys.issue_at(&ending_soon, NOW);
+        assert_eq!(keys.verify_at(&token, NOW).unwrap().exp, NOW + 60);
+        let token = keys.issue_at(&subject(), NOW);
+        assert_eq!(keys.verify_at(&token, NOW).unwrap().exp, NOW + 900);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod connections;
 mod faults;
 mod hostile;
 mod interop;
+mod janitor;
 mod key_pairs;
 mod remote_issuer;
 mod sessions;

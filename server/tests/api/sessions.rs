@@ -320,3 +320,31 @@ async fn two_replays_of_a_lost_answer_at_once_are_forgiven_once_and_never_fail()
         "only one replay is forgiven"
     );
 }
+
+#[tokio::test]
+async fn an_access_token_never_outlives_its_session() {
+    use sqlx::Executor;
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    // A session 90 s short of its absolute lifetime (SESSION_MAX_AGE, 30 days): using it
+    // cannot slide it further, so it ends in 90 s.
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(90);
+    let stored = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let mut db = app.direct_connection().await;
+    db.execute(
+        format!(
+            "update sessions set created_at = '{}', expires_at = '{}'",
+            stored(ends - chrono::Duration::days(30)),
+            stored(ends)
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let jwt = app.jwt_for(&user.session_token).await;
+    assert_eq!(
+        payload(&jwt)["exp"],
+        ends.timestamp(),
+        "not the 15 minutes tokens otherwise live"
+    );
+}

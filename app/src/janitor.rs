@@ -1,0 +1,93 @@
+//! Keeps the tables bounded as the work grows. Nothing else deletes rows but people's
+//! own actions, so without this every session ever started, every token every refresh
+//! retired (one per active browser every 15 minutes) and every audit event would stay.
+//!
+//! A sweep, run on a timer by every server process (they agree on what is old, so two
+//! sweeping at once delete the same rows once):
+//! - sessions that expired more than `EXPIRED_SESSION_GRACE` ago go, and with them (the
+//!   foreign key cascades) the tokens they retired: a retired token is only kept to
+//!   recognise its session's stolen tokens, and a session that has ended has none left
+//!   to steal;
+//! - audit events older than `AUDIT_RETENTION` go (unless it is `0`: kept forever);
+//! - retired signing keys whose publication ended more than a grace ago go: nothing
+//!   verifies against them any more, and their private halves need not be kept.
+//!
+//! Rows go in batches, so no sweep holds SQLite's one writer for long.
+
+use crate::db::{self, Pool};
+use std::time::Duration;
+
+/// How long an expired session is kept before it is deleted.
+pub const EXPIRED_SESSION_GRACE_SECS: i64 = 24 * 3600;
+
+/// How long an unpublished signing key is kept before it is deleted.
+const UNPUBLISHED_KEY_GRACE_SECS: i64 = 24 * 3600;
+
+/// How often each process sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Rows deleted by one statement at most.
+const BATCH: i64 = 1000;
+
+/// What a sweep keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Audit events are kept this long; `None`, forever.
+    pub audit_secs: Option<i64>,
+}
+
+/// How many rows a sweep deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: u64,
+    pub audit_events: u64,
+    pub signing_keys: u64,
+}
+
+/// Deletes what has outlived its use (see the module's documentation).
+pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Error> {
+    let mut swept = Swept {
+        sessions: in_batches(
+            pool,
+            "delete from sessions where id in \
+             (select id from sessions where expires_at < $1 limit $2)",
+            &db::timestamp_in(-EXPIRED_SESSION_GRACE_SECS),
+        )
+        .await?,
+        ..Swept::default()
+    };
+    if let Some(keep) = retention.audit_secs {
+        swept.audit_events = in_batches(
+            pool,
+            "delete from audit_events where id in \
+             (select id from audit_events where at < $1 limit $2)",
+            &db::timestamp_in(-keep),
+        )
+        .await?;
+    }
+    swept.signing_keys = in_batches(
+        pool,
+        "delete from signing_keys where id in \
+         (select id from signing_keys where published_until < $1 limit $2)",
+        &db::timestamp_in(-UNPUBLISHED_KEY_GRACE_SECS),
+    )
+    .await?;
+    Ok(swept)
+}
+
+/// Runs a `delete … limit $2` with `before` as `$1` until a batch comes back short.
+async fn in_batches(pool: &Pool, statement: &str, before: &str) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let batch = sqlx::query(statement)
+            .bind(before)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        deleted += batch;
+        if batch < BATCH.unsigned_abs() {
+            return Ok(deleted);
+        }
+    }
+}

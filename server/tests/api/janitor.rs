@@ -1,0 +1,117 @@
+//! State that stays bounded: the janitor deletes expired sessions (with the tokens they
+//! retired), audit events past their retention and signing keys nothing verifies with.
+
+use crate::support::*;
+use app::janitor::{sweep, Retention, Swept};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::{Executor, Row};
+
+async fn count(db: &mut sqlx::AnyConnection, query: &str) -> i64 {
+    sqlx::query(query)
+        .fetch_one(&mut *db)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+async fn pool_on(app: &TestApp) -> app::db::Pool {
+    let database = server::database::Database::parse(&app.database_url).unwrap();
+    server::database::connect(&database).await.unwrap()
+}
+
+const NINETY_DAYS: Retention = Retention {
+    audit_secs: Some(90 * 24 * 3600),
+};
+
+#[tokio::test]
+async fn expired_sessions_go_with_their_retired_tokens_and_live_ones_stay() {
+    let app = TestApp::spawn().await;
+    let staying = app.new_user().await;
+    let leaving = app.new_user().await;
+    let refreshed = app.browser_refresh(&leaving.session_token).await;
+    assert!(session_token_set(&refreshed).is_some(), "a token retired");
+    let mut db = app.direct_connection().await;
+    db.execute(
+        format!(
+            "update sessions set expires_at = '2000-01-01T00:00:00.000000Z' where user_id = '{}'",
+            leaving.id
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&mut db, "select count(*) from retired_session_tokens").await,
+        1
+    );
+
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.sessions, 1);
+    assert_eq!(
+        count(&mut db, "select count(*) from retired_session_tokens").await,
+        0
+    );
+    let sessions = count(&mut db, "select count(*) from sessions").await;
+    assert_eq!(sessions, 1, "the live session stays");
+    assert_eq!(
+        app.get_tasks(&staying.jwt, "").await.status(),
+        StatusCode::OK
+    );
+    let session: Value = app
+        .auth_get("/api/auth/get-session", &staying.session_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["user"]["id"], staying.id.as_str());
+}
+
+#[tokio::test]
+async fn audit_events_past_their_retention_go_unless_it_is_forever() {
+    let app = TestApp::spawn().await;
+    app.new_user().await;
+    app.new_user().await;
+    let mut db = app.direct_connection().await;
+    let recorded = count(&mut db, "select count(*) from audit_events").await;
+    assert!(recorded >= 2);
+    db.execute(
+        "update audit_events set at = '2000-01-01T00:00:00.000000Z' where event = 'sign_up'",
+    )
+    .await
+    .unwrap();
+    let old = count(
+        &mut db,
+        "select count(*) from audit_events where event = 'sign_up'",
+    )
+    .await;
+
+    let forever = sweep(&pool_on(&app).await, Retention { audit_secs: None })
+        .await
+        .unwrap();
+    assert_eq!(forever, Swept::default());
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.audit_events.cast_signed(), old);
+    assert_eq!(
+        count(&mut db, "select count(*) from audit_events").await,
+        recorded - old
+    );
+}
+
+#[tokio::test]
+async fn signing_keys_no_longer_published_go_and_the_current_one_stays() {
+    let app = TestApp::spawn_with(&[("JWT_ALGORITHM", "EdDSA")]).await;
+    let user = app.new_user().await;
+    let mut db = app.direct_connection().await;
+    db.execute(
+        "insert into signing_keys (id, algorithm, public_jwk, private_key, created_at, retired_at, \
+         published_until) values ('old', 'EdDSA', '{}', '', '1999-01-01T00:00:00.000000Z', \
+         '1999-01-02T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z')",
+    )
+    .await
+    .unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.signing_keys, 1);
+    assert_eq!(count(&mut db, "select count(*) from signing_keys").await, 1);
+    assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
+}
