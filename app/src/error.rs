@@ -142,6 +142,7 @@ pub const USER_DISABLED: &str = "User disabled";
 pub const BANNED_USER: &str = "BANNED_USER";
 pub const USER_ALREADY_EXISTS: &str = "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL";
 pub const YOU_CANNOT_BAN_YOURSELF: &str = "YOU_CANNOT_BAN_YOURSELF";
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
 
 impl AppError {
     pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
@@ -190,11 +191,18 @@ impl AppError {
     }
 
     /// The status Better Auth answers the same case with, for the `/api/auth/*` routes:
-    /// 400 for a request it cannot use (an admin banning themselves included) and 422 for
-    /// an address already registered, where FastAPI (and the rest of this API) says 422,
-    /// 403 and 409.
+    /// 415 for a body that is not JSON, 400 for one it cannot use (an admin banning
+    /// themselves included) and 422 for an address already registered, where FastAPI
+    /// (and the rest of this API) says 422, 403 and 409.
     pub fn better_auth_status(&self) -> u16 {
         match self {
+            Self::Validation(errors)
+                if errors
+                    .iter()
+                    .any(|e| e.code == Some(UNSUPPORTED_MEDIA_TYPE)) =>
+            {
+                415
+            }
             Self::Validation(_) => 400,
             Self::Forbidden { code, .. } if code == YOU_CANNOT_BAN_YOURSELF => 400,
             Self::Conflict { code, .. } if code == USER_ALREADY_EXISTS => 422,

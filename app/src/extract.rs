@@ -67,7 +67,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         loc: vec!["body".to_owned()],
         msg: rejection.body_text(),
         kind: kind.to_owned(),
-        code: None,
+        code: (kind == "content_type").then_some(crate::error::UNSUPPORTED_MEDIA_TYPE),
     }])
 }
 

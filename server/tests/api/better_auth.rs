@@ -146,6 +146,17 @@ async fn every_auth_error_carries_better_auths_code_and_message_beside_detail() 
             "VALIDATION_ERROR",
         ),
         (
+            app.client
+                .post(app.url("/api/auth/sign-in/email"))
+                .header(reqwest::header::CONTENT_TYPE, "text/plain")
+                .body(r#"{"email":"a@example.com","password":"x"}"#)
+                .send()
+                .await
+                .unwrap(),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
             app.auth_get("/api/auth/admin/list-users", &user.session_token)
                 .await,
             403,
