@@ -92,6 +92,7 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub at: String,
     pub event: EventKind,
     pub outcome: Outcome,

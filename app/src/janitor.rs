@@ -12,7 +12,8 @@
 //! - retired signing keys whose publication ended more than a grace ago go: nothing
 //!   verifies against them any more, and their private halves need not be kept.
 //!
-//! Rows go in batches, so no sweep holds SQLite's one writer for long.
+//! Rows go in batches with pauses between them, at most `MAX_BATCHES` of each kind a
+//! sweep, so no sweep holds SQLite's one writer for long.
 
 use crate::db::{self, Pool};
 use std::time::Duration;
@@ -28,6 +29,13 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Rows deleted by one statement at most.
 const BATCH: i64 = 1000;
+
+/// Statements one sweep runs for one kind of row at most: a backlog (the first sweep
+/// after an upgrade) is worked through over several sweeps.
+const MAX_BATCHES: u32 = 100;
+
+/// The pause between batches, which lets requests waiting to write go first.
+const BETWEEN_BATCHES: Duration = Duration::from_millis(20);
 
 /// What a sweep keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +54,23 @@ pub struct Swept {
 
 /// Deletes what has outlived its use (see the module's documentation).
 pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Error> {
+    let expired_before = db::timestamp_in(-EXPIRED_SESSION_GRACE_SECS);
+    // A session can have retired thousands of tokens (one a refresh): they go in batches
+    // of their own first, so deleting a batch of sessions cascades to few rows.
+    in_batches(
+        pool,
+        "delete from retired_session_tokens where token_hash in \
+         (select r.token_hash from retired_session_tokens r \
+          join sessions s on s.id = r.session_id where s.expires_at < $1 limit $2)",
+        &expired_before,
+    )
+    .await?;
     let mut swept = Swept {
         sessions: in_batches(
             pool,
             "delete from sessions where id in \
              (select id from sessions where expires_at < $1 limit $2)",
-            &db::timestamp_in(-EXPIRED_SESSION_GRACE_SECS),
+            &expired_before,
         )
         .await?,
         ..Swept::default()
@@ -75,10 +94,11 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
     Ok(swept)
 }
 
-/// Runs a `delete … limit $2` with `before` as `$1` until a batch comes back short.
+/// Runs a `delete … limit $2` with `before` as `$1` until a batch comes back short, or
+/// `MAX_BATCHES` have run.
 async fn in_batches(pool: &Pool, statement: &str, before: &str) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
-    loop {
+    for _ in 0..MAX_BATCHES {
         let batch = sqlx::query(statement)
             .bind(before)
             .bind(BATCH)
@@ -87,7 +107,9 @@ async fn in_batches(pool: &Pool, statement: &str, before: &str) -> Result<u64, s
             .rows_affected();
         deleted += batch;
         if batch < BATCH.unsigned_abs() {
-            return Ok(deleted);
+            break;
         }
+        tokio::time::sleep(BETWEEN_BATCHES).await;
     }
+    Ok(deleted)
 }

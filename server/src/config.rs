@@ -207,11 +207,13 @@ impl Config {
                 &var,
                 "AUDIT_RETENTION",
                 Some(90 * 24 * 3600),
+                // A bare number would be seconds: `90` meant as days would empty the log.
                 |v| match v.trim() {
                     "0" => Some(None),
+                    bare if bare.parse::<u64>().is_ok() => None,
                     other => parse_duration(other).map(Some),
                 },
-                "a duration, or 0 to keep the audit log forever",
+                "a duration with a unit (90d, 1y), or 0 to keep the audit log forever",
             )?,
         };
         let cookie_prefix =
@@ -641,6 +643,10 @@ mod tests {
         assert_eq!(retention(Some("1y")).unwrap(), Some(31_557_600));
         assert_eq!(retention(Some("0")).unwrap(), None, "0 keeps it forever");
         assert!(retention(Some("forever")).is_err());
+        assert!(
+            retention(Some("90")).is_err(),
+            "90 seconds is not what anyone means"
+        );
     }
 
     #[test]

@@ -252,16 +252,17 @@ pub async fn refresh(
 ) -> Result<Refreshed, AppError> {
     state.limits.refresh_attempt(client.address())?;
     let presented_hash = hash_token(presented);
-    if let Some((session, user)) =
+    if let Some((mut session, user)) =
         repo::find_active_session_by_token_hash(&state.db, &presented_hash).await?
     {
         let next = new_session_token();
+        let slid = slid_expiry(state, &session);
         let rotated = repo::rotate_session_token(
             &state.db,
             &session.id,
             &presented_hash,
             &hash_token(&next),
-            slid_expiry(state, &session).as_deref(),
+            slid.as_deref(),
         )
         .await?;
         if !rotated
@@ -276,6 +277,10 @@ pub async fn refresh(
             .user(&user.id, &user.email)
             .detail(format!("session {}", session.id));
         record(&state.db, entry).await;
+        // The token may live as long as the session now does, slid or not.
+        if let Some(expires_at) = slid.filter(|_| rotated) {
+            session.expires_at = expires_at;
+        }
         return Ok(Refreshed {
             access_token: access_token(state, &user, &session),
             session_token: rotated.then_some(next),

@@ -250,7 +250,9 @@ pub struct SessionInfo {
     pub current: bool,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
     pub last_used_at: String,
 }
 
