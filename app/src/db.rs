@@ -26,7 +26,8 @@ pub fn shifted(stored: &str, secs: i64) -> Option<String> {
     ))
 }
 
-fn format(time: chrono::DateTime<chrono::Utc>) -> String {
+/// A time in the stored form.
+pub fn format(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 

@@ -9,6 +9,7 @@
 //!   recognise its session's stolen tokens, and a session that has ended has none left
 //!   to steal;
 //! - audit events older than `AUDIT_RETENTION` go (unless it is `0`: kept forever);
+//! - counts of failed sign-ins whose window has ended go;
 //! - retired signing keys whose publication ended more than a grace ago go: nothing
 //!   verifies against them any more, and their private halves need not be kept.
 //!
@@ -49,6 +50,7 @@ pub struct Retention {
 pub struct Swept {
     pub sessions: u64,
     pub audit_events: u64,
+    pub failed_sign_ins: u64,
     pub signing_keys: u64,
 }
 
@@ -84,6 +86,13 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
         )
         .await?;
     }
+    swept.failed_sign_ins = in_batches(
+        pool,
+        "delete from failed_sign_ins where (account, client) in \
+         (select account, client from failed_sign_ins where window_ends < $1 limit $2)",
+        &db::timestamp(),
+    )
+    .await?;
     swept.signing_keys = in_batches(
         pool,
         "delete from signing_keys where id in \

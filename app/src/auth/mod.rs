@@ -11,6 +11,8 @@ pub mod credentials;
 #[cfg(feature = "ssr")]
 pub mod extract;
 #[cfg(feature = "ssr")]
+pub mod failed_sign_ins;
+#[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;

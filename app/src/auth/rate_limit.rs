@@ -18,7 +18,9 @@
 //! (whose devices each have a /64 of their own).
 //!
 //! The counters live in this process. With several server processes each one counts on
-//! its own, so a client gets at most `attempts × processes` tries per window. Expired
+//! its own, so a client gets at most `attempts × processes` tries per window from these;
+//! its failures on an account are also counted where every process sees them
+//! (`failed_sign_ins`), which holds it to `attempts` failures per window in all. Expired
 //! counters are dropped by `sweep`, which the server runs on a timer: an attempt's cost
 //! does not grow with the number of clients tracked.
 
@@ -114,6 +116,11 @@ impl RateLimiter {
             limits,
             counters: Mutex::new(Counters::default()),
         }
+    }
+
+    /// Failures one client may have on one account in a window.
+    pub fn failed_sign_in_limit(&self) -> Limit {
+        self.limits.failed_sign_ins_per_account
     }
 
     fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
@@ -299,7 +306,7 @@ fn address_key(action: &str, address: Option<&str>) -> String {
 
 /// The key of the client at `address`: its IPv4 address or IPv6 /56
 /// (`client::counted_as`).
-fn client_block(address: Option<&str>) -> String {
+pub fn client_block(address: Option<&str>) -> String {
     address
         .and_then(|a| a.parse::<IpAddr>().ok())
         .map_or_else(|| "unknown".to_owned(), |a| counted_as(a).to_string())
@@ -307,8 +314,13 @@ fn client_block(address: Option<&str>) -> String {
 
 fn too_many(wait: Duration) -> AppError {
     AppError::TooManyRequests {
-        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        retry_after_secs: retry_after_secs(wait),
     }
+}
+
+/// A wait in whole seconds, rounded up, as `Retry-After` says it.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 #[cfg(test)]

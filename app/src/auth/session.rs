@@ -19,6 +19,7 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
+        failed_sign_ins,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
         types::{Credentials, Registration, User},
@@ -79,14 +80,19 @@ pub async fn sign_in(
             .email(&credentials.email)
             .detail(reason)
     };
-    if let Err(limited) = state
-        .limits
-        .sign_in_attempt(client.address(), &credentials.email)
-    {
-        if state.limits.audit_refusal(client.address()) {
-            record(&state.db, refused("rate limited")).await;
+    let (address, limit) = (client.address(), state.limits.failed_sign_in_limit());
+    let now = chrono::Utc::now();
+    let standing = match state.limits.sign_in_attempt(address, &credentials.email) {
+        Ok(()) => {
+            failed_sign_ins::standing(&state.db, &credentials.email, address, limit, now).await?
         }
-        return Err(limited);
+        Err(limited) => {
+            return Err(rate_limited(state, client, refused("rate limited"), limited).await)
+        }
+    };
+    if let failed_sign_ins::Standing::Refused(retry_after_secs) = standing {
+        let limited = AppError::TooManyRequests { retry_after_secs };
+        return Err(rate_limited(state, client, refused("rate limited"), limited).await);
     }
     let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
     // An account made for a trusted issuer's user has no password (an empty hash): it is
@@ -113,9 +119,10 @@ pub async fn sign_in(
             ))
         }
         Some(user) if matches => {
-            state
-                .limits
-                .sign_in_succeeded(client.address(), &credentials.email);
+            state.limits.sign_in_succeeded(address, &credentials.email);
+            if standing == failed_sign_ins::Standing::Failing {
+                failed_sign_ins::forget(&state.db, &credentials.email, address).await?;
+            }
             let entry =
                 Entry::new(EventKind::SignIn, Outcome::Success, client).user(&user.id, &user.email);
             record(&state.db, entry).await;
@@ -123,6 +130,7 @@ pub async fn sign_in(
         }
         user => {
             state.limits.sign_in_failed(&credentials.email);
+            failed_sign_ins::failed(&state.db, &credentials.email, address, limit, now).await?;
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -135,6 +143,20 @@ pub async fn sign_in(
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// A sign-in refused as too many: audited, unless this address has had too many
+/// refusals audited already.
+async fn rate_limited(
+    state: &AppState,
+    client: &ClientInfo,
+    entry: Entry<'_>,
+    limited: AppError,
+) -> AppError {
+    if state.limits.audit_refusal(client.address()) {
+        record(&state.db, entry).await;
+    }
+    limited
 }
 
 /// What a disabled user is told when they try to sign in.

@@ -81,3 +81,36 @@ async fn two_server_processes_on_one_database_act_as_one() {
         "disabled on the first, refused on the second"
     );
 }
+
+#[tokio::test]
+async fn failures_spread_over_two_servers_refuse_the_client_that_account_on_both() {
+    let db = TestDatabase::fresh().await;
+    let first = ServerProcess::start(&db.url, "warn").await;
+    let second = ServerProcess::start(&db.url, "warn").await;
+    let (one, two) = (first.app(), second.app());
+    let user = one.new_user().await;
+
+    // The default allows five failures per account and client in five minutes: three on
+    // one server and two on the other are five in all.
+    for server in [&one, &one, &one, &two, &two] {
+        let failed = server.sign_in(&user.email, "not the password").await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    }
+    for server in [&one, &two] {
+        let refused = server.sign_in(&user.email, PASSWORD).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "each server sees all five"
+        );
+        assert!(refused.headers().contains_key(reqwest::header::RETRY_AFTER));
+    }
+    let from_elsewhere = one
+        .sign_in_from([127, 0, 0, 2], &user.email, PASSWORD)
+        .await;
+    assert_eq!(
+        from_elsewhere.status(),
+        StatusCode::OK,
+        "the owner still gets in from a client that has not been failing"
+    );
+}

@@ -115,3 +115,33 @@ async fn signing_keys_no_longer_published_go_and_the_current_one_stays() {
     assert_eq!(count(&mut db, "select count(*) from signing_keys").await, 1);
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn counts_of_failed_sign_ins_go_once_their_window_has_ended() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let failed = app.sign_in(&user.email, "not the password").await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    app.sign_in("grace@example.com", "not the password").await;
+    let mut db = app.direct_connection().await;
+    assert_eq!(
+        count(&mut db, "select count(*) from failed_sign_ins").await,
+        2
+    );
+    db.execute(
+        format!(
+            "update failed_sign_ins set window_ends = '2000-01-01T00:00:00.000000Z' \
+             where account = '{}'",
+            user.email
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.failed_sign_ins, 1);
+    assert_eq!(
+        count(&mut db, "select count(*) from failed_sign_ins").await,
+        1
+    );
+}

@@ -1,0 +1,203 @@
+//! Failed sign-ins to an account from one client, counted in the database so that every
+//! server process sees them: behind a load balancer a client that keeps failing on an
+//! account is refused it on every server once it has failed `failed_sign_ins_per_account`
+//! times in all, not that many times per server.
+//!
+//! A row is written only when a sign-in fails, and deleted when that client signs in;
+//! a sign-in from a client without failures costs one read by primary key. The limiter
+//! in this process (`rate_limit`) still counts attempts as they start (so guesses sent
+//! in parallel count before any has failed), the per-address limits, and the account's
+//! soft lock: those stay per process, where a client gets at most `processes` times
+//! their allowance, and the per-client count here is what bounds a guesser's tries.
+
+use crate::{
+    auth::rate_limit::{client_block, retry_after_secs, Limit},
+    db::{self, Pool},
+};
+use sqlx::Row;
+
+/// A client's failures on an account, as they stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// No failures in a window that is still open.
+    Clean,
+    /// Some failures, fewer than the limit.
+    Failing,
+    /// The limit is reached: refused for this many more seconds, until the window ends.
+    Refused(u64),
+}
+
+fn account(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Where the client at `address` stands on the account of `email`, at `now`.
+pub async fn standing(
+    pool: &Pool,
+    email: &str,
+    address: Option<&str>,
+    limit: Limit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Standing, sqlx::Error> {
+    let now_stored = db::format(now);
+    let row = sqlx::query(
+        "select failures, window_ends from failed_sign_ins \
+         where account = $1 and client = $2 and window_ends > $3",
+    )
+    .bind(account(email))
+    .bind(client_block(address))
+    .bind(&now_stored)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Standing::Clean);
+    };
+    let failures: i64 = row.try_get("failures")?;
+    if failures < i64::from(limit.attempts) {
+        return Ok(Standing::Failing);
+    }
+    let ends = chrono::DateTime::parse_from_rfc3339(&row.try_get::<String, _>("window_ends")?)
+        .map_or(now, |t| t.with_timezone(&chrono::Utc));
+    let wait = (ends - now).to_std().unwrap_or_default();
+    Ok(Standing::Refused(retry_after_secs(wait)))
+}
+
+/// Counts a failed sign-in to `email`'s account from the client at `address`: one more in
+/// the window, or the first of a new one when the last has ended.
+pub async fn failed(
+    pool: &Pool,
+    email: &str,
+    address: Option<&str>,
+    limit: Limit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::zero());
+    sqlx::query(
+        "insert into failed_sign_ins (account, client, failures, window_ends) \
+         values ($1, $2, 1, $3) \
+         on conflict (account, client) do update set \
+         failures = case when failed_sign_ins.window_ends <= $4 then 1 \
+                    else failed_sign_ins.failures + 1 end, \
+         window_ends = case when failed_sign_ins.window_ends <= $4 then excluded.window_ends \
+                       else failed_sign_ins.window_ends end",
+    )
+    .bind(account(email))
+    .bind(client_block(address))
+    .bind(db::format(now + window))
+    .bind(db::format(now))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the client's failures on the account: it has just proved it knows the
+/// password.
+pub async fn forget(pool: &Pool, email: &str, address: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from failed_sign_ins where account = $1 and client = $2")
+        .bind(account(email))
+        .bind(client_block(address))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const THREE_PER_MINUTE: Limit = Limit {
+        attempts: 3,
+        window: Duration::from_secs(60),
+    };
+
+    async fn pool() -> Pool {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+        pool
+    }
+
+    #[tokio::test]
+    async fn a_client_that_keeps_failing_is_refused_until_its_window_ends() {
+        let pool = pool().await;
+        let start = chrono::Utc::now();
+        let stand = |address: &'static str, at| {
+            let pool = pool.clone();
+            async move {
+                standing(
+                    &pool,
+                    "ADA@example.com",
+                    Some(address),
+                    THREE_PER_MINUTE,
+                    at,
+                )
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(stand("10.0.0.1", start).await, Standing::Clean);
+        for _ in 0..3 {
+            failed(
+                &pool,
+                "ada@example.com",
+                Some("10.0.0.1"),
+                THREE_PER_MINUTE,
+                start,
+            )
+            .await
+            .unwrap();
+        }
+        let later = start + chrono::Duration::milliseconds(20_500);
+        assert_eq!(stand("10.0.0.1", later).await, Standing::Refused(40));
+        assert_eq!(
+            stand("10.0.0.2", later).await,
+            Standing::Clean,
+            "another client"
+        );
+        let after = start + chrono::Duration::seconds(60);
+        assert_eq!(stand("10.0.0.1", after).await, Standing::Clean);
+        failed(
+            &pool,
+            "ada@example.com",
+            Some("10.0.0.1"),
+            THREE_PER_MINUTE,
+            after,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            stand("10.0.0.1", after).await,
+            Standing::Failing,
+            "a new window counts from one"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_success_forgets_the_clients_failures_on_that_account_only() {
+        let pool = pool().await;
+        let now = chrono::Utc::now();
+        for email in ["ada@example.com", "grace@example.com"] {
+            failed(&pool, email, Some("10.0.0.1"), THREE_PER_MINUTE, now)
+                .await
+                .unwrap();
+        }
+        forget(&pool, "Ada@Example.com", Some("10.0.0.1"))
+            .await
+            .unwrap();
+        let stand = |email: &'static str| {
+            let pool = pool.clone();
+            async move {
+                standing(&pool, email, Some("10.0.0.1"), THREE_PER_MINUTE, now)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(stand("ada@example.com").await, Standing::Clean);
+        assert_eq!(stand("grace@example.com").await, Standing::Failing);
+    }
+}
