@@ -88,7 +88,7 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
     }
     swept.failed_sign_ins = in_batches(
         pool,
-        "delete from failed_sign_ins where (account, client) in \
+        "delete from failed_sign_ins where window_ends < $1 and (account, client) in \
          (select account, client from failed_sign_ins where window_ends < $1 limit $2)",
         &db::timestamp(),
     )

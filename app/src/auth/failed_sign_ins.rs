@@ -4,11 +4,12 @@
 //! times in all, not that many times per server.
 //!
 //! A row is written only when a sign-in fails, and deleted when that client signs in;
-//! a sign-in from a client without failures costs one read by primary key. The limiter
-//! in this process (`rate_limit`) still counts attempts as they start (so guesses sent
-//! in parallel count before any has failed), the per-address limits, and the account's
-//! soft lock: those stay per process, where a client gets at most `processes` times
-//! their allowance, and the per-client count here is what bounds a guesser's tries.
+//! a sign-in from a client without failures costs one read by primary key. Because the
+//! count is read when an attempt starts and written when it fails, guesses sent at once
+//! all pass before any has failed: those are bounded by the limiter in each process
+//! (`rate_limit`), which counts attempts as they start, so a burst gets the allowance
+//! once per process. Counting every attempt here would bound bursts across servers too,
+//! at the price of a write on every sign-in, the successful ones included.
 
 use crate::{
     auth::rate_limit::{client_block, retry_after_secs, Limit},

@@ -20,7 +20,8 @@
 //! The counters live in this process. With several server processes each one counts on
 //! its own, so a client gets at most `attempts × processes` tries per window from these;
 //! its failures on an account are also counted where every process sees them
-//! (`failed_sign_ins`), which holds it to `attempts` failures per window in all. Expired
+//! (`failed_sign_ins`), which holds a client guessing one after another to `attempts`
+//! failures per window in all (a burst sent at once still gets them once per process). Expired
 //! counters are dropped by `sweep`, which the server runs on a timer: an attempt's cost
 //! does not grow with the number of clients tracked.
 

@@ -130,6 +130,8 @@ pub async fn sign_in(
         }
         user => {
             state.limits.sign_in_failed(&credentials.email);
+            // The time now, not at the start: hashing may have waited past a window's end.
+            let now = chrono::Utc::now();
             failed_sign_ins::failed(&state.db, &credentials.email, address, limit, now).await?;
             let reason = match &user {
                 Some(_) => "wrong password",
