@@ -11,7 +11,9 @@
 //! - audit events older than `AUDIT_RETENTION` go (unless it is `0`: kept forever);
 //! - counts of failed sign-ins whose window has ended go;
 //! - retired signing keys whose publication ended more than a grace ago go: nothing
-//!   verifies against them any more, and their private halves need not be kept.
+//!   verifies against them any more, and their private halves need not be kept;
+//! - entries of the revocation log older than the longest token lifetime go: every
+//!   token they could refuse has expired.
 //!
 //! Rows go in batches with pauses between them, at most `MAX_BATCHES` of each kind a
 //! sweep, so no sweep holds SQLite's one writer for long.
@@ -43,6 +45,9 @@ const BETWEEN_BATCHES: Duration = Duration::from_millis(20);
 pub struct Retention {
     /// Audit events are kept this long; `None`, forever.
     pub audit_secs: Option<i64>,
+    /// Entries of the revocation log are kept this long: the longest a token issued
+    /// before one may live.
+    pub revocations_secs: i64,
 }
 
 /// How many rows a sweep deleted.
@@ -52,6 +57,7 @@ pub struct Swept {
     pub audit_events: u64,
     pub failed_sign_ins: u64,
     pub signing_keys: u64,
+    pub revocations: u64,
 }
 
 /// Deletes what has outlived its use (see the module's documentation).
@@ -98,6 +104,12 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
         "delete from signing_keys where id in \
          (select id from signing_keys where published_until < $1 limit $2)",
         &db::timestamp_in(-UNPUBLISHED_KEY_GRACE_SECS),
+    )
+    .await?;
+    swept.revocations = in_batches(
+        pool,
+        crate::auth::revocations::PRUNE,
+        &db::timestamp_in(-retention.revocations_secs),
     )
     .await?;
     Ok(swept)

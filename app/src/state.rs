@@ -1,7 +1,9 @@
 //! The state every request handler and server function shares.
 
 use crate::{
-    auth::{password::Passwords, rate_limit::RateLimiter, token::TokenKeys},
+    auth::{
+        password::Passwords, rate_limit::RateLimiter, revocations::Revocations, token::TokenKeys,
+    },
     client::TrustedProxies,
     db::Pool,
     error::AppError,
@@ -15,6 +17,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Pool,
     pub tokens: Arc<TokenKeys>,
+    /// Ended sessions and changed accounts, known without asking the database.
+    pub revocations: Arc<Revocations>,
     pub site: Arc<SiteSettings>,
     pub limits: Arc<RateLimiter>,
     pub passwords: Arc<Passwords>,

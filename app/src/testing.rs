@@ -14,3 +14,15 @@ pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         })
         .collect()
 }
+
+/// A fresh in-memory SQLite database with every migration run.
+pub async fn memory_pool() -> crate::db::Pool {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+    pool
+}

@@ -52,6 +52,17 @@ impl Application {
             site.public_origin = format!("http://{bound}");
         }
         let trusted_proxies = site.trusted_proxies.clone();
+        let revocations = Arc::new(app::auth::revocations::Revocations::new(
+            config.tokens.lifetime_secs,
+            config.tokens.leeway_secs,
+        ));
+        revocations
+            .load(&db)
+            .await
+            .context("cannot read the revocation log")?;
+        let postgres_url = (config.database.backend == database::Backend::Postgres)
+            .then_some(config.database.url.as_str());
+        app::auth::revocations::follow(&revocations, &db, postgres_url);
         let tokens = Arc::new(token_keys(&db, config.tokens).await?);
         maintain_signing_keys(&tokens, &db);
         sweep_tables(&db, config.retention);
@@ -61,6 +72,7 @@ impl Application {
             leptos_options: config.leptos_options,
             db,
             tokens,
+            revocations,
             site: Arc::new(site),
             limits,
             passwords: Arc::new(app::auth::password::Passwords::start()),

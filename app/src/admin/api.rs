@@ -167,7 +167,16 @@ async fn ban_user(
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
     let reason = body.ban_reason.as_deref();
-    let user = set_disabled(&state.db, &admin, &body.user_id, true, reason, &client).await?;
+    let user = set_disabled(
+        &state.db,
+        &state.revocations,
+        &admin,
+        &body.user_id,
+        true,
+        reason,
+        &client,
+    )
+    .await?;
     Ok(Json(json!({ "user": user })))
 }
 
@@ -185,7 +194,16 @@ async fn unban_user(
     ValidJson(body): ValidJson<UserBody>,
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
-    let user = set_disabled(&state.db, &admin, &body.user_id, false, None, &client).await?;
+    let user = set_disabled(
+        &state.db,
+        &state.revocations,
+        &admin,
+        &body.user_id,
+        false,
+        None,
+        &client,
+    )
+    .await?;
     Ok(Json(json!({ "user": user })))
 }
 
@@ -206,7 +224,15 @@ async fn change_role(
 ) -> Result<Json<Value>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_CHANGE_ROLES)?;
     let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
-    let user = set_role(&state.db, Some(&admin), &body.user_id, role, &client).await?;
+    let user = set_role(
+        &state.db,
+        &state.revocations,
+        Some(&admin),
+        &body.user_id,
+        role,
+        &client,
+    )
+    .await?;
     Ok(Json(json!({ "user": user })))
 }
 

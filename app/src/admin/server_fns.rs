@@ -29,7 +29,16 @@ pub async fn admin_users() -> Result<Vec<User>, AppError> {
 pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<User, AppError> {
     let (state, admin) = signed_in_admin().await?;
     let client = crate::context::client_info(&state);
-    crate::admin::service::set_disabled(&state.db, &admin, &user_id, disabled, None, &client).await
+    crate::admin::service::set_disabled(
+        &state.db,
+        &state.revocations,
+        &admin,
+        &user_id,
+        disabled,
+        None,
+        &client,
+    )
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "admin/set-role")]
@@ -38,7 +47,15 @@ pub async fn admin_set_role(user_id: String, role: String) -> Result<User, AppEr
     let (state, admin) = signed_in_admin().await?;
     let role = Role::parse(&role).map_err(|e| AppError::Validation(vec![e]))?;
     let client = crate::context::client_info(&state);
-    crate::admin::service::set_role(&state.db, Some(&admin), &user_id, role, &client).await
+    crate::admin::service::set_role(
+        &state.db,
+        &state.revocations,
+        Some(&admin),
+        &user_id,
+        role,
+        &client,
+    )
+    .await
 }
 
 #[server(prefix = "/fn", endpoint = "admin/audit-log", input = leptos::server_fn::codec::Json)]

@@ -8,6 +8,7 @@ use crate::{
     },
     auth::{
         repo,
+        revocations::Revocations,
         types::{Role, User},
     },
     client::ClientInfo,
@@ -36,6 +37,7 @@ fn user_not_found() -> AppError {
 /// Disables (revoking every session) or re-enables a user.
 pub async fn set_disabled(
     pool: &Pool,
+    known: &Revocations,
     admin: &User,
     user_id: &str,
     disabled: bool,
@@ -50,11 +52,10 @@ pub async fn set_disabled(
         ));
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    let user = repo::set_banned(pool, user_id, disabled, reason)
+    let (user, revoked) = repo::set_banned(pool, known, user_id, disabled, reason)
         .await?
         .ok_or_else(user_not_found)?;
     let kind = if disabled {
-        let revoked = repo::delete_sessions_of(pool, &user.id, None).await?;
         tracing::info!(user_id = %user.id, revoked, "user disabled, sessions revoked");
         EventKind::UserDisabled
     } else {
@@ -75,6 +76,7 @@ pub async fn set_disabled(
 /// `make-admin` command.
 pub async fn set_role(
     pool: &Pool,
+    known: &Revocations,
     admin: Option<&User>,
     id_or_email: &str,
     role: Role,
@@ -89,7 +91,7 @@ pub async fn set_role(
             ));
         }
     }
-    let user = repo::set_role(pool, id_or_email, role)
+    let user = repo::set_role(pool, known, id_or_email, role)
         .await?
         .ok_or_else(user_not_found)?;
     let by = admin.map_or("the server's make-admin command", |a| a.email.as_str());

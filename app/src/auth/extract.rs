@@ -4,8 +4,13 @@
 //! `Authorization: Bearer` first and the access cookie second, is checked against the
 //! token contract (`auth::token`), its `sid` must still name a live session (so a
 //! revoked session's tokens stop working at once rather than when they expire), its
-//! user must not be disabled, and its scope must allow the request: `tasks:read` for
-//! reads, `tasks:write` for everything else. Every refusal goes to the audit log.
+//! user must not be disabled nor their account changed since it was minted, and its
+//! scope must allow the request: `tasks:read` for reads, `tasks:write` for everything
+//! else. Every refusal goes to the audit log.
+//!
+//! The session and the account are checked in memory against the revocation set
+//! (`auth::revocations`) while this process is current, and in the database when it is
+//! not.
 
 use crate::{
     audit::{
@@ -15,8 +20,8 @@ use crate::{
     auth::{
         credentials,
         repo::{self, IssuedElsewhere, Session, Standing},
-        session,
-        token::{TASKS_READ, TASKS_WRITE},
+        revocations, session,
+        token::{Claims, TASKS_READ, TASKS_WRITE},
         types::{Email, User, UserName},
     },
     client::ClientInfo,
@@ -58,12 +63,15 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         let refusal = match &claims.sid {
-            Some(sid) => match repo::standing(&state.db, sid, &claims.sub).await? {
+            Some(sid) => match session_standing(state, sid, &claims).await? {
                 Standing::Active => None,
                 Standing::SessionEnded => {
                     Some(AppError::InvalidToken("Session has ended".to_owned()))
                 }
                 Standing::Disabled => Some(AppError::user_disabled()),
+                Standing::AccountChanged => Some(AppError::InvalidToken(
+                    "Account has changed since the token was issued".to_owned(),
+                )),
             },
             None => issued_elsewhere(state, &claims).await?,
         };
@@ -84,13 +92,29 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Where the holder of a token of ours stands: known in memory (`auth::revocations`)
+/// when this process is current and has confirmed the session, asked of the database
+/// otherwise, and remembered when the database says it is live.
+async fn session_standing(
+    state: &AppState,
+    session_id: &str,
+    claims: &Claims,
+) -> Result<Standing, AppError> {
+    if let Some(known) = state.revocations.standing(session_id, claims) {
+        return Ok(known);
+    }
+    let minted_by = revocations::minted_by(claims);
+    let standing = repo::standing(&state.db, session_id, &claims.sub, &minted_by).await?;
+    if standing == Standing::Active {
+        state.revocations.confirm(session_id, claims);
+    }
+    Ok(standing)
+}
+
 /// Why a valid token of the trusted issuer (`JWT_JWKS_URL`) is refused, if it is; its
 /// user's account here is made on first sight. It names no session of ours, so it is
 /// good until it expires.
-async fn issued_elsewhere(
-    state: &AppState,
-    claims: &crate::auth::token::Claims,
-) -> Result<Option<AppError>, AppError> {
+async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<AppError>, AppError> {
     if !is_foreign_user_id(&claims.sub) {
         return Ok(Some(AppError::InvalidToken(
             "Token claim 'sub' is not a user id this server accepts".to_owned(),

@@ -112,16 +112,7 @@ mod tests {
         window: Duration::from_secs(60),
     };
 
-    async fn pool() -> Pool {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        sqlx::migrate!("./migrations").run(&pool).await.unwrap();
-        pool
-    }
+    use crate::testing::memory_pool as pool;
 
     #[tokio::test]
     async fn a_client_that_keeps_failing_is_refused_until_its_window_ends() {

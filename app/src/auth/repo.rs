@@ -1,10 +1,13 @@
 //! Users and sessions in the database. All auth SQL lives here.
 
 use crate::{
-    auth::types::{Role, User},
+    auth::{
+        revocations::{self, Revocations},
+        types::{Role, User},
+    },
     db::{self, Pool},
 };
-use sqlx::{any::AnyRow, Row};
+use sqlx::{any::AnyRow, AnyConnection, Row};
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, \
      u.updated_at, u.role, u.banned, u.ban_reason";
@@ -214,23 +217,32 @@ pub enum Standing {
     /// The session was revoked or expired, or the user is gone.
     SessionEnded,
     Disabled,
+    /// The token was minted before its account changed (its role, say).
+    AccountChanged,
 }
 
-/// Whether user `user_id` is enabled and their session `session_id` is live: the one
-/// query behind every API request, on the primary key of `users` and of `sessions`.
+/// Whether user `user_id` is enabled, their session `session_id` is live, and their
+/// account has not changed since `minted_by` (stored form: the last instant a token's
+/// `updatedAt` covers, `revocations::minted_by`): what a request asks when the
+/// revocation set is not current, on the primary keys of `users` and `sessions` and the
+/// log's index by user.
 pub async fn standing(
     pool: &Pool,
     session_id: &str,
     user_id: &str,
+    minted_by: &str,
 ) -> Result<Standing, sqlx::Error> {
     let row = sqlx::query(
         "select u.banned, \
-         (select count(*) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live \
+         (select count(*) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live, \
+         (select count(*) from revocations r where r.user_id = u.id and r.session_id is null \
+          and r.revoked_at > $4) as changed \
          from users u where u.id = $3",
     )
     .bind(session_id)
     .bind(db::timestamp())
     .bind(user_id)
+    .bind(minted_by)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
@@ -240,6 +252,8 @@ pub async fn standing(
         Standing::Disabled
     } else if row.try_get::<i64, _>("live")? == 0 {
         Standing::SessionEnded
+    } else if row.try_get::<i64, _>("changed")? > 0 {
+        Standing::AccountChanged
     } else {
         Standing::Active
     })
@@ -451,35 +465,71 @@ pub async fn list_sessions(pool: &Pool, user_id: &str) -> Result<Vec<Session>, s
     rows.iter().map(session_from_row).collect()
 }
 
-/// Deletes one of a user's sessions; `false` when they have no such session.
+/// Deletes one of a user's sessions, logging the revocation; `false` when they have no
+/// such session.
 pub async fn delete_session_of(
     pool: &Pool,
+    known: &Revocations,
     user_id: &str,
     session_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("delete from sessions where user_id = $1 and id = $2")
-        .bind(user_id)
-        .bind(session_id)
-        .execute(pool)
-        .await?;
-    Ok(deleted.rows_affected() > 0)
+    let mut tx = pool.begin().await?;
+    let ended = end_sessions(
+        &mut tx,
+        "delete from sessions where user_id = $1 and id = $2 returning id",
+        user_id,
+        session_id,
+    )
+    .await?;
+    let logged = revocations::log(&mut tx, ended).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(!logged.is_empty())
 }
 
-/// Deletes all of a user's sessions but `except`; answers how many went.
+/// Deletes all of a user's sessions but `except`, logging their revocations; answers how
+/// many went.
 pub async fn delete_sessions_of(
     pool: &Pool,
+    known: &Revocations,
     user_id: &str,
     except: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query("delete from sessions where user_id = $1 and id <> $2")
-        .bind(user_id)
-        .bind(except.unwrap_or_default())
-        .execute(pool)
-        .await?;
-    Ok(deleted.rows_affected())
+    let mut tx = pool.begin().await?;
+    let ended = end_sessions(
+        &mut tx,
+        "delete from sessions where user_id = $1 and id <> $2 returning id",
+        user_id,
+        except.unwrap_or_default(),
+    )
+    .await?;
+    let logged = revocations::log(&mut tx, ended).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(logged.len() as u64)
 }
 
-/// Every user, oldest first.
+/// Runs a `delete from sessions … returning id` bound to a user and a session id, and
+/// answers the revocations of the sessions it deleted.
+async fn end_sessions(
+    conn: &mut AnyConnection,
+    statement: &str,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Vec<revocations::Entry>, sqlx::Error> {
+    let rows = sqlx::query(statement)
+        .bind(user_id)
+        .bind(session_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let session_id: String = row.try_get("id")?;
+            Ok(revocations::Entry::session_ended(user_id, &session_id))
+        })
+        .collect()
+}
+
 /// Which users to list, in what order, and how many: Better Auth's `list-users` query.
 /// Every column named here is one of a fixed set, never text from the request.
 #[derive(Debug, Clone, Default)]
@@ -601,14 +651,17 @@ pub async fn list_users(
     ))
 }
 
-/// Disables (with a reason) or re-enables a user; `None` when there is no such user.
-/// One statement, so the user answered is the user as this change left them.
+/// Disables (with a reason, ending every session) or re-enables a user; `None` when
+/// there is no such user. One transaction, with the revocations: the user answered is
+/// the user as this change left them, with how many sessions ended.
 pub async fn set_banned(
     pool: &Pool,
+    known: &Revocations,
     user_id: &str,
     banned: bool,
     reason: Option<&str>,
-) -> Result<Option<User>, sqlx::Error> {
+) -> Result<Option<(User, u64)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let row = sqlx::query(&format!(
         "update users set banned = $1, ban_reason = $2, updated_at = $3 where id = $4 \
          returning {}",
@@ -618,18 +671,46 @@ pub async fn set_banned(
     .bind(reason.filter(|_| banned))
     .bind(db::timestamp())
     .bind(user_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
+        return Ok(None);
+    };
+    let mut ended = Vec::new();
+    if banned {
+        ended = end_sessions(
+            &mut tx,
+            "delete from sessions where user_id = $1 and id <> $2 returning id",
+            &user.id,
+            "",
+        )
+        .await?;
+        ended.push(revocations::Entry::account(
+            &user.id,
+            revocations::Reason::Disabled,
+            &user.updated_at,
+        ));
+    }
+    let logged = revocations::log(&mut tx, ended).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    let sessions_ended = logged
+        .iter()
+        .filter(|l| l.entry.session_id.is_some())
+        .count();
+    Ok(Some((user, sessions_ended as u64)))
 }
 
 /// Gives the user with this id, or with this email, a role; `None` when there is none.
-/// One statement: no other change can land between finding the user and answering.
+/// One transaction, with the revocation of the user's older tokens (which carry the old
+/// role): no other change can land between finding the user and answering.
 pub async fn set_role(
     pool: &Pool,
+    known: &Revocations,
     id_or_email: &str,
     role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let row = sqlx::query(&format!(
         "update users set role = $1, updated_at = $2 where id = $3 or email = $3 \
          returning {}",
@@ -638,7 +719,18 @@ pub async fn set_role(
     .bind(role.as_str())
     .bind(db::timestamp())
     .bind(id_or_email)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
+        return Ok(None);
+    };
+    let changed = revocations::Entry::account(
+        &user.id,
+        revocations::Reason::AccountChanged,
+        &user.updated_at,
+    );
+    let logged = revocations::log(&mut tx, vec![changed]).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(Some(user))
 }

@@ -197,7 +197,7 @@ pub async fn sign_out(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     if let Some((session, user)) = resume(state, session_token).await? {
-        repo::delete_session_of(&state.db, &user.id, &session.id).await?;
+        repo::delete_session_of(&state.db, &state.revocations, &user.id, &session.id).await?;
         let entry = Entry::new(EventKind::SignOut, Outcome::Success, client)
             .user(&user.id, &user.email)
             .detail(format!("session {}", session.id));
@@ -351,7 +351,13 @@ pub async fn refresh(
             });
         }
     }
-    repo::delete_session_of(&state.db, &retired.user_id, &retired.session_id).await?;
+    repo::delete_session_of(
+        &state.db,
+        &state.revocations,
+        &retired.user_id,
+        &retired.session_id,
+    )
+    .await?;
     tracing::warn!(
         user_id = %retired.user_id,
         session_id = %retired.session_id,
@@ -410,7 +416,8 @@ pub async fn revoke_session(
         .await?
         .map(|(session, _)| session.id);
     let session_id = by_token.as_deref().unwrap_or(id_or_token);
-    let revoked = repo::delete_session_of(&state.db, &user.id, session_id).await?;
+    let revoked =
+        repo::delete_session_of(&state.db, &state.revocations, &user.id, session_id).await?;
     if revoked {
         let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
             .user(&user.id, &user.email)
@@ -427,7 +434,7 @@ pub async fn revoke_sessions(
     except: Option<&str>,
     client: &ClientInfo,
 ) -> Result<u64, AppError> {
-    let revoked = repo::delete_sessions_of(&state.db, &user.id, except).await?;
+    let revoked = repo::delete_sessions_of(&state.db, &state.revocations, &user.id, except).await?;
     let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
         .user(&user.id, &user.email)
         .detail(match except {

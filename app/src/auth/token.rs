@@ -248,6 +248,10 @@ pub struct Claims {
     /// written against its JWT plugin reads what it expects. Issued, never relied on.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// A verified token's `updatedAt` (the profile's, as sent): when the account it was
+    /// minted from last changed, which a change since revokes (`auth::revocations`).
+    #[serde(skip)]
+    pub user_updated_at: Option<String>,
 }
 
 /// The user fields of Better Auth's JWT payload that the contract's claims do not name.
@@ -533,6 +537,7 @@ impl TokenKeys {
                 created_at: subject.created_at.to_owned(),
                 updated_at: subject.updated_at.to_owned(),
             }),
+            user_updated_at: None,
         };
         // Plain strings and integers, with a secret or a key pair that signed a probe
         // when it was loaded: signing cannot fail.
@@ -697,6 +702,7 @@ impl TokenKeys {
             role: text(raw.role, "role")?,
             scope: text(raw.scope, "scope")?,
             profile: None,
+            user_updated_at: text(raw.updated_at, "updatedAt")?,
             iat,
             exp,
             iss,
@@ -741,6 +747,8 @@ struct RawClaims<'a> {
     role: RawClaim<'a>,
     #[serde(borrow, default)]
     scope: RawClaim<'a>,
+    #[serde(borrow, default, rename = "updatedAt")]
+    updated_at: RawClaim<'a>,
 }
 
 /// What the header check reads, straight from the JSON object (no intermediate tree):

@@ -22,6 +22,7 @@ async fn pool_on(app: &TestApp) -> app::db::Pool {
 
 const NINETY_DAYS: Retention = Retention {
     audit_secs: Some(90 * 24 * 3600),
+    revocations_secs: 15 * 60 + 30,
 };
 
 #[tokio::test]
@@ -86,9 +87,15 @@ async fn audit_events_past_their_retention_go_unless_it_is_forever() {
     )
     .await;
 
-    let forever = sweep(&pool_on(&app).await, Retention { audit_secs: None })
-        .await
-        .unwrap();
+    let forever = sweep(
+        &pool_on(&app).await,
+        Retention {
+            audit_secs: None,
+            ..NINETY_DAYS
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(forever, Swept::default());
     let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
     assert_eq!(swept.audit_events.cast_signed(), old);

@@ -312,9 +312,17 @@ pub async fn make_admin(database_url: &str, email: &str) {
     let db = server::database::connect(&database)
         .await
         .expect("a pool on the test database");
-    set_role(&db, None, email, Role::Admin, &ClientInfo::default())
-        .await
-        .expect("the user is made admin");
+    let known = app::auth::revocations::Revocations::new(0, 0);
+    set_role(
+        &db,
+        &known,
+        None,
+        email,
+        Role::Admin,
+        &ClientInfo::default(),
+    )
+    .await
+    .expect("the user is made admin");
     db.close().await;
 }
 

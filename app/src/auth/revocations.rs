@@ -1,0 +1,719 @@
+//! Revocations: what every server process knows about ended sessions and changed
+//! accounts, so that verifying an access token asks no database.
+//!
+//! Each revocation is written to the log (table `revocations`) in the transaction of the
+//! change it records: a session signed out, revoked or caught reusing a token; a user
+//! disabled or given another role. Every process keeps the entries of the last token
+//! lifetime (plus the leeway) in a set in memory: no token issued before an entry
+//! outlives it, so the set's size is the revocations of one token lifetime, whatever the
+//! number of users or sessions.
+//!
+//! - The process that revokes applies the entries to its own set before it answers.
+//! - Every process reads the log past the last id it has seen every `POLL_EVERY`; on
+//!   PostgreSQL it also listens on `CHANNEL` and reads at once when a transaction that
+//!   wrote the log commits (`NOTIFY`), and after every reconnect.
+//! - Fail closed: a process that has not read the log successfully within twice
+//!   `POLL_EVERY`, or whose listener is disconnected, is not current. Until it is again,
+//!   `standing` answers `None` and the caller asks the database, as every request did
+//!   before this set existed.
+//!
+//! The log says which sessions ended, not which exist: a token signed with the shared
+//! secret may name a session that never existed, or another user's. So the first token
+//! of a session a process sees is checked in the database once, and the session is then
+//! remembered as confirmed for its user until that token (or a later one of the same
+//! session) expires, at most `MAX_CONFIRMED` sessions: those in use within one token
+//! lifetime. A revocation outranks a confirmation, whichever arrived first.
+//!
+//! A session entry refuses the tokens of that session. A user entry refuses the tokens
+//! minted from the account as it was before the change: their `updatedAt` claim is older
+//! than the `updated_at` the change wrote. (Not their `iat`: a refresh that read the
+//! account just before the change may sign its token just after.)
+
+use crate::{
+    auth::{repo::Standing, token::Claims},
+    db::{self, Pool},
+};
+use sqlx::{AnyConnection, Row};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, RwLock, Weak,
+    },
+    time::{Duration, Instant},
+};
+
+/// How often each process reads the log for what other processes wrote.
+pub const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// The PostgreSQL channel a transaction that wrote the log notifies.
+pub const CHANNEL: &str = "revocations";
+
+/// Entries read from the log by one query at most.
+const PAGE: i64 = 10_000;
+
+/// Sessions remembered as confirmed at most; past it, new ones are checked in the
+/// database on every request until older ones expire.
+pub const MAX_CONFIRMED: usize = 100_000;
+
+/// What a revocation stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The session ended: signed out, revoked, or a retired token of it was reused.
+    SessionEnded,
+    /// The user was disabled.
+    Disabled,
+    /// The account changed in a way its tokens carry (its role).
+    AccountChanged,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionEnded => "session",
+            Self::Disabled => "disabled",
+            Self::AccountChanged => "changed",
+        }
+    }
+
+    fn parse(stored: &str) -> Self {
+        match stored {
+            "session" => Self::SessionEnded,
+            "changed" => Self::AccountChanged,
+            // Unknown reasons refuse as firmly as the firmest.
+            _ => Self::Disabled,
+        }
+    }
+}
+
+/// One revocation, before it is logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub user_id: String,
+    /// The ended session; `None` for an entry about the user.
+    pub session_id: Option<String>,
+    pub reason: Reason,
+    /// When, as stored; for an entry about the user, its `updated_at` after the change.
+    pub revoked_at: String,
+}
+
+impl Entry {
+    /// A session of `user_id` ended now.
+    pub fn session_ended(user_id: &str, session_id: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            session_id: Some(session_id.to_owned()),
+            reason: Reason::SessionEnded,
+            revoked_at: db::timestamp(),
+        }
+    }
+
+    /// The account of `user_id` changed (`reason`), leaving its `updated_at` at `updated_at`.
+    pub fn account(user_id: &str, reason: Reason, updated_at: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            session_id: None,
+            reason,
+            revoked_at: updated_at.to_owned(),
+        }
+    }
+}
+
+/// An entry of the log, with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub id: i64,
+    pub entry: Entry,
+}
+
+/// Appends entries to the log, inside the transaction of the change they record (which
+/// must already have written, so that SQLite's writer is held). On PostgreSQL the other
+/// processes are notified when it commits.
+pub async fn log(
+    conn: &mut AnyConnection,
+    entries: Vec<Entry>,
+) -> Result<Vec<Logged>, sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let last: i64 =
+        sqlx::query("update revocation_head set last_id = last_id + $1 returning last_id")
+            .bind(count)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("last_id")?;
+    let mut logged = Vec::with_capacity(entries.len());
+    for (id, entry) in (last - count + 1..).zip(entries) {
+        sqlx::query(
+            "insert into revocations (id, user_id, session_id, reason, revoked_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(&entry.user_id)
+        .bind(&entry.session_id)
+        .bind(entry.reason.as_str())
+        .bind(&entry.revoked_at)
+        .execute(&mut *conn)
+        .await?;
+        logged.push(Logged { id, entry });
+    }
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query(&format!("notify {CHANNEL}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(logged)
+}
+
+/// Entries of the log past `after`, oldest first, at most `PAGE`.
+async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, user_id, session_id, reason, revoked_at from revocations \
+         where id > $1 order by id limit $2",
+    )
+    .bind(after)
+    .bind(PAGE)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Logged {
+                id: row.try_get("id")?,
+                entry: Entry {
+                    user_id: row.try_get("user_id")?,
+                    session_id: row.try_get("session_id")?,
+                    reason: Reason::parse(row.try_get("reason")?),
+                    revoked_at: row.try_get("revoked_at")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The last stored instant a token's `updatedAt` (milliseconds) covers: a change logged
+/// after it came after the token was minted. `""` (before every time) when
+/// the token has none, so that any change refuses it.
+pub fn minted_by(claims: &Claims) -> String {
+    claims
+        .user_updated_at
+        .as_deref()
+        .and_then(crate::wire_time::unix_millis)
+        .and_then(|ms| chrono::DateTime::from_timestamp_micros(ms.saturating_mul(1000) + 999))
+        .map(db::format)
+        .unwrap_or_default()
+}
+
+/// Deletes at most `limit` entries older than `before`: the janitor's batch.
+pub const PRUNE: &str = "delete from revocations where id in \
+     (select id from revocations where revoked_at < $1 limit $2)";
+
+/// What a user entry says about the user's older tokens.
+#[derive(Debug, Clone)]
+struct AccountChange {
+    /// Tokens minted from the account before this (`updatedAt`, milliseconds) are refused.
+    before_ms: i64,
+    disabled: bool,
+    /// When the entry can be forgotten (Unix seconds).
+    forget_at: i64,
+}
+
+/// A session the database said was live, and whose.
+#[derive(Debug, Clone)]
+struct Confirmed {
+    user_id: String,
+    /// When the latest token seen for it expires, leeway included (Unix seconds).
+    until: i64,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    /// Ended sessions, with when each can be forgotten (Unix seconds).
+    sessions: HashMap<String, i64>,
+    accounts: HashMap<String, AccountChange>,
+    confirmed: HashMap<String, Confirmed>,
+    last_id: i64,
+}
+
+/// The revocations of the last token lifetime, and whether this process is current.
+#[derive(Debug)]
+pub struct Revocations {
+    known: RwLock<Known>,
+    /// How long an entry is kept: the longest a token issued before it may live (and one
+    /// more leeway, for a token a refresh signed just after its session ended).
+    keep_secs: i64,
+    leeway_secs: i64,
+    /// When the last successful read of the log started, in milliseconds since `epoch`;
+    /// 0 for never.
+    read_at_ms: AtomicU64,
+    epoch: Instant,
+    /// Whether a listener that has to be connected (PostgreSQL) is not.
+    listener_down: AtomicBool,
+    /// Whether `standing` answered `None` last time it was asked, for the log line.
+    was_behind: AtomicBool,
+}
+
+impl Revocations {
+    /// An empty set for tokens that live at most `token_lifetime_secs` (plus `leeway_secs`).
+    pub fn new(token_lifetime_secs: i64, leeway_secs: i64) -> Self {
+        Self {
+            known: RwLock::default(),
+            keep_secs: token_lifetime_secs
+                .saturating_add(leeway_secs.saturating_mul(2))
+                .max(0),
+            leeway_secs,
+            read_at_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            listener_down: AtomicBool::new(false),
+            was_behind: AtomicBool::new(false),
+        }
+    }
+
+    /// Entries older than this (stored form) are forgotten, and may be pruned.
+    pub fn forgotten_before(&self) -> String {
+        db::timestamp_in(-self.keep_secs)
+    }
+
+    /// Where the holder of a token of ours stands, when this process knows: `None` when it
+    /// is not current or has not confirmed the session yet, and the database must be asked
+    /// (then `confirm` what it says).
+    pub fn standing(&self, session_id: &str, claims: &Claims) -> Option<Standing> {
+        if !self.is_current() {
+            if !self.was_behind.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "revocation log not current: checking the database on every request"
+                );
+            }
+            return None;
+        }
+        if self.was_behind.swap(false, Ordering::Relaxed) {
+            tracing::info!("revocation log current again: tokens are checked in memory");
+        }
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(change) = known.accounts.get(&claims.sub) {
+            let minted_ms = claims
+                .user_updated_at
+                .as_deref()
+                .and_then(crate::wire_time::unix_millis);
+            if minted_ms.is_none_or(|minted| minted < change.before_ms) {
+                return Some(if change.disabled {
+                    Standing::Disabled
+                } else {
+                    Standing::AccountChanged
+                });
+            }
+        }
+        if known.sessions.contains_key(session_id) {
+            return Some(Standing::SessionEnded);
+        }
+        known
+            .confirmed
+            .get(session_id)
+            .filter(|confirmed| confirmed.user_id == claims.sub)
+            .map(|_| Standing::Active)
+    }
+
+    /// Remembers that the database found the session of `claims` live and theirs.
+    pub fn confirm(&self, session_id: &str, claims: &Claims) {
+        // No longer than a token issued now lives: a revocation arriving later is kept
+        // past it, so a token minted with a longer `exp` is asked about again.
+        let lifetime = self.keep_secs - 2 * self.leeway_secs;
+        let until = claims
+            .exp
+            .min(crate::auth::token::now().saturating_add(lifetime))
+            .saturating_add(self.leeway_secs);
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(confirmed) = known.confirmed.get_mut(session_id) {
+            if confirmed.user_id == claims.sub {
+                confirmed.until = confirmed.until.max(until);
+            }
+        } else if known.confirmed.len() < MAX_CONFIRMED {
+            known.confirmed.insert(
+                session_id.to_owned(),
+                Confirmed {
+                    user_id: claims.sub.clone(),
+                    until,
+                },
+            );
+        }
+    }
+
+    fn is_current(&self) -> bool {
+        if self.listener_down.load(Ordering::Acquire) {
+            return false;
+        }
+        let read_at = self.read_at_ms.load(Ordering::Acquire);
+        read_at != 0 && self.millis_now().saturating_sub(read_at) <= 2 * millis(POLL_EVERY)
+    }
+
+    fn millis_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Adds entries to the set (those already known change nothing).
+    pub fn apply(&self, logged: &[Logged]) {
+        if logged.is_empty() {
+            return;
+        }
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        for Logged { id, entry } in logged {
+            known.last_id = known.last_id.max(*id);
+            let Some(at) = crate::wire_time::unix_millis(&entry.revoked_at) else {
+                continue;
+            };
+            let forget_at = at.div_euclid(1000).saturating_add(self.keep_secs);
+            match &entry.session_id {
+                Some(session_id) => {
+                    known.sessions.insert(session_id.clone(), forget_at);
+                }
+                None => {
+                    let change =
+                        known
+                            .accounts
+                            .entry(entry.user_id.clone())
+                            .or_insert(AccountChange {
+                                before_ms: at,
+                                disabled: false,
+                                forget_at,
+                            });
+                    if at >= change.before_ms {
+                        change.before_ms = at;
+                        change.disabled = entry.reason == Reason::Disabled;
+                        change.forget_at = change.forget_at.max(forget_at);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the entries no unexpired token can be refused by any more.
+    fn forget_old(&self, now: i64) {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        known.sessions.retain(|_, forget_at| *forget_at > now);
+        known.accounts.retain(|_, change| change.forget_at > now);
+        known.confirmed.retain(|_, confirmed| confirmed.until > now);
+    }
+
+    /// Reads the log past the last id seen and applies it; on success this process is
+    /// current as of when the read started.
+    pub async fn catch_up(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        let started = self.millis_now();
+        loop {
+            let after = self.known.read().unwrap_or_else(|e| e.into_inner()).last_id;
+            let page = read_since(pool, after).await?;
+            self.apply(&page);
+            if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+                break;
+            }
+        }
+        self.read_at_ms.fetch_max(started, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Fills an empty set from the log at start: every entry still relevant, then the
+    /// rest of the log past them.
+    pub async fn load(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        let head: i64 = sqlx::query("select last_id from revocation_head")
+            .fetch_one(pool)
+            .await?
+            .try_get("last_id")?;
+        let first: Option<i64> =
+            sqlx::query("select min(id) as first from revocations where revoked_at >= $1")
+                .bind(self.forgotten_before())
+                .fetch_one(pool)
+                .await?
+                .try_get("first")?;
+        {
+            let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+            known.last_id = first.map_or(head, |first| first - 1);
+        }
+        self.catch_up(pool).await?;
+        self.forget_old(crate::auth::token::now());
+        Ok(())
+    }
+
+    /// Marks the listener (PostgreSQL) as down: not current until it is back and has
+    /// read the log.
+    pub fn listener_lost(&self) {
+        self.listener_down.store(true, Ordering::Release);
+    }
+
+    /// Marks the listener as connected again, once it has read the log.
+    pub fn listener_back(&self) {
+        self.listener_down.store(false, Ordering::Release);
+    }
+
+    /// One tick of the poll: read the log, and forget what has aged out.
+    pub async fn poll(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        self.catch_up(pool).await?;
+        self.forget_old(crate::auth::token::now());
+        Ok(())
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// How long a lost listener waits before it connects again.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// The `application_name` of the listener's connection, which names it in
+/// `pg_stat_activity`.
+pub const LISTENER_NAME: &str = "taskboard revocation listener";
+
+/// Keeps `known` current for as long as the app holds it: reads the log every
+/// `POLL_EVERY`, and with a PostgreSQL URL also listens for the commits that write it.
+pub fn follow(known: &Arc<Revocations>, pool: &Pool, postgres_url: Option<&str>) {
+    let (weak, poll_pool) = (Arc::downgrade(known), pool.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(POLL_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            every.tick().await;
+            let Some(known) = weak.upgrade().filter(|_| !poll_pool.is_closed()) else {
+                return;
+            };
+            match known.poll(&poll_pool).await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("revocation log read again");
+                }
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "revocation log cannot be read");
+                }
+                _ => {}
+            }
+        }
+    });
+    if let Some(url) = postgres_url {
+        known.listener_lost();
+        let (weak, pool, url) = (Arc::downgrade(known), pool.clone(), url.to_owned());
+        tokio::spawn(async move {
+            while listen(&weak, &pool, &url).await {
+                tokio::time::sleep(RECONNECT_AFTER).await;
+            }
+        });
+    }
+}
+
+/// One connection of the listener, for as long as it lasts. `false` once the app is
+/// gone.
+async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str) -> bool {
+    let mut listener = match connect_listener(url).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation listener cannot connect");
+            return weak.strong_count() > 0;
+        }
+    };
+    let mut check = tokio::time::interval(POLL_EVERY);
+    loop {
+        let Some(known) = weak.upgrade() else {
+            return false;
+        };
+        // Whatever committed before now is in the log: read it, then wait for the next.
+        if known.catch_up(pool).await.is_ok() {
+            known.listener_back();
+        }
+        drop(known);
+        let message = {
+            let next = listener.try_recv();
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    message = &mut next => break message,
+                    _ = check.tick() => {
+                        if weak.strong_count() == 0 || pool.is_closed() {
+                            return false;
+                        }
+                    }
+                }
+            }
+        };
+        if !matches!(message, Ok(Some(_))) {
+            if let Some(known) = weak.upgrade() {
+                known.listener_lost();
+            }
+            match message {
+                Err(e) => tracing::warn!(error = %e, "revocation listener lost"),
+                _ => tracing::warn!("revocation listener lost its connection"),
+            }
+            return weak.strong_count() > 0;
+        }
+    }
+}
+
+async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+    let options = url
+        .parse::<PgConnectOptions>()?
+        .application_name(LISTENER_NAME);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options)
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.eager_reconnect(false);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        auth::token::{now, Audience},
+        testing::memory_pool,
+    };
+
+    fn token(user_id: &str, session_id: &str, updated_at: Option<&str>) -> Claims {
+        Claims {
+            sub: user_id.to_owned(),
+            email: format!("{user_id}@example.com"),
+            name: user_id.to_owned(),
+            iat: now(),
+            exp: now() + 900,
+            iss: "http://localhost:3000".to_owned(),
+            aud: Audience::One("http://localhost:3000".to_owned()),
+            jti: "jti".to_owned(),
+            sid: Some(session_id.to_owned()),
+            role: Some("user".to_owned()),
+            scope: None,
+            profile: None,
+            user_updated_at: updated_at.map(str::to_owned),
+        }
+    }
+
+    async fn logged(pool: &Pool, entries: Vec<Entry>) {
+        let mut tx = pool.begin().await.unwrap();
+        log(&mut tx, entries).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn current(pool: &Pool) -> Revocations {
+        let known = Revocations::new(900, 30);
+        known.load(pool).await.unwrap();
+        known
+    }
+
+    const UPDATED: &str = "2026-12-01T10:00:00.123Z";
+
+    #[tokio::test]
+    async fn a_session_is_known_live_only_once_the_database_confirmed_it_for_its_user() {
+        let known = current(&memory_pool().await).await;
+        let ada = token("ada", "s1", Some(UPDATED));
+        assert_eq!(known.standing("s1", &ada), None, "ask the database first");
+        known.confirm("s1", &ada);
+        assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
+        let borrowed = token("grace", "s1", Some(UPDATED));
+        assert_eq!(
+            known.standing("s1", &borrowed),
+            None,
+            "another user's token naming the session is asked about"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ended_session_is_refused_even_after_it_was_confirmed() {
+        let pool = memory_pool().await;
+        let known = current(&pool).await;
+        let ada = token("ada", "s1", Some(UPDATED));
+        known.confirm("s1", &ada);
+        logged(&pool, vec![Entry::session_ended("ada", "s1")]).await;
+        known.catch_up(&pool).await.unwrap();
+        assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
+        known.confirm("s1", &ada);
+        assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
+    }
+
+    #[tokio::test]
+    async fn a_changed_account_refuses_the_tokens_minted_before_the_change_only() {
+        let pool = memory_pool().await;
+        let known = current(&pool).await;
+        let change = "2026-12-01T10:00:00.123456Z";
+        logged(
+            &pool,
+            vec![
+                Entry::account("ada", Reason::AccountChanged, change),
+                Entry::account("grace", Reason::Disabled, change),
+            ],
+        )
+        .await;
+        known.catch_up(&pool).await.unwrap();
+        let before = token("ada", "s1", Some("2026-12-01T10:00:00.122Z"));
+        assert_eq!(
+            known.standing("s1", &before),
+            Some(Standing::AccountChanged)
+        );
+        let unstamped = token("ada", "s1", None);
+        assert_eq!(
+            known.standing("s1", &unstamped),
+            Some(Standing::AccountChanged)
+        );
+        let after = token("ada", "s1", Some(UPDATED));
+        known.confirm("s1", &after);
+        assert_eq!(
+            known.standing("s1", &after),
+            Some(Standing::Active),
+            "minted from the changed account, in the same millisecond"
+        );
+        let disabled = token("grace", "s2", Some("2026-12-01T09:00:00.000Z"));
+        assert_eq!(known.standing("s2", &disabled), Some(Standing::Disabled));
+    }
+
+    #[tokio::test]
+    async fn a_process_that_has_not_read_the_log_is_not_current() {
+        let pool = memory_pool().await;
+        let known = Revocations::new(900, 30);
+        let ada = token("ada", "s1", Some(UPDATED));
+        known.confirm("s1", &ada);
+        assert_eq!(known.standing("s1", &ada), None, "never read");
+        known.poll(&pool).await.unwrap();
+        assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
+        known.listener_lost();
+        assert_eq!(known.standing("s1", &ada), None, "listener down");
+        known.listener_back();
+        assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
+    }
+
+    #[tokio::test]
+    async fn a_starting_process_loads_the_revocations_still_relevant_and_no_older_ones() {
+        let pool = memory_pool().await;
+        let old = Entry {
+            revoked_at: "2000-01-01T00:00:00.000000Z".to_owned(),
+            ..Entry::session_ended("ada", "old")
+        };
+        logged(&pool, vec![old, Entry::session_ended("ada", "recent")]).await;
+        let known = current(&pool).await;
+        let (old, recent) = (token("ada", "old", None), token("ada", "recent", None));
+        known.confirm("old", &old);
+        assert_eq!(known.standing("old", &old), Some(Standing::Active));
+        assert_eq!(
+            known.standing("recent", &recent),
+            Some(Standing::SessionEnded)
+        );
+        logged(&pool, vec![Entry::session_ended("ada", "later")]).await;
+        known.catch_up(&pool).await.unwrap();
+        assert_eq!(
+            known.standing("later", &token("ada", "later", None)),
+            Some(Standing::SessionEnded),
+            "and reads on from there"
+        );
+    }
+
+    #[test]
+    fn a_token_covers_the_whole_millisecond_of_its_updated_at() {
+        assert_eq!(
+            minted_by(&token("ada", "s1", Some(UPDATED))),
+            "2026-12-01T10:00:00.123999Z"
+        );
+        assert_eq!(minted_by(&token("ada", "s1", None)), "");
+    }
+}
