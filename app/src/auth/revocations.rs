@@ -517,8 +517,9 @@ async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str) -> bool {
             return false;
         };
         // Whatever committed before now is in the log: read it, then wait for the next.
-        if known.catch_up(pool).await.is_ok() {
+        if known.catch_up(pool).await.is_ok() && known.listener_down.load(Ordering::Acquire) {
             known.listener_back();
+            tracing::info!("revocation listener connected");
         }
         drop(known);
         let message = {

@@ -11,6 +11,7 @@ mod interop;
 mod janitor;
 mod key_pairs;
 mod remote_issuer;
+mod revocation;
 mod sessions;
 mod support;
 mod tasks;
