@@ -21,11 +21,12 @@ create index revocations_revoked_at on revocations (revoked_at);
 -- account changed since the token was minted?
 create index revocations_user on revocations (user_id, revoked_at);
 
--- The last id given out. Taking the next one updates this row, which serialises the
--- transactions that write the log: ids become visible in the order they were given, so
--- a reader that has seen id n has seen every id below it.
+-- The last id given out, in its one row. Taking the next one updates the row, which
+-- serialises the transactions that write the log: ids become visible in the order they
+-- were given, so a reader that has seen id n has seen every id below it.
 create table revocation_head (
+    id integer primary key check (id = 1),
     last_id bigint not null
 );
 
-insert into revocation_head (last_id) values (0);
+insert into revocation_head (id, last_id) values (1, 0);

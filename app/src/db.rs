@@ -31,6 +31,18 @@ pub fn format(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// The current time in the stored form, or the first millisecond after `previous` when
+/// the clock says otherwise (another process's clock, two changes in one millisecond):
+/// a time that is always in a later millisecond than `previous`.
+pub fn later_than(previous: &str) -> String {
+    let now = chrono::Utc::now();
+    let next = chrono::DateTime::parse_from_rfc3339(previous)
+        .ok()
+        .and_then(|t| chrono::DateTime::from_timestamp_millis(t.timestamp_millis() + 1))
+        .map_or(now, |after| after.max(now));
+    format(next)
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -53,5 +65,15 @@ mod tests {
         );
         assert_eq!(timestamp().len(), "2026-12-01T00:00:30.000001Z".len());
         assert_eq!(shifted("yesterday", 60), None);
+    }
+
+    #[test]
+    fn a_later_time_is_in_a_later_millisecond_whatever_the_clock_says() {
+        assert_eq!(
+            later_than("2999-01-01T00:00:00.123456Z"),
+            "2999-01-01T00:00:00.124000Z"
+        );
+        assert!(later_than("2000-01-01T00:00:00.000000Z") >= timestamp_in(-1));
+        assert!(later_than("not a time") >= timestamp_in(-1));
     }
 }

@@ -6,21 +6,26 @@
 command -v jq >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; }
 
 # Starts target/server-release/server with the given extra VAR=value settings; sets
-# $base, $pid and $dir, and stops the server and removes $dir on exit.
+# $base, $pid and $dir, and stops the server and removes $dir on exit. Called again, it
+# starts another server on the same database (each is stopped on exit).
+pids=()
 start_release_server() {
-  dir=$(mktemp -d)
+  if [ -z "${dir:-}" ]; then
+    dir=$(mktemp -d)
+    trap 'kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+  fi
   local port
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port"
   env DATABASE_URL="${TEST_DATABASE_URL:-sqlite://$dir/bench.db?mode=rwc}" \
     JWT_SECRET_KEY="benchmark-secret-not-for-production-0123456789" \
     LEPTOS_OUTPUT_NAME=taskboard LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
-    RUST_LOG=warn "$@" target/server-release/server >"$dir/server.log" 2>&1 &
+    RUST_LOG=warn "$@" target/server-release/server >"$dir/server-$port.log" 2>&1 &
   pid=$!
-  trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+  pids+=("$pid")
   for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && return; sleep 0.1; done
   echo "!! the server did not start:" >&2
-  cat "$dir/server.log" >&2
+  cat "$dir/server-$port.log" >&2
   exit 1
 }
 

@@ -215,8 +215,7 @@ impl Config {
                 },
                 "a duration with a unit (90d, 1y), or 0 to keep the audit log forever",
             )?,
-            // An entry of the revocation log matters as long as a token issued before it.
-            revocations_secs: lifetime_secs.saturating_add(leeway_secs),
+            revocations_secs: app::auth::revocations::keep_secs(lifetime_secs, leeway_secs),
         };
         let cookie_prefix =
             var("BETTER_AUTH_COOKIE_PREFIX").unwrap_or_else(|| "better-auth".into());

@@ -651,6 +651,55 @@ pub async fn list_users(
     ))
 }
 
+/// How often a change to a user is tried again when another change landed between
+/// reading the user and writing it.
+const CHANGE_ATTEMPTS: u32 = 5;
+
+/// Starts a transaction that changes the user `matching` names (`$1` is `key`): `set` is
+/// the assignments, with `values` bound from `$4` on. Its `updated_at` moves to a later
+/// millisecond than before (`db::later_than`), whatever the clocks of the processes that
+/// made the two changes say, so the account's older tokens are older than the change
+/// (`auth::revocations`). `None` when there is no such user.
+async fn change_user(
+    pool: &Pool,
+    matching: &str,
+    key: &str,
+    set: &str,
+    values: &[Option<&str>],
+) -> Result<Option<(sqlx::Transaction<'static, sqlx::Any>, User)>, sqlx::Error> {
+    for _ in 0..CHANGE_ATTEMPTS {
+        let Some(row) = sqlx::query(&format!(
+            "select id, updated_at from users where {matching}"
+        ))
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let (id, previous): (String, String) = (row.try_get("id")?, row.try_get("updated_at")?);
+        let mut tx = pool.begin().await?;
+        let statement = format!(
+            "update users set {set}, updated_at = $3 where id = $1 and updated_at = $2 \
+             returning {}",
+            returned_user_columns()
+        );
+        let mut query = sqlx::query(&statement)
+            .bind(&id)
+            .bind(&previous)
+            .bind(db::later_than(&previous));
+        for value in values {
+            query = query.bind(*value);
+        }
+        if let Some(row) = query.fetch_optional(&mut *tx).await? {
+            return Ok(Some((tx, user_from_row(&row)?)));
+        }
+    }
+    Err(sqlx::Error::Protocol(format!(
+        "user {key} changed {CHANGE_ATTEMPTS} times while this change was being made"
+    )))
+}
+
 /// Disables (with a reason, ending every session) or re-enables a user; `None` when
 /// there is no such user. One transaction, with the revocations: the user answered is
 /// the user as this change left them, with how many sessions ended.
@@ -661,19 +710,16 @@ pub async fn set_banned(
     banned: bool,
     reason: Option<&str>,
 ) -> Result<Option<(User, u64)>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let row = sqlx::query(&format!(
-        "update users set banned = $1, ban_reason = $2, updated_at = $3 where id = $4 \
-         returning {}",
-        returned_user_columns()
-    ))
-    .bind(i64::from(banned))
-    .bind(reason.filter(|_| banned))
-    .bind(db::timestamp())
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
+    let flag = i64::from(banned);
+    let Some((mut tx, user)) = change_user(
+        pool,
+        "id = $1",
+        user_id,
+        &format!("banned = {flag}, ban_reason = $4"),
+        &[reason.filter(|_| banned)],
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let mut ended = Vec::new();
@@ -710,18 +756,15 @@ pub async fn set_role(
     id_or_email: &str,
     role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let row = sqlx::query(&format!(
-        "update users set role = $1, updated_at = $2 where id = $3 or email = $3 \
-         returning {}",
-        returned_user_columns()
-    ))
-    .bind(role.as_str())
-    .bind(db::timestamp())
-    .bind(id_or_email)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(user) = row.as_ref().map(user_from_row).transpose()? else {
+    let Some((mut tx, user)) = change_user(
+        pool,
+        "id = $1 or email = $1",
+        id_or_email,
+        "role = $4",
+        &[Some(role.as_str())],
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let changed = revocations::Entry::account(

@@ -37,7 +37,7 @@ use sqlx::{AnyConnection, Row};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
         Arc, RwLock, Weak,
     },
     time::{Duration, Instant},
@@ -51,6 +51,9 @@ pub const CHANNEL: &str = "revocations";
 
 /// Entries read from the log by one query at most.
 const PAGE: i64 = 10_000;
+
+/// How often, at most, the entries that have aged out are dropped.
+const FORGET_EVERY_SECS: i64 = 1;
 
 /// Sessions remembered as confirmed at most; past it, new ones are checked in the
 /// database on every request until older ones expire.
@@ -222,7 +225,7 @@ struct AccountChange {
 #[derive(Debug, Clone)]
 struct Confirmed {
     user_id: String,
-    /// When the latest token seen for it expires, leeway included (Unix seconds).
+    /// When the latest token seen for it expires (Unix seconds).
     until: i64,
 }
 
@@ -239,10 +242,10 @@ struct Known {
 #[derive(Debug)]
 pub struct Revocations {
     known: RwLock<Known>,
-    /// How long an entry is kept: the longest a token issued before it may live (and one
-    /// more leeway, for a token a refresh signed just after its session ended).
+    /// How long an entry is kept (`keep_secs`).
     keep_secs: i64,
-    leeway_secs: i64,
+    /// The longest a token issued here lives.
+    lifetime_secs: i64,
     /// When the last successful read of the log started, in milliseconds since `epoch`;
     /// 0 for never.
     read_at_ms: AtomicU64,
@@ -251,6 +254,8 @@ pub struct Revocations {
     listener_down: AtomicBool,
     /// Whether `standing` answered `None` last time it was asked, for the log line.
     was_behind: AtomicBool,
+    /// When aged-out entries were last dropped (Unix seconds).
+    forgot_at: AtomicI64,
 }
 
 impl Revocations {
@@ -258,14 +263,13 @@ impl Revocations {
     pub fn new(token_lifetime_secs: i64, leeway_secs: i64) -> Self {
         Self {
             known: RwLock::default(),
-            keep_secs: token_lifetime_secs
-                .saturating_add(leeway_secs.saturating_mul(2))
-                .max(0),
-            leeway_secs,
+            keep_secs: keep_secs(token_lifetime_secs, leeway_secs),
+            lifetime_secs: token_lifetime_secs,
             read_at_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             listener_down: AtomicBool::new(false),
             was_behind: AtomicBool::new(false),
+            forgot_at: AtomicI64::new(0),
         }
     }
 
@@ -279,14 +283,17 @@ impl Revocations {
     /// (then `confirm` what it says).
     pub fn standing(&self, session_id: &str, claims: &Claims) -> Option<Standing> {
         if !self.is_current() {
-            if !self.was_behind.swap(true, Ordering::Relaxed) {
+            if !self.was_behind.load(Ordering::Relaxed)
+                && !self.was_behind.swap(true, Ordering::Relaxed)
+            {
                 tracing::warn!(
                     "revocation log not current: checking the database on every request"
                 );
             }
             return None;
         }
-        if self.was_behind.swap(false, Ordering::Relaxed) {
+        if self.was_behind.load(Ordering::Relaxed) && self.was_behind.swap(false, Ordering::Relaxed)
+        {
             tracing::info!("revocation log current again: tokens are checked in memory");
         }
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
@@ -306,22 +313,22 @@ impl Revocations {
         if known.sessions.contains_key(session_id) {
             return Some(Standing::SessionEnded);
         }
+        let now = crate::auth::token::now();
         known
             .confirmed
             .get(session_id)
-            .filter(|confirmed| confirmed.user_id == claims.sub)
+            .filter(|confirmed| confirmed.user_id == claims.sub && confirmed.until > now)
             .map(|_| Standing::Active)
     }
 
     /// Remembers that the database found the session of `claims` live and theirs.
     pub fn confirm(&self, session_id: &str, claims: &Claims) {
-        // No longer than a token issued now lives: a revocation arriving later is kept
-        // past it, so a token minted with a longer `exp` is asked about again.
-        let lifetime = self.keep_secs - 2 * self.leeway_secs;
+        // Until the token expires (one inside its leeway is asked about), and no longer
+        // than a token issued now lives: a revocation arriving later is kept past that,
+        // so a token minted with a longer `exp` is asked about again.
         let until = claims
             .exp
-            .min(crate::auth::token::now().saturating_add(lifetime))
-            .saturating_add(self.leeway_secs);
+            .min(crate::auth::token::now().saturating_add(self.lifetime_secs));
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         if let Some(confirmed) = known.confirmed.get_mut(session_id) {
             if confirmed.user_id == claims.sub {
@@ -352,23 +359,25 @@ impl Revocations {
             .max(1)
     }
 
-    /// Adds entries to the set (those already known change nothing).
+    /// Adds entries to the set (those already known change nothing). Where the log has
+    /// been read up to is not moved: the entries of this process's own change come with
+    /// ids past others' it may not have read yet, which only `catch_up` reads.
     pub fn apply(&self, logged: &[Logged]) {
         if logged.is_empty() {
             return;
         }
+        // Kept from when this process learnt of an entry: a writer's clock, or a change's
+        // time taken before it waited for the log, cannot make it go early.
+        let forget_at = crate::auth::token::now().saturating_add(self.keep_secs);
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-        for Logged { id, entry } in logged {
-            known.last_id = known.last_id.max(*id);
-            let Some(at) = crate::wire_time::unix_millis(&entry.revoked_at) else {
-                continue;
-            };
-            let forget_at = at.div_euclid(1000).saturating_add(self.keep_secs);
+        for Logged { entry, .. } in logged {
             match &entry.session_id {
                 Some(session_id) => {
                     known.sessions.insert(session_id.clone(), forget_at);
                 }
                 None => {
+                    // A time that cannot be read refuses every token of the user.
+                    let at = crate::wire_time::unix_millis(&entry.revoked_at).unwrap_or(i64::MAX);
                     let change =
                         known
                             .accounts
@@ -381,29 +390,44 @@ impl Revocations {
                     if at >= change.before_ms {
                         change.before_ms = at;
                         change.disabled = entry.reason == Reason::Disabled;
-                        change.forget_at = change.forget_at.max(forget_at);
                     }
+                    change.forget_at = forget_at;
                 }
             }
         }
     }
 
-    /// Drops the entries no unexpired token can be refused by any more.
+    /// Drops the entries no unexpired token can be refused by any more, at most once
+    /// every `FORGET_EVERY` seconds (it walks every entry, holding the set).
     fn forget_old(&self, now: i64) {
+        let last = self.forgot_at.load(Ordering::Relaxed);
+        if now - last < FORGET_EVERY_SECS
+            || self
+                .forgot_at
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         known.sessions.retain(|_, forget_at| *forget_at > now);
         known.accounts.retain(|_, change| change.forget_at > now);
         known.confirmed.retain(|_, confirmed| confirmed.until > now);
     }
 
-    /// Reads the log past the last id seen and applies it; on success this process is
-    /// current as of when the read started.
+    /// Reads the log past the last id read and applies it; on success this process is
+    /// current as of when the read started. The log has no gaps (see the migration), so
+    /// having read up to an id is having read everything below it.
     pub async fn catch_up(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         let started = self.millis_now();
         loop {
             let after = self.known.read().unwrap_or_else(|e| e.into_inner()).last_id;
             let page = read_since(pool, after).await?;
             self.apply(&page);
+            if let Some(last) = page.last() {
+                let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+                known.last_id = known.last_id.max(last.id);
+            }
             if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
                 break;
             }
@@ -451,6 +475,15 @@ impl Revocations {
         self.forget_old(crate::auth::token::now());
         Ok(())
     }
+}
+
+/// How long an entry of the log matters: the longest a token issued before it lives,
+/// and one more leeway, for a token a refresh signed just after its session ended. The
+/// janitor keeps the log as long.
+pub fn keep_secs(token_lifetime_secs: i64, leeway_secs: i64) -> i64 {
+    token_lifetime_secs
+        .saturating_add(leeway_secs.saturating_mul(2))
+        .max(0)
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -512,16 +545,10 @@ async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str) -> bool {
         }
     };
     let mut check = tokio::time::interval(POLL_EVERY);
+    if !caught_up_while_listening(weak, pool).await {
+        return false;
+    }
     loop {
-        let Some(known) = weak.upgrade() else {
-            return false;
-        };
-        // Whatever committed before now is in the log: read it, then wait for the next.
-        if known.catch_up(pool).await.is_ok() && known.listener_down.load(Ordering::Acquire) {
-            known.listener_back();
-            tracing::info!("revocation listener connected");
-        }
-        drop(known);
         let message = {
             let next = listener.try_recv();
             tokio::pin!(next);
@@ -529,24 +556,47 @@ async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str) -> bool {
                 tokio::select! {
                     message = &mut next => break message,
                     _ = check.tick() => {
-                        if weak.strong_count() == 0 || pool.is_closed() {
+                        // The catch-up after connecting may have failed: until one has not,
+                        // the process stays on the database.
+                        if pool.is_closed() || !caught_up_while_listening(weak, pool).await {
                             return false;
                         }
                     }
                 }
             }
         };
-        if !matches!(message, Ok(Some(_))) {
-            if let Some(known) = weak.upgrade() {
+        let Some(known) = weak.upgrade() else {
+            return false;
+        };
+        match message {
+            // A transaction that wrote the log committed: read it now. (A failure is the
+            // poll's to notice.)
+            Ok(Some(_)) => {
+                let _ = known.catch_up(pool).await;
+            }
+            lost => {
                 known.listener_lost();
+                match lost {
+                    Err(e) => tracing::warn!(error = %e, "revocation listener lost"),
+                    _ => tracing::warn!("revocation listener lost its connection"),
+                }
+                return true;
             }
-            match message {
-                Err(e) => tracing::warn!(error = %e, "revocation listener lost"),
-                _ => tracing::warn!("revocation listener lost its connection"),
-            }
-            return weak.strong_count() > 0;
         }
     }
+}
+
+/// With the listener connected: whatever committed before now is in the log, so once it
+/// has been read the process is current. `false` once the app is gone.
+async fn caught_up_while_listening(weak: &Weak<Revocations>, pool: &Pool) -> bool {
+    let Some(known) = weak.upgrade() else {
+        return false;
+    };
+    if known.listener_down.load(Ordering::Acquire) && known.catch_up(pool).await.is_ok() {
+        known.listener_back();
+        tracing::info!("revocation listener connected");
+    }
+    true
 }
 
 async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
@@ -682,6 +732,70 @@ mod tests {
         assert_eq!(known.standing("s1", &ada), None, "listener down");
         known.listener_back();
         assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
+    }
+
+    #[tokio::test]
+    async fn the_entries_of_its_own_change_do_not_skip_what_others_logged_before_them() {
+        let pool = memory_pool().await;
+        let known = current(&pool).await;
+        logged(&pool, vec![Entry::session_ended("grace", "theirs")]).await;
+        let mut tx = pool.begin().await.unwrap();
+        let own = log(&mut tx, vec![Entry::session_ended("ada", "mine")])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        known.apply(&own);
+        known.catch_up(&pool).await.unwrap();
+        let theirs = token("grace", "theirs", None);
+        assert_eq!(
+            known.standing("theirs", &theirs),
+            Some(Standing::SessionEnded)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_database_check_refuses_what_a_current_process_would() {
+        use crate::auth::repo::{self, NewSession};
+        let pool = memory_pool().await;
+        let known = current(&pool).await;
+        let user = repo::insert_user(&pool, "Ada", "ada@example.com", "hash")
+            .await
+            .unwrap()
+            .unwrap();
+        let session = repo::insert_session(
+            &pool,
+            NewSession {
+                user_id: &user.id,
+                token_hash: "hash",
+                lifetime_secs: 3600,
+                ip_address: None,
+                user_agent: None,
+            },
+        )
+        .await
+        .unwrap();
+        let minted = token(&user.id, &session.id, Some(&user.updated_at));
+        let asked = |claims: Claims| {
+            let pool = pool.clone();
+            let session_id = session.id.clone();
+            async move {
+                repo::standing(&pool, &session_id, &claims.sub, &minted_by(&claims))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(asked(minted.clone()).await, Standing::Active);
+        let promoted = repo::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            known.standing(&session.id, &minted),
+            Some(Standing::AccountChanged)
+        );
+        assert_eq!(asked(minted).await, Standing::AccountChanged);
+        let after = token(&user.id, &session.id, Some(&promoted.updated_at));
+        assert_eq!(asked(after).await, Standing::Active);
     }
 
     #[tokio::test]

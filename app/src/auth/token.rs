@@ -702,7 +702,13 @@ impl TokenKeys {
             role: text(raw.role, "role")?,
             scope: text(raw.scope, "scope")?,
             profile: None,
-            user_updated_at: text(raw.updated_at, "updatedAt")?,
+            // Only ours are checked against changes to their account; one that is not text
+            // is as good as none, which any change refuses.
+            user_updated_at: if issued_here {
+                text(raw.updated_at, "updatedAt").ok().flatten()
+            } else {
+                None
+            },
             iat,
             exp,
             iss,

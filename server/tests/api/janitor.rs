@@ -1,5 +1,6 @@
 //! State that stays bounded: the janitor deletes expired sessions (with the tokens they
-//! retired), audit events past their retention and signing keys nothing verifies with.
+//! retired), audit events past their retention, signing keys nothing verifies with and
+//! revocations no unexpired token predates.
 
 use crate::support::*;
 use app::janitor::{sweep, Retention, Swept};
@@ -151,4 +152,29 @@ async fn counts_of_failed_sign_ins_go_once_their_window_has_ended() {
         count(&mut db, "select count(*) from failed_sign_ins").await,
         1
     );
+}
+
+#[tokio::test]
+async fn revocations_older_than_a_token_lifetime_go_and_newer_ones_stay() {
+    let app = TestApp::spawn().await;
+    for _ in 0..2 {
+        let user = app.new_user().await;
+        app.auth_post(
+            "/api/auth/sign-out",
+            &user.session_token,
+            &serde_json::json!({}),
+        )
+        .await;
+    }
+    let mut db = app.direct_connection().await;
+    assert_eq!(count(&mut db, "select count(*) from revocations").await, 2);
+    db.execute(
+        "update revocations set revoked_at = '2000-01-01T00:00:00.000000Z' \
+         where id = (select min(id) from revocations)",
+    )
+    .await
+    .unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.revocations, 1);
+    assert_eq!(count(&mut db, "select count(*) from revocations").await, 1);
 }
