@@ -57,6 +57,7 @@ fn token_contract(c: &mut Criterion) {
         scope: &Scope::full(),
         email_verified: true,
         banned: false,
+        image: None,
         created_at: "2026-01-01T00:00:00.000Z",
         updated_at: "2026-01-01T00:00:00.000Z",
         expires_by: i64::MAX,

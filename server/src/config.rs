@@ -785,6 +785,7 @@ mod tests {
                 scope: &app::auth::token::Scope::full(),
                 email_verified: false,
                 banned: false,
+                image: None,
                 created_at: "2026-01-01T00:00:00.000Z",
                 updated_at: "2026-01-01T00:00:00.000Z",
                 expires_by: i64::MAX,

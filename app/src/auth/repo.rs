@@ -655,18 +655,28 @@ pub async fn list_users(
 /// reading the user and writing it.
 const CHANGE_ATTEMPTS: u32 = 5;
 
+/// A change to a user, begun: its transaction, the user as it leaves them, and the
+/// revocation of the tokens minted before it, to log in the same transaction.
+type UserChange = (
+    sqlx::Transaction<'static, sqlx::Any>,
+    User,
+    revocations::Entry,
+);
+
 /// Starts a transaction that changes the user `matching` names (`$1` is `key`): `set` is
-/// the assignments, with `values` bound from `$4` on. Its `updated_at` moves to a later
-/// millisecond than before (`db::later_than`), whatever the clocks of the processes that
-/// made the two changes say, so the account's older tokens are older than the change
-/// (`auth::revocations`). `None` when there is no such user.
+/// the assignments, with `values` bound from `$4` on. Every change to a user goes through
+/// here, and revokes the tokens minted before it (`reason`): they describe the account
+/// as it was. Its `updated_at` moves to a later millisecond than before
+/// (`db::later_than`), whatever the clocks of the processes that made the two changes
+/// say, so those tokens are older than the change. `None` when there is no such user.
 async fn change_user(
     pool: &Pool,
     matching: &str,
     key: &str,
     set: &str,
     values: &[Option<&str>],
-) -> Result<Option<(sqlx::Transaction<'static, sqlx::Any>, User)>, sqlx::Error> {
+    reason: revocations::Reason,
+) -> Result<Option<UserChange>, sqlx::Error> {
     for _ in 0..CHANGE_ATTEMPTS {
         let Some(row) = sqlx::query(&format!(
             "select id, updated_at from users where {matching}"
@@ -692,7 +702,9 @@ async fn change_user(
             query = query.bind(*value);
         }
         if let Some(row) = query.fetch_optional(&mut *tx).await? {
-            return Ok(Some((tx, user_from_row(&row)?)));
+            let user = user_from_row(&row)?;
+            let revoked = revocations::Entry::account(&user.id, reason, &user.updated_at);
+            return Ok(Some((tx, user, revoked)));
         }
     }
     Err(sqlx::Error::Protocol(format!(
@@ -711,12 +723,17 @@ pub async fn set_banned(
     reason: Option<&str>,
 ) -> Result<Option<(User, u64)>, sqlx::Error> {
     let flag = i64::from(banned);
-    let Some((mut tx, user)) = change_user(
+    let Some((mut tx, user, revoked)) = change_user(
         pool,
         "id = $1",
         user_id,
         &format!("banned = {flag}, ban_reason = $4"),
         &[reason.filter(|_| banned)],
+        if banned {
+            revocations::Reason::Disabled
+        } else {
+            revocations::Reason::AccountChanged
+        },
     )
     .await?
     else {
@@ -731,12 +748,8 @@ pub async fn set_banned(
             "",
         )
         .await?;
-        ended.push(revocations::Entry::account(
-            &user.id,
-            revocations::Reason::Disabled,
-            &user.updated_at,
-        ));
     }
+    ended.push(revoked);
     let logged = revocations::log(&mut tx, ended).await?;
     tx.commit().await?;
     known.apply(&logged);
@@ -756,23 +769,19 @@ pub async fn set_role(
     id_or_email: &str,
     role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
-    let Some((mut tx, user)) = change_user(
+    let Some((mut tx, user, revoked)) = change_user(
         pool,
         "id = $1 or email = $1",
         id_or_email,
         "role = $4",
         &[Some(role.as_str())],
+        revocations::Reason::AccountChanged,
     )
     .await?
     else {
         return Ok(None);
     };
-    let changed = revocations::Entry::account(
-        &user.id,
-        revocations::Reason::AccountChanged,
-        &user.updated_at,
-    );
-    let logged = revocations::log(&mut tx, vec![changed]).await?;
+    let logged = revocations::log(&mut tx, vec![revoked]).await?;
     tx.commit().await?;
     known.apply(&logged);
     Ok(Some(user))

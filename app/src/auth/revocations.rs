@@ -199,9 +199,9 @@ async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error>
 /// the token has none, so that any change refuses it.
 pub fn minted_by(claims: &Claims) -> String {
     claims
-        .user_updated_at
-        .as_deref()
-        .and_then(crate::wire_time::unix_millis)
+        .profile
+        .as_ref()
+        .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at))
         .and_then(|ms| chrono::DateTime::from_timestamp_micros(ms.saturating_mul(1000) + 999))
         .map(db::format)
         .unwrap_or_default()
@@ -299,9 +299,9 @@ impl Revocations {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         if let Some(change) = known.accounts.get(&claims.sub) {
             let minted_ms = claims
-                .user_updated_at
-                .as_deref()
-                .and_then(crate::wire_time::unix_millis);
+                .profile
+                .as_ref()
+                .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at));
             if minted_ms.is_none_or(|minted| minted < change.before_ms) {
                 return Some(if change.disabled {
                     Standing::Disabled
@@ -620,7 +620,7 @@ async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx:
 mod tests {
     use super::*;
     use crate::{
-        auth::token::{now, Audience},
+        auth::token::{now, Audience, Profile},
         testing::memory_pool,
     };
 
@@ -637,8 +637,14 @@ mod tests {
             sid: Some(session_id.to_owned()),
             role: Some("user".to_owned()),
             scope: None,
-            profile: None,
-            user_updated_at: updated_at.map(str::to_owned),
+            profile: updated_at.map(|updated_at| Profile {
+                id: user_id.to_owned(),
+                email_verified: false,
+                banned: false,
+                image: None,
+                created_at: "2026-01-01T00:00:00.000Z".to_owned(),
+                updated_at: updated_at.to_owned(),
+            }),
         }
     }
 

@@ -399,6 +399,7 @@ pub fn scoped_access_token(
         scope,
         email_verified: user.email_verified,
         banned: user.banned,
+        image: user.image.as_deref(),
         created_at: &user.created_at,
         updated_at: &user.updated_at,
         expires_by,

@@ -246,12 +246,11 @@ pub struct Claims {
     pub scope: Option<String>,
     /// Better Auth's payload names for the same person (CONTRACT §1b), so a backend
     /// written against its JWT plugin reads what it expects. Issued, never relied on.
+    /// Verified, a token of ours has it when every field is there: its `updated_at` says
+    /// when the account it was minted from last changed, which a change since revokes
+    /// (`auth::revocations`).
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
-    /// A verified token's `updatedAt` (the profile's, as sent): when the account it was
-    /// minted from last changed, which a change since revokes (`auth::revocations`).
-    #[serde(skip)]
-    pub user_updated_at: Option<String>,
 }
 
 /// The user fields of Better Auth's JWT payload that the contract's claims do not name.
@@ -261,6 +260,7 @@ pub struct Profile {
     pub id: String,
     pub email_verified: bool,
     pub banned: bool,
+    pub image: Option<String>,
     #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
@@ -323,6 +323,7 @@ pub struct Subject<'a> {
     pub scope: &'a Scope,
     pub email_verified: bool,
     pub banned: bool,
+    pub image: Option<&'a str>,
     pub created_at: &'a str,
     pub updated_at: &'a str,
     /// Unix seconds the token's `exp` never passes: its session's expiry, so that no
@@ -534,10 +535,10 @@ impl TokenKeys {
                 id: subject.user_id.to_owned(),
                 email_verified: subject.email_verified,
                 banned: subject.banned,
+                image: subject.image.map(str::to_owned),
                 created_at: subject.created_at.to_owned(),
                 updated_at: subject.updated_at.to_owned(),
             }),
-            user_updated_at: None,
         };
         // Plain strings and integers, with a secret or a key pair that signed a probe
         // when it was loaded: signing cannot fail.
@@ -653,11 +654,14 @@ impl TokenKeys {
     /// it names is not one of ours.
     fn check_claims(
         &self,
-        raw: RawClaims<'_>,
+        mut raw: RawClaims<'_>,
         now: i64,
         issued_here: bool,
     ) -> Result<Claims, TokenError> {
         let leeway = self.settings.leeway_secs;
+        // Only ours are checked against changes to their account; without all of it, any
+        // change refuses the token.
+        let profile = if issued_here { raw.profile() } else { None };
         let exp = numeric_date(raw.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
         if exp.saturating_add(leeway) <= now {
             return Err(TokenError::Expired);
@@ -701,14 +705,7 @@ impl TokenKeys {
             jti: text(raw.jti, "jti")?.unwrap_or_default(),
             role: text(raw.role, "role")?,
             scope: text(raw.scope, "scope")?,
-            profile: None,
-            // Only ours are checked against changes to their account; one that is not text
-            // is as good as none, which any change refuses.
-            user_updated_at: if issued_here {
-                text(raw.updated_at, "updatedAt").ok().flatten()
-            } else {
-                None
-            },
+            profile,
             iat,
             exp,
             iss,
@@ -753,8 +750,41 @@ struct RawClaims<'a> {
     role: RawClaim<'a>,
     #[serde(borrow, default)]
     scope: RawClaim<'a>,
+    #[serde(borrow, default)]
+    id: RawClaim<'a>,
+    #[serde(borrow, default, rename = "emailVerified")]
+    email_verified: RawClaim<'a>,
+    #[serde(borrow, default)]
+    banned: RawClaim<'a>,
+    #[serde(borrow, default)]
+    image: RawClaim<'a>,
+    #[serde(borrow, default, rename = "createdAt")]
+    created_at: RawClaim<'a>,
     #[serde(borrow, default, rename = "updatedAt")]
     updated_at: RawClaim<'a>,
+}
+
+impl RawClaims<'_> {
+    /// Better Auth's user fields, when every one is there with its type (`image` may be
+    /// `null`): the account as the token was minted from it.
+    fn profile(&mut self) -> Option<Profile> {
+        let text = |claim: &mut RawClaim<'_>| match std::mem::take(claim) {
+            RawClaim::Text(text) => Some(text.into_owned()),
+            _ => None,
+        };
+        let flag = |claim: &RawClaim<'_>| match claim {
+            RawClaim::Bool(flag) => Some(*flag),
+            _ => None,
+        };
+        Some(Profile {
+            email_verified: flag(&self.email_verified)?,
+            banned: flag(&self.banned)?,
+            id: text(&mut self.id)?,
+            image: text(&mut self.image),
+            created_at: text(&mut self.created_at)?,
+            updated_at: text(&mut self.updated_at)?,
+        })
+    }
 }
 
 /// What the header check reads, straight from the JSON object (no intermediate tree):
@@ -814,6 +844,7 @@ enum RawClaim<'a> {
     Missing,
     Integer(i64),
     Number(f64),
+    Bool(bool),
     Text(Cow<'a, str>),
     Texts(Vec<Cow<'a, str>>),
     Other,
@@ -854,8 +885,8 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawClaimVisitor<'a> {
         Ok(RawClaim::Text(Cow::Owned(v.to_owned())))
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(RawClaim::Other)
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(RawClaim::Bool(v))
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -1006,6 +1037,7 @@ mod tests {
             scope: &Scope::full(),
             email_verified: false,
             banned: false,
+            image: None,
             created_at: "2026-01-01T00:00:00.000Z",
             updated_at: "2026-01-02T00:00:00.000Z",
             expires_by: i64::MAX,
@@ -1267,6 +1299,7 @@ mod tests {
             scope: &SCOPE,
             email_verified: true,
             banned: false,
+            image: None,
             created_at: "2026-01-01T00:00:00.000Z",
             updated_at: "2026-01-01T00:00:00.000Z",
             expires_by: i64::MAX,

@@ -260,3 +260,31 @@ async fn a_process_whose_listener_is_cut_off_asks_the_database_until_it_has_caug
         .await;
     answered_within(&two, &after.jwt, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn me_from_a_token_vouched_for_in_memory_is_the_account_the_database_has() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&app.database_url).await;
+    let user = app.new_user().await;
+    let me = || async {
+        let response = app.auth_get("/api/me", &user.jwt).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    let from_the_database = me().await;
+    let from_memory = me().await;
+    assert_eq!(from_memory, from_the_database);
+    let listed = app
+        .auth_get(
+            &format!(
+                "/api/auth/admin/list-users?filterField=email&filterValue={}",
+                user.email
+            ),
+            &admin.session_token,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(from_memory, listed["users"][0], "as an admin sees it");
+}
