@@ -73,6 +73,12 @@ mod tests {
             later_than("2999-01-01T00:00:00.123456Z"),
             "2999-01-01T00:00:00.124000Z"
         );
+        let now = timestamp();
+        let (now_ms, later) = (&now[..23], later_than(&now));
+        assert!(
+            later[..23] > *now_ms,
+            "{later} is a later millisecond than {now}"
+        );
         assert!(later_than("2000-01-01T00:00:00.000000Z") >= timestamp_in(-1));
         assert!(later_than("not a time") >= timestamp_in(-1));
     }

@@ -46,12 +46,12 @@ pub fn router() -> Router<AppState> {
         ))
 }
 
-/// `GET /api/me`: who the access token says the caller is. From the token itself when
-/// this process vouched for it from memory: every change to an account revokes the
-/// tokens minted before it, so a token it accepts describes the account as it is. From
-/// the user's record when the database was asked anyway, or the token lacks the fields.
+/// `GET /api/me`: the account of the access token's user. From memory when this
+/// process confirmed the token's session and the token was minted from the account as
+/// it is (`Revocations::account`: the database's record, never the token's words);
+/// otherwise from the database.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<User>, AppError> {
-    if let Some(account) = caller.account {
+    if let Some(account) = state.revocations.account(&caller.claims) {
         return Ok(Json(account));
     }
     repo::find_user(&state.db, &caller.user_id)

@@ -22,7 +22,7 @@ use crate::{
         repo::{self, IssuedElsewhere, Session, Standing},
         revocations, session,
         token::{Claims, TASKS_READ, TASKS_WRITE},
-        types::{Email, Role, User, UserName},
+        types::{Email, User, UserName},
     },
     client::ClientInfo,
     error::AppError,
@@ -40,11 +40,8 @@ use axum::{
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
-    /// The account as the token was minted from it, when this process vouched for the
-    /// token from memory: a change since to anything it describes would have revoked it
-    /// (`auth::revocations`). `None` when the database was asked, or the token is
-    /// another issuer's.
-    pub account: Option<User>,
+    /// The verified token.
+    pub claims: Claims,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -67,18 +64,14 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(rejected(state, parts, None, refusal).await);
             }
         };
-        let mut vouched = false;
         let refusal = match &claims.sid {
             Some(sid) => match session_standing(state, sid, &claims).await? {
-                (Standing::Active, from_memory) => {
-                    vouched = from_memory;
-                    None
-                }
-                (Standing::SessionEnded, _) => {
+                Standing::Active => None,
+                Standing::SessionEnded => {
                     Some(AppError::InvalidToken("Session has ended".to_owned()))
                 }
-                (Standing::Disabled, _) => Some(AppError::user_disabled()),
-                (Standing::AccountChanged, _) => Some(AppError::InvalidToken(
+                Standing::Disabled => Some(AppError::user_disabled()),
+                Standing::AccountChanged => Some(AppError::InvalidToken(
                     "Account has changed since the token was issued".to_owned(),
                 )),
             },
@@ -95,53 +88,39 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(refusal) = refusal {
             return Err(rejected(state, parts, Some(&claims.sub), refusal).await);
         }
-        let user_id = claims.sub.clone();
         Ok(Self {
-            account: vouched.then(|| minted_from(claims)).flatten(),
-            user_id,
+            user_id: claims.sub.clone(),
+            claims,
         })
     }
 }
 
-/// The account a token of ours describes (Better Auth's user fields beside the
-/// contract's claims); `None` when it lacks them.
-fn minted_from(claims: Claims) -> Option<User> {
-    let profile = claims.profile?;
-    Some(User {
-        id: profile.id,
-        email: claims.email,
-        name: claims.name,
-        email_verified: profile.email_verified,
-        image: profile.image,
-        created_at: profile.created_at,
-        updated_at: profile.updated_at,
-        role: claims
-            .role
-            .as_deref()
-            .and_then(|role| Role::parse(role).ok())
-            .unwrap_or_default(),
-        banned: profile.banned,
-        ban_reason: None,
-    })
-}
-
-/// Where the holder of a token of ours stands, and whether that was known in memory
-/// (`auth::revocations`): it is when this process is current and has confirmed the
-/// session; otherwise the database is asked, and a live session remembered.
+/// Where the holder of a token of ours stands: known in memory (`auth::revocations`)
+/// when this process is current and has confirmed the session; otherwise asked of the
+/// database, and a live session remembered with its account. A token whose `updatedAt`
+/// is not its account's (a future one, say, from another holder of the secret) was not
+/// minted from it.
 async fn session_standing(
     state: &AppState,
     session_id: &str,
     claims: &Claims,
-) -> Result<(Standing, bool), AppError> {
+) -> Result<Standing, AppError> {
     if let Some(known) = state.revocations.standing(session_id, claims) {
-        return Ok((known, true));
+        return Ok(known);
     }
     let minted_by = revocations::minted_by(claims);
-    let standing = repo::standing(&state.db, session_id, &claims.sub, &minted_by).await?;
-    if standing == Standing::Active {
-        state.revocations.confirm(session_id, claims);
-    }
-    Ok((standing, false))
+    Ok(
+        match repo::standing(&state.db, session_id, &claims.sub, &minted_by).await? {
+            (Standing::Active, Some(account)) if !revocations::minted_from(claims, &account) => {
+                Standing::AccountChanged
+            }
+            (Standing::Active, Some(account)) => {
+                state.revocations.confirm(session_id, claims, account);
+                Standing::Active
+            }
+            (standing, _) => standing,
+        },
+    )
 }
 
 /// Why a valid token of the trusted issuer (`JWT_JWKS_URL`) is refused, if it is; its

@@ -223,22 +223,22 @@ pub enum Standing {
 
 /// Whether user `user_id` is enabled, their session `session_id` is live, and their
 /// account has not changed since `minted_by` (stored form: the last instant a token's
-/// `updatedAt` covers, `revocations::minted_by`): what a request asks when the
-/// revocation set is not current, on the primary keys of `users` and `sessions` and the
-/// log's index by user.
+/// `updatedAt` covers, `revocations::minted_by`), with the user as they are: what a
+/// request asks when the revocation set cannot answer, on the primary keys of `users`
+/// and `sessions` and the log's index by user.
 pub async fn standing(
     pool: &Pool,
     session_id: &str,
     user_id: &str,
     minted_by: &str,
-) -> Result<Standing, sqlx::Error> {
-    let row = sqlx::query(
-        "select u.banned, \
+) -> Result<(Standing, Option<User>), sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {USER_COLUMNS}, \
          (select count(*) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live, \
          (select count(*) from revocations r where r.user_id = u.id and r.session_id is null \
           and r.revoked_at > $4) as changed \
-         from users u where u.id = $3",
-    )
+         from users u where u.id = $3"
+    ))
     .bind(session_id)
     .bind(db::timestamp())
     .bind(user_id)
@@ -246,9 +246,10 @@ pub async fn standing(
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
-        return Ok(Standing::SessionEnded);
+        return Ok((Standing::SessionEnded, None));
     };
-    Ok(if row.try_get::<i64, _>("banned")? != 0 {
+    let user = user_from_row(&row)?;
+    let standing = if user.banned {
         Standing::Disabled
     } else if row.try_get::<i64, _>("live")? == 0 {
         Standing::SessionEnded
@@ -256,7 +257,8 @@ pub async fn standing(
         Standing::AccountChanged
     } else {
         Standing::Active
-    })
+    };
+    Ok((standing, Some(user)))
 }
 
 /// Where a user of the trusted issuer (`JWT_JWKS_URL`) stands here.
@@ -706,6 +708,7 @@ async fn change_user(
             let revoked = revocations::Entry::account(&user.id, reason, &user.updated_at);
             return Ok(Some((tx, user, revoked)));
         }
+        tx.rollback().await?;
     }
     Err(sqlx::Error::Protocol(format!(
         "user {key} changed {CHANGE_ATTEMPTS} times while this change was being made"

@@ -30,7 +30,7 @@
 //! account just before the change may sign its token just after.)
 
 use crate::{
-    auth::{repo::Standing, token::Claims},
+    auth::{repo::Standing, token::Claims, types::User},
     db::{self, Pool},
 };
 use sqlx::{AnyConnection, Row};
@@ -194,6 +194,37 @@ async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error>
         .collect()
 }
 
+impl Confirmed {
+    /// Whether a token is of this session's user, unexpired as far as this goes, and
+    /// minted from the account as the database last said it was: one minted from a later
+    /// record (after a change, refreshed) is asked of the database, which confirms anew.
+    fn vouches_for(&self, claims: &Claims) -> bool {
+        self.account.id == claims.sub
+            && self.until > crate::auth::token::now()
+            && minted_from(claims, &self.account)
+    }
+}
+
+/// Whether two times, sent or stored, fall in the same millisecond.
+fn same_millisecond(a: &str, b: &str) -> bool {
+    let (a, b) = (
+        crate::wire_time::unix_millis(a),
+        crate::wire_time::unix_millis(b),
+    );
+    a.is_some() && a == b
+}
+
+/// Whether a token could have been minted from this record of its user: its `updatedAt`
+/// is the record's, to the millisecond. One without Better Auth's user fields (another
+/// encoder's, which the contract allows) is judged by its `sub` alone; the log refuses it
+/// after any change.
+pub fn minted_from(claims: &Claims, record: &User) -> bool {
+    claims
+        .profile
+        .as_ref()
+        .is_none_or(|minted| same_millisecond(&minted.updated_at, &record.updated_at))
+}
+
 /// The last stored instant a token's `updatedAt` (milliseconds) covers: a change logged
 /// after it came after the token was minted. `""` (before every time) when
 /// the token has none, so that any change refuses it.
@@ -221,10 +252,10 @@ struct AccountChange {
     forget_at: i64,
 }
 
-/// A session the database said was live, and whose.
+/// A session the database said was live, and its user's account as it was then.
 #[derive(Debug, Clone)]
 struct Confirmed {
-    user_id: String,
+    account: User,
     /// When the latest token seen for it expires (Unix seconds).
     until: i64,
 }
@@ -313,16 +344,30 @@ impl Revocations {
         if known.sessions.contains_key(session_id) {
             return Some(Standing::SessionEnded);
         }
-        let now = crate::auth::token::now();
         known
             .confirmed
             .get(session_id)
-            .filter(|confirmed| confirmed.user_id == claims.sub && confirmed.until > now)
+            .filter(|confirmed| confirmed.vouches_for(claims))
             .map(|_| Standing::Active)
     }
 
-    /// Remembers that the database found the session of `claims` live and theirs.
-    pub fn confirm(&self, session_id: &str, claims: &Claims) {
+    /// The account of a token `standing` vouches for, as the database said it was when
+    /// it confirmed the session: never what the token says.
+    pub fn account(&self, claims: &Claims) -> Option<User> {
+        let session_id = claims.sid.as_deref()?;
+        if self.standing(session_id, claims) != Some(Standing::Active) {
+            return None;
+        }
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        known
+            .confirmed
+            .get(session_id)
+            .map(|confirmed| confirmed.account.clone())
+    }
+
+    /// Remembers that the database found the session of `claims` live and theirs, with
+    /// their account as it is.
+    pub fn confirm(&self, session_id: &str, claims: &Claims, account: User) {
         // Until the token expires (one inside its leeway is asked about), and no longer
         // than a token issued now lives: a revocation arriving later is kept past that,
         // so a token minted with a longer `exp` is asked about again.
@@ -331,17 +376,14 @@ impl Revocations {
             .min(crate::auth::token::now().saturating_add(self.lifetime_secs));
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         if let Some(confirmed) = known.confirmed.get_mut(session_id) {
-            if confirmed.user_id == claims.sub {
+            if confirmed.account.id == account.id {
                 confirmed.until = confirmed.until.max(until);
+                confirmed.account = account;
             }
         } else if known.confirmed.len() < MAX_CONFIRMED {
-            known.confirmed.insert(
-                session_id.to_owned(),
-                Confirmed {
-                    user_id: claims.sub.clone(),
-                    until,
-                },
-            );
+            known
+                .confirmed
+                .insert(session_id.to_owned(), Confirmed { account, until });
         }
     }
 
@@ -648,6 +690,25 @@ mod tests {
         }
     }
 
+    /// The account a token of `token`'s was minted from.
+    fn account_of(claims: &Claims) -> User {
+        User {
+            id: claims.sub.clone(),
+            email: claims.email.clone(),
+            name: claims.name.clone(),
+            email_verified: false,
+            image: None,
+            created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+            updated_at: claims
+                .profile
+                .as_ref()
+                .map_or_else(String::new, |p| p.updated_at.clone()),
+            role: crate::auth::types::Role::User,
+            banned: false,
+            ban_reason: None,
+        }
+    }
+
     async fn logged(pool: &Pool, entries: Vec<Entry>) {
         let mut tx = pool.begin().await.unwrap();
         log(&mut tx, entries).await.unwrap();
@@ -667,7 +728,7 @@ mod tests {
         let known = current(&memory_pool().await).await;
         let ada = token("ada", "s1", Some(UPDATED));
         assert_eq!(known.standing("s1", &ada), None, "ask the database first");
-        known.confirm("s1", &ada);
+        known.confirm("s1", &ada, account_of(&ada));
         assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
         let borrowed = token("grace", "s1", Some(UPDATED));
         assert_eq!(
@@ -678,15 +739,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_account_of_a_confirmed_session_is_the_databases_for_tokens_minted_from_it() {
+        let known = current(&memory_pool().await).await;
+        let ada = token("ada", "s1", Some(UPDATED));
+        let record = User {
+            name: "Ada Lovelace".to_owned(),
+            ..account_of(&ada)
+        };
+        known.confirm("s1", &ada, record.clone());
+        assert_eq!(known.account(&ada), Some(record));
+        let later = token("ada", "s1", Some("2026-12-01T10:00:01.000Z"));
+        assert_eq!(known.account(&later), None, "minted from another record");
+        assert_eq!(known.standing("s1", &later), None, "so it is asked about");
+    }
+
+    #[tokio::test]
     async fn an_ended_session_is_refused_even_after_it_was_confirmed() {
         let pool = memory_pool().await;
         let known = current(&pool).await;
         let ada = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &ada);
+        known.confirm("s1", &ada, account_of(&ada));
         logged(&pool, vec![Entry::session_ended("ada", "s1")]).await;
         known.catch_up(&pool).await.unwrap();
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
-        known.confirm("s1", &ada);
+        known.confirm("s1", &ada, account_of(&ada));
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
     }
 
@@ -715,7 +791,7 @@ mod tests {
             Some(Standing::AccountChanged)
         );
         let after = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &after);
+        known.confirm("s1", &after, account_of(&after));
         assert_eq!(
             known.standing("s1", &after),
             Some(Standing::Active),
@@ -730,7 +806,7 @@ mod tests {
         let pool = memory_pool().await;
         let known = Revocations::new(900, 30);
         let ada = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &ada);
+        known.confirm("s1", &ada, account_of(&ada));
         assert_eq!(known.standing("s1", &ada), None, "never read");
         known.poll(&pool).await.unwrap();
         assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
@@ -788,6 +864,7 @@ mod tests {
                 repo::standing(&pool, &session_id, &claims.sub, &minted_by(&claims))
                     .await
                     .unwrap()
+                    .0
             }
         };
         assert_eq!(asked(minted.clone()).await, Standing::Active);
@@ -814,7 +891,7 @@ mod tests {
         logged(&pool, vec![old, Entry::session_ended("ada", "recent")]).await;
         let known = current(&pool).await;
         let (old, recent) = (token("ada", "old", None), token("ada", "recent", None));
-        known.confirm("old", &old);
+        known.confirm("old", &old, account_of(&old));
         assert_eq!(known.standing("old", &old), Some(Standing::Active));
         assert_eq!(
             known.standing("recent", &recent),

@@ -4,7 +4,8 @@
 //! once when notified), and one that cannot tell it is current asks the database.
 
 use crate::support::{
-    assert_refused, session_token_set, ServerProcess, TestApp, TestDatabase, TestUser, PASSWORD,
+    assert_refused, mint, payload, session_token_set, ServerProcess, TestApp, TestDatabase,
+    TestUser, PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -266,13 +267,8 @@ async fn me_from_a_token_vouched_for_in_memory_is_the_account_the_database_has()
     let app = TestApp::spawn().await;
     let admin = app.admin(&app.database_url).await;
     let user = app.new_user().await;
-    let me = || async {
-        let response = app.auth_get("/api/me", &user.jwt).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()
-    };
-    let from_the_database = me().await;
-    let from_memory = me().await;
+    let from_the_database = me(&app, &user.jwt).await;
+    let from_memory = me(&app, &user.jwt).await;
     assert_eq!(from_memory, from_the_database);
     let listed = app
         .auth_get(
@@ -287,4 +283,71 @@ async fn me_from_a_token_vouched_for_in_memory_is_the_account_the_database_has()
         .await
         .unwrap();
     assert_eq!(from_memory, listed["users"][0], "as an admin sees it");
+}
+
+/// `/api/me` for a token, which must be answered.
+async fn me(app: &TestApp, jwt: &str) -> Value {
+    let response = app.auth_get("/api/me", jwt).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn me_is_the_account_the_database_has_whatever_a_token_signed_with_the_secret_says() {
+    let app = TestApp::spawn().await;
+    let user = seen_user(&app).await;
+    let mut claims = payload(&user.jwt);
+    for (claim, value) in [
+        ("id", json!("someone-else")),
+        ("email", json!("mallory@example.com")),
+        ("name", json!("Mallory")),
+        ("role", json!("admin")),
+        ("emailVerified", json!(true)),
+    ] {
+        claims[claim] = value;
+    }
+    let forged = mint(&claims);
+    for asked in ["first", "again, from memory"] {
+        let account = me(&app, &forged).await;
+        assert_eq!(account["id"], user.id.as_str(), "{asked}");
+        assert_eq!(account["email"], user.email.as_str(), "{asked}");
+        assert_eq!(account["role"], "user", "{asked}");
+        assert_eq!(account["emailVerified"], false, "{asked}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_dated_after_its_accounts_last_change_was_not_minted_from_it() {
+    let app = TestApp::spawn().await;
+    let user = seen_user(&app).await;
+    let mut claims = payload(&user.jwt);
+    claims["updatedAt"] = json!("9999-12-31T00:00:00.000Z");
+    assert_refused(
+        &app,
+        &mint(&claims),
+        "Account has changed since the token was issued",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn after_a_role_change_me_shows_the_new_role_to_the_refreshed_token_only() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&app.database_url).await;
+    let user = seen_user(&app).await;
+    assert_eq!(me(&app, &user.jwt).await["role"], "user");
+    app.auth_post(
+        "/api/auth/admin/set-role",
+        &admin.session_token,
+        &json!({ "userId": user.id, "role": "admin" }),
+    )
+    .await;
+    assert_eq!(
+        app.auth_get("/api/me", &user.jwt).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = app.jwt_for(&user.session_token).await;
+    for asked in ["first", "again, from memory"] {
+        assert_eq!(me(&app, &refreshed).await["role"], "admin", "{asked}");
+    }
 }
