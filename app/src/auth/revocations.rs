@@ -201,7 +201,11 @@ impl Confirmed {
     fn vouches_for(&self, claims: &Claims) -> bool {
         self.account.id == claims.sub
             && self.until > crate::auth::token::now()
-            && minted_from(claims, &self.account)
+            && (claims
+                .profile
+                .as_ref()
+                .is_some_and(|minted| minted.updated_at == self.minted_at)
+                || minted_from(claims, &self.account))
     }
 }
 
@@ -256,6 +260,9 @@ struct AccountChange {
 #[derive(Debug, Clone)]
 struct Confirmed {
     account: User,
+    /// The account's `updated_at` as tokens carry it (milliseconds), compared as text
+    /// first: a parse is the dearest part of a check.
+    minted_at: String,
     /// When the latest token seen for it expires (Unix seconds).
     until: i64,
 }
@@ -374,16 +381,23 @@ impl Revocations {
         let until = claims
             .exp
             .min(crate::auth::token::now().saturating_add(self.lifetime_secs));
+        let minted_at = crate::wire_time::to_millis(&account.updated_at).into_owned();
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         if let Some(confirmed) = known.confirmed.get_mut(session_id) {
             if confirmed.account.id == account.id {
                 confirmed.until = confirmed.until.max(until);
                 confirmed.account = account;
+                confirmed.minted_at = minted_at;
             }
         } else if known.confirmed.len() < MAX_CONFIRMED {
-            known
-                .confirmed
-                .insert(session_id.to_owned(), Confirmed { account, until });
+            known.confirmed.insert(
+                session_id.to_owned(),
+                Confirmed {
+                    account,
+                    minted_at,
+                    until,
+                },
+            );
         }
     }
 
