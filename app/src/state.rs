@@ -12,8 +12,26 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Cloned for every request (each layer that holds state does, and Leptos for each
+/// server function): one `Arc`, so a clone is one count and a drop another.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Pool,
     pub tokens: Arc<TokenKeys>,
@@ -72,6 +90,14 @@ impl SiteSettings {
     pub fn session_cookie_name(prefix: &str, secure: bool) -> String {
         let secure_prefix = if secure { "__Secure-" } else { "" };
         format!("{secure_prefix}{prefix}.session_token")
+    }
+}
+
+/// What Leptos's handlers take from the state (the pages and the file handler), cloned
+/// only when they do.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
     }
 }
 

@@ -68,7 +68,7 @@ impl Application {
         sweep_tables(&db, config.retention);
         let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
         sweep_rate_limits(&limits);
-        let state = AppState {
+        let state = AppState::new(app::state::Shared {
             leptos_options: config.leptos_options,
             db,
             tokens,
@@ -76,7 +76,7 @@ impl Application {
             site: Arc::new(site),
             limits,
             passwords: Arc::new(app::auth::password::Passwords::start()),
-        };
+        });
         Ok(Self {
             listener,
             router: router(state, config.connections.request_timeout),
