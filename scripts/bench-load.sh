@@ -7,6 +7,9 @@
 # Also: GET /api/me (token verify, the revocation query and one user lookup), sign-in
 # latency alone (one connection), and GET /api/tasks while 20 people sign in at once.
 #   scripts/bench-load.sh            (DURATION=10s CONNECTIONS=64 THREADS=2 by default)
+#   SCALE=1 scripts/bench-load.sh    the same beside other people's data: 1,000,000 tasks,
+#                                    1,000,000 sessions, 10,000,000 retired tokens
+#                                    (scripts/bench/scale.sql; a few minutes to seed)
 # Every request goes to 127.0.0.1, each run is bounded by DURATION, and the server is
 # stopped at the end.
 set -euo pipefail
@@ -33,6 +36,21 @@ export WRITER_JWT
 export STORM_USERS=20
 echo "==> seeding $STORM_USERS users for the sign-in storm"
 for i in $(seq "$STORM_USERS"); do sign_up "storm-$i@example.com" "storm test password" >/dev/null; done
+if [ "${SCALE:-0}" = 1 ]; then
+  echo "==> scale: seeding other people's data (scripts/bench/scale.sql)"
+  started=$(date +%s)
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    psql -q -v ON_ERROR_STOP=1 "$TEST_DATABASE_URL" -f scripts/bench/scale.sql
+    psql -q "$TEST_DATABASE_URL" -c analyze
+  else
+    python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+db.executescript(open("scripts/bench/scale.sql").read())
+db.execute("analyze")
+db.execute("pragma wal_checkpoint(truncate)")' "$dir/bench.db"
+  fi
+  echo "    seeded in $(( $(date +%s) - started )) s"
+fi
 
 # Turns wrk's report on stdin into "rps p50 p99" for the row called $1.
 summarize() {
