@@ -36,21 +36,7 @@ export WRITER_JWT
 export STORM_USERS=20
 echo "==> seeding $STORM_USERS users for the sign-in storm"
 for i in $(seq "$STORM_USERS"); do sign_up "storm-$i@example.com" "storm test password" >/dev/null; done
-if [ "${SCALE:-0}" = 1 ]; then
-  echo "==> scale: seeding other people's data (scripts/bench/scale.sql)"
-  started=$(date +%s)
-  if [ -n "${TEST_DATABASE_URL:-}" ]; then
-    psql -q -v ON_ERROR_STOP=1 "$TEST_DATABASE_URL" -f scripts/bench/scale.sql
-    psql -q "$TEST_DATABASE_URL" -c analyze
-  else
-    python3 -c 'import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=60)
-db.executescript(open("scripts/bench/scale.sql").read())
-db.execute("analyze")
-db.execute("pragma wal_checkpoint(truncate)")' "$dir/bench.db"
-  fi
-  echo "    seeded in $(( $(date +%s) - started )) s"
-fi
+[ "${SCALE:-0}" = 1 ] && seed_other_peoples_data
 
 # Turns wrk's report on stdin into "rps p50 p99" for the row called $1.
 summarize() {

@@ -2,7 +2,8 @@
 # Where GET /api/tasks spends its time: the release server on a fresh SQLite database,
 # one user with 20 tasks, wrk driving the list (64 connections) while `perf record`
 # samples the server; prints the hottest functions and the share of each library.
-#   scripts/bench-profile.sh            (DURATION=10s by default)
+#   scripts/bench-profile.sh            (DURATION=10s by default; SCALE=1 beside other
+#                                       people's data, as scripts/bench-load.sh)
 # perf needs permission to sample the process (root, or kernel.perf_event_paranoid <= 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ echo "==> building the release server"
 LEPTOS_OUTPUT_NAME=taskboard cargo build --quiet --locked --profile server-release -p server
 start_release_server RATE_LIMIT_SIGN_UP=1000/1m RATE_LIMIT_TASK_WRITES=1000/1m
 seed_user_with_20_tasks profile@example.com "profile test password"
+[ "${SCALE:-0}" = 1 ] && seed_other_peoples_data
 
 echo "==> perf: GET /api/tasks, 64 connections, $DURATION"
 wrk -t2 -c64 -d"$DURATION" -H "Authorization: Bearer $JWT" "$base/api/tasks" >"$dir/wrk.txt" &

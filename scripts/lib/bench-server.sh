@@ -48,3 +48,23 @@ seed_user_with_20_tasks() {
       -d "{\"title\":\"seeded task $i\"}" >/dev/null
   done
 }
+
+# SCALE=1: other people's data beside the measured user (scripts/bench/scale.sql:
+# 1,000,000 tasks, 1,000,000 sessions, 10,000,000 retired tokens), in the server's
+# database, analysed and checkpointed as a long-running one would be.
+seed_other_peoples_data() {
+  echo "==> scale: seeding other people's data (scripts/bench/scale.sql)"
+  local started
+  started=$(date +%s)
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    psql -q -v ON_ERROR_STOP=1 "$TEST_DATABASE_URL" -f scripts/bench/scale.sql
+    psql -q "$TEST_DATABASE_URL" -c analyze
+  else
+    python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+db.executescript(open("scripts/bench/scale.sql").read())
+db.execute("analyze")
+db.execute("pragma wal_checkpoint(truncate)")' "$dir/bench.db"
+  fi
+  echo "    seeded in $(( $(date +%s) - started )) s"
+}
