@@ -146,7 +146,14 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-pub async fn insert_session(pool: &Pool, new: NewSession<'_>) -> Result<Session, sqlx::Error> {
+/// Starts a session for a user who is not disabled; `None` when they are. The user's row
+/// is written first, in the same transaction: a change to the user (a ban, whose
+/// transaction ends every session) waits for it or it for the change, so a ban cannot
+/// land between the check and the insert and leave a session it never saw.
+pub async fn insert_session(
+    pool: &Pool,
+    new: NewSession<'_>,
+) -> Result<Option<Session>, sqlx::Error> {
     let now = db::timestamp();
     let session = Session {
         id: db::new_id(),
@@ -159,6 +166,16 @@ pub async fn insert_session(pool: &Pool, new: NewSession<'_>) -> Result<Session,
         previous_token_hash: None,
         token_unseen: false,
     };
+    let mut tx = pool.begin().await?;
+    let enabled =
+        sqlx::query("update users set updated_at = updated_at where id = $1 and banned = 0")
+            .bind(new.user_id)
+            .execute(&mut *tx)
+            .await?;
+    if enabled.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     sqlx::query(
         "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent) \
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -171,9 +188,10 @@ pub async fn insert_session(pool: &Pool, new: NewSession<'_>) -> Result<Session,
     .bind(&session.updated_at)
     .bind(&session.ip_address)
     .bind(&session.user_agent)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(session)
+    tx.commit().await?;
+    Ok(Some(session))
 }
 
 /// The unexpired session whose token hashes to `token_hash`, with its user. Sessions
@@ -788,4 +806,45 @@ pub async fn set_role(
     tx.commit().await?;
     known.apply(&logged);
     Ok(Some(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::memory_pool;
+
+    fn session_for(user_id: &str) -> NewSession<'_> {
+        NewSession {
+            user_id,
+            token_hash: "hash",
+            lifetime_secs: 3600,
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disabled_user_gets_no_session_and_an_enabled_one_does() {
+        let pool = memory_pool().await;
+        let known = Revocations::new(900, 30);
+        let user = insert_user(&pool, "Ada", "ada@example.com", "hash")
+            .await
+            .unwrap()
+            .unwrap();
+        set_banned(&pool, &known, &user.id, true, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            insert_session(&pool, session_for(&user.id))
+                .await
+                .unwrap()
+                .map(|s| s.user_id),
+            None
+        );
+        set_banned(&pool, &known, &user.id, false, None)
+            .await
+            .unwrap();
+        let session = insert_session(&pool, session_for(&user.id)).await.unwrap();
+        assert_eq!(session.map(|s| s.user_id), Some(user.id));
+    }
 }

@@ -869,7 +869,8 @@ mod tests {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an enabled user gets a session");
         let minted = token(&user.id, &session.id, Some(&user.updated_at));
         let asked = |claims: Claims| {
             let pool = pool.clone();

@@ -170,7 +170,7 @@ async fn start_session(
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
     let session_token = new_session_token();
-    let session = repo::insert_session(
+    let Some(session) = repo::insert_session(
         &state.db,
         NewSession {
             user_id: &user.id,
@@ -180,7 +180,14 @@ async fn start_session(
             user_agent: client.user_agent.as_deref(),
         },
     )
-    .await?;
+    .await?
+    else {
+        // Disabled after the checks above (while the password was being hashed).
+        return Err(AppError::forbidden(
+            crate::error::BANNED_USER,
+            ACCOUNT_DISABLED,
+        ));
+    };
     let access_token = access_token(state, &user, &session);
     Ok(SignedIn {
         user,
