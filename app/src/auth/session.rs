@@ -67,7 +67,9 @@ pub async fn sign_up(
         .user(&user.id, &user.email)
         .detail(format!("role {}", user.role.as_str()));
     record(&state.db, entry).await;
-    start_session(state, user, client).await
+    start_session(state, user, client)
+        .await?
+        .ok_or_else(account_disabled)
 }
 
 pub async fn sign_in(
@@ -113,20 +115,22 @@ pub async fn sign_in(
     match user {
         Some(user) if matches && user.banned => {
             record(&state.db, refused("user disabled").user_id(&user.id)).await;
-            Err(AppError::forbidden(
-                crate::error::BANNED_USER,
-                ACCOUNT_DISABLED,
-            ))
+            Err(account_disabled())
         }
         Some(user) if matches => {
             state.limits.sign_in_succeeded(address, &credentials.email);
             if standing == failed_sign_ins::Standing::Failing {
                 failed_sign_ins::forget(&state.db, &credentials.email, address).await?;
             }
-            let entry =
-                Entry::new(EventKind::SignIn, Outcome::Success, client).user(&user.id, &user.email);
+            let (id, email) = (user.id.clone(), user.email.clone());
+            let Some(signed_in) = start_session(state, user, client).await? else {
+                // Disabled after the re-read, before the session could start.
+                record(&state.db, refused("user disabled").user_id(&id)).await;
+                return Err(account_disabled());
+            };
+            let entry = Entry::new(EventKind::SignIn, Outcome::Success, client).user(&id, &email);
             record(&state.db, entry).await;
-            start_session(state, user, client).await
+            Ok(signed_in)
         }
         user => {
             state.limits.sign_in_failed(&credentials.email);
@@ -164,11 +168,16 @@ async fn rate_limited(
 /// What a disabled user is told when they try to sign in.
 pub const ACCOUNT_DISABLED: &str = "This account has been disabled";
 
+fn account_disabled() -> AppError {
+    AppError::forbidden(crate::error::BANNED_USER, ACCOUNT_DISABLED)
+}
+
+/// A session for `user`; `None` when they were disabled before it could start.
 async fn start_session(
     state: &AppState,
     user: User,
     client: &ClientInfo,
-) -> Result<SignedIn, AppError> {
+) -> Result<Option<SignedIn>, AppError> {
     let session_token = new_session_token();
     let Some(session) = repo::insert_session(
         &state.db,
@@ -182,19 +191,15 @@ async fn start_session(
     )
     .await?
     else {
-        // Disabled after the checks above (while the password was being hashed).
-        return Err(AppError::forbidden(
-            crate::error::BANNED_USER,
-            ACCOUNT_DISABLED,
-        ));
+        return Ok(None);
     };
     let access_token = access_token(state, &user, &session);
-    Ok(SignedIn {
+    Ok(Some(SignedIn {
         user,
         session,
         session_token,
         access_token,
-    })
+    }))
 }
 
 /// Revokes the session behind an opaque session token (no-op when there is none).
