@@ -5,11 +5,7 @@
 //! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor.
 
 use anyhow::{bail, Context};
-use app::{
-    admin::service::set_role,
-    auth::types::{Email, Role},
-    client::ClientInfo,
-};
+use app::auth::types::Email;
 use leptos::config::get_configuration;
 use server::{
     config::{Config, DEFAULT_DATABASE_URL},
@@ -68,20 +64,10 @@ async fn make_admin(email: &str) -> anyhow::Result<()> {
     let email = Email::parse(email)
         .map_err(|e| anyhow::anyhow!("{email} is not an email address: {}", e.msg))?;
     let email = email.as_str();
-    // The running servers learn of the change from the revocation log; this process
-    // serves no requests, so the set it would apply it to is its own.
-    let known = app::auth::revocations::Revocations::new(0, 0);
-    let user = set_role(
-        &db,
-        &known,
-        None,
-        email,
-        Role::Admin,
-        &ClientInfo::default(),
-    )
-    .await
-    .map_err(anyhow::Error::msg)
-    .with_context(|| format!("cannot make {email} an admin"))?;
+    let user = app::admin::service::make_admin(&db, email)
+        .await
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot make {email} an admin"))?;
     println!("{} ({}) is now an admin", user.email, user.id);
     Ok(())
 }

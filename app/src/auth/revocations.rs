@@ -509,9 +509,7 @@ impl Revocations {
             let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
             known.last_id = first.map_or(head, |first| first - 1);
         }
-        self.catch_up(pool).await?;
-        self.forget_old(crate::auth::token::now());
-        Ok(())
+        self.poll(pool).await
     }
 
     /// Marks the listener (PostgreSQL) as down: not current until it is back and has

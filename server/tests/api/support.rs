@@ -307,22 +307,13 @@ impl TestApp {
 
 /// Gives the user with this email the admin role, through the code `server make-admin` runs.
 pub async fn make_admin(database_url: &str, email: &str) {
-    use app::{admin::service::set_role, auth::types::Role, client::ClientInfo};
     let database = server::database::Database::parse(database_url).expect("a database URL");
     let db = server::database::connect(&database)
         .await
         .expect("a pool on the test database");
-    let known = app::auth::revocations::Revocations::new(0, 0);
-    set_role(
-        &db,
-        &known,
-        None,
-        email,
-        Role::Admin,
-        &ClientInfo::default(),
-    )
-    .await
-    .expect("the user is made admin");
+    app::admin::service::make_admin(&db, email)
+        .await
+        .expect("the user is made admin");
     db.close().await;
 }
 
