@@ -2,7 +2,7 @@
 //! holds 100,000 revocations, and how much memory they take.
 
 use app::auth::{
-    repo::Standing,
+    repo::{LiveSession, Standing},
     revocations::{self, Entry, Logged, Revocations},
     token::{Audience, Claims, Profile},
     types::{Role, User},
@@ -112,7 +112,14 @@ fn token_checks(c: &mut Criterion) {
         resident_kib().saturating_sub(before)
     );
     let live = token("ada", "live-session");
-    known.confirm("live-session", &live, account("ada"));
+    known.confirm(
+        "live-session",
+        &live,
+        LiveSession {
+            account: account("ada"),
+            expires_at: live.exp,
+        },
+    );
     assert_eq!(
         known.standing("live-session", &live),
         Some(Standing::Active),

@@ -129,9 +129,29 @@ pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
     }
+    let pool = open(database, database.backend.max_connections()).await?;
+    sqlx::migrate!("../app/migrations")
+        .run(&pool)
+        .await
+        .context("database migrations failed")?;
+    Ok(pool)
+}
+
+/// A pool of its own for reading the revocation log (`auth::revocations::follow`): with
+/// the request pool saturated, a read that waited for one of its connections would leave
+/// the process behind the log, and send every request to the database when it is
+/// busiest. An in-memory database exists only in its pool, which the reads then share.
+pub async fn log_reader(database: &Database, pool: &AnyPool) -> anyhow::Result<AnyPool> {
+    if database.backend == (Backend::Sqlite { file: None }) {
+        return Ok(pool.clone());
+    }
+    open(database, 1).await
+}
+
+async fn open(database: &Database, max_connections: u32) -> anyhow::Result<AnyPool> {
     let setup = database.backend.connection_setup();
-    let pool = AnyPoolOptions::new()
-        .max_connections(database.backend.max_connections())
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(database.backend.test_before_acquire())
         .after_connect(move |conn, _| {
@@ -144,12 +164,7 @@ pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
         })
         .connect(&database.url)
         .await
-        .with_context(|| format!("cannot open the database at {}", redact_url(&database.url)))?;
-    sqlx::migrate!("../app/migrations")
-        .run(&pool)
-        .await
-        .context("database migrations failed")?;
-    Ok(pool)
+        .with_context(|| format!("cannot open the database at {}", redact_url(&database.url)))
 }
 
 /// A database URL without its user, password or query (which may hold a password too),

@@ -62,7 +62,8 @@ impl Application {
             .context("cannot read the revocation log")?;
         let postgres_url = (config.database.backend == database::Backend::Postgres)
             .then_some(config.database.url.as_str());
-        app::auth::revocations::follow(&revocations, &db, postgres_url);
+        let log_reader = database::log_reader(&config.database, &db).await?;
+        app::auth::revocations::follow(&revocations, &log_reader, postgres_url);
         let tokens = Arc::new(token_keys(&db, config.tokens).await?);
         maintain_signing_keys(&tokens, &db);
         sweep_tables(&db, config.retention);

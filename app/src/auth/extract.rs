@@ -111,11 +111,11 @@ async fn session_standing(
     let minted_by = revocations::minted_by(claims);
     Ok(
         match repo::standing(&state.db, session_id, &claims.sub, &minted_by).await? {
-            (Standing::Active, Some(account)) if !revocations::minted_from(claims, &account) => {
+            (Standing::Active, Some(live)) if !revocations::minted_from(claims, &live.account) => {
                 Standing::AccountChanged
             }
-            (Standing::Active, Some(account)) => {
-                state.revocations.confirm(session_id, claims, account);
+            (Standing::Active, Some(live)) => {
+                state.revocations.confirm(session_id, claims, live);
                 Standing::Active
             }
             (standing, _) => standing,

@@ -241,18 +241,18 @@ pub enum Standing {
 
 /// Whether user `user_id` is enabled, their session `session_id` is live, and their
 /// account has not changed since `minted_by` (stored form: the last instant a token's
-/// `updatedAt` covers, `revocations::minted_by`), with the user as they are: what a
-/// request asks when the revocation set cannot answer, on the primary keys of `users`
-/// and `sessions` and the log's index by user.
+/// `updatedAt` covers, `revocations::minted_by`), with the user as they are and when the
+/// session expires while it is live: what a request asks when the revocation set cannot
+/// answer, on the primary keys of `users` and `sessions` and the log's index by user.
 pub async fn standing(
     pool: &Pool,
     session_id: &str,
     user_id: &str,
     minted_by: &str,
-) -> Result<(Standing, Option<User>), sqlx::Error> {
+) -> Result<(Standing, Option<LiveSession>), sqlx::Error> {
     let row = sqlx::query(&format!(
         "select {USER_COLUMNS}, \
-         (select count(*) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live, \
+         (select min(s.expires_at) from sessions s where s.id = $1 and s.user_id = u.id and s.expires_at > $2) as live_until, \
          (select count(*) from revocations r where r.user_id = u.id and r.session_id is null \
           and r.revoked_at > $4) as changed \
          from users u where u.id = $3"
@@ -266,17 +266,35 @@ pub async fn standing(
     let Some(row) = row else {
         return Ok((Standing::SessionEnded, None));
     };
-    let user = user_from_row(&row)?;
-    let standing = if user.banned {
+    let account = user_from_row(&row)?;
+    let live_until = row
+        .try_get::<Option<String>, _>("live_until")?
+        .and_then(|until| crate::wire_time::unix_millis(&until))
+        .map(|millis| millis.div_euclid(1000));
+    let standing = if account.banned {
         Standing::Disabled
-    } else if row.try_get::<i64, _>("live")? == 0 {
+    } else if live_until.is_none() {
         Standing::SessionEnded
     } else if row.try_get::<i64, _>("changed")? > 0 {
         Standing::AccountChanged
     } else {
         Standing::Active
     };
-    Ok((standing, Some(user)))
+    Ok((
+        standing,
+        live_until.map(|expires_at| LiveSession {
+            account,
+            expires_at,
+        }),
+    ))
+}
+
+/// A live session's account, as the database has it, and when the session expires
+/// (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub account: User,
+    pub expires_at: i64,
 }
 
 /// Where a user of the trusted issuer (`JWT_JWKS_URL`) stands here.
@@ -697,6 +715,8 @@ async fn change_user(
     values: &[Option<&str>],
     reason: revocations::Reason,
 ) -> Result<Option<UserChange>, sqlx::Error> {
+    // Named by its id in the error: the key may be an email, which logs do not hold.
+    let mut contended = String::new();
     for _ in 0..CHANGE_ATTEMPTS {
         let Some(row) = sqlx::query(&format!(
             "select id, updated_at from users where {matching}"
@@ -727,9 +747,10 @@ async fn change_user(
             return Ok(Some((tx, user, revoked)));
         }
         tx.rollback().await?;
+        contended = id;
     }
     Err(sqlx::Error::Protocol(format!(
-        "user {key} changed {CHANGE_ATTEMPTS} times while this change was being made"
+        "user {contended} changed {CHANGE_ATTEMPTS} times while this change was being made"
     )))
 }
 

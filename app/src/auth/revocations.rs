@@ -30,7 +30,11 @@
 //! account just before the change may sign its token just after.)
 
 use crate::{
-    auth::{repo::Standing, token::Claims, types::User},
+    auth::{
+        repo::{LiveSession, Standing},
+        token::Claims,
+        types::User,
+    },
     db::{self, Pool},
 };
 use sqlx::{AnyConnection, Row};
@@ -374,13 +378,15 @@ impl Revocations {
 
     /// Remembers that the database found the session of `claims` live and theirs, with
     /// their account as it is.
-    pub fn confirm(&self, session_id: &str, claims: &Claims, account: User) {
+    pub fn confirm(&self, session_id: &str, claims: &Claims, live: LiveSession) {
         // Until the token expires (one inside its leeway is asked about), and no longer
-        // than a token issued now lives: a revocation arriving later is kept past that,
-        // so a token minted with a longer `exp` is asked about again.
+        // than a token issued now lives (a revocation arriving later is kept past that,
+        // so a token minted with a longer `exp` is asked about again) or the session does.
         let until = claims
             .exp
-            .min(crate::auth::token::now().saturating_add(self.lifetime_secs));
+            .min(crate::auth::token::now().saturating_add(self.lifetime_secs))
+            .min(live.expires_at);
+        let account = live.account;
         let minted_at = crate::wire_time::to_millis(&account.updated_at).into_owned();
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         if let Some(confirmed) = known.confirmed.get_mut(session_id) {
@@ -553,6 +559,7 @@ pub const LISTENER_NAME: &str = "taskboard revocation listener";
 
 /// Keeps `known` current for as long as the app holds it: reads the log every
 /// `POLL_EVERY`, and with a PostgreSQL URL also listens for the commits that write it.
+/// `pool` is for these reads alone, so that busy requests cannot hold them up.
 pub fn follow(known: &Arc<Revocations>, pool: &Pool, postgres_url: Option<&str>) {
     let (weak, poll_pool) = (Arc::downgrade(known), pool.clone());
     tokio::spawn(async move {
@@ -721,6 +728,14 @@ mod tests {
         }
     }
 
+    /// A session of `account`'s that lives for another hour.
+    fn live(account: User) -> LiveSession {
+        LiveSession {
+            account,
+            expires_at: crate::auth::token::now() + 3600,
+        }
+    }
+
     async fn logged(pool: &Pool, entries: Vec<Entry>) {
         let mut tx = pool.begin().await.unwrap();
         log(&mut tx, entries).await.unwrap();
@@ -740,13 +755,29 @@ mod tests {
         let known = current(&memory_pool().await).await;
         let ada = token("ada", "s1", Some(UPDATED));
         assert_eq!(known.standing("s1", &ada), None, "ask the database first");
-        known.confirm("s1", &ada, account_of(&ada));
+        known.confirm("s1", &ada, live(account_of(&ada)));
         assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
         let borrowed = token("grace", "s1", Some(UPDATED));
         assert_eq!(
             known.standing("s1", &borrowed),
             None,
             "another user's token naming the session is asked about"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_session_is_vouched_for_no_longer_than_it_lives() {
+        let known = current(&memory_pool().await).await;
+        let ada = token("ada", "s1", Some(UPDATED));
+        let expiring = LiveSession {
+            account: account_of(&ada),
+            expires_at: crate::auth::token::now(),
+        };
+        known.confirm("s1", &ada, expiring);
+        assert_eq!(
+            known.standing("s1", &ada),
+            None,
+            "a token outliving its session is asked about"
         );
     }
 
@@ -758,7 +789,7 @@ mod tests {
             name: "Ada Lovelace".to_owned(),
             ..account_of(&ada)
         };
-        known.confirm("s1", &ada, record.clone());
+        known.confirm("s1", &ada, live(record.clone()));
         assert_eq!(known.account(&ada), Some(record));
         let later = token("ada", "s1", Some("2026-12-01T10:00:01.000Z"));
         assert_eq!(known.account(&later), None, "minted from another record");
@@ -770,11 +801,11 @@ mod tests {
         let pool = memory_pool().await;
         let known = current(&pool).await;
         let ada = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &ada, account_of(&ada));
+        known.confirm("s1", &ada, live(account_of(&ada)));
         logged(&pool, vec![Entry::session_ended("ada", "s1")]).await;
         known.catch_up(&pool).await.unwrap();
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
-        known.confirm("s1", &ada, account_of(&ada));
+        known.confirm("s1", &ada, live(account_of(&ada)));
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
     }
 
@@ -803,7 +834,7 @@ mod tests {
             Some(Standing::AccountChanged)
         );
         let after = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &after, account_of(&after));
+        known.confirm("s1", &after, live(account_of(&after)));
         assert_eq!(
             known.standing("s1", &after),
             Some(Standing::Active),
@@ -818,7 +849,7 @@ mod tests {
         let pool = memory_pool().await;
         let known = Revocations::new(900, 30);
         let ada = token("ada", "s1", Some(UPDATED));
-        known.confirm("s1", &ada, account_of(&ada));
+        known.confirm("s1", &ada, live(account_of(&ada)));
         assert_eq!(known.standing("s1", &ada), None, "never read");
         known.poll(&pool).await.unwrap();
         assert_eq!(known.standing("s1", &ada), Some(Standing::Active));
@@ -904,7 +935,7 @@ mod tests {
         logged(&pool, vec![old, Entry::session_ended("ada", "recent")]).await;
         let known = current(&pool).await;
         let (old, recent) = (token("ada", "old", None), token("ada", "recent", None));
-        known.confirm("old", &old, account_of(&old));
+        known.confirm("old", &old, live(account_of(&old)));
         assert_eq!(known.standing("old", &old), Some(Standing::Active));
         assert_eq!(
             known.standing("recent", &recent),
