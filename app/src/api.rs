@@ -1,5 +1,6 @@
 //! The JSON API under `/api`, composed in one place: the tasks (CONTRACT §4), who the
-//! caller is, and Better Auth's routes (§5, §6) with its admin routes.
+//! caller is, and Better Auth's routes (§5, §6) with its admin routes. Each route comes
+//! with its OpenAPI operation (`openapi`).
 
 use crate::{admin, auth, error::AppError, state::AppState, state::SiteSettings, tasks};
 use axum::{
@@ -7,15 +8,14 @@ use axum::{
     http::{header, HeaderName, HeaderValue, Method},
     middleware::Next,
     response::Response,
-    routing::get,
-    Router,
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router(site: &SiteSettings) -> Router<AppState> {
-    let router = Router::new()
+pub fn router(site: &SiteSettings) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new()
         .merge(tasks::api::router())
-        .route("/me", get(auth::api::me))
+        .routes(routes!(auth::api::me))
         .nest("/auth/admin", admin::api::router())
         .nest("/auth", auth::api::router())
         .fallback(|| async { AppError::not_found("NOT_FOUND", "Not found") });

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
     strum::EnumString,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum EventKind {
@@ -27,6 +28,7 @@ pub enum EventKind {
     Refresh,
     RefreshReuseDetected,
     SessionRevoked,
+    ApiTokenIssued,
     UserDisabled,
     UserEnabled,
     RoleChanged,
@@ -51,6 +53,7 @@ impl EventKind {
             Self::Refresh => "Token refresh",
             Self::RefreshReuseDetected => "Refresh reuse detected",
             Self::SessionRevoked => "Session revoked",
+            Self::ApiTokenIssued => "API token issued",
             Self::UserDisabled => "User disabled",
             Self::UserEnabled => "User enabled",
             Self::RoleChanged => "Role changed",
@@ -70,6 +73,7 @@ impl EventKind {
     strum::IntoStaticStr,
     strum::EnumString,
 )]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Outcome {
@@ -89,10 +93,12 @@ impl Outcome {
 
 /// One recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub at: String,
     pub event: EventKind,
     pub outcome: Outcome,

@@ -16,17 +16,22 @@ pub fn apply(options: &LeptosOptions) {
     };
     let reload = std::env::var_os("LEPTOS_WATCH")
         .map(|_| options.reload_external_port.unwrap_or(options.reload_port));
-    if let Ok(value) = HeaderValue::from_str(&policy(&nonce, reload)) {
+    if let Ok(value) = HeaderValue::from_str(&policy(Some(&nonce), reload)) {
         response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }
 
-fn policy(nonce: &str, reload_port: Option<u32>) -> String {
+/// The policy, with the nonce of a rendered page's inline scripts; without one (`/docs`),
+/// scripts run only from this origin's files.
+pub fn policy(nonce: Option<&str>, reload_port: Option<u32>) -> String {
     let reload = reload_port
         .map(|port| format!(" ws://*:{port} wss://*:{port}"))
         .unwrap_or_default();
+    let nonce = nonce
+        .map(|nonce| format!(" 'nonce-{nonce}'"))
+        .unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -38,7 +43,7 @@ mod tests {
 
     #[test]
     fn scripts_need_the_nonce_and_nothing_may_frame_the_page() {
-        let csp = policy("abc123", None);
+        let csp = policy(Some("abc123"), None);
         assert!(csp.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"));
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
@@ -47,6 +52,8 @@ mod tests {
 
     #[test]
     fn the_live_reload_socket_is_allowed_only_when_watching() {
-        assert!(policy("n", Some(3001)).contains("connect-src 'self' ws://*:3001 wss://*:3001;"));
+        assert!(
+            policy(Some("n"), Some(3001)).contains("connect-src 'self' ws://*:3001 wss://*:3001;")
+        );
     }
 }

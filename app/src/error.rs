@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// One entry of a FastAPI-style validation error list: `{loc, msg, type}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub loc: Vec<String>,
     pub msg: String,
@@ -324,7 +325,7 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::{better_auth_statuses, server_fn_error_status};
+pub use ssr::{better_auth_statuses, server_fn_error_status, ErrorBody, ValidationErrorBody};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -340,7 +341,40 @@ mod ssr {
         response::{IntoResponse, Response},
         Json,
     };
-    use serde_json::json;
+    use serde::Serialize;
+
+    /// The body of an error answer: FastAPI's `detail` (CONTRACT §3), with Better Auth's
+    /// `code` and `message` beside it.
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(example = json!({
+        "detail": "Token has expired",
+        "code": "INVALID_TOKEN",
+        "message": "Token has expired"
+    }))]
+    pub struct ErrorBody {
+        /// What went wrong, for people.
+        pub detail: String,
+        /// Better Auth's code for it (`INVALID_TOKEN`, `TASK_NOT_FOUND`, …).
+        pub code: String,
+        /// The same text as `detail`, where Better Auth's client reads it.
+        pub message: String,
+    }
+
+    /// The body of a refused request body or query: every field's problem at once.
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(example = json!({
+        "detail": [{"loc": ["body", "title"], "msg": "Title can't be empty", "type": "value_error"}],
+        "code": "VALIDATION_ERROR",
+        "message": "Title can't be empty"
+    }))]
+    pub struct ValidationErrorBody {
+        pub detail: Vec<super::FieldError>,
+        /// Better Auth's code: the first field's (`PASSWORD_TOO_SHORT`), else
+        /// `VALIDATION_ERROR`.
+        pub code: String,
+        /// Every field's message, joined with `; `.
+        pub message: String,
+    }
 
     impl AppError {
         /// Logs the cause of an unexpected failure once and hides it from the client.
@@ -391,14 +425,27 @@ mod ssr {
         fn into_response(self) -> Response {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let (code, message) = (self.code(), self.to_string());
-            let body = match &self {
-                Self::Validation(errors) => {
-                    json!({ "detail": errors, "code": code, "message": message })
-                }
-                _ => json!({ "detail": message, "code": code, "message": message }),
+            let (code, message) = (self.code().to_owned(), self.to_string());
+            let mut response = match &self {
+                Self::Validation(errors) => (
+                    status,
+                    Json(ValidationErrorBody {
+                        detail: errors.clone(),
+                        code,
+                        message,
+                    }),
+                )
+                    .into_response(),
+                _ => (
+                    status,
+                    Json(ErrorBody {
+                        detail: message.clone(),
+                        code,
+                        message,
+                    }),
+                )
+                    .into_response(),
             };
-            let mut response = (status, Json(body)).into_response();
             response
                 .extensions_mut()
                 .insert(BetterAuthStatus(self.better_auth_status()));

@@ -24,6 +24,8 @@ pub mod form_errors;
 #[cfg(feature = "ssr")]
 pub mod janitor;
 #[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
 pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod state;

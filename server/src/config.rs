@@ -33,6 +33,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub connections: ConnectionLimits,
     pub retention: Retention,
+    /// Whether `/openapi.json` and `/docs` are served (`API_DOCS`, default on: the
+    /// document holds nothing secret).
+    pub api_docs: bool,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -280,6 +283,17 @@ impl Config {
                  being worked on would be cut off as idle"
             );
         }
+        let api_docs = parsed_var(
+            &var,
+            "API_DOCS",
+            true,
+            |v| match v {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            "true or false",
+        )?;
         let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -291,6 +305,7 @@ impl Config {
             sign_ups_per_address: limit("RATE_LIMIT_SIGN_UP", defaults.sign_ups_per_address)?,
             refreshes_per_address: limit("RATE_LIMIT_REFRESH", defaults.refreshes_per_address)?,
             task_writes_per_user: limit("RATE_LIMIT_TASK_WRITES", defaults.task_writes_per_user)?,
+            api_tokens_per_user: limit("RATE_LIMIT_API_TOKENS", defaults.api_tokens_per_user)?,
             ..defaults
         };
         Ok(Self {
@@ -302,6 +317,9 @@ impl Config {
                 issuer,
                 audience,
                 lifetime_secs,
+                // API tokens live as long as a session may: one that should outlive that
+                // is a sign-in it never had.
+                api_token_max_secs: session_max_age_secs,
                 leeway_secs,
                 key_rotation_secs,
                 key_grace_secs,
@@ -327,6 +345,7 @@ impl Config {
             rate_limits,
             connections,
             retention,
+            api_docs,
         })
     }
 }

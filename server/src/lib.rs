@@ -23,6 +23,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub struct Application {
     listener: TcpListener,
@@ -80,7 +83,7 @@ impl Application {
         });
         Ok(Self {
             listener,
-            router: router(state, config.connections.request_timeout),
+            router: router(state, config.connections.request_timeout, config.api_docs),
             connections: config.connections,
             trusted_proxies,
         })
@@ -110,11 +113,21 @@ impl Application {
 }
 
 /// The whole app; requests whose answer has not started after `request_timeout` get 408.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// With `api_docs`, the API's OpenAPI document is at `/openapi.json` and Swagger UI shows
+/// it at `/docs`.
+pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Router {
     let routes = generate_route_list(App);
     let served_over_https = state.site.secure_cookies;
-    let router = Router::new()
+    let (api, document) = OpenApiRouter::with_openapi(app::openapi::ApiDoc::openapi())
         .nest("/api", app::api::router(&state.site))
+        .split_for_parts();
+    let router = Router::new().merge(api);
+    let router = if api_docs {
+        router.merge(documentation(document))
+    } else {
+        router
+    };
+    let router = router
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
@@ -159,6 +172,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         router
     };
     router.with_state(state)
+}
+
+/// `/openapi.json`, and Swagger UI at `/docs` from the files built into the binary, under
+/// the site's Content-Security-Policy (its scripts are files of this origin, none inline).
+fn documentation(document: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let policy = HeaderValue::from_str(&app::csp::policy(None, None))
+        .unwrap_or_else(|e| unreachable!("the policy is a valid header value: {e}"));
+    Router::from(SwaggerUi::new("/docs").url("/openapi.json", document)).layer(
+        SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, policy),
+    )
 }
 
 /// Browser caching for the files under `/pkg`. The content-hashed ones

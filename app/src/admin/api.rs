@@ -13,26 +13,27 @@ use crate::{
         types::{Role, User},
     },
     client::ClientInfo,
-    error::{AppError, FieldError, FieldErrors},
+    error::{AppError, ErrorBody, FieldError, FieldErrors},
     extract::{ValidJson, ValidQuery},
+    openapi::{
+        BadRequest, Forbidden, Internal, NotAuthenticated, PayloadTooLarge, Unavailable,
+        UnsupportedMediaType, ADMIN_TAG,
+    },
     state::AppState,
 };
-use axum::{
-    extract::State,
-    routing::{get, post},
-    Json, Router,
-};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::{extract::State, Json};
+use serde::{Deserialize, Serialize};
 use std::str::FromStr;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/list-users", get(list_users))
-        .route("/ban-user", post(ban_user))
-        .route("/unban-user", post(unban_user))
-        .route("/set-role", post(change_role))
-        .route("/audit-log", get(audit_log))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(ban_user))
+        .routes(routes!(unban_user))
+        .routes(routes!(change_role))
+        .routes(routes!(audit_log))
         .layer(axum::middleware::from_fn(
             crate::error::better_auth_statuses,
         ))
@@ -49,16 +50,24 @@ fn admin(current: CurrentSession, refusal: &str) -> Result<User, AppError> {
 /// Better Auth's `list-users` query (`searchValue`, `searchField`, `searchOperator`,
 /// `filterField`, `filterValue`, `filterOperator`, `sortBy`, `sortDirection`, `limit`,
 /// `offset`).
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct ListUsersQuery {
+    /// Text to look for in `searchField`.
     search_value: Option<String>,
+    /// `email` (default) or `name`.
     search_field: Option<String>,
+    /// `contains` (default), `starts_with` or `ends_with`.
     search_operator: Option<String>,
+    /// `email`, `name`, `role` or `banned`.
     filter_field: Option<String>,
     filter_value: Option<String>,
+    /// `eq` (default) or `ne`.
     filter_operator: Option<String>,
+    /// `email`, `name`, `role`, `createdAt` or `updatedAt`.
     sort_by: Option<String>,
+    /// `asc` (default) or `desc`.
     sort_direction: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
@@ -132,39 +141,90 @@ impl ListUsersQuery {
     }
 }
 
+/// A page of users. Better Auth says which page this is when it was asked for one.
+#[derive(Serialize, ToSchema)]
+struct UserList {
+    users: Vec<User>,
+    /// How many users match, on every page.
+    total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u32>,
+}
+
+/// The users, with their roles and whether they are disabled.
+#[utoipa::path(
+    get,
+    path = "/list-users",
+    tag = ADMIN_TAG,
+    params(ListUsersQuery),
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The users asked for", body = UserList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn list_users(
     State(state): State<AppState>,
     current: CurrentSession,
     ValidQuery(query): ValidQuery<ListUsersQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<UserList>, AppError> {
     admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
     let listing = query.parse()?;
     let (users, total) = repo::list_users(&state.db, &listing).await?;
-    let mut body = json!({ "users": users, "total": total });
-    // Better Auth says which page this is when it was asked for one.
-    if let Some(limit) = listing.limit.filter(|l| *l > 0) {
-        body["limit"] = json!(limit);
-    }
-    if let Some(offset) = listing.offset.filter(|o| *o > 0) {
-        body["offset"] = json!(offset);
-    }
-    Ok(Json(body))
+    Ok(Json(UserList {
+        users,
+        total,
+        limit: listing.limit.filter(|l| *l > 0),
+        offset: listing.offset.filter(|o| *o > 0),
+    }))
 }
 
-#[derive(Deserialize)]
+/// `{"user": …}`: the user as the change left them.
+#[derive(Serialize, ToSchema)]
+struct Changed {
+    user: User,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BanBody {
     #[serde(default)]
+    #[schema(required = true)]
     user_id: String,
     ban_reason: Option<String>,
 }
 
+/// Disables a user and ends every session of theirs.
+#[utoipa::path(
+    post,
+    path = "/ban-user",
+    tag = ADMIN_TAG,
+    request_body = BanBody,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The user, disabled", body = Changed),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No such user (`USER_NOT_FOUND`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn ban_user(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<BanBody>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Changed>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
     let reason = body.ban_reason.as_deref();
     let user = set_disabled(
@@ -177,22 +237,42 @@ async fn ban_user(
         &client,
     )
     .await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(Changed { user }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UserBody {
     #[serde(default)]
+    #[schema(required = true)]
     user_id: String,
 }
 
+/// Enables a disabled user again.
+#[utoipa::path(
+    post,
+    path = "/unban-user",
+    tag = ADMIN_TAG,
+    request_body = UserBody,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The user, enabled", body = Changed),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No such user (`USER_NOT_FOUND`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn unban_user(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<UserBody>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Changed>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
     let user = set_disabled(
         &state.db,
@@ -204,24 +284,46 @@ async fn unban_user(
         &client,
     )
     .await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(Changed { user }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RoleBody {
     #[serde(default)]
+    #[schema(required = true)]
     user_id: String,
+    /// `user` or `admin`.
     #[serde(default)]
+    #[schema(required = true)]
     role: String,
 }
 
+/// Gives a user a role; their tokens from before are refused.
+#[utoipa::path(
+    post,
+    path = "/set-role",
+    tag = ADMIN_TAG,
+    request_body = RoleBody,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The user, with the role", body = Changed),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No such user (`USER_NOT_FOUND`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn change_role(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<RoleBody>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Changed>, AppError> {
     let admin = admin(current, NOT_ALLOWED_TO_CHANGE_ROLES)?;
     let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
     let user = set_role(
@@ -233,14 +335,19 @@ async fn change_role(
         &client,
     )
     .await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(Changed { user }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// One kind of event (`sign_in`, `session_revoked`, …).
     event: Option<String>,
+    /// `success` or `failure`.
     outcome: Option<String>,
+    /// Only the events of this user id or email.
     user: Option<String>,
+    /// How many events at most.
     limit: Option<u32>,
 }
 
@@ -267,12 +374,33 @@ impl AuditQuery {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct AuditLog {
+    events: Vec<AuditEvent>,
+}
+
+/// Authentication events, newest first.
+#[utoipa::path(
+    get,
+    path = "/audit-log",
+    tag = ADMIN_TAG,
+    params(AuditQuery),
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The events asked for", body = AuditLog),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn audit_log(
     State(state): State<AppState>,
     current: CurrentSession,
     ValidQuery(query): ValidQuery<AuditQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<AuditLog>, AppError> {
     admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
-    let events: Vec<AuditEvent> = list(&state.db, &query.parse()?).await?;
-    Ok(Json(json!({ "events": events })))
+    let events = list(&state.db, &query.parse()?).await?;
+    Ok(Json(AuditLog { events }))
 }

@@ -12,8 +12,12 @@ use crate::{
         types::{Credentials, Registration, User},
     },
     client::ClientInfo,
-    error::{AppError, FieldError},
+    error::{AppError, ErrorBody, FieldError},
     extract::{ValidJson, ValidQuery},
+    openapi::{
+        BadRequest, Forbidden, Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests,
+        Unavailable, UnsupportedMediaType, AUTH_TAG, SESSIONS_TAG,
+    },
     state::AppState,
 };
 use axum::{
@@ -23,33 +27,47 @@ use axum::{
         HeaderMap, HeaderName, HeaderValue,
     },
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sign-up/email", post(sign_up))
-        .route("/sign-in/email", post(sign_in))
-        .route("/sign-out", post(sign_out))
-        .route("/get-session", get(get_session))
-        .route("/token", get(token))
-        .route("/jwks", get(jwks))
-        .route("/list-sessions", get(list_sessions))
-        .route("/revoke-session", post(revoke_session))
-        .route("/revoke-sessions", post(revoke_sessions))
-        .route("/revoke-other-sessions", post(revoke_other_sessions))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up))
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(get_session))
+        .routes(routes!(token))
+        .routes(routes!(jwks))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_sessions))
+        .routes(routes!(revoke_other_sessions))
         .layer(axum::middleware::from_fn(
             crate::error::better_auth_statuses,
         ))
 }
 
-/// `GET /api/me`: the account of the access token's user. From memory when this
-/// process confirmed the token's session and the token was minted from the account as
-/// it is (`Revocations::account`: the database's record, never the token's words);
-/// otherwise from the database.
+/// Who the access token's user is: their account as the database has it.
+///
+/// From memory when this process confirmed the token's session and the token was minted
+/// from the account as it is (`Revocations::account`: the database's record, never the
+/// token's words); otherwise from the database.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = AUTH_TAG,
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = User),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<User>, AppError> {
     if let Some(account) = state.revocations.account(&caller.claims) {
         return Ok(Json(account));
@@ -60,24 +78,69 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Us
         .ok_or(AppError::Unauthenticated)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignUpBody {
+    /// 1 to 100 characters.
     #[serde(default)]
+    #[schema(required = true, max_length = 100)]
     name: String,
     #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254)]
     email: String,
+    /// 8 to 128 characters, not a commonly used password.
     #[serde(default)]
+    #[schema(required = true, min_length = 8, max_length = 128)]
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignInBody {
     #[serde(default)]
+    #[schema(required = true, format = Email)]
     email: String,
     #[serde(default)]
+    #[schema(required = true)]
     password: String,
 }
 
+/// A new session: its token (opaque, Better Auth's), and the user.
+#[derive(Serialize, ToSchema)]
+struct SignedUpAnswer {
+    token: String,
+    user: User,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SignedInAnswer {
+    /// Always `false`: this route never redirects.
+    redirect: bool,
+    token: String,
+    user: User,
+}
+
+/// Makes an account and signs it in. Answers with the session cookies and, in
+/// `set-auth-token`, the signed session token for clients that keep it themselves.
+#[utoipa::path(
+    post,
+    path = "/sign-up/email",
+    tag = AUTH_TAG,
+    request_body = SignUpBody,
+    security(()),
+    responses(
+        (status = 200, description = "Signed up and in", body = SignedUpAnswer, headers(
+            ("set-auth-token" = String, description = "The signed session token, for `Authorization: Bearer` on `/api/auth/*`"),
+            ("Set-Cookie" = String, description = "The session cookie and the access cookie (HttpOnly)"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The request came from another origin (`INVALID_ORIGIN`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "The email is already registered (`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`)", body = ErrorBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn sign_up(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -85,10 +148,35 @@ async fn sign_up(
 ) -> Result<Response, AppError> {
     let form = Registration::parse(&body.name, &body.email, &body.password)?;
     let signed_in = session::sign_up(&state, form, &client).await?;
-    let body = json!({ "token": signed_in.session_token, "user": signed_in.user });
+    let body = SignedUpAnswer {
+        token: signed_in.session_token.clone(),
+        user: signed_in.user.clone(),
+    };
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
+/// Signs in with an email and a password. Answers like sign-up.
+#[utoipa::path(
+    post,
+    path = "/sign-in/email",
+    tag = AUTH_TAG,
+    request_body = SignInBody,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in", body = SignedInAnswer, headers(
+            ("set-auth-token" = String, description = "The signed session token, for `Authorization: Bearer` on `/api/auth/*`"),
+            ("Set-Cookie" = String, description = "The session cookie and the access cookie (HttpOnly)"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, description = "Wrong email or password (`INVALID_EMAIL_OR_PASSWORD`)", body = ErrorBody),
+        (status = 403, description = "The user is disabled (`BANNED_USER`), or the request came from another origin (`INVALID_ORIGIN`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn sign_in(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -96,19 +184,18 @@ async fn sign_in(
 ) -> Result<Response, AppError> {
     let credentials = Credentials::parse(&body.email, &body.password)?;
     let signed_in = session::sign_in(&state, credentials, &client).await?;
-    let body =
-        json!({ "redirect": false, "token": signed_in.session_token, "user": signed_in.user });
+    let body = SignedInAnswer {
+        redirect: false,
+        token: signed_in.session_token.clone(),
+        user: signed_in.user.clone(),
+    };
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
 /// The answer to a sign-in or sign-up: the session's cookies, and its signed token in
 /// `set-auth-token` as Better Auth's bearer plugin sends it, for clients that keep the
 /// token themselves.
-fn with_session_cookies(
-    state: &AppState,
-    signed_in: &SignedIn,
-    body: serde_json::Value,
-) -> Response {
+fn with_session_cookies(state: &AppState, signed_in: &SignedIn, body: impl Serialize) -> Response {
     let mut headers = HeaderMap::new();
     for cookie in credentials::session_cookies(state, signed_in) {
         headers.append(SET_COOKIE, cookie);
@@ -120,6 +207,33 @@ fn with_session_cookies(
     (headers, Json(body)).into_response()
 }
 
+/// `{"success": true}`.
+#[derive(Serialize, ToSchema)]
+struct Success {
+    success: bool,
+}
+
+/// `{"status": …}`: whether a session was revoked.
+#[derive(Serialize, ToSchema)]
+struct Status {
+    status: bool,
+}
+
+/// Ends the caller's session, if there is one, and clears its cookies.
+#[utoipa::path(
+    post,
+    path = "/sign-out",
+    tag = AUTH_TAG,
+    security(("session_cookie" = []), ("session_token" = []), ()),
+    responses(
+        (status = 200, description = "Signed out", body = Success, headers(
+            ("Set-Cookie" = String, description = "Both cookies, cleared"),
+        )),
+        (status = 403, description = "The request came from another origin (`INVALID_ORIGIN`)", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn sign_out(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -132,9 +246,29 @@ async fn sign_out(
     for cookie in credentials::cleared_cookies(&state) {
         headers.append(SET_COOKIE, cookie);
     }
-    Ok((headers, Json(json!({ "success": true }))).into_response())
+    Ok((headers, Json(Success { success: true })).into_response())
 }
 
+/// The caller's session and user.
+#[derive(Serialize, ToSchema)]
+struct SessionAnswer {
+    session: ListedSession,
+    user: User,
+}
+
+/// The caller's session and user, or `null` without one. With a session, the
+/// `set-auth-jwt` header carries a fresh access JWT.
+#[utoipa::path(
+    get,
+    path = "/get-session",
+    tag = SESSIONS_TAG,
+    security(("session_cookie" = []), ("session_token" = []), ()),
+    responses(
+        (status = 200, description = "The session and its user (with `set-auth-jwt: <jwt>`), or `null`", body = Option<SessionAnswer>),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_session(
     State(state): State<AppState>,
     CurrentSession(current): CurrentSession,
@@ -143,33 +277,52 @@ async fn get_session(
         None => Json(serde_json::Value::Null).into_response(),
         Some((session, user, token)) => {
             let jwt = session::access_token(&state, &user, &session);
-            let mut session_json = json!(session);
-            session_json["token"] = json!(token);
             let mut headers = HeaderMap::new();
             if let Ok(value) = HeaderValue::from_str(&jwt) {
                 headers.insert(HeaderName::from_static("set-auth-jwt"), value);
             }
-            (
-                headers,
-                Json(json!({ "session": session_json, "user": user })),
-            )
-                .into_response()
+            let session = ListedSession { session, token };
+            (headers, Json(SessionAnswer { session, user })).into_response()
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenQuery {
+    /// Space-separated: `tasks:read` and/or `tasks:write` (default both).
     scope: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct TokenAnswer {
+    /// An access JWT.
+    token: String,
+}
+
 /// A JWT for the session: every scope, or the narrower `?scope=` asked for.
+#[utoipa::path(
+    get,
+    path = "/token",
+    tag = SESSIONS_TAG,
+    params(TokenQuery),
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "An access JWT", body = TokenAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn token(
     State(state): State<AppState>,
     client: ClientInfo,
     ValidQuery(query): ValidQuery<TokenQuery>,
     current: CurrentSession,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<TokenAnswer>, AppError> {
     state.limits.refresh_attempt(client.address())?;
     let scope = match query.scope.as_deref() {
         None => Scope::full(),
@@ -177,21 +330,35 @@ async fn token(
             .map_err(|msg| AppError::Validation(vec![FieldError::query("scope", msg)]))?,
     };
     let (session, user) = current.signed_in()?;
-    Ok(Json(
-        json!({ "token": session::scoped_access_token(&state, &user, &session, &scope) }),
-    ))
+    Ok(Json(TokenAnswer {
+        token: session::scoped_access_token(&state, &user, &session, &scope),
+    }))
 }
 
 /// A `list-sessions` item: Better Auth's session with the `token` its client hands to
 /// `revoke-session`. Session tokens are stored only as hashes, so this `token` is the
 /// session's id: it names the session to revoke and signs nobody in.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ListedSession {
     #[serde(flatten)]
     session: Session,
     token: String,
 }
 
+/// The caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/list-sessions",
+    tag = SESSIONS_TAG,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "The caller's sessions; each `token` is the session's id, which `revoke-session` takes", body = Vec<ListedSession>),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn list_sessions(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -209,42 +376,89 @@ async fn list_sessions(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RevokeSessionBody {
     /// The session's token, or its id (the `token` of its `list-sessions` item).
     #[serde(default)]
+    #[schema(required = true)]
     token: String,
 }
 
+/// Revokes one of the caller's sessions.
+#[utoipa::path(
+    post,
+    path = "/revoke-session",
+    tag = SESSIONS_TAG,
+    request_body = RevokeSessionBody,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "Whether a session of the caller's was revoked", body = Status),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn revoke_session(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
     ValidJson(body): ValidJson<RevokeSessionBody>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Status>, AppError> {
     let (_, user) = current.signed_in()?;
     let revoked = session::revoke_session(&state, &user, &body.token, &client).await?;
-    Ok(Json(json!({ "status": revoked })))
+    Ok(Json(Status { status: revoked }))
 }
 
+/// Revokes every session of the caller's, this one too.
+#[utoipa::path(
+    post,
+    path = "/revoke-sessions",
+    tag = SESSIONS_TAG,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "Revoked", body = Status),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn revoke_sessions(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Status>, AppError> {
     let (_, user) = current.signed_in()?;
     session::revoke_sessions(&state, &user, None, &client).await?;
-    Ok(Json(json!({ "status": true })))
+    Ok(Json(Status { status: true }))
 }
 
+/// Revokes every session of the caller's but this one.
+#[utoipa::path(
+    post,
+    path = "/revoke-other-sessions",
+    tag = SESSIONS_TAG,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "Revoked", body = Status),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     client: ClientInfo,
     current: CurrentSession,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Status>, AppError> {
     let (session, user) = current.signed_in()?;
     session::revoke_sessions(&state, &user, Some(&session.id), &client).await?;
-    Ok(Json(json!({ "status": true })))
+    Ok(Json(Status { status: true }))
 }
 
 /// How long a verifier may keep the JWKS. A rotation signs with the new key at once;
@@ -252,8 +466,28 @@ async fn revoke_other_sessions(
 /// (PyJWT's `PyJWKClient` and jose's `createRemoteJWKSet` both do).
 const JWKS_MAX_AGE_SECS: u32 = 300;
 
+/// `{"keys": […]}`: JSON Web Keys (RFC 7517), each with `kty`, `kid`, `alg`, `use` and
+/// its curve or modulus fields.
+#[derive(Serialize, ToSchema)]
+struct Jwks {
+    keys: Vec<serde_json::Value>,
+}
+
 /// The public keys of an asymmetric `JWT_ALGORITHM`; none with the shared secret, which
 /// is never published.
+#[utoipa::path(
+    get,
+    path = "/jwks",
+    tag = AUTH_TAG,
+    security(()),
+    responses(
+        (status = 200, description = "The public keys tokens are signed with", body = Jwks, headers(
+            ("Cache-Control" = String, description = "`public, max-age=300`"),
+        )),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
     let algorithm = state.tokens.settings().algorithm;
     let keys = if signing_keys::is_asymmetric(algorithm) {
@@ -265,5 +499,5 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
     };
     let cache = HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}"))
         .unwrap_or_else(|e| unreachable!("a constant header value: {e}"));
-    Ok(([(CACHE_CONTROL, cache)], Json(json!({ "keys": keys }))).into_response())
+    Ok(([(CACHE_CONTROL, cache)], Json(Jwks { keys })).into_response())
 }

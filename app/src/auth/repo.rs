@@ -53,16 +53,19 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
 
 /// A session row as clients see it (Better Auth's `session` shape, without the token).
 /// `updated_at` is when it was last used: refreshed, or extended by sliding.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     pub id: String,
     pub user_id: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[schema(format = DateTime)]
     pub expires_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[schema(format = DateTime)]
     pub created_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,

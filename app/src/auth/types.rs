@@ -215,16 +215,20 @@ impl Credentials {
 /// The user as every client sees it (Better Auth's `user` shape, with the admin
 /// plugin's `role`, `banned` and `banReason`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
+    #[cfg_attr(feature = "ssr", schema(format = Email))]
     pub email: String,
     pub name: String,
     pub email_verified: bool,
     pub image: Option<String>,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub updated_at: String,
     pub role: Role,
     pub banned: bool,
@@ -269,6 +273,7 @@ pub struct SessionInfo {
     strum::IntoStaticStr,
     strum::EnumString,
 )]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Role {

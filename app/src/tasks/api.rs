@@ -2,8 +2,12 @@
 
 use crate::{
     auth::extract::Caller,
-    error::AppError,
+    error::{AppError, ErrorBody},
     extract::{ValidJson, ValidQuery},
+    openapi::{
+        Forbidden, Internal, InvalidRequest, NotAuthenticated, PayloadTooLarge, TaskNotFound,
+        TooManyRequests, Unavailable, TASKS_TAG,
+    },
     state::AppState,
     tasks::{
         repo,
@@ -14,16 +18,33 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
     routing::get,
-    Json, Router,
+    Json,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tasks", get(list).post(create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
         .route("/tasks/", get(list).post(create))
-        .route("/tasks/{id}", get(read).patch(update).delete(remove))
+        .routes(routes!(read, update, remove))
 }
 
+/// The caller's tasks, newest first. (`/api/tasks/` is the same route.)
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = TASKS_TAG,
+    params(ListQuery),
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's tasks", body = Vec<Task>),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 422, response = InvalidRequest),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,6 +56,26 @@ async fn list(
     ))
 }
 
+/// Creates a task for the caller. Needs the `tasks:write` scope; cookie-authenticated
+/// requests must come from this site's origin.
+#[utoipa::path(
+    post,
+    path = "/tasks",
+    tag = TASKS_TAG,
+    request_body = NewTask,
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 201, description = "The new task", body = Task),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "The caller keeps the most tasks one account may (`TASK_LIMIT_REACHED`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = InvalidRequest),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,6 +90,22 @@ async fn create(
     Ok((StatusCode::CREATED, Json(task)))
 }
 
+/// One of the caller's tasks.
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}",
+    tag = TASKS_TAG,
+    params(("id" = String, Path, description = "The task's id")),
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The task", body = Task),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = TaskNotFound),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,6 +117,26 @@ async fn read(
         .ok_or_else(AppError::task_not_found)
 }
 
+/// Changes the fields given; a `null` description clears it.
+#[utoipa::path(
+    patch,
+    path = "/tasks/{id}",
+    tag = TASKS_TAG,
+    params(("id" = String, Path, description = "The task's id")),
+    request_body = TaskPatch,
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The task as changed", body = Task),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = TaskNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = InvalidRequest),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,6 +151,23 @@ async fn update(
         .ok_or_else(AppError::task_not_found)
 }
 
+/// Deletes one of the caller's tasks.
+#[utoipa::path(
+    delete,
+    path = "/tasks/{id}",
+    tag = TASKS_TAG,
+    params(("id" = String, Path, description = "The task's id")),
+    security(("bearer_jwt" = []), ("access_cookie" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = TaskNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,15 +3,21 @@
 use crate::error::{at_most_chars, AppError, FieldError, FieldErrors};
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// A task (CONTRACT §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: String,
+    /// 1 to 200 characters, trimmed.
     pub title: String,
+    /// At most 2000 characters.
     pub description: Option<String>,
     pub completed: bool,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub updated_at: String,
 }
 
@@ -76,9 +82,14 @@ impl TaskDescription {
 
 /// The body of `POST /api/tasks`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewTask {
+    /// 1 to 200 characters after trimming, no control characters.
+    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
     pub title: String,
+    /// At most 2000 characters; line breaks and tabs are the only control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
     pub description: Option<String>,
     #[serde(default)]
     pub completed: Option<bool>,
@@ -115,14 +126,19 @@ impl NewTask {
 /// The body of `PATCH /api/tasks/{id}`: absent fields stay as they are, and a `null`
 /// description clears it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskPatch {
+    /// 1 to 200 characters after trimming, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
     pub title: Option<String>,
+    /// At most 2000 characters; `null` clears it.
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, max_length = 2000))]
     pub description: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
@@ -162,9 +178,16 @@ impl TaskPatch {
 
 /// The query of `GET /api/tasks`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct ListQuery {
+    /// Only the tasks done (`true`) or not done (`false`).
     pub completed: Option<bool>,
+    /// How many tasks at most (default 100).
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 500))]
     pub limit: Option<i64>,
+    /// How many to skip first, newest first.
+    #[cfg_attr(feature = "ssr", param(minimum = 0))]
     pub offset: Option<i64>,
 }
 
