@@ -176,12 +176,18 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
 
 /// `/openapi.json`, and Swagger UI at `/docs` from the files built into the binary, under
 /// the site's Content-Security-Policy (its scripts are files of this origin, none inline).
+/// Its base layout leaves out the top bar, whose logo carries the only inline stylesheet
+/// the policy would refuse, and whose box for loading other documents has no use here.
 fn documentation(document: utoipa::openapi::OpenApi) -> Router<AppState> {
     let policy = HeaderValue::from_str(&app::csp::policy(None, None))
         .unwrap_or_else(|e| unreachable!("the policy is a valid header value: {e}"));
-    Router::from(SwaggerUi::new("/docs").url("/openapi.json", document)).layer(
-        SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, policy),
-    )
+    let swagger_ui = SwaggerUi::new("/docs")
+        .url("/openapi.json", document)
+        .config(utoipa_swagger_ui::Config::default().use_base_layout());
+    Router::from(swagger_ui).layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        policy,
+    ))
 }
 
 /// Browser caching for the files under `/pkg`. The content-hashed ones

@@ -5,6 +5,7 @@ mod auth;
 mod better_auth;
 mod cluster;
 mod connections;
+mod docs;
 mod faults;
 mod hostile;
 mod interop;
