@@ -10,6 +10,9 @@
 #   SCALE=1 scripts/bench-load.sh    the same beside other people's data: 1,000,000 tasks,
 #                                    1,000,000 sessions, 10,000,000 retired tokens
 #                                    (scripts/bench/scale.sql; a few minutes to seed)
+#   BACKLOG=1 scripts/bench-load.sh  SCALE=1 with those sessions expired, and the janitor
+#                                    sweeping every second: the rows are measured while
+#                                    it works through the backlog, and its pace is printed
 # Every request goes to 127.0.0.1, each run is bounded by DURATION, and the server is
 # stopped at the end.
 set -euo pipefail
@@ -27,8 +30,14 @@ LEPTOS_OUTPUT_NAME=taskboard cargo build --quiet --locked --profile server-relea
 # (a sign-up and a token exchange per user) and the sign-ins. The POST row writes tens
 # of thousands of tasks as one user, past the per-user write rate and task cap; the
 # cap's count still runs on every insert, so that row includes its cost.
+janitor=()
+if [ "${BACKLOG:-0}" = 1 ]; then
+  SCALE=1
+  janitor=(JANITOR_INTERVAL=1s RUST_LOG=warn,server=info)
+fi
 start_release_server RATE_LIMIT_SIGN_UP=1000000/1m RATE_LIMIT_SIGN_IN=1000000/1m \
-  RATE_LIMIT_REFRESH=1000000/1m RATE_LIMIT_TASK_WRITES=100000000/1m MAX_TASKS_PER_USER=100000000
+  RATE_LIMIT_REFRESH=1000000/1m RATE_LIMIT_TASK_WRITES=100000000/1m MAX_TASKS_PER_USER=100000000 \
+  "${janitor[@]}"
 seed_user_with_20_tasks load@example.com "load test password"
 # The POST benchmark writes as another user, so the list above keeps its 20 tasks.
 WRITER_JWT=$(sign_up writer@example.com "load test password")
@@ -37,6 +46,7 @@ export STORM_USERS=20
 echo "==> seeding $STORM_USERS users for the sign-in storm"
 for i in $(seq "$STORM_USERS"); do sign_up "storm-$i@example.com" "storm test password" >/dev/null; done
 [ "${SCALE:-0}" = 1 ] && seed_other_peoples_data
+[ "${BACKLOG:-0}" = 1 ] && expire_other_peoples_sessions
 
 # Turns wrk's report on stdin into "rps p50 p99" for the row called $1.
 summarize() {
@@ -85,3 +95,4 @@ for row in "${rows[@]}"; do
 done
 printf '\nserver peak resident memory: %d MiB under the API load, %d MiB after the sign-in storm\n' \
   $((peak_kib / 1024)) $((storm_peak_kib / 1024))
+[ "${BACKLOG:-0}" = 1 ] && janitor_pace

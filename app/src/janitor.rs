@@ -27,7 +27,7 @@ pub const EXPIRED_SESSION_GRACE_SECS: i64 = 24 * 3600;
 /// How long an unpublished signing key is kept before it is deleted.
 const UNPUBLISHED_KEY_GRACE_SECS: i64 = 24 * 3600;
 
-/// How often each process sweeps.
+/// How often each process sweeps unless `JANITOR_INTERVAL` says otherwise.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Rows deleted by one statement at most.
@@ -54,6 +54,8 @@ pub struct Retention {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     pub sessions: u64,
+    /// The retired tokens of expired sessions.
+    pub retired_tokens: u64,
     pub audit_events: u64,
     pub failed_sign_ins: u64,
     pub signing_keys: u64,
@@ -65,15 +67,15 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
     let expired_before = db::timestamp_in(-EXPIRED_SESSION_GRACE_SECS);
     // A session can have retired thousands of tokens (one a refresh): they go in batches
     // of their own first, so deleting a batch of sessions cascades to few rows.
-    in_batches(
-        pool,
-        "delete from retired_session_tokens where token_hash in \
-         (select r.token_hash from retired_session_tokens r \
-          join sessions s on s.id = r.session_id where s.expires_at < $1 limit $2)",
-        &expired_before,
-    )
-    .await?;
     let mut swept = Swept {
+        retired_tokens: in_batches(
+            pool,
+            "delete from retired_session_tokens where token_hash in \
+             (select r.token_hash from retired_session_tokens r \
+              join sessions s on s.id = r.session_id where s.expires_at < $1 limit $2)",
+            &expired_before,
+        )
+        .await?,
         sessions: in_batches(
             pool,
             "delete from sessions where id in \

@@ -36,6 +36,8 @@ pub struct Config {
     /// Whether `/openapi.json` and `/docs` are served (`API_DOCS`, default on: the
     /// document holds nothing secret).
     pub api_docs: bool,
+    /// How often the janitor sweeps (`JANITOR_INTERVAL`).
+    pub janitor_every: Duration,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -294,6 +296,10 @@ impl Config {
             },
             "true or false",
         )?;
+        let janitor_every = seconds("JANITOR_INTERVAL", app::janitor::SWEEP_EVERY)?;
+        if janitor_every.is_zero() {
+            bail!("JANITOR_INTERVAL must be longer than 0 s");
+        }
         let limit = |name, default| parsed_var(&var, name, default, parse_limit, LIMIT_FORM);
         let defaults = RateLimits::default();
         let rate_limits = RateLimits {
@@ -346,6 +352,7 @@ impl Config {
             connections,
             retention,
             api_docs,
+            janitor_every,
         })
     }
 }
@@ -570,6 +577,34 @@ mod tests {
             ("HTTP_IDLE_TIMEOUT", "1m"),
         ]);
         assert!(error.contains("HTTP_REQUEST_TIMEOUT"), "{error}");
+    }
+
+    #[test]
+    fn the_janitor_sweeps_every_ten_minutes_unless_told_otherwise() {
+        let default = config(&[("JWT_SECRET_KEY", SECRET)], Mode::Release).unwrap();
+        assert_eq!(default.janitor_every, Duration::from_secs(600));
+        let often = config(
+            &[("JWT_SECRET_KEY", SECRET), ("JANITOR_INTERVAL", "5s")],
+            Mode::Release,
+        )
+        .unwrap();
+        assert_eq!(often.janitor_every, Duration::from_secs(5));
+        let error = config_error(&[("JWT_SECRET_KEY", SECRET), ("JANITOR_INTERVAL", "0")]);
+        assert!(error.contains("JANITOR_INTERVAL"), "{error}");
+    }
+
+    #[test]
+    fn api_docs_are_on_unless_turned_off() {
+        let on = config(&[("JWT_SECRET_KEY", SECRET)], Mode::Release).unwrap();
+        assert!(on.api_docs);
+        let off = config(
+            &[("JWT_SECRET_KEY", SECRET), ("API_DOCS", "false")],
+            Mode::Release,
+        )
+        .unwrap();
+        assert!(!off.api_docs);
+        let error = config_error(&[("JWT_SECRET_KEY", SECRET), ("API_DOCS", "maybe")]);
+        assert!(error.contains("API_DOCS=maybe"), "{error}");
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Application {
         app::auth::revocations::follow(&revocations, &log_reader, postgres_url);
         let tokens = Arc::new(token_keys(&db, config.tokens).await?);
         maintain_signing_keys(&tokens, &db);
-        sweep_tables(&db, config.retention);
+        sweep_tables(&db, config.retention, config.janitor_every);
         let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
         sweep_rate_limits(&limits);
         let state = AppState::new(app::state::Shared {
@@ -267,19 +267,21 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
 }
 
 /// Deletes expired sessions, old audit events and unpublished keys on a timer
-/// (`app::janitor`), once at start and every `janitor::SWEEP_EVERY` after.
-fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention) {
+/// (`app::janitor`), once at start and every `sweep_every` (`JANITOR_INTERVAL`) after.
+fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention, sweep_every: Duration) {
     let db = db.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(app::janitor::SWEEP_EVERY);
+        let mut every = tokio::time::interval(sweep_every);
         loop {
             every.tick().await;
             if db.is_closed() {
                 return;
             }
+            let started = std::time::Instant::now();
             match app::janitor::sweep(&db, retention).await {
                 Ok(swept) if swept != app::janitor::Swept::default() => {
-                    tracing::info!(?swept, "old rows deleted");
+                    let took_ms = started.elapsed().as_millis();
+                    tracing::info!(?swept, took_ms, "old rows deleted");
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "old rows could not be deleted"),
