@@ -588,7 +588,8 @@ pub fn follow(known: &Arc<Revocations>, pool: &Pool, postgres_url: Option<&str>)
         known.listener_lost();
         let (weak, pool, url) = (Arc::downgrade(known), pool.clone(), url.to_owned());
         tokio::spawn(async move {
-            while listen(&weak, &pool, &url).await {
+            let mut unreachable = false;
+            while listen(&weak, &pool, &url, &mut unreachable).await {
                 tokio::time::sleep(RECONNECT_AFTER).await;
             }
         });
@@ -596,15 +597,19 @@ pub fn follow(known: &Arc<Revocations>, pool: &Pool, postgres_url: Option<&str>)
 }
 
 /// One connection of the listener, for as long as it lasts. `false` once the app is
-/// gone.
-async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str) -> bool {
+/// gone. A failure to connect is logged once until a connection succeeds
+/// (`unreachable`), not at every attempt.
+async fn listen(weak: &Weak<Revocations>, pool: &Pool, url: &str, unreachable: &mut bool) -> bool {
     let mut listener = match connect_listener(url).await {
         Ok(listener) => listener,
         Err(e) => {
-            tracing::warn!(error = %e, "revocation listener cannot connect");
+            if !std::mem::replace(unreachable, true) {
+                tracing::warn!(error = %e, "revocation listener cannot connect; retrying every second");
+            }
             return weak.strong_count() > 0;
         }
     };
+    *unreachable = false;
     let mut check = tokio::time::interval(POLL_EVERY);
     if !caught_up_while_listening(weak, pool).await {
         return false;
