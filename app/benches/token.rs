@@ -17,6 +17,7 @@ fn settings(algorithm: &str) -> TokenSettings {
         issuer: "http://127.0.0.1:3000".to_owned(),
         audience: vec!["http://127.0.0.1:3000".to_owned()],
         lifetime_secs: 900,
+        api_token_max_secs: 30 * 86_400,
         leeway_secs: 30,
         key_rotation_secs: None,
         key_grace_secs: 3600,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod database;
 mod serve;
 pub mod telemetry;
+pub mod token_command;
 
 use anyhow::Context;
 use app::{shell, state::AppState, App};
@@ -215,7 +216,7 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
 /// The token keys: the shared secret; the key pairs of an asymmetric `JWT_ALGORITHM`
 /// (the first one made now, if there is none yet); the trusted issuer's JWKS, fetched
 /// when the first of its tokens arrives.
-async fn token_keys(
+pub async fn token_keys(
     db: &app::db::Pool,
     settings: app::auth::token::TokenSettings,
 ) -> anyhow::Result<app::auth::token::TokenKeys> {

@@ -2,7 +2,9 @@
 //!
 //! `server make-admin <email>` instead gives an existing user the admin role and exits:
 //! the way to the first admin. `server rotate-keys` retires the current signing key pair
-//! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor.
+//! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor. `server token
+//! decode|mint` explains a token check by check, or mints one for a script
+//! (`token_command`).
 
 use anyhow::{bail, Context};
 use app::auth::types::Email;
@@ -29,7 +31,11 @@ async fn main() -> anyhow::Result<()> {
         [] => serve().await,
         [command, email] if command == "make-admin" => make_admin(email).await,
         [command] if command == "rotate-keys" => rotate_keys().await,
-        _ => bail!("usage: server [make-admin <email> | rotate-keys]"),
+        [command, rest @ ..] if command == "token" => server::token_command::run(rest).await,
+        _ => bail!(
+            "usage: server [make-admin <email> | rotate-keys | token decode|mint …]\n\n{}",
+            server::token_command::USAGE
+        ),
     }
 }
 

@@ -65,16 +65,7 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         let refusal = match &claims.sid {
-            Some(sid) => match session_standing(state, sid, &claims).await? {
-                Standing::Active => None,
-                Standing::SessionEnded => {
-                    Some(AppError::InvalidToken("Session has ended".to_owned()))
-                }
-                Standing::Disabled => Some(AppError::user_disabled()),
-                Standing::AccountChanged => Some(AppError::InvalidToken(
-                    "Account has changed since the token was issued".to_owned(),
-                )),
-            },
+            Some(sid) => refusal(session_standing(state, sid, &claims).await?),
             None => issued_elsewhere(state, &claims).await?,
         };
         let needed = if parts.method.is_safe() {
@@ -95,6 +86,18 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// What the API answers a valid token of ours whose holder stands so, if it refuses it.
+pub fn refusal(standing: Standing) -> Option<AppError> {
+    match standing {
+        Standing::Active => None,
+        Standing::SessionEnded => Some(AppError::InvalidToken("Session has ended".to_owned())),
+        Standing::Disabled => Some(AppError::user_disabled()),
+        Standing::AccountChanged => Some(AppError::InvalidToken(
+            "Account has changed since the token was issued".to_owned(),
+        )),
+    }
+}
+
 /// Where the holder of a token of ours stands: known in memory (`auth::revocations`)
 /// when this process is current and has confirmed the session; otherwise asked of the
 /// database, and a live session remembered with its account. A token whose `updatedAt`
@@ -108,17 +111,28 @@ async fn session_standing(
     if let Some(known) = state.revocations.standing(session_id, claims) {
         return Ok(known);
     }
+    let (standing, live) = stored_standing(&state.db, session_id, claims).await?;
+    if let (Standing::Active, Some(live)) = (standing, live) {
+        state.revocations.confirm(session_id, claims, live);
+    }
+    Ok(standing)
+}
+
+/// Where the holder of a token of ours stands by the database alone, and its session
+/// while it is live: what a request asks when memory cannot answer, and what `server
+/// token decode` asks.
+pub async fn stored_standing(
+    db: &crate::db::Pool,
+    session_id: &str,
+    claims: &Claims,
+) -> Result<(Standing, Option<repo::LiveSession>), sqlx::Error> {
     let minted_by = revocations::minted_by(claims);
     Ok(
-        match repo::standing(&state.db, session_id, &claims.sub, &minted_by).await? {
+        match repo::standing(db, session_id, &claims.sub, &minted_by).await? {
             (Standing::Active, Some(live)) if !revocations::minted_from(claims, &live.account) => {
-                Standing::AccountChanged
+                (Standing::AccountChanged, Some(live))
             }
-            (Standing::Active, Some(live)) => {
-                state.revocations.confirm(session_id, claims, live);
-                Standing::Active
-            }
-            (standing, _) => standing,
+            found => found,
         },
     )
 }

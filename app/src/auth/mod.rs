@@ -1,5 +1,6 @@
 //! Accounts, sessions and tokens: sign-up, sign-in, sign-out and who the caller is.
 
+pub mod api_tokens;
 pub mod pages;
 pub mod server_fns;
 pub mod types;
@@ -28,3 +29,5 @@ pub mod session;
 pub mod signing_keys;
 #[cfg(feature = "ssr")]
 pub mod token;
+#[cfg(feature = "ssr")]
+pub mod token_report;

@@ -52,6 +52,8 @@ pub struct RateLimits {
     pub refreshes_per_address: Limit,
     /// Creates, updates and deletes of tasks by one user.
     pub task_writes_per_user: Limit,
+    /// API tokens one user issues on the account page, each a session of its own.
+    pub api_tokens_per_user: Limit,
     /// Refusals (rejected API tokens, rate-limited sign-ins) written to the audit log
     /// per client address; the rest are only logged, so a flood cannot flood the table.
     pub refusals_audited_per_address: Limit,
@@ -75,6 +77,10 @@ impl Default for RateLimits {
             },
             refreshes_per_address: per_minute(60),
             task_writes_per_user: per_minute(120),
+            api_tokens_per_user: Limit {
+                attempts: 10,
+                window: Duration::from_secs(3600),
+            },
             refusals_audited_per_address: per_minute(20),
         }
     }
@@ -217,6 +223,15 @@ impl RateLimiter {
         )
     }
 
+    /// Counts an API token issued by `user_id` on the account page.
+    pub fn api_token_issued(&self, user_id: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("api-token:{user_id}"),
+            self.limits.api_tokens_per_user,
+            Instant::now(),
+        )
+    }
+
     /// Whether another refusal for this address goes into the audit table.
     pub fn audit_refusal(&self, address: Option<&str>) -> bool {
         self.hit(
@@ -343,6 +358,7 @@ mod tests {
             sign_ups_per_address: THREE_PER_MINUTE,
             refreshes_per_address: THREE_PER_MINUTE,
             task_writes_per_user: THREE_PER_MINUTE,
+            api_tokens_per_user: THREE_PER_MINUTE,
             refusals_audited_per_address: THREE_PER_MINUTE,
         })
     }
@@ -510,6 +526,17 @@ mod tests {
         }
         retry_after(limiter.task_write("ada"));
         assert!(limiter.task_write("grace").is_ok());
+    }
+
+    #[test]
+    fn api_tokens_are_counted_per_user_apart_from_task_writes() {
+        let limiter = limiter();
+        for _ in 0..3 {
+            limiter.api_token_issued("ada").unwrap();
+        }
+        retry_after(limiter.api_token_issued("ada"));
+        assert!(limiter.api_token_issued("grace").is_ok());
+        assert!(limiter.task_write("ada").is_ok());
     }
 
     #[test]

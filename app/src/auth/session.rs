@@ -19,6 +19,7 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
+        api_tokens::{self, ApiTokenLifetime},
         failed_sign_ins,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
@@ -399,10 +400,15 @@ pub fn scoped_access_token(
     session: &Session,
     scope: &Scope,
 ) -> String {
+    state.tokens.issue(&subject(user, session, scope))
+}
+
+/// Who a token of `user`'s `session` is for.
+fn subject<'a>(user: &'a User, session: &'a Session, scope: &'a Scope) -> Subject<'a> {
     // A session whose expiry cannot be read gets tokens that are already expired.
     let expires_by =
         chrono::DateTime::parse_from_rfc3339(&session.expires_at).map_or(0, |at| at.timestamp());
-    state.tokens.issue(&Subject {
+    Subject {
         user_id: &user.id,
         email: &user.email,
         name: &user.name,
@@ -415,7 +421,65 @@ pub fn scoped_access_token(
         created_at: &user.created_at,
         updated_at: &user.updated_at,
         expires_by,
-    })
+    }
+}
+
+/// An API token and the session it belongs to.
+pub struct ApiToken {
+    pub token: String,
+    pub session: Session,
+}
+
+/// A new session for `user` that carries one access JWT of `scope`, the session and the
+/// token living `lifetime` alike: what `server token mint` and the account page's "Use the
+/// API" hand out (`via` says which, in the audit log). `None` when the user is disabled.
+///
+/// The session is listed and revoked like any other (its user agent says what it is),
+/// and its JWT stops working the moment it is revoked. Its session token is never handed
+/// out (only its hash is stored, as for every session): nothing can refresh or slide it,
+/// so it ends when its token does. A token that lives longer than `JWT_EXPIRES_IN` is
+/// still checked for revocation: the revocation set vouches for a session one token
+/// lifetime at most, then asks the database again, where an ended session is gone.
+pub async fn issue_api_token(
+    db: &db::Pool,
+    tokens: &crate::auth::token::TokenKeys,
+    user: &User,
+    scope: &Scope,
+    lifetime: ApiTokenLifetime,
+    client: &ClientInfo,
+    via: &str,
+) -> Result<Option<ApiToken>, AppError> {
+    let label = api_token_label(scope);
+    let Some(session) = repo::insert_session(
+        db,
+        NewSession {
+            user_id: &user.id,
+            token_hash: &hash_token(&new_session_token()),
+            lifetime_secs: lifetime.secs(),
+            ip_address: client.ip_address.as_deref(),
+            user_agent: Some(&label),
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let token = tokens.issue_lasting(&subject(user, &session, scope), lifetime.secs());
+    let entry = Entry::new(EventKind::ApiTokenIssued, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(format!(
+            "session {}: {}, for {}, {via}",
+            session.id,
+            scope.as_str(),
+            api_tokens::in_words(lifetime.secs())
+        ));
+    record(db, entry).await;
+    Ok(Some(ApiToken { token, session }))
+}
+
+/// How an API token's session is named in the list of sessions: `API token (tasks:read)`.
+pub fn api_token_label(scope: &Scope) -> String {
+    format!("API token ({})", scope.as_str())
 }
 
 /// Revokes one of `user`'s sessions, named by id or by session token.

@@ -151,8 +151,10 @@ async fn new_key(settings: &TokenSettings) -> Result<NewKey, KeyError> {
 /// Stores `key` as the current key, retiring `replacing` in the same transaction;
 /// `false` when another process got there first: `replacing` was no longer current, or
 /// (the unique index allows one current key per algorithm) a current key appeared.
-/// The retired key stays published while tokens it signed may live: the token lifetime,
-/// the leeway, the time other processes may still sign with it, and the grace period.
+/// The retired key stays published while tokens it signed may live: the longest token
+/// lifetime (an API token's, `SESSION_MAX_AGE`, when it is longer than `JWT_EXPIRES_IN`:
+/// a 30-day token must not stop working because its key retired), the leeway, the time
+/// other processes may still sign with it, and the grace period.
 async fn install(
     pool: &Pool,
     settings: &TokenSettings,
@@ -161,7 +163,7 @@ async fn install(
 ) -> Result<bool, KeyError> {
     let mut tx = pool.begin().await?;
     if let Some(current) = replacing {
-        let published_for = settings.lifetime_secs
+        let published_for = settings.lifetime_secs.max(settings.api_token_max_secs)
             + settings.leeway_secs
             + check_every(settings).as_secs().try_into().unwrap_or(60)
             + settings.key_grace_secs;

@@ -139,6 +139,9 @@ pub struct TokenSettings {
     /// Tokens are issued for all of these and accepted when they name any one of them.
     pub audience: Vec<String>,
     pub lifetime_secs: i64,
+    /// The longest an API token (`server token mint`, the account page's "Use the API")
+    /// may live: `SESSION_MAX_AGE`. A retired key pair stays published that long too.
+    pub api_token_max_secs: i64,
     pub leeway_secs: i64,
     /// With an asymmetric algorithm: make a new key pair when the current one is this
     /// old (`JWT_KEY_ROTATION`); `None`, never.
@@ -426,6 +429,14 @@ impl CheckingKey<'_> {
     fn issued_here(&self) -> bool {
         !matches!(self, Self::Remote(..))
     }
+
+    fn source(&self) -> KeySource {
+        match self {
+            Self::Secret(_) => KeySource::Secret,
+            Self::Own(_, kid) => KeySource::Own(kid.clone()),
+            Self::Remote(_, kid) => KeySource::Remote(kid.clone()),
+        }
+    }
 }
 
 impl TokenKeys {
@@ -514,7 +525,18 @@ impl TokenKeys {
         self.issue_at(subject, now())
     }
 
+    /// `issue`, for an API token: see `issue_lasting_at`.
+    pub fn issue_lasting(&self, subject: &Subject<'_>, lifetime_secs: i64) -> String {
+        self.issue_lasting_at(subject, lifetime_secs, now())
+    }
+
     pub fn issue_at(&self, subject: &Subject<'_>, now: i64) -> String {
+        self.issue_lasting_at(subject, self.settings.lifetime_secs, now)
+    }
+
+    /// A token that lives `lifetime_secs` rather than `JWT_EXPIRES_IN` (an API token's
+    /// chosen lifetime), and never past `subject.expires_by` either.
+    pub fn issue_lasting_at(&self, subject: &Subject<'_>, lifetime_secs: i64, now: i64) -> String {
         let audience = match self.settings.audience.as_slice() {
             [one] => Audience::One(one.clone()),
             many => Audience::Many(many.to_vec()),
@@ -524,7 +546,7 @@ impl TokenKeys {
             email: subject.email.to_owned(),
             name: subject.name.to_owned(),
             iat: now,
-            exp: (now + self.settings.lifetime_secs).min(subject.expires_by),
+            exp: now.saturating_add(lifetime_secs).min(subject.expires_by),
             iss: self.settings.issuer.clone(),
             aud: audience,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -565,23 +587,33 @@ impl TokenKeys {
     /// the algorithm: each key has its own, pinned), jsonwebtoken checks only the
     /// signature, and every claim is checked in `check_claims` against an explicit clock.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Malformed);
-        }
-        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
-        let (algorithm, key) = self.check_header(header, now)?;
-        let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
-        let genuine =
-            jsonwebtoken::crypto::verify(signature, signed.as_bytes(), decoding, algorithm)
-                .map_err(|_| TokenError::Malformed)?;
-        if !genuine {
-            return Err(TokenError::Signature);
-        }
-        let bytes = base64url(payload)?;
-        let raw: RawClaims<'_> =
-            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
-        self.check_claims(raw, now, key.issued_here())
+        let parts = Segments::of(token)?;
+        let (algorithm, key) = self.check_header(parts.header, now)?;
+        check_signature(&parts, algorithm, &key)?;
+        let bytes = base64url(parts.payload)?;
+        self.check_claims(raw_claims(&bytes)?, now, key.issued_here())
+            .into_claims()
+    }
+
+    /// What every check of `verify_at` says of `token`, for `server token decode`: the
+    /// same checks, only each one is asked even after another has failed (the claims are
+    /// read even when the signature is not genuine, to say what else is wrong). `Err`
+    /// for a token that is not a JWT at all.
+    pub fn explain_at(&self, token: &str, now: i64) -> Result<Explanation, TokenError> {
+        let parts = Segments::of(token)?;
+        let header = self.check_header(parts.header, now);
+        let signature = header
+            .as_ref()
+            .ok()
+            .map(|(algorithm, key)| check_signature(&parts, *algorithm, key));
+        let issued_here = header.as_ref().map_or(true, |(_, key)| key.issued_here());
+        let claims = base64url(parts.payload)
+            .and_then(|bytes| Ok(self.check_claims(raw_claims(&bytes)?, now, issued_here)));
+        Ok(Explanation {
+            key: header.map(|(algorithm, key)| (algorithm, key.source())),
+            signature,
+            claims,
+        })
     }
 
     /// Refuses key-carrying and critical parameters, then finds the key: the secret for
@@ -650,67 +682,273 @@ impl TokenKeys {
         Err(TokenError::UnknownKey)
     }
 
-    /// `sid` is required of tokens issued here, and ignored in another issuer's: a session
-    /// it names is not one of ours.
-    fn check_claims(
-        &self,
-        mut raw: RawClaims<'_>,
-        now: i64,
-        issued_here: bool,
-    ) -> Result<Claims, TokenError> {
+    /// Every claim rule, each decided on its own (`ClaimChecks::into_claims` stops at the
+    /// first failure). `sid` is required of tokens issued here, and ignored in another
+    /// issuer's: a session it names is not one of ours.
+    fn check_claims(&self, mut raw: RawClaims<'_>, now: i64, issued_here: bool) -> ClaimChecks {
         let leeway = self.settings.leeway_secs;
+        let judged = |passed: bool, failure: TokenError| if passed { Ok(()) } else { Err(failure) };
         // Only ours are checked against changes to their account; without all of it, any
         // change refuses the token.
         let profile = if issued_here { raw.profile() } else { None };
-        let exp = numeric_date(raw.exp, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if exp.saturating_add(leeway) <= now {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = numeric_date(raw.nbf, "nbf")? {
-            if nbf > now + leeway {
-                return Err(TokenError::NotYetValid);
-            }
-        }
-        let iat = numeric_date(raw.iat, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-        if iat > now + leeway {
-            return Err(TokenError::IssuedInFuture);
-        }
-        if !issued_here && exp.saturating_sub(iat) > MAX_FOREIGN_TOKEN_LIFETIME_SECS {
-            return Err(TokenError::TooLongLived);
-        }
-        let iss = text(raw.iss, "iss")?.ok_or(TokenError::MissingClaim("iss"))?;
-        if iss != self.settings.issuer {
-            return Err(TokenError::Issuer);
-        }
-        let aud = match raw.aud {
-            RawClaim::Missing => return Err(TokenError::MissingClaim("aud")),
-            RawClaim::Text(one) => Audience::One(one.into_owned()),
-            RawClaim::Texts(many) => {
-                Audience::Many(many.into_iter().map(Cow::into_owned).collect())
-            }
-            _ => return Err(TokenError::ClaimType("aud")),
+        let exp = Checked::judge(numeric_date(raw.exp, "exp"), Some("exp"), |exp| {
+            judged(exp.saturating_add(leeway) > now, TokenError::Expired)
+        });
+        let nbf = Checked::judge(numeric_date(raw.nbf, "nbf"), None, |nbf| {
+            judged(*nbf <= now + leeway, TokenError::NotYetValid)
+        });
+        let iat = Checked::judge(numeric_date(raw.iat, "iat"), Some("iat"), |iat| {
+            judged(*iat <= now + leeway, TokenError::IssuedInFuture)
+        });
+        let lifetime = match (exp.value, iat.value) {
+            (Some(exp), Some(iat)) if !issued_here => judged(
+                exp.saturating_sub(iat) <= MAX_FOREIGN_TOKEN_LIFETIME_SECS,
+                TokenError::TooLongLived,
+            ),
+            _ => Ok(()),
         };
-        if !aud.contains_any(&self.settings.audience) {
-            return Err(TokenError::Audience);
-        }
-        Ok(Claims {
-            sub: text(raw.sub, "sub")?.ok_or(TokenError::MissingClaim("sub"))?,
-            sid: if issued_here {
-                Some(text(raw.sid, "sid")?.ok_or(TokenError::MissingClaim("sid"))?)
-            } else {
-                None
-            },
-            email: text(raw.email, "email")?.unwrap_or_default(),
-            name: text(raw.name, "name")?.unwrap_or_default(),
-            jti: text(raw.jti, "jti")?.unwrap_or_default(),
-            role: text(raw.role, "role")?,
-            scope: text(raw.scope, "scope")?,
-            profile,
-            iat,
+        let iss = Checked::judge(text(raw.iss, "iss"), Some("iss"), |iss| {
+            judged(*iss == self.settings.issuer, TokenError::Issuer)
+        });
+        let aud = Checked::judge(audience(raw.aud), Some("aud"), |aud| {
+            judged(
+                aud.contains_any(&self.settings.audience),
+                TokenError::Audience,
+            )
+        });
+        let sub = Checked::judge(text(raw.sub, "sub"), Some("sub"), |_| Ok(()));
+        let sid = if issued_here {
+            Checked::judge(text(raw.sid, "sid"), Some("sid"), |_| Ok(()))
+        } else {
+            Checked::judge(Ok(None), None, |_| Ok(()))
+        };
+        let rest = (|| {
+            Ok(Unchecked {
+                email: text(raw.email, "email")?.unwrap_or_default(),
+                name: text(raw.name, "name")?.unwrap_or_default(),
+                jti: text(raw.jti, "jti")?.unwrap_or_default(),
+                role: text(raw.role, "role")?,
+                scope: text(raw.scope, "scope")?,
+                profile,
+            })
+        })();
+        ClaimChecks {
             exp,
+            nbf,
+            iat,
+            lifetime,
             iss,
             aud,
+            sub,
+            sid,
+            rest,
+        }
+    }
+}
+
+/// A token's three segments: `header.payload.signature`.
+struct Segments<'a> {
+    /// `header.payload`, what the signature is over.
+    signed: &'a str,
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    fn of(token: &'a str) -> Result<Self, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed);
+        }
+        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
+        Ok(Self {
+            signed,
+            header,
+            payload,
+            signature,
         })
+    }
+}
+
+/// Whether the signature is genuine under `key`, for `algorithm`.
+fn check_signature(
+    parts: &Segments<'_>,
+    algorithm: Algorithm,
+    key: &CheckingKey<'_>,
+) -> Result<(), TokenError> {
+    let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
+    let genuine = jsonwebtoken::crypto::verify(
+        parts.signature,
+        parts.signed.as_bytes(),
+        decoding,
+        algorithm,
+    )
+    .map_err(|_| TokenError::Malformed)?;
+    if genuine {
+        Ok(())
+    } else {
+        Err(TokenError::Signature)
+    }
+}
+
+fn raw_claims(payload: &[u8]) -> Result<RawClaims<'_>, TokenError> {
+    serde_json::from_slice(payload).map_err(|_| TokenError::Malformed)
+}
+
+/// Which key checks a token: `verify_at`'s choice, named for `explain_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The shared secret.
+    Secret,
+    /// One of this server's key pairs, by `kid`.
+    Own(String),
+    /// The trusted issuer's key (`JWT_JWKS_URL`), by `kid`.
+    Remote(String),
+}
+
+/// What each check says of one token (`TokenKeys::explain_at`).
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The algorithm and the key the header leads to, or why it leads to none.
+    pub key: Result<(Algorithm, KeySource), TokenError>,
+    /// Whether the signature is genuine under that key; `None` when there is no key.
+    pub signature: Option<Result<(), TokenError>>,
+    /// The claim rules' verdicts, or why the payload holds no claims to judge.
+    pub claims: Result<ClaimChecks, TokenError>,
+}
+
+impl Explanation {
+    /// What `verify_at` says: the verified claims, or the first failure.
+    pub fn verdict(self) -> Result<Claims, TokenError> {
+        self.key?;
+        self.signature.unwrap_or(Err(TokenError::UnknownKey))?;
+        self.claims?.into_claims()
+    }
+}
+
+/// A claim as the token states it (`None` when absent or of the wrong type) and its
+/// rule's verdict.
+#[derive(Debug, Clone)]
+pub struct Checked<T> {
+    pub value: Option<T>,
+    pub verdict: Result<(), TokenError>,
+}
+
+impl<T> Checked<T> {
+    /// The claim `read` found (`Ok(None)`: absent), judged by `rule`; when absent, a
+    /// failure if it is `required` (by that name).
+    fn judge(
+        read: Result<Option<T>, TokenError>,
+        required: Option<&'static str>,
+        rule: impl FnOnce(&T) -> Result<(), TokenError>,
+    ) -> Self {
+        match read {
+            Err(e) => Self {
+                value: None,
+                verdict: Err(e),
+            },
+            Ok(None) => Self {
+                value: None,
+                verdict: required.map_or(Ok(()), |name| Err(TokenError::MissingClaim(name))),
+            },
+            Ok(Some(value)) => Self {
+                verdict: rule(&value),
+                value: Some(value),
+            },
+        }
+    }
+}
+
+/// Every claim rule's verdict on one token, each decided on its own: `verify_at` takes the
+/// first failure (in this order, the contract's), `server token decode` shows them all.
+#[derive(Debug, Clone)]
+pub struct ClaimChecks {
+    /// In the future, give or take the leeway.
+    pub exp: Checked<i64>,
+    /// If present, in the past, give or take the leeway.
+    pub nbf: Checked<i64>,
+    /// Present and not in the future.
+    pub iat: Checked<i64>,
+    /// Another issuer's token lives a day at most.
+    pub lifetime: Result<(), TokenError>,
+    /// The configured issuer.
+    pub iss: Checked<String>,
+    /// Names one of the configured audiences.
+    pub aud: Checked<Audience>,
+    /// A string.
+    pub sub: Checked<String>,
+    /// A string, in tokens issued here; never read in another issuer's.
+    pub sid: Checked<String>,
+    /// The claims only checked for their type.
+    rest: Result<Unchecked, TokenError>,
+}
+
+/// The claims of a token whose only rule is their type.
+#[derive(Debug, Clone)]
+struct Unchecked {
+    email: String,
+    name: String,
+    jti: String,
+    role: Option<String>,
+    scope: Option<String>,
+    profile: Option<Profile>,
+}
+
+impl ClaimChecks {
+    /// The first rule that fails, in the contract's order.
+    pub fn verdict(&self) -> Result<(), TokenError> {
+        let rules = [
+            &self.exp.verdict,
+            &self.nbf.verdict,
+            &self.iat.verdict,
+            &self.lifetime,
+            &self.iss.verdict,
+            &self.aud.verdict,
+            &self.sub.verdict,
+            &self.sid.verdict,
+        ];
+        if let Some(failure) = rules.into_iter().find_map(|rule| rule.as_ref().err()) {
+            return Err(failure.clone());
+        }
+        self.rest.as_ref().map(drop).map_err(Clone::clone)
+    }
+
+    /// The claims as the token states them, whatever the rules say; `None` when one that
+    /// `Claims` cannot do without is absent or of the wrong type.
+    pub fn stated(self) -> Option<Claims> {
+        let rest = self.rest.ok()?;
+        Some(Claims {
+            sub: self.sub.value?,
+            email: rest.email,
+            name: rest.name,
+            iat: self.iat.value?,
+            exp: self.exp.value?,
+            iss: self.iss.value?,
+            aud: self.aud.value?,
+            jti: rest.jti,
+            sid: self.sid.value,
+            role: rest.role,
+            scope: rest.scope,
+            profile: rest.profile,
+        })
+    }
+
+    /// The claims, when every rule passes.
+    pub fn into_claims(self) -> Result<Claims, TokenError> {
+        self.verdict()?;
+        self.stated().ok_or(TokenError::Malformed)
+    }
+}
+
+fn audience(claim: RawClaim<'_>) -> Result<Option<Audience>, TokenError> {
+    match claim {
+        RawClaim::Missing => Ok(None),
+        RawClaim::Text(one) => Ok(Some(Audience::One(one.into_owned()))),
+        RawClaim::Texts(many) => Ok(Some(Audience::Many(
+            many.into_iter().map(Cow::into_owned).collect(),
+        ))),
+        _ => Err(TokenError::ClaimType("aud")),
     }
 }
 
@@ -988,6 +1226,7 @@ mod tests {
             issuer: "http://localhost:3000".into(),
             audience: vec!["http://localhost:3000".into(), "tasks-api".into()],
             lifetime_secs: 900,
+            api_token_max_secs: 30 * 86_400,
             leeway_secs: 30,
             key_rotation_secs: None,
             key_grace_secs: 3600,
@@ -1423,6 +1662,94 @@ mod tests {
         );
     }
 
+    fn explain(token: &str) -> Explanation {
+        keys().explain_at(token, NOW).expect("a JWT")
+    }
+
+    #[test]
+    fn explaining_a_token_names_every_failing_check_not_only_the_first() {
+        let token = signed(with(
+            with(
+                with(claims(), "exp", json!(NOW - 3600)),
+                "iss",
+                json!("https://evil.example"),
+            ),
+            "aud",
+            json!("someone-else"),
+        ));
+        let explained = explain(&token);
+        assert_eq!(explained.key, Ok((Algorithm::HS256, KeySource::Secret)));
+        assert_eq!(explained.signature, Some(Ok(())));
+        let claims = explained.claims.clone().unwrap();
+        assert_eq!(claims.exp.value, Some(NOW - 3600));
+        assert_eq!(claims.exp.verdict, Err(TokenError::Expired));
+        assert_eq!(claims.iat.verdict, Ok(()));
+        assert_eq!(claims.iss.value.as_deref(), Some("https://evil.example"));
+        assert_eq!(claims.iss.verdict, Err(TokenError::Issuer));
+        assert_eq!(claims.aud.verdict, Err(TokenError::Audience));
+        assert_eq!(claims.sub.verdict, Ok(()));
+        assert_eq!(
+            explained.verdict(),
+            Err(TokenError::Expired),
+            "verify's first failure"
+        );
+    }
+
+    #[test]
+    fn explaining_a_token_with_a_bad_signature_still_reads_its_claims() {
+        let token = forge::hs256(
+            &header(),
+            &claims(),
+            b"another-secret-that-is-also-long-enough",
+        );
+        let explained = explain(&token);
+        assert_eq!(explained.signature, Some(Err(TokenError::Signature)));
+        let claims = explained.claims.clone().unwrap();
+        assert_eq!(claims.verdict(), Ok(()));
+        assert_eq!(claims.stated().unwrap().sub, "user-1");
+        assert_eq!(explained.verdict(), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn explaining_a_header_that_leads_to_no_key_says_why_and_checks_no_signature() {
+        let token = forge::hs256(&json!({"alg": "HS512"}), &claims(), SECRET);
+        let explained = explain(&token);
+        assert_eq!(explained.key, Err(TokenError::Algorithm));
+        assert_eq!(explained.signature, None);
+        assert!(explained.claims.is_ok());
+    }
+
+    #[test]
+    fn only_a_token_that_is_not_a_jwt_has_no_explanation() {
+        for garbage in ["", "garbage", "a.b", &"x".repeat(MAX_TOKEN_LEN + 1)] {
+            assert_eq!(
+                keys().explain_at(garbage, NOW).map(drop),
+                Err(TokenError::Malformed),
+                "{garbage:.20}"
+            );
+        }
+        let explained = explain("!!!.%%%.sig");
+        assert_eq!(explained.key, Err(TokenError::Malformed));
+        assert_eq!(explained.claims.map(drop), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn an_api_token_lives_its_own_lifetime_but_never_past_its_session() {
+        let keys = keys();
+        let month = 30 * 86_400;
+        let token = keys.issue_lasting_at(&subject(), month, NOW);
+        assert_eq!(
+            keys.verify_at(&token, NOW + month - 60).unwrap().exp,
+            NOW + month
+        );
+        let session_ends = Subject {
+            expires_by: NOW + 3600,
+            ..subject()
+        };
+        let token = keys.issue_lasting_at(&session_ends, month, NOW);
+        assert_eq!(keys.verify_at(&token, NOW).unwrap().exp, NOW + 3600);
+    }
+
     #[test]
     fn the_secret_never_prints() {
         assert!(!format!("{:?}", keys().settings()).contains("a-test-secret"));
@@ -1493,6 +1820,16 @@ mod tests {
             fn signed_headers_of_any_shape_pass_only_when_they_name_hs256(header in any_json()) {
                 let accepted = verify(&forge::hs256(&header, &claims(), SECRET)).is_ok();
                 prop_assert!(!accepted || header["alg"] == "HS256", "{header}");
+            }
+
+            #[test]
+            fn explaining_a_token_comes_to_what_verifying_it_does(
+                header in prop_oneof![Just(header()), any_json()],
+                claims in mangled_claims(),
+            ) {
+                let token = forge::hs256(&header, &claims, SECRET);
+                let explained = keys().explain_at(&token, NOW).map(Explanation::verdict);
+                prop_assert_eq!(explained.and_then(|verdict| verdict), verify(&token));
             }
 
             #[test]

@@ -16,4 +16,5 @@ mod revocation;
 mod sessions;
 mod support;
 mod tasks;
+mod token_command;
 mod tokens;
