@@ -1,8 +1,13 @@
-//! The sign-in and sign-up pages and the header's account area.
+//! The sign-in and sign-up pages, the header's account area, and the account page (its
+//! sessions, and "Use the API").
 
 use crate::{
     auth::{
-        server_fns::{list_sessions, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp},
+        api_tokens::{in_words, ApiAccess, IssuedApiToken, OFFERED_LIFETIMES},
+        server_fns::{
+            list_sessions, load_api_access, IssueApiToken, RevokeSession, SignIn, SignOut,
+            SignOutEverywhere, SignUp,
+        },
         types::{Role, SessionInfo, Viewer},
     },
     error::AppError,
@@ -183,8 +188,9 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
     }
 }
 
-/// The account page: every session of the signed-in user, each one revocable, and a
-/// way to sign out everywhere at once.
+/// The account page: every session of the signed-in user, each one revocable, a way to
+/// sign out everywhere at once, and API tokens for scripts (whose sessions are listed
+/// with the others).
 pub struct AccountPage;
 
 #[lazy_route]
@@ -194,14 +200,22 @@ impl LazyRoute for AccountPage {
     }
 
     fn view(_this: Self) -> AnyView {
-        sessions_list().into_any()
+        let issue = ServerAction::<IssueApiToken>::new();
+        view! {
+            {sessions_list(issue)}
+            {use_the_api(issue)}
+        }
+        .into_any()
     }
 }
 
-fn sessions_list() -> impl IntoView {
+fn sessions_list(issue: ServerAction<IssueApiToken>) -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
-    let sessions = Resource::new(move || revoke.version().get(), |_| list_sessions());
+    let sessions = Resource::new(
+        move || (revoke.version().get(), issue.version().get()),
+        |_| list_sessions(),
+    );
     let ready = crate::hydrated();
     view! {
         <Title text="Your sessions · Taskboard" />
@@ -228,6 +242,139 @@ fn sessions_list() -> impl IntoView {
             </ActionForm>
         </section>
     }
+}
+
+/// How to call the API from a script: the curl lines for this site, the reference at
+/// `/docs`, and a form that issues a token. The token comes back in the server
+/// function's answer and nowhere else, so the form needs the wasm: without it a plain
+/// post would issue a token that no page could show. Its button waits for it, as the
+/// session list's do.
+fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
+    let access = Resource::new(|| (), |_| load_api_access());
+    let ready = crate::hydrated();
+    let error = move || {
+        issue
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    let issued = move || issue.value().get().and_then(Result::ok);
+    view! {
+        <section class="card api-access" aria-labelledby="api-title">
+            <h2 id="api-title">"Use the API"</h2>
+            <p>
+                "Scripts call the tasks API with a token in the " <code>"Authorization"</code>
+                " header. The " <a href="/docs" rel="external">"API reference"</a>
+                " lists every route and what it answers."
+            </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    access.await.ok().map(|access| view! {
+                        <p>"Sign in and fetch a token with curl:"</p>
+                        <pre class="curl"><code>{curl_lines(&access)}</code></pre>
+                        <p>
+                            "Or issue a token here, for a script that should not know your password. "
+                            "It has a session of its own, listed above, that you can sign out like any other."
+                        </p>
+                        <ActionForm action=issue attr:class="api-token-form">
+                            <div class="field">
+                                <label for="api-token-scope">"Access"</label>
+                                <select id="api-token-scope" name="scope">
+                                    <option value="tasks:read" selected>"Read only (tasks:read)"</option>
+                                    <option value="tasks:read tasks:write">"Read and write (tasks:read tasks:write)"</option>
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="api-token-lifetime">"Expires after"</label>
+                                <select id="api-token-lifetime" name="lifetime_secs">
+                                    {OFFERED_LIFETIMES
+                                        .into_iter()
+                                        .filter(|secs| *secs <= access.max_lifetime_secs)
+                                        .map(|secs| view! { <option value=secs.to_string()>{in_words(secs)}</option> })
+                                        .collect_view()}
+                                </select>
+                            </div>
+                            <p class="form-error" role="alert">{error}</p>
+                            <button type="submit" class="primary" disabled=move || issue.pending().get() || !ready.get()>
+                                {move || if issue.pending().get() { "Issuing…" } else { "Issue token" }}
+                            </button>
+                        </ActionForm>
+                    })
+                })}
+            </Transition>
+            {move || issued().map(|issued| view! { <IssuedToken issued /> })}
+        </section>
+    }
+}
+
+/// The curl lines that sign in, exchange the session for a JWT and list the tasks, for
+/// this site and this person.
+fn curl_lines(access: &ApiAccess) -> String {
+    format!(
+        "BASE={origin}\n\
+         SESSION=$(curl -s $BASE/api/auth/sign-in/email -H 'content-type: application/json' \\\n  \
+         -d '{{\"email\":\"{email}\",\"password\":\"<your password>\"}}' | jq -r .token)\n\
+         JWT=$(curl -s $BASE/api/auth/token -H \"authorization: Bearer $SESSION\" | jq -r .token)\n\
+         curl -s $BASE/api/tasks -H \"authorization: Bearer $JWT\"",
+        origin = access.origin,
+        email = access.email,
+    )
+}
+
+/// A token just issued, in a read-only field to select or copy: it is shown this once.
+#[component]
+fn IssuedToken(issued: IssuedApiToken) -> impl IntoView {
+    let field = NodeRef::<leptos::html::Input>::new();
+    let copied = RwSignal::new(false);
+    let token = issued.token.clone();
+    let copy = move |_| {
+        if let Some(field) = field.get() {
+            field.select();
+        }
+        copied.set(copy_to_clipboard(&token));
+    };
+    view! {
+        <div class="issued-token" role="status">
+            <p>
+                <strong>"Copy this token now: it is shown only once."</strong>
+                " " {issued.scope} " · expires " {short_time(&issued.expires_at)}
+            </p>
+            <div class="token-row">
+                <input type="text" readonly aria-label="API token" value=issued.token node_ref=field
+                    on:focus=move |_| { if let Some(field) = field.get() { field.select(); } } />
+                <button type="button" class="ghost" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// Puts `text` on the clipboard through the Clipboard API, found at run time (web-sys's
+/// bindings for it are not among the crate's features); `false` where the browser has
+/// none. The field stays selected either way, for Ctrl+C.
+fn copy_to_clipboard(text: &str) -> bool {
+    use web_sys::{
+        js_sys::{Function, Reflect},
+        wasm_bindgen::{JsCast, JsValue},
+    };
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let member = |of: &JsValue, name: &str| {
+        Reflect::get(of, &JsValue::from_str(name))
+            .ok()
+            .filter(|value| !value.is_undefined())
+    };
+    let Some(clipboard) =
+        member(window.as_ref(), "navigator").and_then(|navigator| member(&navigator, "clipboard"))
+    else {
+        return false;
+    };
+    member(&clipboard, "writeText")
+        .and_then(|write| write.dyn_into::<Function>().ok())
+        .is_some_and(|write| write.call1(&clipboard, &JsValue::from_str(text)).is_ok())
 }
 
 #[component]
@@ -319,6 +466,23 @@ mod tests {
         assert_eq!(describe_client(Some(iphone)), "Safari on iOS");
         assert_eq!(describe_client(Some("curl/8.5.0")), "curl");
         assert_eq!(describe_client(None), "Unknown client");
+    }
+
+    #[test]
+    fn the_curl_lines_name_this_site_and_this_person() {
+        let lines = curl_lines(&ApiAccess {
+            origin: "https://tasks.example.com".to_owned(),
+            email: "ada@example.com".to_owned(),
+            max_lifetime_secs: 3600,
+        });
+        assert!(
+            lines.starts_with("BASE=https://tasks.example.com\n"),
+            "{lines}"
+        );
+        assert!(lines.contains(r#"{"email":"ada@example.com","#), "{lines}");
+        for route in ["/api/auth/sign-in/email", "/api/auth/token", "/api/tasks"] {
+            assert!(lines.contains(&format!("$BASE{route}")), "{route}: {lines}");
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The server functions behind the sign-up, sign-in and sign-out forms, the access
-//! token refresh, and the account page's session list.
+//! token refresh, and the account page's session list and API tokens.
 //!
 //! The forms work as plain HTML form posts before the wasm has loaded: success redirects
 //! with a 302, and an error comes back in the URL for the form to show.
 
 use crate::{
-    auth::types::{SessionInfo, Viewer},
+    auth::{
+        api_tokens::{ApiAccess, IssuedApiToken},
+        types::{SessionInfo, Viewer},
+    },
     error::AppError,
 };
 use leptos::prelude::*;
@@ -114,4 +117,59 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
+}
+
+/// What the account page's "Use the API" section shows: this site's public URL for the
+/// curl lines, who is signed in, and the longest token it may issue.
+#[server(prefix = "/fn", endpoint = "api-access")]
+pub async fn load_api_access() -> Result<ApiAccess, AppError> {
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    Ok(ApiAccess {
+        origin: state.site.public_origin.clone(),
+        email: user.email,
+        max_lifetime_secs: state.tokens.settings().api_token_max_secs,
+    })
+}
+
+/// Issues the signed-in user an API token of `scope` (`tasks:read`, or `tasks:read
+/// tasks:write`) for `lifetime_secs`, in a session of its own. The token is in the answer
+/// only: shown once, never stored.
+#[server(prefix = "/fn", endpoint = "issue-api-token")]
+pub async fn issue_api_token(
+    scope: String,
+    lifetime_secs: i64,
+) -> Result<IssuedApiToken, AppError> {
+    use crate::{
+        auth::{api_tokens::ApiTokenLifetime, session, token::Scope},
+        error::{FieldError, FieldErrors},
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let mut fields = FieldErrors::default();
+    let scope = fields.check(Scope::parse(&scope).map_err(|e| FieldError::body("scope", e)));
+    let max_secs = state.tokens.settings().api_token_max_secs;
+    let lifetime = fields.check(
+        ApiTokenLifetime::parse(lifetime_secs, max_secs)
+            .map_err(|e| FieldError::body("lifetime_secs", e)),
+    );
+    let (scope, lifetime) = fields.finish(|| Some((scope?, lifetime?)))?;
+    state.limits.api_token_issued(&user.id)?;
+    let client = crate::context::client_info(&state);
+    let issued = session::issue_api_token(
+        &state.db,
+        &state.tokens,
+        &user,
+        &scope,
+        lifetime,
+        &client,
+        "on the account page",
+    )
+    .await?
+    .ok_or_else(AppError::user_disabled)?;
+    Ok(IssuedApiToken {
+        token: issued.token,
+        scope: scope.as_str().to_owned(),
+        expires_at: issued.session.expires_at,
+    })
 }

@@ -1,6 +1,7 @@
 //! API tests: the real app on a free port, a fresh SQLite database per test, HTTP only.
 
 mod admin;
+mod api_tokens;
 mod auth;
 mod better_auth;
 mod cluster;
