@@ -352,10 +352,11 @@ mod ssr {
         "message": "Token has expired"
     }))]
     pub struct ErrorBody {
-        /// What went wrong, for people.
-        pub detail: String,
+        // In the order the members always had (alphabetical): clients compare bodies.
         /// Better Auth's code for it (`INVALID_TOKEN`, `TASK_NOT_FOUND`, …).
         pub code: String,
+        /// What went wrong, for people.
+        pub detail: String,
         /// The same text as `detail`, where Better Auth's client reads it.
         pub message: String,
     }
@@ -368,10 +369,10 @@ mod ssr {
         "message": "Title can't be empty"
     }))]
     pub struct ValidationErrorBody {
-        pub detail: Vec<super::FieldError>,
         /// Better Auth's code: the first field's (`PASSWORD_TOO_SHORT`), else
         /// `VALIDATION_ERROR`.
         pub code: String,
+        pub detail: Vec<super::FieldError>,
         /// Every field's message, joined with `; `.
         pub message: String,
     }
@@ -430,8 +431,8 @@ mod ssr {
                 Self::Validation(errors) => (
                     status,
                     Json(ValidationErrorBody {
-                        detail: errors.clone(),
                         code,
+                        detail: errors.clone(),
                         message,
                     }),
                 )
@@ -439,8 +440,8 @@ mod ssr {
                 _ => (
                     status,
                     Json(ErrorBody {
-                        detail: message.clone(),
                         code,
+                        detail: message.clone(),
                         message,
                     }),
                 )
