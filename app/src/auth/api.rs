@@ -80,9 +80,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Us
 
 #[derive(Deserialize, ToSchema)]
 struct SignUpBody {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters after trimming, no control characters.
     #[serde(default)]
-    #[schema(required = true, max_length = 100)]
+    #[schema(required = true, min_length = 1, max_length = 100)]
     name: String,
     #[serde(default)]
     #[schema(required = true, format = Email, max_length = 254)]
@@ -98,8 +98,9 @@ struct SignInBody {
     #[serde(default)]
     #[schema(required = true, format = Email)]
     email: String,
+    /// Any non-empty text: a wrong password is not told apart from a malformed one.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1)]
     password: String,
 }
 
@@ -291,6 +292,7 @@ async fn get_session(
 #[into_params(parameter_in = Query)]
 struct TokenQuery {
     /// Space-separated: `tasks:read` and/or `tasks:write` (default both).
+    #[param(pattern = "^tasks:(read|write)( tasks:(read|write))*$")]
     scope: Option<String>,
 }
 

@@ -85,7 +85,7 @@ impl TaskDescription {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewTask {
     /// 1 to 200 characters after trimming, no control characters.
-    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 200))]
     pub title: String,
     /// At most 2000 characters; line breaks and tabs are the only control characters.
     #[serde(default)]
@@ -130,7 +130,7 @@ impl NewTask {
 pub struct TaskPatch {
     /// 1 to 200 characters after trimming, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ssr", schema(max_length = 200))]
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 200))]
     pub title: Option<String>,
     /// At most 2000 characters; `null` clears it.
     #[serde(
