@@ -15,8 +15,8 @@ use crate::{
     },
 };
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{FromRequestParts, Path, State},
+    http::{request::Parts, StatusCode},
     routing::get,
     Json,
 };
@@ -27,6 +27,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .route("/tasks/", get(list).post(create))
         .routes(routes!(read, update, remove))
+}
+
+/// The `{id}` of a task route. An id that is not UTF-8 once percent-decoded (`%FF`), or
+/// that holds a NUL (`%00`, which PostgreSQL cannot even compare), names no task: 404
+/// like any other unknown id, as FastAPI answers it, where axum's `Path` would answer a
+/// plain-text 400 and PostgreSQL a 500.
+struct TaskId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) if !id.contains('\0') => Ok(Self(id)),
+            _ => Err(AppError::task_not_found()),
+        }
+    }
 }
 
 /// The caller's tasks, newest first. (`/api/tasks/` is the same route.)
@@ -109,7 +126,7 @@ async fn create(
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
 ) -> Result<Json<Task>, AppError> {
     repo::find_task(&state.db, &caller.user_id, &id)
         .await?
@@ -140,7 +157,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     ValidJson(body): ValidJson<TaskPatch>,
 ) -> Result<Json<Task>, AppError> {
     let patch = body.parse()?;
@@ -171,7 +188,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
 ) -> Result<StatusCode, AppError> {
     state.limits.task_write(&caller.user_id)?;
     if repo::delete_task(&state.db, &caller.user_id, &id).await? {

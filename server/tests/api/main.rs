@@ -12,6 +12,7 @@ mod hostile;
 mod interop;
 mod janitor;
 mod key_pairs;
+mod openapi;
 mod remote_issuer;
 mod revocation;
 mod sessions;
