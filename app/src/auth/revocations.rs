@@ -280,6 +280,29 @@ struct Known {
     last_id: i64,
 }
 
+impl Known {
+    /// What an entry of the log says of a token: refused because its account changed
+    /// after it was minted (or was disabled), or because its session ended.
+    fn refusal(&self, session_id: &str, claims: &Claims) -> Option<Standing> {
+        if let Some(change) = self.accounts.get(&claims.sub) {
+            let minted_ms = claims
+                .profile
+                .as_ref()
+                .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at));
+            if minted_ms.is_none_or(|minted| minted < change.before_ms) {
+                return Some(if change.disabled {
+                    Standing::Disabled
+                } else {
+                    Standing::AccountChanged
+                });
+            }
+        }
+        self.sessions
+            .contains_key(session_id)
+            .then_some(Standing::SessionEnded)
+    }
+}
+
 /// The revocations of the last token lifetime, and whether this process is current.
 #[derive(Debug)]
 pub struct Revocations {
@@ -339,21 +362,8 @@ impl Revocations {
             tracing::info!("revocation log current again: tokens are checked in memory");
         }
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(change) = known.accounts.get(&claims.sub) {
-            let minted_ms = claims
-                .profile
-                .as_ref()
-                .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at));
-            if minted_ms.is_none_or(|minted| minted < change.before_ms) {
-                return Some(if change.disabled {
-                    Standing::Disabled
-                } else {
-                    Standing::AccountChanged
-                });
-            }
-        }
-        if known.sessions.contains_key(session_id) {
-            return Some(Standing::SessionEnded);
+        if let Some(refused) = known.refusal(session_id, claims) {
+            return Some(refused);
         }
         known
             .confirmed
@@ -389,6 +399,11 @@ impl Revocations {
         let account = live.account;
         let minted_at = crate::wire_time::to_millis(&account.updated_at).into_owned();
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        // The database may have been read before an entry refusing the token arrived: a
+        // confirmation made now could outlive the entry, which is forgotten first.
+        if known.refusal(session_id, claims).is_some() {
+            return;
+        }
         if let Some(confirmed) = known.confirmed.get_mut(session_id) {
             if confirmed.account.id == account.id {
                 confirmed.until = confirmed.until.max(until);
@@ -436,6 +451,7 @@ impl Revocations {
             match &entry.session_id {
                 Some(session_id) => {
                     known.sessions.insert(session_id.clone(), forget_at);
+                    known.confirmed.remove(session_id);
                 }
                 None => {
                     // A time that cannot be read refuses every token of the user.
@@ -812,6 +828,11 @@ mod tests {
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
         known.confirm("s1", &ada, live(account_of(&ada)));
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
+        let remembered = known.known.read().unwrap().confirmed.contains_key("s1");
+        assert!(
+            !remembered,
+            "a confirmation read before the entry arrived would outlive it"
+        );
     }
 
     #[tokio::test]
