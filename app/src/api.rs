@@ -7,7 +7,7 @@ use axum::{
     extract::Request,
     http::{header, HeaderName, HeaderValue, Method},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -18,7 +18,8 @@ pub fn router(site: &SiteSettings) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::api::me))
         .nest("/auth/admin", admin::api::router())
         .nest("/auth", auth::api::router())
-        .fallback(|| async { AppError::not_found("NOT_FOUND", "Not found") });
+        .fallback(|| async { AppError::not_found("NOT_FOUND", "Not found") })
+        .layer(axum::middleware::from_fn(method_not_allowed_in_json));
     match cors(site) {
         Some(cors) => {
             let listed = std::sync::Arc::new(site.cors_allowed_origins.clone());
@@ -30,6 +31,28 @@ pub fn router(site: &SiteSettings) -> OpenApiRouter<AppState> {
         }
         None => router,
     }
+}
+
+/// axum answers a method a route does not have (`PUT /api/tasks`) with an empty 405;
+/// every error body of the API is JSON with a `detail` (CONTRACT §3), FastAPI's
+/// `{"detail": "Method Not Allowed"}` here. The `Allow` header stays.
+async fn method_not_allowed_in_json(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let message = "Method Not Allowed";
+    let body = crate::error::ErrorBody {
+        detail: message.to_owned(),
+        code: "METHOD_NOT_ALLOWED".to_owned(),
+        message: message.to_owned(),
+    };
+    let json = axum::Json(body).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
 }
 
 /// tower-http's CORS answers every origin's preflight and marks every answer with

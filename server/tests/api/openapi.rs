@@ -113,3 +113,19 @@ async fn a_backslash_before_u0000_is_text_and_is_kept() {
     let task: Value = task.json().await.expect("json");
     assert_eq!(task["title"], "C:\\u0000 is not a NUL");
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_have_is_a_json_405_that_says_which_it_has() {
+    let app = TestApp::spawn().await;
+    for (path, allowed) in [
+        ("/api/tasks", "POST"),
+        ("/api/tasks/some-id", "PATCH"),
+        ("/api/auth/sign-up/email", "POST"),
+    ] {
+        let response = app.client.put(app.url(path)).send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let allow = response.headers()[reqwest::header::ALLOW].to_str().unwrap();
+        assert!(allow.contains(allowed), "{path}: {allow}");
+        assert_eq!(detail(response).await, "Method Not Allowed", "{path}");
+    }
+}
