@@ -40,17 +40,20 @@ FastAPI setup this replaces: an HS256 JWT (or EdDSA/ES256/RS256 with `JWT_ALGORI
 Get one by signing in (`POST /api/auth/sign-in/email`), then `GET /api/auth/token` with \
 the session cookie or the `set-auth-token` header as a bearer token. Every error body has \
 FastAPI's `detail`; those of `/api/auth/*` also carry Better Auth's `code` and `message`, \
-with Better Auth's statuses.",
+with Better Auth's statuses. No text in a request body or query may hold a NUL (U+0000): \
+such a request is refused like any invalid field (422, or 400 on `/api/auth/*`). A method \
+a path does not have is a 405 with `Allow` and a JSON body.",
         license(name = "MIT OR Apache-2.0")
     ),
     components(
-        schemas(ErrorBody, ValidationErrorBody),
+        schemas(ErrorBody, ValidationErrorBody, BadRequestBody),
         responses(
             NotAuthenticated,
             Forbidden,
             TaskNotFound,
             InvalidRequest,
             BadRequest,
+            BadRequestOrRefused,
             UnsupportedMediaType,
             PayloadTooLarge,
             TooManyRequests,
@@ -183,6 +186,21 @@ pub struct InvalidRequest(pub ValidationErrorBody);
 #[derive(ToResponse)]
 pub struct BadRequest(pub ValidationErrorBody);
 
+/// The body of a 400 from a route that refuses some requests with Better Auth's 400: a
+/// field list for a body it cannot use, or one message for a refusal (an admin banning
+/// or unbanning themselves: `YOU_CANNOT_BAN_YOURSELF`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BadRequestBody {
+    Invalid(ValidationErrorBody),
+    Refused(ErrorBody),
+}
+
+/// The body or the query is not valid (`detail` lists every field's problem), or the
+/// request is refused (`detail` is one message, `code` says why: `YOU_CANNOT_BAN_YOURSELF`).
+#[derive(ToResponse)]
+pub struct BadRequestOrRefused(pub BadRequestBody);
+
 /// The body is not JSON (`Content-Type` is not `application/json`).
 #[derive(ToResponse)]
 pub struct UnsupportedMediaType(pub ValidationErrorBody);
@@ -216,6 +234,28 @@ mod tests {
         for name in [BEARER_JWT, ACCESS_COOKIE, SESSION_COOKIE, SESSION_TOKEN] {
             assert!(schemes.contains_key(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_400_that_may_be_a_refusal_admits_one_message_as_well_as_a_field_list() {
+        let json = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &json["components"]["schemas"];
+        let alternatives = schemas["BadRequestBody"]["oneOf"].as_array().unwrap();
+        let named: Vec<&str> = alternatives
+            .iter()
+            .filter_map(|a| a["$ref"].as_str())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "#/components/schemas/ValidationErrorBody",
+                "#/components/schemas/ErrorBody"
+            ]
+        );
+        assert_eq!(
+            schemas["ErrorBody"]["properties"]["detail"]["type"],
+            "string"
+        );
     }
 
     #[test]

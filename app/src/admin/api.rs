@@ -16,8 +16,8 @@ use crate::{
     error::{AppError, ErrorBody, FieldError, FieldErrors},
     extract::{ValidJson, ValidQuery},
     openapi::{
-        BadRequest, Forbidden, Internal, NotAuthenticated, PayloadTooLarge, Unavailable,
-        UnsupportedMediaType, ADMIN_TAG,
+        BadRequest, BadRequestOrRefused, Forbidden, Internal, NotAuthenticated, PayloadTooLarge,
+        Unavailable, UnsupportedMediaType, ADMIN_TAG,
     },
     state::AppState,
 };
@@ -209,7 +209,7 @@ struct BanBody {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "The user, disabled", body = Changed),
-        (status = 400, response = BadRequest),
+        (status = 400, response = BadRequestOrRefused),
         (status = 401, response = NotAuthenticated),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such user (`USER_NOT_FOUND`)", body = ErrorBody),
@@ -257,7 +257,7 @@ struct UserBody {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "The user, enabled", body = Changed),
-        (status = 400, response = BadRequest),
+        (status = 400, response = BadRequestOrRefused),
         (status = 401, response = NotAuthenticated),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such user (`USER_NOT_FOUND`)", body = ErrorBody),
@@ -295,7 +295,7 @@ struct RoleBody {
     user_id: String,
     /// `user` or `admin`.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, value_type = Role)]
     role: String,
 }
 
