@@ -2,9 +2,9 @@
 //!
 //! `server make-admin <email>` instead gives an existing user the admin role and exits:
 //! the way to the first admin. `server rotate-keys` retires the current signing key pair
-//! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor. `server token
-//! decode|mint` explains a token check by check, or mints one for a script
-//! (`token_command`).
+//! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor; with
+//! `--compromised` it withdraws every published key at once. `server token decode|mint`
+//! explains a token check by check, or mints one for a script (`token_command`).
 
 use anyhow::{bail, Context};
 use app::auth::types::Email;
@@ -30,10 +30,14 @@ async fn main() -> anyhow::Result<()> {
     match args.as_slice() {
         [] => serve().await,
         [command, email] if command == "make-admin" => make_admin(email).await,
-        [command] if command == "rotate-keys" => rotate_keys().await,
+        [command] if command == "rotate-keys" => rotate_keys(false).await,
+        [command, flag] if command == "rotate-keys" && flag == "--compromised" => {
+            rotate_keys(true).await
+        }
         [command, rest @ ..] if command == "token" => server::token_command::run(rest).await,
         _ => bail!(
-            "usage: server [make-admin <email> | rotate-keys | token decode|mint …]\n\n{}",
+            "usage: server [make-admin <email> | rotate-keys [--compromised] | token \
+             decode|mint …]\n\n{}",
             server::token_command::USAGE
         ),
     }
@@ -49,16 +53,31 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 /// Retires the current signing key pair and makes its successor, now. Running servers
-/// sign with it within a minute, and verify its tokens at once.
-async fn rotate_keys() -> anyhow::Result<()> {
+/// sign with it within a minute, and verify its tokens at once. Routinely the retired key
+/// stays published while its tokens may live; `compromised` withdraws it, and every
+/// retired key still published, at once: the JWKS stops listing them now, running
+/// servers refuse their tokens at their next key check (within a minute), and sessions
+/// refresh onto the successor.
+async fn rotate_keys(compromised: bool) -> anyhow::Result<()> {
+    use app::auth::signing_keys;
     let config = Config::from_env(get_configuration(None)?.leptos_options)?;
-    if !app::auth::signing_keys::is_asymmetric(config.tokens.algorithm) {
+    if !signing_keys::is_asymmetric(config.tokens.algorithm) {
         bail!("JWT_ALGORITHM signs with the shared secret: there are no key pairs to rotate");
     }
     let db = connect(&config.database).await?;
-    app::auth::signing_keys::rotate_now(&db, &config.tokens).await?;
-    let ring =
-        app::auth::signing_keys::load(&db, &config.tokens.secret, config.tokens.algorithm).await?;
+    if compromised {
+        let withdrawn = signing_keys::withdraw_all(&db, &config.tokens).await?;
+        match withdrawn.as_slice() {
+            [] => println!("no signing key was published: none withdrawn"),
+            withdrawn => println!(
+                "signing keys withdrawn: {}; every token they signed is refused from now on",
+                withdrawn.join(", ")
+            ),
+        }
+    } else {
+        signing_keys::rotate_now(&db, &config.tokens).await?;
+    }
+    let ring = signing_keys::load(&db, &config.tokens.secret, config.tokens.algorithm).await?;
     println!("signing key {} is now current", ring.current.kid);
     Ok(())
 }

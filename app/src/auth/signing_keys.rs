@@ -8,7 +8,9 @@
 //! one it replaces stays published until every token it signed has expired, plus a grace
 //! period, and is refused after. Claiming a rotation is one conditional update, so two
 //! processes that find the key due at once make one new key between them, and a key is
-//! never made per request: only start-up and the periodic check (`maintain`) make keys.
+//! never made per request: only start-up, the periodic check (`maintain`) and `server
+//! rotate-keys` make keys. `server rotate-keys --compromised` withdraws every published
+//! key at once instead (`withdraw_all`).
 //!
 //! `auth::token` does the signing and the checking; this module only makes, stores and
 //! loads the keys it uses.
@@ -67,7 +69,14 @@ pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, 
     let now = chrono::Utc::now().timestamp();
     match current_row(pool, settings.algorithm).await? {
         None => {
-            install(pool, settings, new_key(settings).await?, None).await?;
+            install(
+                pool,
+                settings,
+                new_key(settings).await?,
+                None,
+                Retirement::Routine,
+            )
+            .await?;
         }
         Some((kid, created_at)) => {
             let made = created_at_secs(&created_at)?;
@@ -75,7 +84,14 @@ pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, 
                 .key_rotation_secs
                 .is_some_and(|rotation| made + rotation <= now)
             {
-                install(pool, settings, new_key(settings).await?, Some(&kid)).await?;
+                install(
+                    pool,
+                    settings,
+                    new_key(settings).await?,
+                    Some(&kid),
+                    Retirement::Routine,
+                )
+                .await?;
             }
         }
     }
@@ -92,8 +108,33 @@ pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, K
         settings,
         successor,
         current.as_ref().map(|(kid, _)| kid.as_str()),
+        Retirement::Routine,
     )
     .await
+}
+
+/// Takes every published key out of service now and makes a successor (`server
+/// rotate-keys --compromised`), answering the ids withdrawn: every token they signed is
+/// refused from now on, and sessions refresh onto the successor. Not only the current
+/// key: the private halves are stored side by side, encrypted with the same secret, so
+/// whoever read one from the database could read them all. A routine rotation elsewhere
+/// in between makes it try again, so its successor is withdrawn too.
+pub async fn withdraw_all(pool: &Pool, settings: &TokenSettings) -> Result<Vec<String>, KeyError> {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let withdrawn = published_rows(pool, settings.algorithm)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<Vec<String>, _>>()?;
+        let current = current_row(pool, settings.algorithm).await?;
+        let successor = new_key(settings).await?;
+        let replacing = current.as_ref().map(|(kid, _)| kid.as_str());
+        if install(pool, settings, successor, replacing, Retirement::Withdrawn).await? {
+            return Ok(withdrawn);
+        }
+    }
+    Err(KeyError::Contended)
 }
 
 /// How often each server checks its keys (`maintain`): a minute, or half the rotation
@@ -120,8 +161,22 @@ pub enum KeyError {
     Unreadable(String),
     #[error("no {0:?} signing key could be made")]
     Generation(Algorithm),
-    #[error("there is no current {0:?} signing key")]
+    #[error(
+        "there is no current {0:?} signing key: the server makes the first one when it starts"
+    )]
     NoCurrentKey(Algorithm),
+    #[error("the signing keys kept changing while they were withdrawn: run it again")]
+    Contended,
+}
+
+/// How the current key leaves service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retirement {
+    /// Published while tokens it signed may live (`published_for`), so none is cut short.
+    Routine,
+    /// Withdrawn at once, with every retired key still published: their tokens are
+    /// refused from now on.
+    Withdrawn,
 }
 
 /// A key pair made and sealed, not yet stored.
@@ -148,37 +203,58 @@ async fn new_key(settings: &TokenSettings) -> Result<NewKey, KeyError> {
     .map_err(|_| KeyError::Generation(algorithm))?
 }
 
-/// Stores `key` as the current key, retiring `replacing` in the same transaction;
-/// `false` when another process got there first: `replacing` was no longer current, or
-/// (the unique index allows one current key per algorithm) a current key appeared.
-/// The retired key stays published while tokens it signed may live: the longest token
-/// lifetime (an API token's, `SESSION_MAX_AGE`, when it is longer than `JWT_EXPIRES_IN`:
-/// a 30-day token must not stop working because its key retired), the leeway, the time
-/// other processes may still sign with it, and the grace period.
+/// How long a key retired routinely stays published: while tokens it signed may live,
+/// that is the longest token lifetime (an API token's, `SESSION_MAX_AGE`, when it is
+/// longer than `JWT_EXPIRES_IN`: a 30-day token must not stop working because its key
+/// retired), the leeway, the time other processes may still sign with it, and the grace
+/// period. Only a withdrawal (`withdraw_all`) takes a key out of service sooner.
+fn published_for(settings: &TokenSettings) -> i64 {
+    settings.lifetime_secs.max(settings.api_token_max_secs)
+        + settings.leeway_secs
+        + check_every(settings).as_secs().try_into().unwrap_or(60)
+        + settings.key_grace_secs
+}
+
+/// Stores `key` as the current key, retiring `replacing` in the same transaction (and,
+/// for a withdrawal, ending the publication of every retired key); `false` when another
+/// process got there first: `replacing` was no longer current, or (the unique index
+/// allows one current key per algorithm) a current key appeared.
 async fn install(
     pool: &Pool,
     settings: &TokenSettings,
     key: NewKey,
     replacing: Option<&str>,
+    retirement: Retirement,
 ) -> Result<bool, KeyError> {
+    let now = db::timestamp();
     let mut tx = pool.begin().await?;
     if let Some(current) = replacing {
-        let published_for = settings.lifetime_secs.max(settings.api_token_max_secs)
-            + settings.leeway_secs
-            + check_every(settings).as_secs().try_into().unwrap_or(60)
-            + settings.key_grace_secs;
+        let published_until = match retirement {
+            Retirement::Routine => db::timestamp_in(published_for(settings)),
+            Retirement::Withdrawn => now.clone(),
+        };
         let retired = sqlx::query(
             "update signing_keys set retired_at = $1, published_until = $2 \
              where id = $3 and retired_at is null",
         )
-        .bind(db::timestamp())
-        .bind(db::timestamp_in(published_for))
+        .bind(&now)
+        .bind(published_until)
         .bind(current)
         .execute(&mut *tx)
         .await?;
         if retired.rows_affected() == 0 {
             return Ok(false);
         }
+    }
+    if retirement == Retirement::Withdrawn {
+        sqlx::query(
+            "update signing_keys set published_until = $1 \
+             where algorithm = $2 and retired_at is not null and published_until > $1",
+        )
+        .bind(&now)
+        .bind(algorithm_name(settings.algorithm))
+        .execute(&mut *tx)
+        .await?;
     }
     let inserted = sqlx::query(
         "insert into signing_keys (id, algorithm, public_jwk, private_key, created_at) \
@@ -188,13 +264,13 @@ async fn install(
     .bind(algorithm_name(settings.algorithm))
     .bind(&key.public_jwk)
     .bind(&key.private_key)
-    .bind(db::timestamp())
+    .bind(&now)
     .execute(&mut *tx)
     .await;
     match inserted {
         Ok(_) => {
             tx.commit().await?;
-            tracing::info!(kid = %key.kid, retired = replacing, "signing key made");
+            tracing::info!(kid = %key.kid, retired = replacing, ?retirement, "signing key made");
             Ok(true)
         }
         Err(e) if db::is_unique_violation(&e) => Ok(false),

@@ -252,13 +252,15 @@ async fn a_key_pair_deployment_refuses_secret_signed_headerless_and_unknown_key_
     }
 }
 
-/// Runs `server rotate-keys` on a database, off the test's thread.
-async fn rotate_keys(database_url: &str) -> std::process::Output {
+/// Runs `server rotate-keys <flags>` on a database, off the test's thread.
+async fn rotate_keys(database_url: &str, flags: &[&str]) -> std::process::Output {
     let database_url = database_url.to_owned();
+    let flags: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let workdir = tempfile::tempdir().unwrap();
         Command::new(env!("CARGO_BIN_EXE_server"))
             .arg("rotate-keys")
+            .args(&flags)
             .current_dir(workdir.path())
             .env("DATABASE_URL", &database_url)
             .env("JWT_SECRET_KEY", SECRET)
@@ -277,7 +279,7 @@ async fn server_rotate_keys_publishes_a_successor_and_the_old_keys_tokens_still_
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on_with(&db.url, &[("JWT_ALGORITHM", "EdDSA")]).await;
     let user = app.new_user().await;
-    let output = rotate_keys(&db.url).await;
+    let output = rotate_keys(&db.url, &[]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -293,15 +295,98 @@ async fn server_rotate_keys_publishes_a_successor_and_the_old_keys_tokens_still_
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
 }
 
+/// What PyJWT's `PyJWKClient` says when it refuses `token`, checked against the app's
+/// JWKS as a FastAPI backend checks it; panics when it accepts it.
+async fn pyjwk_client_refusal(app: &TestApp, token: &str) -> String {
+    let args = [
+        app.url("/api/auth/jwks"),
+        ISSUER.into(),
+        AUDIENCE.into(),
+        "EdDSA".into(),
+        token.to_owned(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python_with_pyjwt())
+            .args(["-c", PYJWK_CLIENT])
+            .args(&args)
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        !output.status.success(),
+        "PyJWKClient accepted it: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn server_rotate_keys_compromised_refuses_the_old_keys_tokens_at_once_and_sessions_move_on() {
+    let db = TestDatabase::fresh().await;
+    // A short rotation, so that the app checks its keys every few seconds (as it does
+    // every minute by default), and a retired key is among those withdrawn too.
+    let app = TestApp::spawn_on_with(
+        &db.url,
+        &[("JWT_ALGORITHM", "EdDSA"), ("JWT_KEY_ROTATION", "10s")],
+    )
+    .await;
+    let user = app.new_user().await;
+    let before = user.jwt.clone();
+    assert_eq!(app.get_tasks(&before, "").await.status(), StatusCode::OK);
+
+    let output = rotate_keys(&db.url, &["--compromised"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains(&kid(&before)), "{said}");
+
+    let published = jwks(&app).await;
+    assert!(
+        !published.iter().any(|k| k["kid"] == kid(&before).as_str()),
+        "the JWKS stops listing it at once"
+    );
+    assert_eq!(published.len(), 1, "only the successor: {published:?}");
+    let refusal = pyjwk_client_refusal(&app, &before).await;
+    assert!(
+        refusal.contains("Unable to find a signing key that matches"),
+        "{refusal}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let response = app.get_tasks(&before, "").await;
+        if response.status() == StatusCode::UNAUTHORIZED || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        detail(refused).await,
+        "Token signed by an unknown or retired key"
+    );
+
+    let after = app.jwt_for(&user.session_token).await;
+    assert_ne!(kid(&after), kid(&before));
+    assert_eq!(app.get_tasks(&after, "").await.status(), StatusCode::OK);
+    let [python, node] = verified_independently(&app, "EdDSA", &[&after]).await;
+    assert_eq!((python, node), (vec![user.id.clone()], vec![user.id]));
+}
+
 #[tokio::test]
 async fn rotations_at_once_leave_exactly_one_current_key() {
     use sqlx::Row;
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on_with(&db.url, &[("JWT_ALGORITHM", "EdDSA")]).await;
     let (first, second, third) = tokio::join!(
-        rotate_keys(&db.url),
-        rotate_keys(&db.url),
-        rotate_keys(&db.url)
+        rotate_keys(&db.url, &[]),
+        rotate_keys(&db.url, &[]),
+        rotate_keys(&db.url, &[])
     );
     for output in [first, second, third] {
         assert!(
