@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Taskboard needs, skipping whatever is already there.
 #   scripts/setup.sh         the build toolchain (wasm target, cargo-leptos, wasm-bindgen)
-#   scripts/setup.sh --test  also Debian chromium, the Playwright package and PyJWT
+#   scripts/setup.sh --test  also Debian chromium, the Playwright package, PyJWT and the
+#                            OpenAPI check's Schemathesis and openapi-spec-validator
 # Everything comes from the package registries; nothing downloads a browser or binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,5 +52,17 @@ if [[ "${1:-}" == "--test" ]]; then
     say "installing PyJWT into .tools/pyjwt for the interoperability tests"
     python3 -m venv .tools/pyjwt
     .tools/pyjwt/bin/pip install --quiet "PyJWT[crypto]==2.10.1" "cryptography==44.0.0"
+  fi
+  # scripts/check-openapi.sh: openapi-spec-validator checks /openapi.json against the
+  # OpenAPI 3.1 specification, and Schemathesis tests the running server against the
+  # document. scripts/openapi-tools.txt pins them and everything they pull in; the copy
+  # kept in the venv says which pins it holds, so a changed pin installs again.
+  if ! cmp -s scripts/openapi-tools.txt .tools/openapi/openapi-tools.txt; then
+    say "installing Schemathesis and openapi-spec-validator into .tools/openapi for the OpenAPI check"
+    rm -rf .tools/openapi
+    python3 -m venv .tools/openapi
+    .tools/openapi/bin/pip install --quiet --no-deps --requirement scripts/openapi-tools.txt
+    .tools/openapi/bin/pip check
+    cp scripts/openapi-tools.txt .tools/openapi/openapi-tools.txt
   fi
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Second command: set up what is missing, then run every check and test:
 # formatting, clippy (server and wasm) with warnings as errors, unit tests, the API
-# tests on SQLite and on PostgreSQL, and the Playwright suite in headless Debian chromium
+# tests on SQLite, the OpenAPI document checked against the running server, the API
+# tests on PostgreSQL, and the Playwright suite in headless Debian chromium
 # against the debug build and then the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D w
 # cargo nextest (settings in .config/nextest.toml): each test has a deadline.
 step "unit and API tests (SQLite)"
 cargo nextest run --locked -p app -p server
+
+# The API tests built target/debug/server (with the tests' features, so building it
+# again without them would recompile the app); the check runs that binary as it is.
+step "the OpenAPI document against the running server (openapi-spec-validator, Schemathesis)"
+SERVER=target/debug/server scripts/check-openapi.sh
 
 step "API tests again on PostgreSQL (a throw-away server)"
 scripts/with-postgres.sh cargo nextest run --locked -p server --test api
