@@ -825,6 +825,17 @@ impl Explanation {
         self.signature.unwrap_or(Err(TokenError::UnknownKey))?;
         self.claims?.into_claims()
     }
+
+    /// The claims as the token states them when its signature is genuine, whatever the
+    /// claim rules say (an expired token of ours still names its session); `None` when
+    /// no key of ours or of the trusted issuer signed it, or it lacks a claim `Claims`
+    /// cannot do without. The only way to `Claims` beside `verdict`: a forged token's
+    /// claims are never taken for a signed one's (and never looked up).
+    pub fn signed_claims(self) -> Option<Claims> {
+        self.key.ok()?;
+        self.signature?.ok()?;
+        self.claims.ok()?.stated()
+    }
 }
 
 /// A claim as the token states it (`None` when absent or of the wrong type) and its
@@ -915,8 +926,9 @@ impl ClaimChecks {
     }
 
     /// The claims as the token states them, whatever the rules say; `None` when one that
-    /// `Claims` cannot do without is absent or of the wrong type.
-    pub fn stated(self) -> Option<Claims> {
+    /// `Claims` cannot do without is absent or of the wrong type. Private: whether the
+    /// signature is genuine is not this type's to say (`Explanation::signed_claims`).
+    fn stated(self) -> Option<Claims> {
         let rest = self.rest.ok()?;
         Some(Claims {
             sub: self.sub.value?,
@@ -1689,6 +1701,11 @@ mod tests {
         assert_eq!(claims.aud.verdict, Err(TokenError::Audience));
         assert_eq!(claims.sub.verdict, Ok(()));
         assert_eq!(
+            explained.clone().signed_claims().map(|c| c.sub).as_deref(),
+            Some("user-1"),
+            "a genuine token's claims, though they fail their rules"
+        );
+        assert_eq!(
             explained.verdict(),
             Err(TokenError::Expired),
             "verify's first failure"
@@ -1707,6 +1724,11 @@ mod tests {
         let claims = explained.claims.clone().unwrap();
         assert_eq!(claims.verdict(), Ok(()));
         assert_eq!(claims.stated().unwrap().sub, "user-1");
+        assert_eq!(
+            explained.clone().signed_claims(),
+            None,
+            "a forged token's claims are never taken for signed ones"
+        );
         assert_eq!(explained.verdict(), Err(TokenError::Signature));
     }
 

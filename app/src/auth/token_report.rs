@@ -5,6 +5,12 @@
 //! database on the token's session and user (`extract::stored_standing`, what the API
 //! asks whenever memory cannot answer); this module only puts them into words. The
 //! secret is never among them.
+//!
+//! Whoever pastes a token here may have been handed it by an attacker, so the report
+//! takes nothing from it on trust: the database is asked about its session and user only
+//! when the signature is genuine (a forged token would otherwise map any user id to an
+//! email), and every value it carries is printed escaped, so a claim cannot write a line
+//! such as `verdict: accepted` of its own, or a terminal escape.
 
 use crate::{
     auth::{
@@ -61,15 +67,24 @@ pub async fn report(
         }
     };
     let verified = explanation.clone().verdict();
+    let genuine = matches!(explanation.signature, Some(Ok(())));
+    let signed = explanation.clone().signed_claims();
     let mut checks = vec![signature_line(keys, &explanation)];
     let mut standing = None;
-    match explanation.claims {
+    match &explanation.claims {
         Err(e) => checks.push(format!(
             "claims: FAILS, {e}: the payload is not a base64url JSON object"
         )),
         Ok(claimed) => {
-            checks.extend(claim_lines(keys, &claimed, now));
-            if let Some(stated) = claimed.stated() {
+            checks.extend(claim_lines(keys, claimed, now));
+            if !genuine {
+                checks.extend([
+                    "session: not checked, the signature fails: a token no key here signed \
+                     is not looked up"
+                        .to_owned(),
+                    "user: not checked, the signature fails".to_owned(),
+                ]);
+            } else if let Some(stated) = signed {
                 checks.push(scope_line(stated.scope.as_deref()));
                 match stated.sid.as_deref() {
                     Some(sid) => {
@@ -85,9 +100,11 @@ pub async fn report(
                         checks.push(match repo::find_user(db, &stated.sub).await? {
                             None => "user: FAILS, no such user".to_owned(),
                             Some(user) if user.banned => {
-                                format!("user: FAILS, disabled ({})", user.email)
+                                format!("user: FAILS, disabled ({})", user.email.escape_debug())
                             }
-                            Some(user) => format!("user: ok, enabled ({})", user.email),
+                            Some(user) => {
+                                format!("user: ok, enabled ({})", user.email.escape_debug())
+                            }
                         });
                         if found == Standing::AccountChanged {
                             checks.push(
@@ -161,8 +178,10 @@ fn signature_line(keys: &TokenKeys, explanation: &Explanation) -> String {
 fn key_name(source: &KeySource) -> String {
     match source {
         KeySource::Secret => "the shared secret".to_owned(),
-        KeySource::Own(kid) => format!("this server's key pair '{kid}'"),
-        KeySource::Remote(kid) => format!("the trusted issuer's key '{kid}' (JWT_JWKS_URL)"),
+        KeySource::Own(kid) => format!("this server's key pair {}", quoted(kid)),
+        KeySource::Remote(kid) => {
+            format!("the trusted issuer's key {} (JWT_JWKS_URL)", quoted(kid))
+        }
     }
 }
 
@@ -172,10 +191,11 @@ fn claim_lines(keys: &TokenKeys, claims: &ClaimChecks, now: i64) -> Vec<String> 
     let leeway = settings.leeway_secs;
     let mut lines = vec![
         line("exp", &claims.exp, |exp, passed| {
+            // Saturating: a hostile exp (i64::MIN, -1e300) must not overflow.
             let when = if *exp > now {
-                format!("in {}", in_words(exp - now))
+                format!("in {}", in_words(exp.saturating_sub(now)))
             } else {
-                format!("expired {} ago", in_words(now - exp))
+                format!("expired {} ago", in_words(now.saturating_sub(*exp)))
             };
             let within = if passed && *exp <= now {
                 format!(", within the leeway of {leeway} s")
@@ -192,15 +212,23 @@ fn claim_lines(keys: &TokenKeys, claims: &ClaimChecks, now: i64) -> Vec<String> 
     }
     lines.push(line("issuer", &claims.iss, |iss, passed| {
         if passed {
-            format!("'{iss}' is JWT_ISSUER")
+            format!("{} is JWT_ISSUER", quoted(iss))
         } else {
-            format!("'{iss}' does not match JWT_ISSUER '{}'", settings.issuer)
+            format!(
+                "{} does not match JWT_ISSUER '{}'",
+                quoted(iss),
+                settings.issuer
+            )
         }
     }));
     lines.push(line("audience", &claims.aud, |aud, passed| {
         let aud = match aud {
-            Audience::One(one) => format!("'{one}'"),
-            Audience::Many(many) => format!("'{}'", many.join("', '")),
+            Audience::One(one) => quoted(one),
+            Audience::Many(many) => many
+                .iter()
+                .map(|one| quoted(one))
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         let configured = settings.audience.join(",");
         if passed {
@@ -209,9 +237,15 @@ fn claim_lines(keys: &TokenKeys, claims: &ClaimChecks, now: i64) -> Vec<String> 
             format!("{aud} names none of JWT_AUDIENCE '{configured}'")
         }
     }));
-    lines.push(line("subject", &claims.sub, |sub, _| format!("'{sub}'")));
-    lines.push(line("sid", &claims.sid, |sid, _| format!("'{sid}'")));
+    lines.push(line("subject", &claims.sub, |sub, _| quoted(sub)));
+    lines.push(line("sid", &claims.sid, |sid, _| quoted(sid)));
     lines
+}
+
+/// A value the token carries, in quotes, escaped (`\n`, `\u{1b}`, `\'`) so that it stays
+/// on its line and inside its quotes.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.escape_debug())
 }
 
 /// `name: ok, …` or `name: FAILS, …`, saying the claim's value, or why there is none.
@@ -236,7 +270,7 @@ fn scope_line(scope: Option<&str>) -> String {
             } else {
                 "reads only"
             };
-            format!("scope: {scope} ({what})")
+            format!("scope: {} ({what})", scope.escape_debug())
         }
     }
 }
@@ -244,9 +278,9 @@ fn scope_line(scope: Option<&str>) -> String {
 /// A time and how far it is from `now`: `2026-12-01 17:05:00 UTC (in 14 minutes)`.
 fn at(secs: i64, now: i64) -> String {
     if secs > now {
-        format!("{} (in {})", utc(secs), in_words(secs - now))
+        format!("{} (in {})", utc(secs), in_words(secs.saturating_sub(now)))
     } else {
-        format!("{} ({} ago)", utc(secs), in_words(now - secs))
+        format!("{} ({} ago)", utc(secs), in_words(now.saturating_sub(secs)))
     }
 }
 
@@ -257,11 +291,22 @@ fn utc(secs: i64) -> String {
     )
 }
 
-/// A base64url segment's JSON, pretty; `None` when it is not that.
+/// A base64url segment's JSON, pretty; `None` when it is not that. serde_json escapes
+/// the control characters below U+0020 in strings; DEL and the C1 controls (U+0080 to
+/// U+009F, which some terminals obey as escapes) are escaped here too, as JSON allows.
 fn pretty_json(segment: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    serde_json::to_string_pretty(&value).ok()
+    let pretty = serde_json::to_string_pretty(&value).ok()?;
+    let mut printable = String::with_capacity(pretty.len());
+    for c in pretty.chars() {
+        if c.is_control() && c != '\n' {
+            printable.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            printable.push(c);
+        }
+    }
+    Some(printable)
 }
 
 #[cfg(test)]
@@ -344,6 +389,65 @@ mod tests {
             lines.contains(&"exp: FAILS, 2027-01-15 04:58:20 UTC (expired 3 hours ago)".to_owned())
         );
         assert!(lines.contains(&"subject: FAILS, Token is missing the 'sub' claim".to_owned()));
+    }
+
+    #[test]
+    fn times_at_the_ends_of_the_number_line_are_reported_without_overflowing() {
+        for (exp, iat, nbf) in [
+            (json!(i64::MIN), json!(i64::MIN), json!(i64::MAX)),
+            (json!(i64::MAX), json!(-1e300), json!(i64::MIN)),
+        ] {
+            let mut claims = claims();
+            claims["exp"] = exp;
+            claims["iat"] = iat;
+            claims["nbf"] = nbf;
+            let lines = lines_for(&claims);
+            assert!(lines.iter().any(|l| l.starts_with("exp: ")), "{lines:?}");
+            assert!(
+                lines.iter().any(|l| l.contains("(not a time)")),
+                "{lines:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn claims_that_carry_line_breaks_or_terminal_escapes_are_printed_escaped() {
+        let mut claims = claims();
+        claims["iss"] = json!("https://auth.example\nverdict: accepted");
+        claims["sub"] = json!("user-1\u{1b}[2J");
+        claims["aud"] = json!(["tasks-api", "x'\r"]);
+        let lines = lines_for(&claims);
+        assert!(lines.contains(
+            &"issuer: FAILS, 'https://auth.example\\nverdict: accepted' does not match \
+              JWT_ISSUER 'https://auth.example'"
+                .to_owned()
+        ));
+        assert!(lines.contains(&"subject: ok, 'user-1\\u{1b}[2J'".to_owned()));
+        assert!(lines.contains(
+            &"audience: ok, 'tasks-api', 'x\\'\\r' names one of JWT_AUDIENCE 'tasks-api'"
+                .to_owned()
+        ));
+        for line in &lines {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_claims_json_shows_control_characters_escaped() {
+        let payload = URL_SAFE_NO_PAD.encode(
+            json!({"iss": "a\nverdict: accepted", "sub": "\u{1b}[31m", "name": "\u{9b}2J\u{7f}"})
+                .to_string(),
+        );
+        let pretty = pretty_json(&payload).unwrap();
+        assert!(
+            !pretty.chars().any(|c| c.is_control() && c != '\n'),
+            "{pretty}"
+        );
+        assert!(pretty.contains(r#""a\nverdict: accepted""#), "{pretty}");
+        assert!(pretty.contains(r#""\u001b[31m""#), "{pretty}");
+        assert!(pretty.contains(r#""\u009b2J\u007f""#), "{pretty}");
+        let read: Value = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(read["name"], "\u{9b}2J\u{7f}", "still the JSON it was");
     }
 
     #[test]
