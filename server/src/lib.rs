@@ -220,12 +220,36 @@ pub async fn token_keys(
     db: &app::db::Pool,
     settings: app::auth::token::TokenSettings,
 ) -> anyhow::Result<app::auth::token::TokenKeys> {
-    use app::auth::{remote_keys::RemoteKeys, signing_keys, token::TokenKeys};
+    use app::auth::signing_keys;
     let ring = if signing_keys::is_asymmetric(settings.algorithm) {
         Some(signing_keys::maintain(db, &settings).await?)
     } else {
         None
     };
+    Ok(with_key_ring(settings, ring))
+}
+
+/// `token_keys` as the database has them, making and rotating none (`server token
+/// decode`, which only reads); an asymmetric `JWT_ALGORITHM` whose first key has not
+/// been made yet is an error.
+pub async fn stored_token_keys(
+    db: &app::db::Pool,
+    settings: app::auth::token::TokenSettings,
+) -> anyhow::Result<app::auth::token::TokenKeys> {
+    use app::auth::signing_keys;
+    let ring = if signing_keys::is_asymmetric(settings.algorithm) {
+        Some(signing_keys::load(db, &settings.secret, settings.algorithm).await?)
+    } else {
+        None
+    };
+    Ok(with_key_ring(settings, ring))
+}
+
+fn with_key_ring(
+    settings: app::auth::token::TokenSettings,
+    ring: Option<app::auth::signing_keys::KeyRing>,
+) -> app::auth::token::TokenKeys {
+    use app::auth::{remote_keys::RemoteKeys, token::TokenKeys};
     let remote = settings.jwks_url.clone().map(RemoteKeys::new);
     let mut keys = TokenKeys::new(settings);
     if let Some(ring) = ring {
@@ -234,7 +258,7 @@ pub async fn token_keys(
     if let Some(remote) = remote {
         keys = keys.with_remote_keys(remote);
     }
-    Ok(keys)
+    keys
 }
 
 /// Checks the signing keys of an asymmetric `JWT_ALGORITHM` on a timer

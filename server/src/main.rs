@@ -14,6 +14,7 @@ use server::{
     database::{connect, Database},
     telemetry, Application,
 };
+use std::process::ExitCode;
 
 /// Rows are built on the database's threads and freed on the request threads. glibc's
 /// allocator locks the owning arena for many such frees and consolidated its heaps often
@@ -23,24 +24,28 @@ use server::{
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     dotenvy::dotenv().ok();
     telemetry::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
+    let done = match args.as_slice() {
         [] => serve().await,
         [command, email] if command == "make-admin" => make_admin(email).await,
         [command] if command == "rotate-keys" => rotate_keys(false).await,
         [command, flag] if command == "rotate-keys" && flag == "--compromised" => {
             rotate_keys(true).await
         }
-        [command, rest @ ..] if command == "token" => server::token_command::run(rest).await,
+        // Its own exit statuses: 1 says "the API refuses this token", 2 that it failed.
+        [command, rest @ ..] if command == "token" => {
+            return Ok(server::token_command::run(rest).await)
+        }
         _ => bail!(
             "usage: server [make-admin <email> | rotate-keys [--compromised] | token \
              decode|mint …]\n\n{}",
             server::token_command::USAGE
         ),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 async fn serve() -> anyhow::Result<()> {

@@ -1,6 +1,10 @@
 //! `server token decode|mint`: why a token is refused, and a token for a script, read
 //! against the configuration and the database the server itself uses (`Config::from_env`,
 //! the same keys), so a wrong `JWT_ISSUER` shows here as it does to the API.
+//!
+//! Its exit status tells a script which: 0 when done (the token is accepted, or minted),
+//! 1 when the API would refuse the token, 2 when the command could not do its job (its
+//! arguments, the configuration, the database).
 
 use crate::{
     config::{parse_duration, Config},
@@ -14,13 +18,16 @@ use app::auth::{
     token_report,
     types::Email,
 };
-use app::client::ClientInfo;
+use app::{client::ClientInfo, error::AppError};
+use std::{io::Read, process::ExitCode};
 
 pub const USAGE: &str = "\
-usage: server token decode <jwt>
+usage: server token decode <jwt | ->
          The token's header and claims, and what each check of the API says of it with
          this server's configuration and database: signature, algorithm, exp, nbf, iat,
-         issuer, audience, session, user. Exits with status 1 when the API would refuse it.
+         issuer, audience, session, user. `-` reads the token from stdin, which keeps it
+         out of `ps` and the shell's history. Exits with status 1 when the API would
+         refuse it, 2 when it cannot tell (configuration, database).
        server token mint --email <email> [--scope <scopes>] [--expires <duration>] [--allow-release]
          Prints a new API token for an existing user, in a session of its own that is
          listed and revocable like any other. --scope: tasks:read, or
@@ -30,10 +37,21 @@ usage: server token decode <jwt>
 /// How long a minted token lives unless `--expires` says.
 const DEFAULT_EXPIRES: &str = "1h";
 
+/// The most of stdin read for `decode -`: a token is 8 KiB at most, and white space around.
+const STDIN_LIMIT_BYTES: u64 = 64 * 1024;
+
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
-    Decode(String),
+    Decode(Jwt),
     Mint(Mint),
+}
+
+/// Where `decode` finds the token.
+#[derive(Debug, PartialEq, Eq)]
+enum Jwt {
+    Given(String),
+    /// `-`.
+    Stdin,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -45,8 +63,24 @@ struct Mint {
     allow_release: bool,
 }
 
-/// Runs `server token <args>`.
-pub async fn run(args: &[String]) -> anyhow::Result<()> {
+/// Runs `server token <args>`, saying what went wrong on stderr: the exit status is 1
+/// only when the API would refuse the token decoded, 2 when the command failed.
+pub async fn run(args: &[String]) -> ExitCode {
+    match execute(args).await {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(refusal)) => {
+            eprintln!("the API refuses this token: {refusal}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Does the command: `Some` with the API's answer when it would refuse the token decoded.
+async fn execute(args: &[String]) -> anyhow::Result<Option<AppError>> {
     let command = parse(args).map_err(|e| anyhow!("{e}\n\n{USAGE}"))?;
     if let Command::Mint(mint) = &command {
         may_mint(cfg!(debug_assertions), mint.allow_release)?;
@@ -54,20 +88,52 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
     let config = Config::from_env(leptos_options)?;
     let db = database::connect(&config.database).await?;
-    let keys = crate::token_keys(&db, config.tokens).await?;
-    let outcome = match command {
-        Command::Decode(jwt) => decode(&db, &keys, &jwt).await,
-        Command::Mint(mint) => issue(&db, &keys, mint).await,
-    };
+    let outcome = perform(&db, config.tokens, command).await;
     db.close().await;
     outcome
 }
 
+async fn perform(
+    db: &app::db::Pool,
+    settings: token::TokenSettings,
+    command: Command,
+) -> anyhow::Result<Option<AppError>> {
+    match command {
+        Command::Decode(jwt) => {
+            // Decoding only reads: it makes no key and rotates none, whatever is due.
+            let keys = crate::stored_token_keys(db, settings).await?;
+            let jwt = match jwt {
+                Jwt::Given(jwt) => jwt,
+                Jwt::Stdin => read_stdin().await?,
+            };
+            decode(db, &keys, &jwt).await
+        }
+        Command::Mint(mint) => {
+            let keys = crate::token_keys(db, settings).await?;
+            issue(db, &keys, mint).await.map(|()| None)
+        }
+    }
+}
+
+/// The token piped in for `decode -`.
+async fn read_stdin() -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(|| {
+        let mut read = String::new();
+        std::io::stdin()
+            .take(STDIN_LIMIT_BYTES)
+            .read_to_string(&mut read)
+            .map(|_| read)
+    })
+    .await?
+    .context("cannot read the token from stdin")
+}
+
 fn parse(args: &[String]) -> Result<Command, String> {
     match args {
-        [decode, jwt] if decode == "decode" => Ok(Command::Decode(jwt.clone())),
+        [decode, jwt] if decode == "decode" && jwt == "-" => Ok(Command::Decode(Jwt::Stdin)),
+        [decode, jwt] if decode == "decode" => Ok(Command::Decode(Jwt::Given(jwt.clone()))),
         [mint, options @ ..] if mint == "mint" => parse_mint(options).map(Command::Mint),
-        _ => Err("server token: decode <jwt> or mint --email <email>".to_owned()),
+        _ => Err("server token: decode <jwt | -> or mint --email <email>".to_owned()),
     }
 }
 
@@ -119,7 +185,12 @@ fn may_mint(development_build: bool, allow_release: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn decode(db: &app::db::Pool, keys: &token::TokenKeys, jwt: &str) -> anyhow::Result<()> {
+/// Prints the report on `jwt`; `Some` with the API's answer when it refuses it.
+async fn decode(
+    db: &app::db::Pool,
+    keys: &token::TokenKeys,
+    jwt: &str,
+) -> anyhow::Result<Option<AppError>> {
     // As the API does for a kid it does not know: the keys as they are now.
     keys.refresh_keys(db).await;
     let report = token_report::report(db, keys, jwt, token::now()).await?;
@@ -128,10 +199,7 @@ async fn decode(db: &app::db::Pool, keys: &token::TokenKeys, jwt: &str) -> anyho
     for line in &report.checks {
         println!("{line}");
     }
-    match report.refusal {
-        None => Ok(()),
-        Some(refusal) => bail!("the API refuses this token: {refusal}"),
-    }
+    Ok(report.refusal)
 }
 
 /// Mints the token; it alone goes to stdout (`TOKEN=$(server token mint …)`), what it is
@@ -220,7 +288,7 @@ mod tests {
             ("mint --email a@b.io --expires soon", "not a duration"),
             ("mint --email a@b.io --expires", "wants a value"),
             ("mint --email a@b.io --verbose", "unknown option --verbose"),
-            ("decode", "decode <jwt>"),
+            ("decode", "decode <jwt | ->"),
         ] {
             let error = parse(&args(line)).unwrap_err();
             assert!(error.contains(says), "{line}: {error}");
@@ -228,10 +296,11 @@ mod tests {
     }
 
     #[test]
-    fn decode_takes_one_token() {
+    fn decode_takes_one_token_or_a_dash_for_stdin() {
         assert_eq!(
             parse(&args("decode a.b.c")),
-            Ok(Command::Decode("a.b.c".to_owned()))
+            Ok(Command::Decode(Jwt::Given("a.b.c".to_owned())))
         );
+        assert_eq!(parse(&args("decode -")), Ok(Command::Decode(Jwt::Stdin)));
     }
 }
