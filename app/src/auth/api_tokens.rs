@@ -33,6 +33,12 @@ impl ApiTokenLifetime {
         Ok(Self(secs))
     }
 
+    /// This lifetime, cut short to `secs` when that is shorter (the sign-in it is issued
+    /// from ends sooner); `None` when `secs` is shorter than the shortest lifetime.
+    pub fn within(self, secs: i64) -> Option<Self> {
+        (secs >= MIN_LIFETIME_SECS).then(|| Self(self.0.min(secs)))
+    }
+
     pub fn secs(self) -> i64 {
         self.0
     }
@@ -47,13 +53,24 @@ pub struct ApiAccess {
     pub max_lifetime_secs: i64,
 }
 
-/// A token just issued: shown once, never stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token just issued: shown once, never stored, and never printed (`Debug` leaves it
+/// out, as it does the secret and passwords).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedApiToken {
     pub token: String,
     pub scope: String,
     /// When it expires, RFC 3339.
     pub expires_at: String,
+}
+
+impl std::fmt::Debug for IssuedApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedApiToken")
+            .field("token", &format_args!("<redacted>"))
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A span of time as people say it, in the largest unit it holds a whole one of
@@ -91,10 +108,34 @@ mod tests {
     }
 
     #[test]
+    fn a_lifetime_is_cut_short_to_what_is_left_but_never_below_a_minute() {
+        let day = ApiTokenLifetime::parse(86_400, 30 * 86_400).unwrap();
+        assert_eq!(day.within(3600).map(ApiTokenLifetime::secs), Some(3600));
+        assert_eq!(
+            day.within(7 * 86_400).map(ApiTokenLifetime::secs),
+            Some(86_400)
+        );
+        assert_eq!(day.within(MIN_LIFETIME_SECS - 1), None);
+        assert_eq!(day.within(-5), None);
+    }
+
+    #[test]
     fn every_offered_lifetime_fits_the_default_maximum() {
         for secs in OFFERED_LIFETIMES {
             assert!(ApiTokenLifetime::parse(secs, 30 * 86_400).is_ok(), "{secs}");
         }
+    }
+
+    #[test]
+    fn an_issued_token_does_not_print() {
+        let issued = IssuedApiToken {
+            token: "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl".to_owned(),
+            scope: "tasks:read".to_owned(),
+            expires_at: "2026-12-01T17:05:00.000000Z".to_owned(),
+        };
+        let printed = format!("{issued:?}");
+        assert!(!printed.contains("eyJ"), "{printed}");
+        assert!(printed.contains("<redacted>") && printed.contains("tasks:read"));
     }
 
     #[test]

@@ -133,8 +133,9 @@ pub async fn load_api_access() -> Result<ApiAccess, AppError> {
 }
 
 /// Issues the signed-in user an API token of `scope` (`tasks:read`, or `tasks:read
-/// tasks:write`) for `lifetime_secs`, in a session of its own. The token is in the answer
-/// only: shown once, never stored.
+/// tasks:write`) for `lifetime_secs`, in a session of its own that ends, at the latest,
+/// when the sign-in it is issued from must (`session::issue_api_token_from`). The token
+/// is in the answer only: shown once, never stored.
 #[server(prefix = "/fn", endpoint = "issue-api-token")]
 pub async fn issue_api_token(
     scope: String,
@@ -145,7 +146,7 @@ pub async fn issue_api_token(
         error::{FieldError, FieldErrors},
     };
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (issuing, user) = crate::context::require_session(&state).await?;
     let mut fields = FieldErrors::default();
     let scope = fields.check(Scope::parse(&scope).map_err(|e| FieldError::body("scope", e)));
     let max_secs = state.tokens.settings().api_token_max_secs;
@@ -154,19 +155,9 @@ pub async fn issue_api_token(
             .map_err(|e| FieldError::body("lifetime_secs", e)),
     );
     let (scope, lifetime) = fields.finish(|| Some((scope?, lifetime?)))?;
-    state.limits.api_token_issued(&user.id)?;
     let client = crate::context::client_info(&state);
-    let issued = session::issue_api_token(
-        &state.db,
-        &state.tokens,
-        &user,
-        &scope,
-        lifetime,
-        &client,
-        "on the account page",
-    )
-    .await?
-    .ok_or_else(AppError::user_disabled)?;
+    let issued =
+        session::issue_api_token_from(&state, &issuing, &user, &scope, lifetime, &client).await?;
     Ok(IssuedApiToken {
         token: issued.token,
         scope: scope.as_str().to_owned(),

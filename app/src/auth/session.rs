@@ -267,9 +267,15 @@ fn slid_expiry(state: &AppState, session: &Session) -> Option<String> {
         return None;
     }
     let full = db::timestamp_in(site.session_lifetime_secs);
-    let last_possible = db::shifted(&session.created_at, site.session_max_age_secs)?;
-    let next = full.min(last_possible);
+    let next = full.min(sign_in_ends_at(state, session)?);
     (next > session.expires_at).then_some(next)
+}
+
+/// When the sign-in behind `session` ends however it is used: `SESSION_MAX_AGE` after it
+/// began, in the stored form; `None` when its start cannot be read. Neither sliding nor
+/// an API token issued from it goes past it.
+fn sign_in_ends_at(state: &AppState, session: &Session) -> Option<String> {
+    db::shifted(&session.created_at, state.site.session_max_age_secs)
 }
 
 /// A refresh: the session token exchanged for a new one and a new access JWT.
@@ -430,9 +436,53 @@ pub struct ApiToken {
     pub session: Session,
 }
 
+/// The account page's API token for `user`, issued from their session `issuing`:
+/// `issue_api_token`, counted against their `RATE_LIMIT_API_TOKENS`, and living no
+/// longer than the sign-in behind `issuing` may (`sign_in_ends_at`), so a stolen session
+/// cookie cannot stretch that sign-in into a token that outlasts it. Refusals are
+/// audited, as refused sign-ins are.
+pub async fn issue_api_token_from(
+    state: &AppState,
+    issuing: &Session,
+    user: &User,
+    scope: &Scope,
+    lifetime: ApiTokenLifetime,
+    client: &ClientInfo,
+) -> Result<ApiToken, AppError> {
+    if let Err(limited) = state.limits.api_token_issued(&user.id) {
+        let entry = Entry::new(EventKind::ApiTokenIssued, Outcome::Failure, client)
+            .user(&user.id, &user.email)
+            .detail("rate limited");
+        return Err(rate_limited(state, client, entry, limited).await);
+    }
+    let ends_at = sign_in_ends_at(state, issuing)
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+        .ok_or(AppError::Unauthenticated)?;
+    // A second short: the session's row is written a moment from now.
+    let secs_left = (ends_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds() - 1;
+    let lifetime = lifetime.within(secs_left).ok_or_else(|| {
+        AppError::Validation(vec![crate::error::FieldError::body(
+            "lifetime_secs",
+            "Your sign-in ends in less than a minute: sign in again to issue a token",
+        )])
+    })?;
+    issue_api_token(
+        &state.db,
+        &state.tokens,
+        user,
+        scope,
+        lifetime,
+        client,
+        "on the account page",
+    )
+    .await?
+    .ok_or_else(AppError::user_disabled)
+}
+
 /// A new session for `user` that carries one access JWT of `scope`, the session and the
 /// token living `lifetime` alike: what `server token mint` and the account page's "Use the
-/// API" hand out (`via` says which, in the audit log). `None` when the user is disabled.
+/// API" hand out (`via` says which, in the audit log). `None` when the user is disabled
+/// (audited as a refusal).
 ///
 /// The session is listed and revoked like any other (its user agent says what it is),
 /// and its JWT stops working the moment it is revoked. Its session token is never handed
@@ -462,6 +512,10 @@ pub async fn issue_api_token(
     )
     .await?
     else {
+        let entry = Entry::new(EventKind::ApiTokenIssued, Outcome::Failure, client)
+            .user(&user.id, &user.email)
+            .detail(format!("user disabled, {via}"));
+        record(db, entry).await;
         return Ok(None);
     };
     let token = tokens.issue_lasting(&subject(user, &session, scope), lifetime.secs());

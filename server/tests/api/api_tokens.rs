@@ -137,3 +137,67 @@ async fn a_user_issues_a_limited_number_of_api_tokens() {
     let limited = issue(&app, Some(&cookie), "tasks:read", "86400").await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn an_api_token_ends_no_later_than_the_sign_in_it_was_issued_from() {
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on(&db.url).await;
+    let user = app.new_user().await;
+    let max_age = chrono::Duration::days(30);
+    let began = chrono::Utc::now() - max_age + chrono::Duration::days(2);
+    let mut connection = app.direct_connection().await;
+    sqlx::query("update sessions set created_at = $1 where user_id = $2")
+        .bind(began.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        .bind(&user.id)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let issued = issue(
+        &app,
+        Some(&session_cookie(&user.session_token)),
+        "tasks:read",
+        &(30 * 86_400).to_string(),
+    )
+    .await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    let issued: Value = issued.json().await.unwrap();
+    let ends = (began + max_age).timestamp();
+    let exp = payload(issued["token"].as_str().unwrap())["exp"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        exp <= ends,
+        "the token ends {} s after the sign-in",
+        exp - ends
+    );
+    assert!(exp > ends - 60, "and not much before it: {} s", ends - exp);
+    let session_ends = chrono::DateTime::parse_from_rfc3339(issued["expires_at"].as_str().unwrap())
+        .expect("an RFC 3339 time");
+    assert!(session_ends.timestamp() <= ends, "its session too");
+}
+
+#[tokio::test]
+async fn refused_api_token_issuances_are_audited() {
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on_with(&db.url, &[("RATE_LIMIT_API_TOKENS", "1/1h")]).await;
+    let admin = app.admin(&db.url).await;
+    let user = app.new_user().await;
+    let cookie = session_cookie(&user.session_token);
+    assert_eq!(
+        issue(&app, Some(&cookie), "tasks:read", "3600")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let limited = issue(&app, Some(&cookie), "tasks:read", "3600").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let refused = app
+        .audit_events(
+            &admin.session_token,
+            "event=api_token_issued&outcome=failure",
+        )
+        .await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["userId"], user.id.as_str());
+    assert_eq!(refused[0]["detail"], "rate limited");
+}
