@@ -11,9 +11,10 @@ test("a read-only token issued on the account page reads, cannot write, and stop
   await signUp(page, "Script Writer");
   await page.goto("/account");
   const api = page.getByRole("region", { name: "Use the API" });
-  await expect(api.getByText(`BASE=${new URL(baseURL!).origin}`)).toBeVisible();
+  await expect(api.getByText(`BASE='${new URL(baseURL!).origin}'`)).toBeVisible();
   await expect(api.getByText("/api/auth/sign-in/email")).toBeVisible();
   await expect(api.getByRole("link", { name: "API reference" })).toHaveAttribute("href", "/docs");
+  await expect(api.getByText("accepts it until it expires, so choose the shortest lifetime that works")).toBeVisible();
 
   await api.getByLabel("Access").selectOption({ label: "Read only (tasks:read)" });
   await api.getByLabel("Expires after").selectOption({ label: "1 hour" });

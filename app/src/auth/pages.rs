@@ -277,6 +277,11 @@ fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
                             "Or issue a token here, for a script that should not know your password. "
                             "It has a session of its own, listed above, that you can sign out like any other."
                         </p>
+                        <p>
+                            "Signing that session out refuses the token at once here, but a service that checks only its signature and claims (one that verifies against "
+                            <code>"/api/auth/jwks"</code>
+                            ", say) accepts it until it expires, so choose the shortest lifetime that works."
+                        </p>
                         <ActionForm action=issue attr:class="api-token-form">
                             <div class="field">
                                 <label for="api-token-scope">"Access"</label>
@@ -309,17 +314,27 @@ fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
 }
 
 /// The curl lines that sign in, exchange the session for a JWT and list the tasks, for
-/// this site and this person.
+/// this site and this person. An email may hold `'`, `"`, `$` or `\` before its `@`:
+/// the sign-in body is JSON written by serde_json, and it and the site's URL are each one
+/// shell word taken literally, so a pasted line sends that email and runs nothing else.
 fn curl_lines(access: &ApiAccess) -> String {
+    let sign_in = serde_json::json!({ "email": access.email, "password": "<your password>" });
     format!(
         "BASE={origin}\n\
-         SESSION=$(curl -s $BASE/api/auth/sign-in/email -H 'content-type: application/json' \\\n  \
-         -d '{{\"email\":\"{email}\",\"password\":\"<your password>\"}}' | jq -r .token)\n\
-         JWT=$(curl -s $BASE/api/auth/token -H \"authorization: Bearer $SESSION\" | jq -r .token)\n\
-         curl -s $BASE/api/tasks -H \"authorization: Bearer $JWT\"",
-        origin = access.origin,
-        email = access.email,
+         SESSION=$(curl -s \"$BASE/api/auth/sign-in/email\" -H 'content-type: application/json' \\\n  \
+         -d {body} | jq -r .token)\n\
+         JWT=$(curl -s \"$BASE/api/auth/token\" -H \"authorization: Bearer $SESSION\" | jq -r .token)\n\
+         curl -s \"$BASE/api/tasks\" -H \"authorization: Bearer $JWT\"",
+        origin = shell_quoted(&access.origin),
+        body = shell_quoted(&sign_in.to_string()),
     )
+}
+
+/// `text` as one POSIX shell word taken literally: in single quotes, within which
+/// nothing is special but `'` itself, written `'\''` (end the quotes, a quoted `'`,
+/// quote again).
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// A token just issued, in a read-only field to select or copy: it is shown this once.
@@ -476,13 +491,76 @@ mod tests {
             max_lifetime_secs: 3600,
         });
         assert!(
-            lines.starts_with("BASE=https://tasks.example.com\n"),
+            lines.starts_with("BASE='https://tasks.example.com'\n"),
             "{lines}"
         );
         assert!(lines.contains(r#"{"email":"ada@example.com","#), "{lines}");
         for route in ["/api/auth/sign-in/email", "/api/auth/token", "/api/tasks"] {
-            assert!(lines.contains(&format!("$BASE{route}")), "{route}: {lines}");
+            assert!(
+                lines.contains(&format!("\"$BASE{route}\"")),
+                "{route}: {lines}"
+            );
         }
+    }
+
+    /// The words of a POSIX shell line up to the first unquoted `|`, as `sh` splits and
+    /// un-quotes them (single quotes, double quotes without expansions, backslashes).
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut in_word) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => {
+                    in_word = true;
+                    word.extend(chars.by_ref().take_while(|c| *c != '\''));
+                }
+                '"' => {
+                    in_word = true;
+                    word.extend(chars.by_ref().take_while(|c| *c != '"'));
+                }
+                '\\' => {
+                    in_word = true;
+                    word.extend(chars.next());
+                }
+                '|' if !in_word => break,
+                c if c.is_whitespace() => {
+                    if in_word {
+                        words.push(std::mem::take(&mut word));
+                        in_word = false;
+                    }
+                }
+                c => {
+                    in_word = true;
+                    word.push(c);
+                }
+            }
+        }
+        if in_word {
+            words.push(word);
+        }
+        words
+    }
+
+    #[test]
+    fn an_email_with_quotes_and_dollars_reaches_the_sign_in_as_that_email_and_runs_nothing() {
+        let email = r#"a'b"c$d\e@x.io"#;
+        let lines = curl_lines(&ApiAccess {
+            origin: "https://tasks.example.com".to_owned(),
+            email: email.to_owned(),
+            max_lifetime_secs: 3600,
+        });
+        let sign_in = lines
+            .split("\\\n")
+            .nth(1)
+            .expect("the sign-in's continued line");
+        let words = shell_words(sign_in);
+        let [flag, body] = words.as_slice() else {
+            panic!("-d and one word, then the pipe: {words:?} from {sign_in}");
+        };
+        assert_eq!(flag, "-d");
+        let body: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        assert_eq!(body["email"], email);
+        assert_eq!(body["password"], "<your password>");
     }
 
     #[test]
