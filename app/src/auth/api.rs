@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_session))
         .routes(routes!(revoke_sessions))
         .routes(routes!(revoke_other_sessions))
+        .merge(super::account::router())
         .layer(axum::middleware::from_fn(
             crate::error::better_auth_statuses,
         ))

@@ -1,10 +1,13 @@
-//! Accounts, sessions and tokens: sign-up, sign-in, sign-out and who the caller is.
+//! Accounts, sessions and tokens: sign-up, sign-in, sign-out, who the caller is, and
+//! a person managing their own account (`account`).
 
 pub mod api_tokens;
 pub mod pages;
 pub mod server_fns;
 pub mod types;
 
+#[cfg(feature = "ssr")]
+pub mod account;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]

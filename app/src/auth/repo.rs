@@ -832,6 +832,135 @@ pub async fn set_role(
     Ok(Some(user))
 }
 
+/// Sets a user's name and picture (`Some(None)` removes it); `None` when there is no such
+/// user. Their older tokens, which carry the old profile, are revoked with the change.
+pub async fn update_profile(
+    pool: &Pool,
+    known: &Revocations,
+    user_id: &str,
+    name: Option<&str>,
+    image: Option<Option<&str>>,
+) -> Result<Option<User>, sqlx::Error> {
+    let mut set = Vec::new();
+    let mut values = Vec::new();
+    if let Some(name) = name {
+        set.push(format!("name = ${}", 4 + values.len()));
+        values.push(Some(name));
+    }
+    if let Some(image) = image {
+        set.push(format!("image = ${}", 4 + values.len()));
+        values.push(image);
+    }
+    let Some((mut tx, user, revoked)) = change_user(
+        pool,
+        "id = $1",
+        user_id,
+        &set.join(", "),
+        &values,
+        revocations::Reason::AccountChanged,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let logged = revocations::log(&mut tx, vec![revoked]).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(Some(user))
+}
+
+/// Sets a user's password hash and, with `Some(kept)`, ends every session of theirs but
+/// `kept`; `None` when there is no such user. One transaction with the revocations:
+/// every token from before the change is refused. Answers the user and how many
+/// sessions ended.
+pub async fn change_password(
+    pool: &Pool,
+    known: &Revocations,
+    user_id: &str,
+    password_hash: &str,
+    keeping: Option<&str>,
+) -> Result<Option<(User, u64)>, sqlx::Error> {
+    let Some((mut tx, user, revoked)) = change_user(
+        pool,
+        "id = $1",
+        user_id,
+        "password_hash = $4",
+        &[Some(password_hash)],
+        revocations::Reason::AccountChanged,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut ended = match keeping {
+        Some(kept) => {
+            end_sessions(
+                &mut tx,
+                "delete from sessions where user_id = $1 and id <> $2 returning id",
+                &user.id,
+                kept,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let sessions_ended = ended.len() as u64;
+    ended.push(revoked);
+    let logged = revocations::log(&mut tx, ended).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(Some((user, sessions_ended)))
+}
+
+/// The password hash of a user, to check a password they type again; empty for an
+/// account without one (a trusted issuer's user).
+pub async fn password_hash(pool: &Pool, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("select password_hash from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+        .map(|row| row.try_get("password_hash"))
+        .transpose()
+}
+
+/// Deletes a user with their sessions (each one logged as ended, so every process
+/// refuses its tokens at once), their tasks and their retired tokens (the foreign keys
+/// cascade). The audit log keeps their events. `false` when there was no such user.
+///
+/// The user's row is written first: a sign-in starting a session for them waits for
+/// this transaction (`insert_session` writes the same row), then finds no user, so no
+/// session can be made that this deletion did not see.
+pub async fn delete_user(
+    pool: &Pool,
+    known: &Revocations,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query("update users set updated_at = updated_at where id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if found == 0 {
+        return Ok(false);
+    }
+    let ended = end_sessions(
+        &mut tx,
+        "delete from sessions where user_id = $1 and id <> $2 returning id",
+        user_id,
+        "",
+    )
+    .await?;
+    sqlx::query("delete from users where id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let logged = revocations::log(&mut tx, ended).await?;
+    tx.commit().await?;
+    known.apply(&logged);
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

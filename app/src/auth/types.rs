@@ -107,6 +107,16 @@ impl Password {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A password typed to prove who someone is (signing in, or before a change to the
+    /// account): only its presence is checked, since the rules apply when it is chosen.
+    pub fn presented(field: &str, raw: &str) -> Result<Self, FieldError> {
+        if raw.is_empty() {
+            Err(FieldError::body(field, "Enter your password"))
+        } else {
+            Ok(Self(raw.to_owned()))
+        }
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -196,11 +206,7 @@ pub struct Credentials {
 impl Credentials {
     pub fn parse(email: &str, password: &str) -> Result<Self, AppError> {
         let email = Email::parse(email);
-        let password = if password.is_empty() {
-            Err(FieldError::body("password", "Enter your password"))
-        } else {
-            Ok(Password(password.to_owned()))
-        };
+        let password = Password::presented("password", password);
         let mut fields = FieldErrors::default();
         let (email, password) = (fields.check(email), fields.check(password));
         fields.finish(|| {

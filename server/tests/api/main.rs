@@ -1,5 +1,6 @@
 //! API tests: the real app on a free port, a fresh SQLite database per test, HTTP only.
 
+mod account;
 mod admin;
 mod api_tokens;
 mod auth;
