@@ -188,6 +188,45 @@ inBothModes("signing up and in answers the user and the session token", async (c
   expect(other.credentials()).toBeTruthy();
 });
 
+inBothModes("updateUser, changePassword and deleteUser change and end the account", async (connect, baseURL) => {
+  const app = connect();
+  const { user } = await app.signUp("Client Person");
+  const other = connect();
+  await other.signIn(user.email);
+  const othersCredentials = other.credentials();
+
+  const renamed = await app.client.updateUser({ name: "Client Renamed" });
+  expect(renamed.error).toBeNull();
+  expect(renamed.data).toEqual({ status: true });
+  const session = await app.client.getSession();
+  expect(session.data!.user.name).toBe("Client Renamed");
+  expectFailure(await app.client.updateUser({ name: "" }), 400, "VALIDATION_ERROR");
+
+  const newPassword = "a new passphrase for the client";
+  const wrong = await app.client.changePassword({ currentPassword: "not it", newPassword });
+  expectFailure(wrong, 400, "INVALID_PASSWORD");
+  const changed = await app.client.changePassword({
+    currentPassword: PASSWORD,
+    newPassword,
+    revokeOtherSessions: true,
+  });
+  expect(changed.error).toBeNull();
+  expect(changed.data!.user.id).toBe(user.id);
+  expect(typeof changed.data!.token).toBe("string");
+  expect(await opensASession(baseURL, othersCredentials), "the other session ended").toBe(false);
+  const oldPassword = await connect().client.signIn.email({ email: user.email, password: PASSWORD });
+  expectFailure(oldPassword, 401, "INVALID_EMAIL_OR_PASSWORD");
+
+  const credentials = app.credentials();
+  expectFailure(await app.client.deleteUser({ password: PASSWORD }), 400, "INVALID_PASSWORD");
+  const deleted = await app.client.deleteUser({ password: newPassword });
+  expect(deleted.error).toBeNull();
+  expect(deleted.data).toEqual({ success: true, message: "User deleted" });
+  expect(await opensASession(baseURL, credentials)).toBe(false);
+  const gone = await connect().client.signIn.email({ email: user.email, password: newPassword });
+  expectFailure(gone, 401, "INVALID_EMAIL_OR_PASSWORD");
+});
+
 inBothModes("a wrong password is refused with Better Auth's code and a message", async (connect) => {
   const app = connect();
   const { user } = await app.signUp("Forgetful");

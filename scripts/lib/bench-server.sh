@@ -89,7 +89,8 @@ db.commit()' "$dir/bench.db" "$expire"
 # its pace against the 10,000,000 rows a day that 100,000 daily users retire.
 janitor_pace() {
   local logs elapsed
-  logs=$(cat "$dir"/server-*.log)
+  # Without the colours the log has even in a file.
+  logs=$(sed 's/\x1b\[[0-9;]*m//g' "$dir"/server-*.log)
   elapsed=$(( $(date +%s) - backlog_from ))
   grep -o 'sessions: [0-9]*, retired_tokens: [0-9]*' <<<"$logs" | awk -v secs="$elapsed" '
     { s += $2 + 0; t += $4 + 0; n++ }
@@ -97,5 +98,5 @@ janitor_pace() {
       rows = s + t
       printf "\njanitor: %d sweeps deleted %d sessions and %d retired tokens in %d s: %.0f rows/s, %.1f million a day at that pace\n", n, s, t, secs, rows / secs, rows / secs * 86400 / 1e6
     }'
-  grep -o 'took_ms=[0-9]*' <<<"$logs" | sort -t= -k2 -n | tail -1 | sed 's/^/janitor: the longest sweep /'
+  grep -o 'took_ms=[0-9]*' <<<"$logs" | sort -t= -k2 -n | tail -1 | sed 's/^/janitor: the longest sweep /' || true
 }

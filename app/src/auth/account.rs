@@ -39,12 +39,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(update_user))
-        .routes(routes!(change_password))
+        .routes(routes!(change_password_route))
         .routes(routes!(delete_user))
 }
 
 /// A profile picture: an http(s) URL of at most 2048 characters.
-struct ImageUrl(String);
+pub struct ImageUrl(String);
 
 impl ImageUrl {
     const MAX_CHARS: usize = 2048;
@@ -84,10 +84,80 @@ struct UpdateUserBody {
     email: Option<serde_json::Value>,
 }
 
-/// A profile change that passed every rule.
-struct ProfileChange {
-    name: Option<UserName>,
-    image: Option<Option<ImageUrl>>,
+/// A profile change that passed every rule: a new name, a new picture (`Some(None)`
+/// removes it), or both.
+pub struct ProfileChange {
+    pub name: Option<UserName>,
+    pub image: Option<Option<ImageUrl>>,
+}
+
+/// Changes `user`'s profile; their tokens from before are refused. Answers the account as
+/// it is now.
+pub async fn update_profile(
+    state: &AppState,
+    user: &User,
+    change: ProfileChange,
+    client: &ClientInfo,
+) -> Result<User, AppError> {
+    let image = change
+        .image
+        .as_ref()
+        .map(|image| image.as_ref().map(|url| url.0.as_str()));
+    let name = change.name.as_ref().map(UserName::as_str);
+    let user = repo::update_profile(&state.db, &state.revocations, &user.id, name, image)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let entry =
+        Entry::new(EventKind::ProfileUpdated, Outcome::Success, client).user(&user.id, &user.email);
+    record(&state.db, entry).await;
+    Ok(user)
+}
+
+/// Changes `user`'s password once `current` is theirs, ending every other session of
+/// theirs than `session` when `end_others`. Answers the account as it is now.
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    current: Password,
+    new: Password,
+    end_others: bool,
+    client: &ClientInfo,
+) -> Result<User, AppError> {
+    check_password(state, client, user, "currentPassword", current).await?;
+    let hash = state.passwords.hash(new).await?;
+    let kept = end_others.then_some(session.id.as_str());
+    let (user, ended) = repo::change_password(&state.db, &state.revocations, &user.id, &hash, kept)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let entry = Entry::new(EventKind::PasswordChanged, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(format!("{ended} other sessions ended"));
+    record(&state.db, entry).await;
+    Ok(user)
+}
+
+/// Deletes `user`'s account once `password` is theirs.
+pub async fn delete_account(
+    state: &AppState,
+    user: &User,
+    password: Password,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    check_password(state, client, user, "password", password).await?;
+    repo::delete_user(&state.db, &state.revocations, &user.id).await?;
+    let entry =
+        Entry::new(EventKind::UserDeleted, Outcome::Success, client).user(&user.id, &user.email);
+    record(&state.db, entry).await;
+    Ok(())
+}
+
+/// A new password, its field named as the form names it.
+pub fn new_password(field: &str, raw: &str) -> Result<Password, FieldError> {
+    Password::parse(raw).map_err(|e| FieldError {
+        loc: vec!["body".to_owned(), field.to_owned()],
+        ..e
+    })
 }
 
 impl UpdateUserBody {
@@ -169,18 +239,7 @@ async fn update_user(
     ValidJson(body): ValidJson<UpdateUserBody>,
 ) -> Result<Response, AppError> {
     let (session, user) = current.signed_in()?;
-    let change = body.parse()?;
-    let image = change
-        .image
-        .as_ref()
-        .map(|image| image.as_ref().map(|url| url.0.as_str()));
-    let name = change.name.as_ref().map(UserName::as_str);
-    let user = repo::update_profile(&state.db, &state.revocations, &user.id, name, image)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let entry = Entry::new(EventKind::ProfileUpdated, Outcome::Success, &client)
-        .user(&user.id, &user.email);
-    record(&state.db, entry).await;
+    let user = update_profile(&state, &user, body.parse()?, &client).await?;
     Ok(with_fresh_access_cookie(
         &state,
         &session,
@@ -246,6 +305,7 @@ struct PasswordChanged {
 #[utoipa::path(
     post,
     path = "/change-password",
+    operation_id = "change_password",
     tag = AUTH_TAG,
     request_body = ChangePasswordBody,
     security(("session_cookie" = []), ("session_token" = [])),
@@ -263,7 +323,7 @@ struct PasswordChanged {
         (status = 503, response = Unavailable),
     )
 )]
-async fn change_password(
+async fn change_password_route(
     State(state): State<AppState>,
     client: ClientInfo,
     CurrentSession(current): CurrentSession,
@@ -275,23 +335,20 @@ async fn change_password(
         "currentPassword",
         &body.current_password,
     ));
-    let new_password = fields.check(Password::parse(&body.new_password).map_err(|e| FieldError {
-        loc: vec!["body".to_owned(), "newPassword".to_owned()],
-        ..e
-    }));
+    let new_password = fields.check(new_password("newPassword", &body.new_password));
     let (current_password, new_password) =
         fields.finish(|| Some((current_password?, new_password?)))?;
-    check_password(&state, &client, &user, "currentPassword", current_password).await?;
     let end_others = body.revoke_other_sessions.unwrap_or(true);
-    let hash = state.passwords.hash(new_password).await?;
-    let kept = end_others.then_some(session.id.as_str());
-    let (user, ended) = repo::change_password(&state.db, &state.revocations, &user.id, &hash, kept)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let entry = Entry::new(EventKind::PasswordChanged, Outcome::Success, &client)
-        .user(&user.id, &user.email)
-        .detail(format!("{ended} other sessions ended"));
-    record(&state.db, entry).await;
+    let user = change_password(
+        &state,
+        &session,
+        &user,
+        current_password,
+        new_password,
+        end_others,
+        &client,
+    )
+    .await?;
     let body = PasswordChanged {
         token: end_others.then_some(session_token),
         user: user.clone(),
@@ -345,11 +402,7 @@ async fn delete_user(
     let (_, user) = current.signed_in()?;
     let password = Password::presented("password", &body.password)
         .map_err(|e| AppError::Validation(vec![e]))?;
-    check_password(&state, &client, &user, "password", password).await?;
-    repo::delete_user(&state.db, &state.revocations, &user.id).await?;
-    let entry =
-        Entry::new(EventKind::UserDeleted, Outcome::Success, &client).user(&user.id, &user.email);
-    record(&state.db, entry).await;
+    delete_account(&state, &user, password, &client).await?;
     let mut headers = HeaderMap::new();
     for cookie in credentials::cleared_cookies(&state) {
         headers.append(SET_COOKIE, cookie);

@@ -5,8 +5,8 @@ use crate::{
     auth::{
         api_tokens::{in_words, ApiAccess, IssuedApiToken, OFFERED_LIFETIMES},
         server_fns::{
-            list_sessions, load_api_access, IssueApiToken, RevokeSession, SignIn, SignOut,
-            SignOutEverywhere, SignUp,
+            list_sessions, load_api_access, ChangePassword, DeleteAccount, IssueApiToken,
+            RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp, UpdateProfile,
         },
         types::{Role, SessionInfo, Viewer},
     },
@@ -35,6 +35,9 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     autocomplete: &'static str,
     #[prop(into)] error: Signal<Option<String>>,
+    /// What the field holds when the page is shown.
+    #[prop(optional, into)]
+    value: MaybeProp<String>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
@@ -46,6 +49,7 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
+                value=move || value.get()
                 required
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
@@ -84,6 +88,7 @@ fn sign_in_form() -> impl IntoView {
     let notice = move || match query.read().get("reason").as_deref() {
         Some("expired") => Some("Your session has ended. Sign in again to continue."),
         Some("disabled") => Some("Your account has been disabled. Contact an administrator."),
+        Some("deleted") => Some("Your account and its tasks have been deleted."),
         _ => None,
     };
     let error = move || action.value().get().and_then(Result::err);
@@ -189,8 +194,8 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
 }
 
 /// The account page: every session of the signed-in user, each one revocable, a way to
-/// sign out everywhere at once, and API tokens for scripts (whose sessions are listed
-/// with the others).
+/// sign out everywhere at once, API tokens for scripts (whose sessions are listed with
+/// the others), and the account itself: name, password, deletion.
 pub struct AccountPage;
 
 #[lazy_route]
@@ -204,6 +209,7 @@ impl LazyRoute for AccountPage {
         view! {
             {sessions_list(issue)}
             {use_the_api(issue)}
+            {account_settings()}
         }
         .into_any()
     }
@@ -238,6 +244,84 @@ fn sessions_list(issue: ServerAction<IssueApiToken>) -> impl IntoView {
             <ActionForm action=everywhere>
                 <button type="submit" class="danger" disabled=everywhere.pending()>
                     {move || if everywhere.pending().get() { "Signing out…" } else { "Sign out everywhere" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The person's name, password and account. Each form is a plain post to its server
+/// function, so it works before the wasm has loaded.
+fn account_settings() -> impl IntoView {
+    let rename = ServerAction::<UpdateProfile>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
+    let viewer = use_context::<UserResource>();
+    // A new name shows in the header at once.
+    Effect::new(move |_| {
+        if matches!(rename.value().get(), Some(Ok(()))) {
+            if let Some(user) = viewer {
+                user.refetch();
+            }
+        }
+    });
+    let renamed = move || matches!(rename.value().get(), Some(Ok(())));
+    let rename_error = move || rename.value().get().and_then(Result::err);
+    let changed = move || matches!(change.value().get(), Some(Ok(())));
+    let change_error = move || change.value().get().and_then(Result::err);
+    let delete_error = move || delete.value().get().and_then(Result::err);
+    view! {
+        <section class="card account-settings" aria-labelledby="settings-title">
+            <h2 id="settings-title">"Your account"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let name = match viewer {
+                        Some(user) => user.await.ok().flatten().map(|user| user.name),
+                        None => None,
+                    };
+                    view! {
+                        <ActionForm action=rename attr:aria-label="Profile">
+                            <Field label="Name" name="name" autocomplete="name" value=name.unwrap_or_default()
+                                error=Signal::derive(move || rename_error().and_then(|e| e.message_for("name"))) />
+                            <p class="form-error" role="alert">{move || form_error(rename_error())}</p>
+                            <p class="saved" role="status">{move || renamed().then_some("Name saved.")}</p>
+                            <button type="submit" class="primary" disabled=rename.pending()>
+                                {move || if rename.pending().get() { "Saving…" } else { "Save name" }}
+                            </button>
+                        </ActionForm>
+                    }
+                })}
+            </Transition>
+
+            <h3>"Change your password"</h3>
+            <ActionForm action=change attr:aria-label="Change your password">
+                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password"
+                    error=Signal::derive(move || change_error().and_then(|e| e.message_for("currentPassword"))) />
+                <Field label="New password" name="new_password" kind="password" autocomplete="new-password"
+                    error=Signal::derive(move || change_error().and_then(|e| e.message_for("newPassword"))) />
+                <p class="hint">"At least 8 characters, and not one of the common passwords."</p>
+                <label class="check">
+                    <input type="checkbox" name="sign_out_others" value="on" checked />
+                    "Sign out my other sessions"
+                </label>
+                <p class="form-error" role="alert">{move || form_error(change_error())}</p>
+                <p class="saved" role="status">{move || changed().then_some("Password changed.")}</p>
+                <button type="submit" class="primary" disabled=change.pending()>
+                    {move || if change.pending().get() { "Changing…" } else { "Change password" }}
+                </button>
+            </ActionForm>
+
+            <h3>"Delete your account"</h3>
+            <p>
+                "This deletes your account and every one of your tasks, and signs you out everywhere. "
+                "It cannot be undone."
+            </p>
+            <ActionForm action=delete attr:aria-label="Delete your account">
+                <Field label="Password" name="password" kind="password" autocomplete="current-password"
+                    error=Signal::derive(move || delete_error().and_then(|e| e.message_for("password"))) />
+                <p class="form-error" role="alert">{move || form_error(delete_error())}</p>
+                <button type="submit" class="danger" disabled=delete.pending()>
+                    {move || if delete.pending().get() { "Deleting…" } else { "Delete my account" }}
                 </button>
             </ActionForm>
         </section>

@@ -1,5 +1,6 @@
 //! The server functions behind the sign-up, sign-in and sign-out forms, the access
-//! token refresh, and the account page's session list and API tokens.
+//! token refresh, and the account page: its session list, API tokens, profile, password
+//! and account deletion.
 //!
 //! The forms work as plain HTML form posts before the wasm has loaded: success redirects
 //! with a 302, and an error comes back in the URL for the form to show.
@@ -163,4 +164,83 @@ pub async fn issue_api_token(
         scope: scope.as_str().to_owned(),
         expires_at: issued.session.expires_at,
     })
+}
+
+/// Renames the signed-in user; their access cookie is minted again from the account as
+/// it now is (the old one was revoked with the change).
+#[server(prefix = "/fn", endpoint = "update-profile")]
+pub async fn update_profile(name: String) -> Result<(), AppError> {
+    use crate::auth::{
+        account::{self, ProfileChange},
+        credentials, session,
+        types::UserName,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (current, user) = crate::context::require_session(&state).await?;
+    let name = UserName::parse(&name).map_err(|e| AppError::Validation(vec![e]))?;
+    let change = ProfileChange {
+        name: Some(name),
+        image: None,
+    };
+    let client = crate::context::client_info(&state);
+    let user = account::update_profile(&state, &user, change, &client).await?;
+    let jwt = session::access_token(&state, &user, &current);
+    crate::context::set_cookies([credentials::access_cookie(&state, &jwt)]);
+    Ok(())
+}
+
+/// Changes the signed-in user's password once `current_password` is theirs, signing out
+/// their other sessions when `sign_out_others` is sent (a checked box).
+#[server(prefix = "/fn", endpoint = "change-password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    sign_out_others: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        auth::{account, credentials, session, types::Password},
+        error::FieldErrors,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (current, user) = crate::context::require_session(&state).await?;
+    let mut fields = FieldErrors::default();
+    let current_password = fields.check(Password::presented("currentPassword", &current_password));
+    let new_password = fields.check(account::new_password("newPassword", &new_password));
+    let (current_password, new_password) =
+        fields.finish(|| Some((current_password?, new_password?)))?;
+    let client = crate::context::client_info(&state);
+    let user = account::change_password(
+        &state,
+        &current,
+        &user,
+        current_password,
+        new_password,
+        sign_out_others.is_some(),
+        &client,
+    )
+    .await?;
+    let jwt = session::access_token(&state, &user, &current);
+    crate::context::set_cookies([credentials::access_cookie(&state, &jwt)]);
+    Ok(())
+}
+
+/// Deletes the signed-in user's account, with their tasks and sessions, once
+/// `password` is theirs, and goes to the sign-in page.
+#[server(prefix = "/fn", endpoint = "delete-account")]
+pub async fn delete_account(password: String) -> Result<(), AppError> {
+    use crate::auth::{account, credentials, types::Password};
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let password =
+        Password::presented("password", &password).map_err(|e| AppError::Validation(vec![e]))?;
+    account::delete_account(
+        &state,
+        &user,
+        password,
+        &crate::context::client_info(&state),
+    )
+    .await?;
+    crate::context::set_cookies(credentials::cleared_cookies(&state));
+    leptos_axum::redirect("/sign-in?reason=deleted");
+    Ok(())
 }
