@@ -130,7 +130,7 @@ fn Layout() -> impl IntoView {
                 // Lazy: each is a wasm chunk of its own, fetched when first shown.
                 <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
                 <Route path=path!("/sign-up") view={Lazy::<SignUpPage>::new()} />
-                <Route path=path!("/account") view={Lazy::<AccountPage>::new()} />
+                <Route path=path!("/account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::InOrder />
                 <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} />
                 // In order, so the list is in the HTML itself and readable before (or without) wasm.
                 <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::InOrder />

@@ -124,7 +124,15 @@ pub async fn change_password(
     end_others: bool,
     client: &ClientInfo,
 ) -> Result<User, AppError> {
-    check_password(state, client, user, "currentPassword", current).await?;
+    session::check_password(
+        state,
+        client,
+        user,
+        EventKind::PasswordChanged,
+        "currentPassword",
+        current,
+    )
+    .await?;
     let hash = state.passwords.hash(new).await?;
     let kept = end_others.then_some(session.id.as_str());
     let (user, ended) = repo::change_password(&state.db, &state.revocations, &user.id, &hash, kept)
@@ -144,7 +152,15 @@ pub async fn delete_account(
     password: Password,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    check_password(state, client, user, "password", password).await?;
+    session::check_password(
+        state,
+        client,
+        user,
+        EventKind::UserDeleted,
+        "password",
+        password,
+    )
+    .await?;
     repo::delete_user(&state.db, &state.revocations, &user.id).await?;
     let entry =
         Entry::new(EventKind::UserDeleted, Outcome::Success, client).user(&user.id, &user.email);
@@ -246,36 +262,6 @@ async fn update_user(
         &user,
         Updated { status: true },
     ))
-}
-
-/// Checks a password the caller typed again against their account's, under the sign-in
-/// limits: a stolen session cannot be used to guess it faster than signing in could.
-async fn check_password(
-    state: &AppState,
-    client: &ClientInfo,
-    user: &User,
-    field: &str,
-    password: Password,
-) -> Result<(), AppError> {
-    state
-        .limits
-        .sign_in_attempt(client.address(), &user.email)?;
-    let stored = repo::password_hash(&state.db, &user.id)
-        .await?
-        .filter(|hash| !hash.is_empty());
-    if state.passwords.verify(password, stored).await? {
-        state
-            .limits
-            .sign_in_succeeded(client.address(), &user.email);
-        Ok(())
-    } else {
-        state.limits.sign_in_failed(&user.email);
-        Err(AppError::Validation(vec![FieldError::body(
-            field,
-            "Invalid password",
-        )
-        .with_code("INVALID_PASSWORD")]))
-    }
 }
 
 #[derive(Deserialize, ToSchema)]

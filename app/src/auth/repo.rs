@@ -147,12 +147,16 @@ pub struct NewSession<'a> {
     pub lifetime_secs: i64,
     pub ip_address: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// For a sign-in: the password hash the typed password was checked against, which
+    /// must still be the user's.
+    pub verified_hash: Option<&'a str>,
 }
 
-/// Starts a session for a user who is not disabled; `None` when they are. The user's row
-/// is written first, in the same transaction: a change to the user (a ban, whose
-/// transaction ends every session) waits for it or it for the change, so a ban cannot
-/// land between the check and the insert and leave a session it never saw.
+/// Starts a session for a user who is not disabled (and, for a sign-in, whose password
+/// is still the one checked); `None` otherwise. The user's row is written first, in the
+/// same transaction: a change to the user (a ban or a new password, whose transaction
+/// ends sessions) waits for it or it for the change, so neither can land between the
+/// check and the insert and leave a session it never saw.
 pub async fn insert_session(
     pool: &Pool,
     new: NewSession<'_>,
@@ -170,11 +174,19 @@ pub async fn insert_session(
         token_unseen: false,
     };
     let mut tx = pool.begin().await?;
-    let enabled =
-        sqlx::query("update users set updated_at = updated_at where id = $1 and banned = 0")
-            .bind(new.user_id)
-            .execute(&mut *tx)
-            .await?;
+    let guard = match new.verified_hash {
+        Some(hash) => sqlx::query(
+            "update users set updated_at = updated_at \
+             where id = $1 and banned = 0 and password_hash = $2",
+        )
+        .bind(new.user_id)
+        .bind(hash),
+        None => {
+            sqlx::query("update users set updated_at = updated_at where id = $1 and banned = 0")
+                .bind(new.user_id)
+        }
+    };
+    let enabled = guard.execute(&mut *tx).await?;
     if enabled.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(None);
@@ -973,6 +985,7 @@ mod tests {
             lifetime_secs: 3600,
             ip_address: None,
             user_agent: None,
+            verified_hash: None,
         }
     }
 
@@ -999,5 +1012,33 @@ mod tests {
             .unwrap();
         let session = insert_session(&pool, session_for(&user.id)).await.unwrap();
         assert_eq!(session.map(|s| s.user_id), Some(user.id));
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_checked_against_a_password_since_changed_gets_no_session() {
+        let pool = memory_pool().await;
+        let known = Revocations::new(900, 30);
+        let user = insert_user(&pool, "Ada", "ada@example.com", "old hash")
+            .await
+            .unwrap()
+            .unwrap();
+        let checked_against = |hash| NewSession {
+            verified_hash: Some(hash),
+            ..session_for(&user.id)
+        };
+        change_password(&pool, &known, &user.id, "new hash", Some(""))
+            .await
+            .unwrap();
+        let stale = insert_session(&pool, checked_against("old hash"))
+            .await
+            .unwrap();
+        assert!(
+            stale.is_none(),
+            "the password it checked is no longer theirs"
+        );
+        let current = insert_session(&pool, checked_against("new hash"))
+            .await
+            .unwrap();
+        assert!(current.is_some());
     }
 }

@@ -921,6 +921,7 @@ mod tests {
                 lifetime_secs: 3600,
                 ip_address: None,
                 user_agent: None,
+                verified_hash: None,
             },
         )
         .await

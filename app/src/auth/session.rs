@@ -23,11 +23,11 @@ use crate::{
         failed_sign_ins,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
-        types::{Credentials, Registration, User},
+        types::{Credentials, Password, Registration, User},
     },
     client::ClientInfo,
     db,
-    error::AppError,
+    error::{AppError, FieldError},
     state::AppState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -68,7 +68,7 @@ pub async fn sign_up(
         .user(&user.id, &user.email)
         .detail(format!("role {}", user.role.as_str()));
     record(&state.db, entry).await;
-    start_session(state, user, client)
+    start_session(state, user, client, None)
         .await?
         .ok_or_else(account_disabled)
 }
@@ -83,20 +83,8 @@ pub async fn sign_in(
             .email(&credentials.email)
             .detail(reason)
     };
-    let (address, limit) = (client.address(), state.limits.failed_sign_in_limit());
-    let now = chrono::Utc::now();
-    let standing = match state.limits.sign_in_attempt(address, &credentials.email) {
-        Ok(()) => {
-            failed_sign_ins::standing(&state.db, &credentials.email, address, limit, now).await?
-        }
-        Err(limited) => {
-            return Err(rate_limited(state, client, refused("rate limited"), limited).await)
-        }
-    };
-    if let failed_sign_ins::Standing::Refused(retry_after_secs) = standing {
-        let limited = AppError::TooManyRequests { retry_after_secs };
-        return Err(rate_limited(state, client, refused("rate limited"), limited).await);
-    }
+    let standing =
+        admit_password_attempt(state, client, &credentials.email, refused("rate limited")).await?;
     let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
     // An account made for a trusted issuer's user has no password (an empty hash): it is
     // checked against the dummy hash like an unknown email, so it takes as long.
@@ -106,7 +94,7 @@ pub async fn sign_in(
     };
     let matches = state
         .passwords
-        .verify(credentials.password.clone(), stored)
+        .verify(credentials.password.clone(), stored.clone())
         .await?;
     // Hashing can take a while under load: an admin may have disabled the user meanwhile.
     let user = match user {
@@ -119,25 +107,33 @@ pub async fn sign_in(
             Err(account_disabled())
         }
         Some(user) if matches => {
-            state.limits.sign_in_succeeded(address, &credentials.email);
-            if standing == failed_sign_ins::Standing::Failing {
-                failed_sign_ins::forget(&state.db, &credentials.email, address).await?;
-            }
+            password_matched(state, client, &credentials.email, standing).await?;
             let (id, email) = (user.id.clone(), user.email.clone());
-            let Some(signed_in) = start_session(state, user, client).await? else {
-                // Disabled after the re-read, before the session could start.
-                record(&state.db, refused("user disabled").user_id(&id)).await;
-                return Err(account_disabled());
+            let Some(signed_in) = start_session(state, user, client, stored.as_deref()).await?
+            else {
+                // Disabled, or given a new password, after the check: the session the
+                // check allowed must not start.
+                let disabled = repo::find_user(&state.db, &id)
+                    .await?
+                    .is_some_and(|user| user.banned);
+                let reason = if disabled {
+                    "user disabled"
+                } else {
+                    "password changed"
+                };
+                record(&state.db, refused(reason).user_id(&id)).await;
+                return Err(if disabled {
+                    account_disabled()
+                } else {
+                    AppError::InvalidCredentials
+                });
             };
             let entry = Entry::new(EventKind::SignIn, Outcome::Success, client).user(&id, &email);
             record(&state.db, entry).await;
             Ok(signed_in)
         }
         user => {
-            state.limits.sign_in_failed(&credentials.email);
-            // The time now, not at the start: hashing may have waited past a window's end.
-            let now = chrono::Utc::now();
-            failed_sign_ins::failed(&state.db, &credentials.email, address, limit, now).await?;
+            password_failed(state, client, &credentials.email).await?;
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -150,6 +146,90 @@ pub async fn sign_in(
             Err(AppError::InvalidCredentials)
         }
     }
+}
+
+/// Checks a password `user` typed again before a change to their account (`event`),
+/// under the limits of signing in: the attempt counts against the client and the
+/// account as a sign-in does, in every process, and a wrong one is audited. A wrong
+/// password is Better Auth's 400 `INVALID_PASSWORD` on `field`.
+pub async fn check_password(
+    state: &AppState,
+    client: &ClientInfo,
+    user: &User,
+    event: EventKind,
+    field: &str,
+    password: Password,
+) -> Result<(), AppError> {
+    let refused = |reason: &'static str| {
+        Entry::new(event, Outcome::Failure, client)
+            .user(&user.id, &user.email)
+            .detail(reason)
+    };
+    let standing =
+        admit_password_attempt(state, client, &user.email, refused("rate limited")).await?;
+    let stored = repo::password_hash(&state.db, &user.id)
+        .await?
+        .filter(|hash| !hash.is_empty());
+    if state.passwords.verify(password, stored).await? {
+        return password_matched(state, client, &user.email, standing).await;
+    }
+    password_failed(state, client, &user.email).await?;
+    record(&state.db, refused("wrong password")).await;
+    Err(AppError::Validation(vec![FieldError::body(
+        field,
+        "Invalid password",
+    )
+    .with_code("INVALID_PASSWORD")]))
+}
+
+/// Lets a password attempt on the account of `email` go ahead, or refuses it as too many
+/// (audited as `refused`): the limiter of this process, then the failures of this
+/// client on the account that every process counts in the database.
+async fn admit_password_attempt(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    refused: Entry<'_>,
+) -> Result<failed_sign_ins::Standing, AppError> {
+    let (address, limit) = (client.address(), state.limits.failed_sign_in_limit());
+    if let Err(limited) = state.limits.sign_in_attempt(address, email) {
+        return Err(rate_limited(state, client, refused, limited).await);
+    }
+    let now = chrono::Utc::now();
+    let standing = failed_sign_ins::standing(&state.db, email, address, limit, now).await?;
+    if let failed_sign_ins::Standing::Refused(retry_after_secs) = standing {
+        let limited = AppError::TooManyRequests { retry_after_secs };
+        return Err(rate_limited(state, client, refused, limited).await);
+    }
+    Ok(standing)
+}
+
+/// A password that matched clears the client's failures on the account.
+async fn password_matched(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    standing: failed_sign_ins::Standing,
+) -> Result<(), AppError> {
+    state.limits.sign_in_succeeded(client.address(), email);
+    if standing == failed_sign_ins::Standing::Failing {
+        failed_sign_ins::forget(&state.db, email, client.address()).await?;
+    }
+    Ok(())
+}
+
+/// A password that did not match counts against the account, here and in the database.
+async fn password_failed(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+) -> Result<(), AppError> {
+    state.limits.sign_in_failed(email);
+    // The time now, not at the start: hashing may have waited past a window's end.
+    let now = chrono::Utc::now();
+    let limit = state.limits.failed_sign_in_limit();
+    failed_sign_ins::failed(&state.db, email, client.address(), limit, now).await?;
+    Ok(())
 }
 
 /// A sign-in refused as too many: audited, unless this address has had too many
@@ -173,11 +253,13 @@ fn account_disabled() -> AppError {
     AppError::forbidden(crate::error::BANNED_USER, ACCOUNT_DISABLED)
 }
 
-/// A session for `user`; `None` when they were disabled before it could start.
+/// A session for `user`; `None` when they were disabled before it could start (or, with
+/// `verified_hash`, given another password).
 async fn start_session(
     state: &AppState,
     user: User,
     client: &ClientInfo,
+    verified_hash: Option<&str>,
 ) -> Result<Option<SignedIn>, AppError> {
     let session_token = new_session_token();
     let Some(session) = repo::insert_session(
@@ -188,6 +270,7 @@ async fn start_session(
             lifetime_secs: state.site.session_lifetime_secs,
             ip_address: client.ip_address.as_deref(),
             user_agent: client.user_agent.as_deref(),
+            verified_hash,
         },
     )
     .await?
@@ -508,6 +591,7 @@ pub async fn issue_api_token(
             lifetime_secs: lifetime.secs(),
             ip_address: client.ip_address.as_deref(),
             user_agent: Some(&label),
+            verified_hash: None,
         },
     )
     .await?
