@@ -172,7 +172,7 @@ pub async fn issue_api_token(
 pub async fn update_profile(name: String) -> Result<(), AppError> {
     use crate::auth::{
         account::{self, ProfileChange},
-        credentials, session,
+        session,
         types::UserName,
     };
     let state = crate::state::AppState::from_context()?;
@@ -184,8 +184,7 @@ pub async fn update_profile(name: String) -> Result<(), AppError> {
     };
     let client = crate::context::client_info(&state);
     let user = account::update_profile(&state, &user, change, &client).await?;
-    let jwt = session::access_token(&state, &user, &current);
-    crate::context::set_cookies([credentials::access_cookie(&state, &jwt)]);
+    crate::context::set_cookies([session::access_cookie(&state, &user, &current)]);
     Ok(())
 }
 
@@ -198,7 +197,7 @@ pub async fn change_password(
     sign_out_others: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
-        auth::{account, credentials, session, types::Password},
+        auth::{account, session, types::Password},
         error::FieldErrors,
     };
     let state = crate::state::AppState::from_context()?;
@@ -219,8 +218,7 @@ pub async fn change_password(
         &client,
     )
     .await?;
-    let jwt = session::access_token(&state, &user, &current);
-    crate::context::set_cookies([credentials::access_cookie(&state, &jwt)]);
+    crate::context::set_cookies([session::access_cookie(&state, &user, &current)]);
     Ok(())
 }
 

@@ -477,6 +477,12 @@ pub async fn refresh(
     ))
 }
 
+/// The `Set-Cookie` value of a fresh access JWT for a user's session: after a change to
+/// their account, which revoked the one the browser holds.
+pub fn access_cookie(state: &AppState, user: &User, session: &Session) -> axum::http::HeaderValue {
+    crate::auth::credentials::access_cookie(state, &access_token(state, user, session))
+}
+
 /// A fresh access JWT with every scope, for a user's session.
 pub fn access_token(state: &AppState, user: &User, session: &Session) -> String {
     scoped_access_token(state, user, session, &Scope::full())
