@@ -66,14 +66,7 @@ async fn two_server_processes_on_one_database_act_as_one() {
         .await
         .unwrap();
     let phone_jwt = two.jwt_for(phone["token"].as_str().unwrap()).await;
-    let banned = one
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({ "userId": user.id }),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    one.ban(&admin.session_token, &user.id).await;
     let refused = two.get_tasks(&phone_jwt, "").await;
     assert_eq!(
         refused.status(),

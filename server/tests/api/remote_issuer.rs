@@ -99,14 +99,7 @@ async fn a_disabled_account_of_the_issuers_users_is_refused_here() {
     let ada = issuer.new_user().await;
     assert_eq!(api.get_tasks(&ada.jwt, "").await.status(), StatusCode::OK);
     let admin = api.admin(&api.database_url).await;
-    let banned = api
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({"userId": ada.id}),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    api.ban(&admin.session_token, &ada.id).await;
     let refused = api.get_tasks(&ada.jwt, "").await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(detail(refused).await, "User disabled");

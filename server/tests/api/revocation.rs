@@ -108,14 +108,7 @@ async fn disabling_a_user_refuses_their_tokens_on_the_next_request() {
     let app = TestApp::spawn().await;
     let admin = app.admin(&app.database_url).await;
     let user = seen_user(&app).await;
-    let banned = app
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({ "userId": user.id }),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    app.ban(&admin.session_token, &user.id).await;
     assert_eq!(
         app.get_tasks(&user.jwt, "").await.status(),
         StatusCode::FORBIDDEN
@@ -159,14 +152,7 @@ async fn a_revocation_on_one_process_is_refused_by_another_within_the_bound() {
     answered_within(&two, &signed_out.jwt, StatusCode::UNAUTHORIZED).await;
 
     let disabled = seen_user(&two).await;
-    let banned = one
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({ "userId": disabled.id }),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    one.ban(&admin.session_token, &disabled.id).await;
     answered_within(&two, &disabled.jwt, StatusCode::FORBIDDEN).await;
 
     let promoted = seen_user(&two).await;

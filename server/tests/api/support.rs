@@ -218,6 +218,18 @@ impl TestApp {
         body["events"].as_array().expect("an events list").clone()
     }
 
+    /// Disables a user as `admin_session`'s admin, through the admin API.
+    pub async fn ban(&self, admin_session: &str, user_id: &str) {
+        let banned = self
+            .auth_post(
+                "/api/auth/admin/ban-user",
+                admin_session,
+                &json!({ "userId": user_id }),
+            )
+            .await;
+        assert_eq!(banned.status(), StatusCode::OK);
+    }
+
     /// A plain GET, with no credentials.
     pub async fn get(&self, path: &str) -> Response {
         self.client

@@ -192,14 +192,7 @@ async fn decode_says_a_disabled_users_token_is_refused() {
     let app = TestApp::spawn_on(&db.url).await;
     let admin = app.admin(&db.url).await;
     let user = app.new_user().await;
-    let banned = app
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({ "userId": user.id }),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    app.ban(&admin.session_token, &user.id).await;
     let output = decode(&db.url, &user.jwt).await;
     assert!(!output.status.success());
     assert_says(&output, &format!("user: FAILS, disabled ({})", user.email));
@@ -479,14 +472,7 @@ async fn minting_for_a_disabled_user_fails_and_is_audited_as_refused() {
     let app = TestApp::spawn_on(&db.url).await;
     let admin = app.admin(&db.url).await;
     let user = app.new_user().await;
-    let banned = app
-        .auth_post(
-            "/api/auth/admin/ban-user",
-            &admin.session_token,
-            &json!({ "userId": user.id }),
-        )
-        .await;
-    assert_eq!(banned.status(), StatusCode::OK);
+    app.ban(&admin.session_token, &user.id).await;
     let output = server_token(&db.url, &["mint", "--email", &user.email], &[]).await;
     assert_eq!(status(&output), Some(2));
     assert!(stdout(&output).is_empty(), "no token");
