@@ -55,7 +55,7 @@ export DATABASE_URL="${TEST_DATABASE_URL:-sqlite://$dir/t.db?mode=rwc}" LEPTOS_O
   JWT_SECRET_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 env LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site API_DOCS=true \
   RATE_LIMIT_SIGN_UP=$limit RATE_LIMIT_SIGN_IN=$limit RATE_LIMIT_FAILED_SIGN_IN=$limit \
-  RATE_LIMIT_REFRESH=$limit RATE_LIMIT_TASK_WRITES=$limit RATE_LIMIT_API_TOKENS=$limit \
+  RATE_LIMIT_REFRESH=$limit RATE_LIMIT_TASK_WRITES=$limit RATE_LIMIT_API_TOKENS=$limit RATE_LIMIT_PROFILE_UPDATES=$limit \
   RUST_LOG=warn "$SERVER" >"$dir/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done

@@ -312,6 +312,10 @@ impl Config {
             refreshes_per_address: limit("RATE_LIMIT_REFRESH", defaults.refreshes_per_address)?,
             task_writes_per_user: limit("RATE_LIMIT_TASK_WRITES", defaults.task_writes_per_user)?,
             api_tokens_per_user: limit("RATE_LIMIT_API_TOKENS", defaults.api_tokens_per_user)?,
+            profile_updates_per_user: limit(
+                "RATE_LIMIT_PROFILE_UPDATES",
+                defaults.profile_updates_per_user,
+            )?,
             ..defaults
         };
         Ok(Self {

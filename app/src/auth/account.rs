@@ -100,8 +100,8 @@ pub struct ProfileChange {
     pub image: Option<Option<ImageUrl>>,
 }
 
-/// Changes `user`'s profile; their tokens from before are refused. Answers the account as
-/// it is now.
+/// Changes `user`'s profile, at most `RATE_LIMIT_PROFILE_UPDATES` times a window; their
+/// tokens from before are refused. Answers the account as it is now.
 pub async fn update_profile(
     state: &AppState,
     user: &User,
@@ -112,6 +112,7 @@ pub async fn update_profile(
         .image
         .as_ref()
         .map(|image| image.as_ref().map(|url| url.0.as_str()));
+    state.limits.profile_updated(&user.id)?;
     let name = change.name.as_ref().map(UserName::as_str);
     let user = repo::update_profile(&state.db, &state.revocations, &user.id, name, image)
         .await?
@@ -255,6 +256,7 @@ fn with_fresh_access_cookie(
         (status = 403, response = Forbidden),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

@@ -54,6 +54,9 @@ pub struct RateLimits {
     pub task_writes_per_user: Limit,
     /// API tokens one user issues on the account page, each a session of its own.
     pub api_tokens_per_user: Limit,
+    /// Changes one user makes to their own profile (each writes the account, the
+    /// revocation log every process reads, and the audit log).
+    pub profile_updates_per_user: Limit,
     /// Refusals (rejected API tokens, rate-limited sign-ins) written to the audit log
     /// per client address; the rest are only logged, so a flood cannot flood the table.
     pub refusals_audited_per_address: Limit,
@@ -79,6 +82,10 @@ impl Default for RateLimits {
             task_writes_per_user: per_minute(120),
             api_tokens_per_user: Limit {
                 attempts: 10,
+                window: Duration::from_secs(3600),
+            },
+            profile_updates_per_user: Limit {
+                attempts: 20,
                 window: Duration::from_secs(3600),
             },
             refusals_audited_per_address: per_minute(20),
@@ -232,6 +239,15 @@ impl RateLimiter {
         )
     }
 
+    /// Counts a change `user_id` makes to their own profile.
+    pub fn profile_updated(&self, user_id: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("profile:{user_id}"),
+            self.limits.profile_updates_per_user,
+            Instant::now(),
+        )
+    }
+
     /// Whether another refusal for this address goes into the audit table.
     pub fn audit_refusal(&self, address: Option<&str>) -> bool {
         self.hit(
@@ -359,6 +375,7 @@ mod tests {
             refreshes_per_address: THREE_PER_MINUTE,
             task_writes_per_user: THREE_PER_MINUTE,
             api_tokens_per_user: THREE_PER_MINUTE,
+            profile_updates_per_user: THREE_PER_MINUTE,
             refusals_audited_per_address: THREE_PER_MINUTE,
         })
     }
@@ -537,6 +554,16 @@ mod tests {
         retry_after(limiter.api_token_issued("ada"));
         assert!(limiter.api_token_issued("grace").is_ok());
         assert!(limiter.task_write("ada").is_ok());
+    }
+
+    #[test]
+    fn profile_updates_are_counted_per_user() {
+        let limiter = limiter();
+        for _ in 0..3 {
+            limiter.profile_updated("ada").unwrap();
+        }
+        retry_after(limiter.profile_updated("ada"));
+        assert!(limiter.profile_updated("grace").is_ok());
     }
 
     #[test]

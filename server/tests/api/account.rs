@@ -86,6 +86,29 @@ async fn a_profile_change_refuses_an_email_nothing_to_change_and_a_script_url() 
 }
 
 #[tokio::test]
+async fn profile_changes_are_limited_per_user() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_PROFILE_UPDATES", "2/1h")]).await;
+    let ada = app.new_user().await;
+    let grace = app.new_user().await;
+    let rename = |token: String| {
+        let app = &app;
+        async move {
+            app.auth_post("/api/auth/update-user", &token, &json!({"name": "Someone"}))
+                .await
+                .status()
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(rename(ada.session_token.clone()).await, StatusCode::OK);
+    }
+    assert_eq!(
+        rename(ada.session_token.clone()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(rename(grace.session_token.clone()).await, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_changed_password_signs_in_ends_the_other_sessions_and_refuses_every_older_token() {
     let app = TestApp::spawn().await;
     let ada = app.new_user().await;
