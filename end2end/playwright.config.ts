@@ -56,7 +56,7 @@ export default defineConfig({
   },
   projects: [
     { name: "desktop", use: { ...devices["Desktop Chrome"] } },
-    { name: "phone", use: { ...devices["Pixel 7"] }, testMatch: /tasks\.spec\.ts/ },
+    { name: "phone", use: { ...devices["Pixel 7"] }, testMatch: /(tasks|accessibility)\.spec\.ts/ },
   ],
   webServer: process.env.E2E_BASE_URL
     ? undefined
