@@ -34,6 +34,14 @@ impl FieldError {
         }
     }
 
+    /// The same error about the body's field `field`, as the request names it.
+    pub fn on_field(self, field: &str) -> Self {
+        Self {
+            loc: vec!["body".to_owned(), field.to_owned()],
+            ..self
+        }
+    }
+
     /// The same error, with Better Auth's code for it.
     pub fn with_code(self, code: &'static str) -> Self {
         Self {

@@ -13,7 +13,9 @@
 //! - retired signing keys whose publication ended more than a grace ago go: nothing
 //!   verifies against them any more, and their private halves need not be kept;
 //! - entries of the revocation log older than the longest token lifetime go: every
-//!   token they could refuse has expired.
+//!   token they could refuse has expired;
+//! - emailed links that expired more than `EXPIRED_LINK_GRACE` ago go (until then,
+//!   opening one says it expired rather than that it is unknown).
 //!
 //! Rows go in batches with pauses between them, at most `MAX_BATCHES` of each kind a
 //! sweep, so no sweep holds SQLite's one writer for long.
@@ -23,6 +25,9 @@ use std::time::Duration;
 
 /// How long an expired session is kept before it is deleted.
 pub const EXPIRED_SESSION_GRACE_SECS: i64 = 24 * 3600;
+
+/// How long an expired emailed link is kept before it is deleted.
+const EXPIRED_LINK_GRACE_SECS: i64 = 24 * 3600;
 
 /// How long an unpublished signing key is kept before it is deleted.
 const UNPUBLISHED_KEY_GRACE_SECS: i64 = 24 * 3600;
@@ -60,6 +65,7 @@ pub struct Swept {
     pub failed_sign_ins: u64,
     pub signing_keys: u64,
     pub revocations: u64,
+    pub email_tokens: u64,
 }
 
 /// Deletes what has outlived its use (see the module's documentation).
@@ -106,6 +112,13 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
         "delete from signing_keys where id in \
          (select id from signing_keys where published_until < $1 limit $2)",
         &db::timestamp_in(-UNPUBLISHED_KEY_GRACE_SECS),
+    )
+    .await?;
+    swept.email_tokens = in_batches(
+        pool,
+        "delete from email_tokens where token_hash in \
+         (select token_hash from email_tokens where expires_at < $1 limit $2)",
+        &db::timestamp_in(-EXPIRED_LINK_GRACE_SECS),
     )
     .await?;
     swept.revocations = in_batches(

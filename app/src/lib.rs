@@ -24,6 +24,8 @@ pub mod form_errors;
 #[cfg(feature = "ssr")]
 pub mod janitor;
 #[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]
 pub mod redirect;
@@ -34,6 +36,7 @@ mod testing;
 
 use admin::pages::AdminPage;
 use auth::{
+    email_pages::{EmailVerifiedPage, ForgotPasswordPage, ResetPasswordPage, VerifyBanner},
     pages::{AccountArea, AccountPage, SignInPage, SignUpPage, UserResource},
     server_fns::current_user,
 };
@@ -125,11 +128,15 @@ fn Layout() -> impl IntoView {
             </nav>
         </header>
         <main id="main">
+            <VerifyBanner user />
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home />
                 // Lazy: each is a wasm chunk of its own, fetched when first shown.
                 <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
                 <Route path=path!("/sign-up") view={Lazy::<SignUpPage>::new()} />
+                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPage>::new()} />
+                <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPage>::new()} />
+                <Route path=path!("/email-verified") view={Lazy::<EmailVerifiedPage>::new()} />
                 <Route path=path!("/account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::InOrder />
                 <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} />
                 // In order, so the list is in the HTML itself and readable before (or without) wasm.

@@ -69,6 +69,35 @@ impl RedirectTarget {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The target with `key=value` set in its query (replacing any `key` it had), as
+    /// emailed links report what became of them (`?token=…`, `?error=INVALID_TOKEN`).
+    pub fn with_query(&self, key: &str, value: &str) -> Self {
+        let Ok(mut url) = Url::parse("http://target.invalid").and_then(|base| base.join(&self.0))
+        else {
+            return self.clone();
+        };
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != key)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(kept)
+            .append_pair(key, value);
+        Self(path_query_fragment(&url))
+    }
+
+    /// A `302 Found` to the target, as Better Auth redirects.
+    pub fn found(&self) -> axum::response::Response {
+        use axum::{
+            http::{header::LOCATION, HeaderValue, StatusCode},
+            response::IntoResponse,
+        };
+        let location = HeaderValue::from_str(&self.0).expect("a kept target is a header value");
+        (StatusCode::FOUND, [(LOCATION, location)]).into_response()
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +168,21 @@ mod tests {
         let kept = target("/tâches?q=ünïcode\"<>");
         assert!(kept.starts_with("/t%C3%A2ches?"), "{kept}");
         assert!(axum::http::HeaderValue::from_str(&kept).is_ok());
+    }
+
+    #[test]
+    fn a_query_member_is_added_or_replaced_and_the_rest_kept() {
+        let kept =
+            RedirectTarget::or_default(Some("/reset-password?from=mail&token=old#top"), SITE);
+        assert_eq!(
+            kept.with_query("token", "a b&c").as_str(),
+            "/reset-password?from=mail&token=a+b%26c#top"
+        );
+        let bare = RedirectTarget::or_default(Some("/email-verified"), SITE);
+        assert_eq!(
+            bare.with_query("error", "INVALID_TOKEN").as_str(),
+            "/email-verified?error=INVALID_TOKEN"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::{
     client::TrustedProxies,
     db::Pool,
     error::AppError,
+    mail::Mailer,
 };
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -40,6 +41,7 @@ pub struct Shared {
     pub site: Arc<SiteSettings>,
     pub limits: Arc<RateLimiter>,
     pub passwords: Arc<Passwords>,
+    pub mail: Arc<Mailer>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,14 @@ pub struct SiteSettings {
     /// Origins other than the public one whose pages may call the API with credentials
     /// (`CORS_ALLOWED_ORIGINS`), normalised like the public origin.
     pub cors_allowed_origins: Vec<String>,
+    /// Whether sign-in waits until the account's address is verified
+    /// (`REQUIRE_EMAIL_VERIFICATION`).
+    pub require_email_verification: bool,
+    /// How long a password reset link works (`RESET_PASSWORD_EXPIRES_IN`).
+    pub reset_link_lifetime_secs: i64,
+    /// How long a link that verifies or changes an address works
+    /// (`EMAIL_VERIFICATION_EXPIRES_IN`).
+    pub verification_link_lifetime_secs: i64,
 }
 
 impl SiteSettings {

@@ -9,6 +9,7 @@ use app::{
     },
     client::{ForwardingHeader, TrustedProxies},
     janitor::Retention,
+    mail::MailSettings,
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -38,6 +39,7 @@ pub struct Config {
     pub api_docs: bool,
     /// How often the janitor sweeps (`JANITOR_INTERVAL`).
     pub janitor_every: Duration,
+    pub mail: MailSettings,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -285,17 +287,15 @@ impl Config {
                  being worked on would be cut off as idle"
             );
         }
-        let api_docs = parsed_var(
+        let api_docs = parsed_var(&var, "API_DOCS", true, parse_flag, FLAG_FORM)?;
+        let require_email_verification = parsed_var(
             &var,
-            "API_DOCS",
-            true,
-            |v| match v {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            },
-            "true or false",
+            "REQUIRE_EMAIL_VERIFICATION",
+            false,
+            parse_flag,
+            FLAG_FORM,
         )?;
+        let mail = mail_settings(&var, &database, mode)?;
         let janitor_every = seconds("JANITOR_INTERVAL", app::janitor::SWEEP_EVERY)?;
         if janitor_every.is_zero() {
             bail!("JANITOR_INTERVAL must be longer than 0 s");
@@ -315,6 +315,14 @@ impl Config {
             profile_updates_per_user: limit(
                 "RATE_LIMIT_PROFILE_UPDATES",
                 defaults.profile_updates_per_user,
+            )?,
+            emails_per_address: limit(
+                "RATE_LIMIT_EMAILS_PER_ADDRESS",
+                defaults.emails_per_address,
+            )?,
+            emails_per_account: limit(
+                "RATE_LIMIT_EMAILS_PER_ACCOUNT",
+                defaults.emails_per_account,
             )?,
             ..defaults
         };
@@ -343,6 +351,12 @@ impl Config {
                 ),
                 cors_allowed_origins,
                 public_origin,
+                require_email_verification,
+                reset_link_lifetime_secs: duration("RESET_PASSWORD_EXPIRES_IN", 3600)?,
+                verification_link_lifetime_secs: duration(
+                    "EMAIL_VERIFICATION_EXPIRES_IN",
+                    24 * 3600,
+                )?,
                 session_lifetime_secs,
                 session_update_age_secs,
                 session_max_age_secs,
@@ -357,8 +371,86 @@ impl Config {
             retention,
             api_docs,
             janitor_every,
+            mail,
         })
     }
+}
+
+const FLAG_FORM: &str = "true or false";
+
+fn parse_flag(value: &str) -> Option<bool> {
+    match value {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where emails go: the SMTP server of `SMTP_URL` (which then needs `MAIL_FROM`), or the
+/// outbox, `MAIL_OUTBOX_DIR` or `outbox/` beside the SQLite database. Only a development
+/// build's outbox logs the links.
+fn mail_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    database: &Database,
+    mode: Mode,
+) -> anyhow::Result<MailSettings> {
+    let smtp_url = var("SMTP_URL");
+    if let Some(url) = &smtp_url {
+        refuse_plaintext_smtp(url)?;
+    }
+    let from = match (var("MAIL_FROM"), &smtp_url) {
+        (Some(from), _) => from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("MAIL_FROM={from} is not an address ({e}): use \"Taskboard <tasks@example.com>\" or tasks@example.com"))?,
+        (None, Some(_)) => bail!(
+            "SMTP_URL is set but MAIL_FROM is not: set MAIL_FROM to the address the emails \
+             come from, e.g. \"Taskboard <tasks@example.com>\""
+        ),
+        (None, None) => "Taskboard <taskboard@localhost>"
+            .parse()
+            .expect("the outbox's sender is an address"),
+    };
+    let outbox_dir = var("MAIL_OUTBOX_DIR").map_or_else(
+        || {
+            database
+                .backend
+                .data_dir()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("data"), Path::to_path_buf)
+                .join("outbox")
+        },
+        PathBuf::from,
+    );
+    Ok(MailSettings {
+        smtp_url,
+        from,
+        outbox_dir,
+        log_links: mode == Mode::Development,
+    })
+}
+
+/// Refuses an SMTP server reached without TLS, unless it is on this machine: the password
+/// (`AUTH PLAIN`) and every reset link would cross the network readable, and
+/// `tls=opportunistic` is stripped by whoever sits in between. The error never repeats
+/// the URL, which holds the password.
+fn refuse_plaintext_smtp(smtp_url: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(smtp_url).map_err(|_| {
+        anyhow::anyhow!("SMTP_URL is not a URL: use smtps://user:password@host:465 or smtp://user:password@host:587?tls=required")
+    })?;
+    let tls = url
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value.into_owned());
+    let encrypted = url.scheme() == "smtps" || tls.as_deref() == Some("required");
+    if !encrypted && !is_loopback(smtp_url) {
+        bail!(
+            "SMTP_URL reaches {} without TLS: the SMTP password and every emailed link would \
+             be readable on the way; use smtps://…:465 or smtp://…:587?tls=required (plain \
+             smtp:// is for a relay on this machine)",
+            url.host_str().unwrap_or("its host")
+        );
+    }
+    Ok(())
 }
 
 /// The variable `name` parsed with `parse`, or `default` when unset; `form` says what
@@ -595,6 +687,57 @@ mod tests {
         assert_eq!(often.janitor_every, Duration::from_secs(5));
         let error = config_error(&[("JWT_SECRET_KEY", SECRET), ("JANITOR_INTERVAL", "0")]);
         assert!(error.contains("JANITOR_INTERVAL"), "{error}");
+    }
+
+    #[test]
+    fn smtp_without_tls_is_refused_unless_it_is_on_this_machine() {
+        for refused in [
+            "smtp://user:hunter2@mail.example.com:587",
+            "smtp://user:hunter2@mail.example.com:587?tls=opportunistic",
+        ] {
+            let error = config_error(&[
+                ("JWT_SECRET_KEY", SECRET),
+                ("SMTP_URL", refused),
+                ("MAIL_FROM", "tasks@example.com"),
+            ]);
+            assert!(error.contains("without TLS"), "{error}");
+            assert!(
+                !error.contains("hunter2"),
+                "the password is not repeated: {error}"
+            );
+        }
+        for accepted in [
+            "smtps://user:hunter2@mail.example.com:465",
+            "smtp://user:hunter2@mail.example.com:587?tls=required",
+            "smtp://127.0.0.1:2525",
+        ] {
+            let config = config(
+                &[
+                    ("JWT_SECRET_KEY", SECRET),
+                    ("SMTP_URL", accepted),
+                    ("MAIL_FROM", "tasks@example.com"),
+                ],
+                Mode::Release,
+            )
+            .unwrap();
+            assert!(
+                !format!("{config:?}").contains("hunter2"),
+                "Debug redacts it"
+            );
+        }
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_nothing_configured_means_the_outbox() {
+        let error = config_error(&[
+            ("JWT_SECRET_KEY", SECRET),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
+        ]);
+        assert!(error.contains("MAIL_FROM"), "{error}");
+        let config = config(&[("JWT_SECRET_KEY", SECRET)], Mode::Release).unwrap();
+        assert_eq!(config.mail.smtp_url, None);
+        assert!(!config.mail.log_links, "a release build never logs links");
+        assert!(config.mail.outbox_dir.ends_with("outbox"));
     }
 
     #[test]

@@ -81,6 +81,7 @@ impl Application {
             site: Arc::new(site),
             limits,
             passwords: Arc::new(app::auth::password::Passwords::start()),
+            mail: Arc::new(mailer(config.mail)?),
         });
         Ok(Self {
             listener,
@@ -157,7 +158,7 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(
             header::REFERRER_POLICY,
@@ -315,6 +316,40 @@ fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention, sweep_ev
     });
 }
 
+/// The span of a request in the logs: its method and path, never its query, and the
+/// token of a reset link (`/api/auth/reset-password/{token}`) left out: emailed links
+/// carry their tokens there and in `?token=`, and a log is no place for credentials.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %loggable_path(request.uri().path()),
+    )
+}
+
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const RESET_LINK: &str = "/api/auth/reset-password/";
+    match path.strip_prefix(RESET_LINK) {
+        Some(token) if !token.is_empty() => format!("{RESET_LINK}…").into(),
+        _ => path.into(),
+    }
+}
+
+/// The mailer of the configuration. Without an SMTP server, emails only reach the outbox:
+/// said once at start, since then nobody receives their reset or verification links.
+fn mailer(settings: app::mail::MailSettings) -> anyhow::Result<app::mail::Mailer> {
+    let outbox = settings.outbox_dir.clone();
+    let mailer = app::mail::Mailer::new(settings)?;
+    if mailer.is_outbox() {
+        tracing::warn!(
+            outbox = %outbox.display(),
+            "SMTP_URL is not set: emails are written to the outbox, not sent; set SMTP_URL \
+             and MAIL_FROM to send them"
+        );
+    }
+    Ok(mailer)
+}
+
 /// Sweeps the limiter's expired counters on a timer, for as long as the app holds it.
 fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
     let limits = Arc::downgrade(limits);
@@ -392,7 +427,20 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::is_content_hashed;
+    use super::{is_content_hashed, loggable_path};
+
+    #[test]
+    fn the_token_of_a_reset_link_stays_out_of_the_log() {
+        assert_eq!(
+            loggable_path("/api/auth/reset-password/s3cr3tT0ken"),
+            "/api/auth/reset-password/…"
+        );
+        assert_eq!(
+            loggable_path("/api/auth/reset-password"),
+            "/api/auth/reset-password"
+        );
+        assert_eq!(loggable_path("/api/tasks/1"), "/api/tasks/1");
+    }
 
     #[test]
     fn only_names_with_a_content_hash_count_as_hashed() {

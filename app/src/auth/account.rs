@@ -183,10 +183,7 @@ pub async fn delete_account(
 
 /// A new password, its field named as the form names it.
 pub fn new_password(field: &str, raw: &str) -> Result<Password, FieldError> {
-    Password::parse(raw).map_err(|e| FieldError {
-        loc: vec!["body".to_owned(), field.to_owned()],
-        ..e
-    })
+    Password::parse(raw).map_err(|e| e.on_field(field))
 }
 
 impl UpdateUserBody {
@@ -223,8 +220,8 @@ impl UpdateUserBody {
 
 /// `{"status": true}`.
 #[derive(Serialize, ToSchema)]
-struct Updated {
-    status: bool,
+pub struct Updated {
+    pub status: bool,
 }
 
 /// The answer to a change of the caller's account: their session's access cookie again,

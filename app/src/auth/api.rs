@@ -6,7 +6,7 @@ use crate::{
         credentials,
         extract::{Caller, CurrentSession},
         repo::{self, Session},
-        session::{self, SignedIn},
+        session::{self, SignedIn, SignedUp},
         signing_keys,
         token::Scope,
         types::{Credentials, Registration, User},
@@ -46,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_sessions))
         .routes(routes!(revoke_other_sessions))
         .merge(super::account::router())
+        .merge(super::password_reset::router())
+        .merge(super::email_verification::router())
         .layer(axum::middleware::from_fn(
             crate::error::better_auth_statuses,
         ))
@@ -108,7 +110,10 @@ struct SignInBody {
 /// A new session: its token (opaque, Better Auth's), and the user.
 #[derive(Serialize, ToSchema)]
 struct SignedUpAnswer {
-    token: String,
+    /// `null` when the address must be verified before the account may sign in
+    /// (`REQUIRE_EMAIL_VERIFICATION`): then no session was started, and a link is on its
+    /// way.
+    token: Option<String>,
     user: User,
 }
 
@@ -149,9 +154,14 @@ async fn sign_up(
     ValidJson(body): ValidJson<SignUpBody>,
 ) -> Result<Response, AppError> {
     let form = Registration::parse(&body.name, &body.email, &body.password)?;
-    let signed_in = session::sign_up(&state, form, &client).await?;
+    let signed_in = match session::sign_up(&state, form, &client).await? {
+        SignedUp::In(signed_in) => signed_in,
+        SignedUp::AwaitingVerification(user) => {
+            return Ok(Json(SignedUpAnswer { token: None, user }).into_response())
+        }
+    };
     let body = SignedUpAnswer {
-        token: signed_in.session_token.clone(),
+        token: Some(signed_in.session_token.clone()),
         user: signed_in.user.clone(),
     };
     Ok(with_session_cookies(&state, &signed_in, body))

@@ -2,6 +2,7 @@
 //! a person managing their own account (`account`).
 
 pub mod api_tokens;
+pub mod email_pages;
 pub mod pages;
 pub mod server_fns;
 pub mod types;
@@ -13,11 +14,17 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod credentials;
 #[cfg(feature = "ssr")]
+pub mod email_tokens;
+#[cfg(feature = "ssr")]
+pub mod email_verification;
+#[cfg(feature = "ssr")]
 pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod failed_sign_ins;
 #[cfg(feature = "ssr")]
 pub mod password;
+#[cfg(feature = "ssr")]
+pub mod password_reset;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]

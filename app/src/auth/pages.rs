@@ -4,9 +4,11 @@
 use crate::{
     auth::{
         api_tokens::{in_words, ApiAccess, IssuedApiToken, OFFERED_LIFETIMES},
+        email_pages::change_email_form,
         server_fns::{
             list_sessions, load_api_access, ChangePassword, DeleteAccount, IssueApiToken,
-            RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp, UpdateProfile,
+            ResendVerification, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp,
+            UpdateProfile,
         },
         types::{Role, SessionInfo, Viewer},
     },
@@ -60,7 +62,7 @@ pub fn Field(
 }
 
 /// The message for the form as a whole: anything that is not about one field.
-fn form_error(error: Option<AppError>) -> Option<String> {
+pub fn form_error(error: Option<AppError>) -> Option<String> {
     error
         .filter(|e| !matches!(e, AppError::Validation(_)))
         .map(|e| e.to_string())
@@ -89,9 +91,20 @@ fn sign_in_form() -> impl IntoView {
         Some("expired") => Some("Your session has ended. Sign in again to continue."),
         Some("disabled") => Some("Your account has been disabled. Contact an administrator."),
         Some("deleted") => Some("Your account and its tasks have been deleted."),
-        _ => None,
+        Some("reset") => Some(
+            "Your password is changed, and every session of your account was signed out. \
+             Sign in with the new password.",
+        ),
+        _ => query
+            .read()
+            .get("verify")
+            .map(|_| "We emailed you a link to confirm your address. Open it, then sign in here."),
     };
     let error = move || action.value().get().and_then(Result::err);
+    let unverified = move || {
+        error().is_some_and(|e| e.code() == EMAIL_NOT_VERIFIED)
+            || query.read().get("verify").is_some()
+    };
     let pending = action.pending();
     view! {
         <section class="card auth-card" aria-labelledby="sign-in-title">
@@ -110,7 +123,35 @@ fn sign_in_form() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p class="switch"><A href="/forgot-password">"Forgot your password?"</A></p>
             <p class="switch">"New here? " <A href="/sign-up">"Create an account"</A></p>
+        </section>
+        <Show when=unverified>
+            {resend_verification_form()}
+        </Show>
+    }
+}
+
+/// Better Auth's code for a sign-in refused until the address is verified.
+const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
+
+/// Sends the verification link again, to whoever's address is typed: offered when
+/// sign-in waits for one.
+fn resend_verification_form() -> impl IntoView {
+    let action = ServerAction::<ResendVerification>::new();
+    let error = move || action.value().get().and_then(Result::err);
+    view! {
+        <section class="card auth-card" aria-labelledby="resend-title">
+            <h2 id="resend-title">"Confirm your address first"</h2>
+            <p>"Sign-in opens once your email address is confirmed. No link, or an old one? We can send a new one."</p>
+            <ActionForm action=action>
+                <Field label="Your email" name="email" kind="email" autocomplete="email"
+                    error=Signal::derive(move || error().and_then(|e| e.message_for("email"))) />
+                <p class="form-error" role="alert">{move || form_error(error())}</p>
+                <button type="submit" class="ghost" disabled=action.pending()>
+                    {move || if action.pending().get() { "Sending…" } else { "Send me a new link" }}
+                </button>
+            </ActionForm>
         </section>
     }
 }
@@ -275,10 +316,11 @@ fn account_settings() -> impl IntoView {
             <h2 id="settings-title">"Your account"</h2>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let name = match viewer {
-                        Some(user) => user.await.ok().flatten().map(|user| user.name),
+                    let viewer_now = match viewer {
+                        Some(user) => user.await.ok().flatten(),
                         None => None,
                     };
+                    let name = viewer_now.as_ref().map(|user| user.name.clone());
                     view! {
                         <ActionForm action=rename attr:aria-label="Profile">
                             <Field label="Name" name="name" autocomplete="name" value=name.unwrap_or_default()
@@ -289,6 +331,7 @@ fn account_settings() -> impl IntoView {
                                 {move || if rename.pending().get() { "Saving…" } else { "Save name" }}
                             </button>
                         </ActionForm>
+                        {change_email_form(viewer_now)}
                     }
                 })}
             </Transition>

@@ -57,6 +57,15 @@ pub struct RateLimits {
     /// Changes one user makes to their own profile (each writes the account, the
     /// revocation log every process reads, and the audit log).
     pub profile_updates_per_user: Limit,
+    /// Emails (reset, verification, change of address) sent to one address, whoever
+    /// asks: nobody can mail-bomb a person through the site.
+    pub emails_per_address: Limit,
+    /// Emails sent about one account, to whichever addresses.
+    pub emails_per_account: Limit,
+    /// Requests for an email (a reset link, a verification link, a change of address)
+    /// from one client address, whichever addresses they name: without it, one client
+    /// naming a new address each time would pass the limit per address every time.
+    pub email_requests_per_client: Limit,
     /// Refusals (rejected API tokens, rate-limited sign-ins) written to the audit log
     /// per client address; the rest are only logged, so a flood cannot flood the table.
     pub refusals_audited_per_address: Limit,
@@ -87,6 +96,18 @@ impl Default for RateLimits {
             profile_updates_per_user: Limit {
                 attempts: 20,
                 window: Duration::from_secs(3600),
+            },
+            emails_per_address: Limit {
+                attempts: 5,
+                window: Duration::from_secs(3600),
+            },
+            emails_per_account: Limit {
+                attempts: 10,
+                window: Duration::from_secs(3600),
+            },
+            email_requests_per_client: Limit {
+                attempts: 20,
+                window: Duration::from_secs(10 * 60),
             },
             refusals_audited_per_address: per_minute(20),
         }
@@ -248,6 +269,36 @@ impl RateLimiter {
         )
     }
 
+    /// Counts a request for an email from the client at `address`, then the email to
+    /// `recipient` (compared case-insensitively): the client's limit first, so a client
+    /// past it adds no counter for the addresses it names.
+    pub fn email_requested(&self, client: Option<&str>, recipient: &str) -> Result<(), AppError> {
+        self.hit(
+            address_key("email-request", client),
+            self.limits.email_requests_per_client,
+            Instant::now(),
+        )?;
+        self.email_to_address(recipient)
+    }
+
+    /// Counts an email to `address` (compared case-insensitively).
+    fn email_to_address(&self, address: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("email-to:{}", address.to_lowercase()),
+            self.limits.emails_per_address,
+            Instant::now(),
+        )
+    }
+
+    /// Counts an email about the account `user_id`.
+    pub fn email_about_account(&self, user_id: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("email-about:{user_id}"),
+            self.limits.emails_per_account,
+            Instant::now(),
+        )
+    }
+
     /// Whether another refusal for this address goes into the audit table.
     pub fn audit_refusal(&self, address: Option<&str>) -> bool {
         self.hit(
@@ -376,8 +427,45 @@ mod tests {
             task_writes_per_user: THREE_PER_MINUTE,
             api_tokens_per_user: THREE_PER_MINUTE,
             profile_updates_per_user: THREE_PER_MINUTE,
+            emails_per_address: THREE_PER_MINUTE,
+            emails_per_account: THREE_PER_MINUTE,
+            email_requests_per_client: Limit {
+                attempts: 5,
+                window: Duration::from_secs(60),
+            },
             refusals_audited_per_address: THREE_PER_MINUTE,
         })
+    }
+
+    #[test]
+    fn emails_to_an_address_are_counted_whatever_its_case_and_apart_from_the_account() {
+        let limiter = limiter();
+        let client = Some("192.0.2.1");
+        for address in ["ada@example.com", "ADA@example.com", "Ada@Example.com"] {
+            assert!(limiter.email_requested(client, address).is_ok());
+        }
+        assert!(limiter.email_requested(client, "ada@example.com").is_err());
+        assert!(limiter.email_requested(client, "bob@example.com").is_ok());
+        for _ in 0..3 {
+            assert!(limiter.email_about_account("u1").is_ok());
+        }
+        assert!(limiter.email_about_account("u1").is_err());
+        assert!(limiter.email_about_account("u2").is_ok());
+    }
+
+    #[test]
+    fn one_client_naming_a_new_address_each_time_is_still_limited() {
+        let limiter = limiter();
+        let client = Some("192.0.2.1");
+        for n in 0..5 {
+            assert!(limiter
+                .email_requested(client, &format!("a{n}@example.com"))
+                .is_ok());
+        }
+        assert!(limiter.email_requested(client, "a5@example.com").is_err());
+        assert!(limiter
+            .email_requested(Some("192.0.2.2"), "a5@example.com")
+            .is_ok());
     }
 
     fn retry_after(result: Result<(), AppError>) -> u64 {

@@ -2,6 +2,7 @@
 
 use crate::{
     auth::{
+        email_tokens::{self, Purpose},
         revocations::{self, Revocations},
         types::{Role, User},
     },
@@ -534,14 +535,14 @@ pub async fn delete_session_of(
         session_id,
     )
     .await?;
-    let logged = revocations::log(&mut tx, ended).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    let logged = commit_revoking(tx, known, ended).await?;
     Ok(!logged.is_empty())
 }
 
-/// Deletes all of a user's sessions but `except`, logging their revocations; answers how
-/// many went.
+/// Deletes all of a user's sessions but `except`, logging their revocations, and every
+/// emailed link of theirs still waiting (someone signing out everywhere fears another
+/// has been in: a change of address that other asked for must not stay pending);
+/// answers how many sessions went.
 pub async fn delete_sessions_of(
     pool: &Pool,
     known: &Revocations,
@@ -549,6 +550,7 @@ pub async fn delete_sessions_of(
     except: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    email_tokens::forget_user(&mut tx, user_id).await?;
     let ended = end_sessions(
         &mut tx,
         "delete from sessions where user_id = $1 and id <> $2 returning id",
@@ -556,10 +558,22 @@ pub async fn delete_sessions_of(
         except.unwrap_or_default(),
     )
     .await?;
-    let logged = revocations::log(&mut tx, ended).await?;
+    let logged = commit_revoking(tx, known, ended).await?;
+    Ok(logged.len() as u64)
+}
+
+/// Logs `entries` in `tx`, commits it, and applies them in this process at once (other
+/// processes read them from the log): a change that revokes tokens is known as soon as
+/// it lands.
+async fn commit_revoking(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    known: &Revocations,
+    entries: Vec<revocations::Entry>,
+) -> Result<Vec<revocations::Logged>, sqlx::Error> {
+    let logged = revocations::log(&mut tx, entries).await?;
     tx.commit().await?;
     known.apply(&logged);
-    Ok(logged.len() as u64)
+    Ok(logged)
 }
 
 /// Runs a `delete from sessions … returning id` bound to a user and a session id, and
@@ -769,7 +783,8 @@ async fn change_user(
     )))
 }
 
-/// Disables (with a reason, ending every session) or re-enables a user; `None` when
+/// Disables (with a reason, ending every session and deleting their emailed links) or
+/// re-enables a user; `None` when
 /// there is no such user. One transaction, with the revocations: the user answered is
 /// the user as this change left them, with how many sessions ended.
 pub async fn set_banned(
@@ -798,6 +813,7 @@ pub async fn set_banned(
     };
     let mut ended = Vec::new();
     if banned {
+        email_tokens::forget_user(&mut tx, &user.id).await?;
         ended = end_sessions(
             &mut tx,
             "delete from sessions where user_id = $1 and id <> $2 returning id",
@@ -807,9 +823,7 @@ pub async fn set_banned(
         .await?;
     }
     ended.push(revoked);
-    let logged = revocations::log(&mut tx, ended).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    let logged = commit_revoking(tx, known, ended).await?;
     let sessions_ended = logged
         .iter()
         .filter(|l| l.entry.session_id.is_some())
@@ -826,7 +840,7 @@ pub async fn set_role(
     id_or_email: &str,
     role: Role,
 ) -> Result<Option<User>, sqlx::Error> {
-    let Some((mut tx, user, revoked)) = change_user(
+    let Some((tx, user, revoked)) = change_user(
         pool,
         "id = $1 or email = $1",
         id_or_email,
@@ -838,9 +852,7 @@ pub async fn set_role(
     else {
         return Ok(None);
     };
-    let logged = revocations::log(&mut tx, vec![revoked]).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    commit_revoking(tx, known, vec![revoked]).await?;
     Ok(Some(user))
 }
 
@@ -863,7 +875,7 @@ pub async fn update_profile(
         set.push(format!("image = ${}", 4 + values.len()));
         values.push(image);
     }
-    let Some((mut tx, user, revoked)) = change_user(
+    let Some((tx, user, revoked)) = change_user(
         pool,
         "id = $1",
         user_id,
@@ -875,14 +887,12 @@ pub async fn update_profile(
     else {
         return Ok(None);
     };
-    let logged = revocations::log(&mut tx, vec![revoked]).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    commit_revoking(tx, known, vec![revoked]).await?;
     Ok(Some(user))
 }
 
-/// Sets a user's password hash and, with `Some(kept)`, ends every session of theirs but
-/// `kept`; `None` when there is no such user. One transaction with the revocations:
+/// Sets a user's password hash, deletes their emailed links and, with `Some(kept)`, ends
+/// every session of theirs but `kept`; `None` when there is no such user. One transaction with the revocations:
 /// every token from before the change is refused. Answers the user and how many
 /// sessions ended.
 pub async fn change_password(
@@ -904,6 +914,8 @@ pub async fn change_password(
     else {
         return Ok(None);
     };
+    // A link someone else asked for while they knew the old password goes with it.
+    email_tokens::forget_user(&mut tx, &user.id).await?;
     let mut ended = match keeping {
         Some(kept) => {
             end_sessions(
@@ -918,9 +930,7 @@ pub async fn change_password(
     };
     let sessions_ended = ended.len() as u64;
     ended.push(revoked);
-    let logged = revocations::log(&mut tx, ended).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    commit_revoking(tx, known, ended).await?;
     Ok(Some((user, sessions_ended)))
 }
 
@@ -967,10 +977,131 @@ pub async fn delete_user(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    let logged = revocations::log(&mut tx, ended).await?;
-    tx.commit().await?;
-    known.apply(&logged);
+    commit_revoking(tx, known, ended).await?;
     Ok(true)
+}
+
+/// What opening an emailed link did to an account.
+pub enum LinkOutcome<T> {
+    Done(T),
+    /// The token was not valid (any more), or not for this account as it is now.
+    Refused,
+    /// The address it moves the account to belongs to another account meanwhile.
+    AddressTaken,
+}
+
+/// Sets a new password with the reset token `token`, which it uses up: one transaction
+/// that ends every session of the user, deletes every other link of theirs and revokes
+/// their tokens. Answers the user and how many sessions ended.
+pub async fn reset_password(
+    pool: &Pool,
+    known: &Revocations,
+    found: &email_tokens::Found,
+    token: &str,
+    password_hash: &str,
+) -> Result<LinkOutcome<(User, u64)>, sqlx::Error> {
+    let Some((mut tx, user, revoked)) = change_user(
+        pool,
+        "id = $1",
+        &found.user_id,
+        "password_hash = $4",
+        &[Some(password_hash)],
+        revocations::Reason::AccountChanged,
+    )
+    .await?
+    else {
+        return Ok(LinkOutcome::Refused);
+    };
+    // A link sent to an address the account has since left is not the account's.
+    if user.email != found.email || !used_by(&mut tx, Purpose::ResetPassword, token, &user).await? {
+        tx.rollback().await?;
+        return Ok(LinkOutcome::Refused);
+    }
+    email_tokens::forget_user(&mut tx, &user.id).await?;
+    let mut ended = end_sessions(
+        &mut tx,
+        "delete from sessions where user_id = $1 and id <> $2 returning id",
+        &user.id,
+        "",
+    )
+    .await?;
+    let sessions_ended = ended.len() as u64;
+    ended.push(revoked);
+    commit_revoking(tx, known, ended).await?;
+    Ok(LinkOutcome::Done((user, sessions_ended)))
+}
+
+/// Marks the address `found` names verified with the token `token`, which it uses up,
+/// when it is still the account's address. Tokens carrying the old state are revoked.
+pub async fn verify_email(
+    pool: &Pool,
+    known: &Revocations,
+    found: &email_tokens::Found,
+    token: &str,
+) -> Result<LinkOutcome<User>, sqlx::Error> {
+    let Some((mut tx, user, revoked)) = change_user(
+        pool,
+        "id = $1",
+        &found.user_id,
+        "email_verified = 1",
+        &[],
+        revocations::Reason::AccountChanged,
+    )
+    .await?
+    else {
+        return Ok(LinkOutcome::Refused);
+    };
+    if user.email != found.email || !used_by(&mut tx, Purpose::VerifyEmail, token, &user).await? {
+        tx.rollback().await?;
+        return Ok(LinkOutcome::Refused);
+    }
+    commit_revoking(tx, known, vec![revoked]).await?;
+    Ok(LinkOutcome::Done(user))
+}
+
+/// Moves the account to the address `found` names, verified (the link reached it), with
+/// the token `token`, which it uses up. Tokens carrying the old address are revoked.
+pub async fn move_email(
+    pool: &Pool,
+    known: &Revocations,
+    found: &email_tokens::Found,
+    token: &str,
+) -> Result<LinkOutcome<User>, sqlx::Error> {
+    let changed = change_user(
+        pool,
+        "id = $1",
+        &found.user_id,
+        "email = $4, email_verified = 1",
+        &[Some(&found.email)],
+        revocations::Reason::AccountChanged,
+    )
+    .await;
+    let (mut tx, user, revoked) = match changed {
+        Ok(Some(change)) => change,
+        Ok(None) => return Ok(LinkOutcome::Refused),
+        Err(e) if db::is_unique_violation(&e) => return Ok(LinkOutcome::AddressTaken),
+        Err(e) => return Err(e),
+    };
+    if !used_by(&mut tx, Purpose::ChangeEmail, token, &user).await? {
+        tx.rollback().await?;
+        return Ok(LinkOutcome::Refused);
+    }
+    // Links sent to the old address (a reset, a verification) are not for this one.
+    email_tokens::forget_user(&mut tx, &user.id).await?;
+    commit_revoking(tx, known, vec![revoked]).await?;
+    Ok(LinkOutcome::Done(user))
+}
+
+/// Uses up `token` inside `tx`, answering whether it was `user`'s.
+async fn used_by(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    purpose: Purpose,
+    token: &str,
+    user: &User,
+) -> Result<bool, sqlx::Error> {
+    Ok(email_tokens::consume(tx, purpose, token)
+        .await?
+        .is_some_and(|used| used.user_id == user.id))
 }
 
 #[cfg(test)]

@@ -14,6 +14,15 @@ use crate::{
 };
 use leptos::prelude::*;
 
+/// Where sign-up leads when the address must be verified before signing in.
+pub const CHECK_YOUR_EMAIL: &str = "/sign-in?verify=sent";
+
+/// Where asking for a reset link leads: the same page, saying a link is on its way.
+pub const RESET_REQUESTED: &str = "/forgot-password?sent=1";
+
+/// Where a new password leads: sign-in, saying every session was ended.
+pub const PASSWORD_WAS_RESET: &str = "/sign-in?reason=reset";
+
 #[server(prefix = "/fn", endpoint = "sign-up")]
 pub async fn sign_up(
     name: String,
@@ -24,8 +33,14 @@ pub async fn sign_up(
     use crate::auth::{session, types::Registration};
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
-    let signed_in = session::sign_up(&state, form, &crate::context::client_info(&state)).await?;
-    crate::context::enter(&state, &signed_in, next.as_deref());
+    match session::sign_up(&state, form, &crate::context::client_info(&state)).await? {
+        session::SignedUp::In(signed_in) => {
+            crate::context::enter(&state, &signed_in, next.as_deref());
+        }
+        session::SignedUp::AwaitingVerification(_) => {
+            leptos_axum::redirect(CHECK_YOUR_EMAIL);
+        }
+    }
     Ok(())
 }
 
@@ -67,6 +82,8 @@ pub async fn current_user() -> Result<Option<Viewer>, AppError> {
             id: user.id,
             name: user.name,
             role: user.role,
+            email: user.email,
+            email_verified: user.email_verified,
         }))
 }
 
@@ -240,5 +257,129 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
     .await?;
     crate::context::set_cookies(credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in?reason=deleted");
+    Ok(())
+}
+
+/// Emails a password reset link to `email` if it has an account, and says so either way
+/// (`RESET_REQUESTED`).
+#[server(prefix = "/fn", endpoint = "request-password-reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use crate::{
+        auth::{password_reset, types::Email},
+        redirect::RedirectTarget,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let email = Email::parse(&email).map_err(|e| AppError::Validation(vec![e]))?;
+    let callback =
+        RedirectTarget::or_default(Some(password_reset::RESET_PAGE), &state.site.public_origin);
+    let client = crate::context::client_info(&state);
+    password_reset::request_reset(&state, email, callback, &client).await?;
+    leptos_axum::redirect(RESET_REQUESTED);
+    Ok(())
+}
+
+/// Sets a new password with the token of a reset link, then goes to sign-in: every
+/// session of the account has ended, this browser's too.
+///
+/// It does not sign the person in. The link proves only that someone could read the
+/// mailbox; signing in with the new password, as anyone else would, also lets the
+/// browser's password manager store it, and keeps a reset from being a way around
+/// `REQUIRE_EMAIL_VERIFICATION` or a disabled account's refusal.
+#[server(prefix = "/fn", endpoint = "reset-password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use crate::auth::{account, credentials, password_reset};
+    let state = crate::state::AppState::from_context()?;
+    let password = account::new_password("newPassword", &new_password)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let client = crate::context::client_info(&state);
+    password_reset::reset_password(&state, &token, password, &client).await?;
+    crate::context::set_cookies(credentials::cleared_cookies(&state));
+    leptos_axum::redirect(PASSWORD_WAS_RESET);
+    Ok(())
+}
+
+/// Emails the signed-in user a new link that verifies their address, and goes back to
+/// `next` (the page the banner was on) saying so.
+#[server(prefix = "/fn", endpoint = "send-verification-email")]
+pub async fn send_verification_email(next: Option<String>) -> Result<(), AppError> {
+    use crate::{
+        auth::email_verification::{self, VERIFIED_PAGE},
+        redirect::RedirectTarget,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let origin = &state.site.public_origin;
+    if !user.email_verified {
+        let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), origin);
+        let client = crate::context::client_info(&state);
+        email_verification::send_verification(&state, &user, &callback, &client).await?;
+    }
+    let back = RedirectTarget::or_default(next.as_deref(), origin);
+    leptos_axum::redirect(back.with_query("verification", "sent").as_str());
+    Ok(())
+}
+
+/// Emails a link that verifies `email` when it has an account waiting for one: the
+/// sign-in page offers it when sign-in was refused for that reason. Says the same either
+/// way (`CHECK_YOUR_EMAIL`).
+#[server(prefix = "/fn", endpoint = "resend-verification")]
+pub async fn resend_verification(email: String) -> Result<(), AppError> {
+    use crate::{
+        auth::{email_verification, types::Email},
+        redirect::RedirectTarget,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let email = Email::parse(&email).map_err(|e| AppError::Validation(vec![e]))?;
+    let callback = RedirectTarget::or_default(
+        Some(email_verification::VERIFIED_PAGE),
+        &state.site.public_origin,
+    );
+    let client = crate::context::client_info(&state);
+    email_verification::request_verification(&state, email, callback, &client).await?;
+    leptos_axum::redirect(CHECK_YOUR_EMAIL);
+    Ok(())
+}
+
+/// Where asking for a change of address leads: the account page, saying where the link
+/// went.
+pub const EMAIL_CHANGE_REQUESTED: &str = "/account?email=sent";
+
+/// Emails a link to `new_email` once `email_password` is the signed-in user's; their
+/// account moves to it when the link is opened. The password, as for a new password:
+/// whoever has only the session (a browser left signed in) must not be able to move the
+/// account to an address they read, and then reset its password from there.
+#[server(prefix = "/fn", endpoint = "change-email")]
+pub async fn change_email(new_email: String, email_password: String) -> Result<(), AppError> {
+    use crate::{
+        audit::EventKind,
+        auth::{
+            email_verification, session,
+            types::{Email, Password},
+        },
+        error::FieldErrors,
+        redirect::RedirectTarget,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let mut fields = FieldErrors::default();
+    let new = fields.check(Email::parse(&new_email).map_err(|e| e.on_field("newEmail")));
+    let password = fields.check(Password::presented("emailPassword", &email_password));
+    let (new, password) = fields.finish(|| Some((new?, password?)))?;
+    let client = crate::context::client_info(&state);
+    session::check_password(
+        &state,
+        &client,
+        &user,
+        EventKind::EmailChangeRequested,
+        "emailPassword",
+        password,
+    )
+    .await?;
+    let callback = RedirectTarget::or_default(
+        Some(email_verification::VERIFIED_PAGE),
+        &state.site.public_origin,
+    );
+    email_verification::request_email_change(&state, &user, new, &callback, &client).await?;
+    leptos_axum::redirect(EMAIL_CHANGE_REQUESTED);
     Ok(())
 }

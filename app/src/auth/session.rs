@@ -20,14 +20,16 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
+        email_verification::{self, VERIFIED_PAGE},
         failed_sign_ins,
         repo::{self, NewSession, Session},
         token::{Scope, Subject},
-        types::{Credentials, Password, Registration, User},
+        types::{Credentials, Email, Password, Registration, User, UserName},
     },
     client::ClientInfo,
     db,
     error::{AppError, FieldError},
+    redirect::RedirectTarget,
     state::AppState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -41,11 +43,18 @@ pub struct SignedIn {
     pub access_token: String,
 }
 
+/// A new account: signed in, or, with `REQUIRE_EMAIL_VERIFICATION`, waiting for its
+/// address to be verified (a link is on its way) before it may sign in.
+pub enum SignedUp {
+    In(Box<SignedIn>),
+    AwaitingVerification(User),
+}
+
 pub async fn sign_up(
     state: &AppState,
     form: Registration,
     client: &ClientInfo,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignedUp, AppError> {
     state.limits.sign_up_attempt(client.address())?;
     let hash = state.passwords.hash(form.password).await?;
     // Everyone signs up as a plain user. Nothing proves that whoever types an address owns
@@ -59,6 +68,15 @@ pub async fn sign_up(
             .email(form.email.as_str())
             .detail("email already registered");
         record(&state.db, entry).await;
+        if state.site.require_email_verification {
+            // Answered as a new account waiting for its link, as Better Auth does: the
+            // sign-up tells nobody which addresses have accounts, as the reset and
+            // verification requests do not.
+            return Ok(SignedUp::AwaitingVerification(unsaved_user(
+                &form.name,
+                &form.email,
+            )));
+        }
         return Err(AppError::Conflict {
             code: crate::error::USER_ALREADY_EXISTS.to_owned(),
             message: "An account with this email already exists".to_owned(),
@@ -68,10 +86,46 @@ pub async fn sign_up(
         .user(&user.id, &user.email)
         .detail(format!("role {}", user.role.as_str()));
     record(&state.db, entry).await;
+    if state.site.require_email_verification {
+        let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), &state.site.public_origin);
+        // The account exists either way: a refused email is sent again from sign-in.
+        if let Err(e) = email_verification::send_verification(state, &user, &callback, client).await
+        {
+            tracing::warn!(user_id = %user.id, cause = %e, "no verification email at sign-up");
+        }
+        return Ok(SignedUp::AwaitingVerification(user));
+    }
     start_session(state, user, client, None)
         .await?
+        .map(|signed_in| SignedUp::In(Box::new(signed_in)))
         .ok_or_else(account_disabled)
 }
+
+/// The account a sign-up would have made, never stored: the answer to a sign-up for an
+/// address that has one, while `REQUIRE_EMAIL_VERIFICATION` keeps that secret.
+fn unsaved_user(name: &UserName, email: &Email) -> User {
+    let now = db::timestamp();
+    User {
+        id: db::new_id(),
+        email: email.as_str().to_owned(),
+        name: name.as_str().to_owned(),
+        email_verified: false,
+        image: None,
+        created_at: now.clone(),
+        updated_at: now,
+        role: Default::default(),
+        banned: false,
+        ban_reason: None,
+    }
+}
+
+/// Better Auth's 403 for a sign-in to an account whose address is not verified yet,
+/// under `REQUIRE_EMAIL_VERIFICATION`.
+pub fn email_not_verified() -> AppError {
+    AppError::forbidden(EMAIL_NOT_VERIFIED, "Email not verified")
+}
+
+pub const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
 
 pub async fn sign_in(
     state: &AppState,
@@ -105,6 +159,11 @@ pub async fn sign_in(
         Some(user) if matches && user.banned => {
             record(&state.db, refused("user disabled").user_id(&user.id)).await;
             Err(account_disabled())
+        }
+        Some(user) if matches && state.site.require_email_verification && !user.email_verified => {
+            password_matched(state, client, &credentials.email, standing).await?;
+            record(&state.db, refused("email not verified").user_id(&user.id)).await;
+            Err(email_not_verified())
         }
         Some(user) if matches => {
             password_matched(state, client, &credentials.email, standing).await?;
@@ -261,7 +320,7 @@ async fn start_session(
     client: &ClientInfo,
     verified_hash: Option<&str>,
 ) -> Result<Option<SignedIn>, AppError> {
-    let session_token = new_session_token();
+    let session_token = new_secret_token();
     let Some(session) = repo::insert_session(
         &state.db,
         NewSession {
@@ -381,7 +440,7 @@ pub async fn refresh(
     if let Some((mut session, user)) =
         repo::find_active_session_by_token_hash(&state.db, &presented_hash).await?
     {
-        let next = new_session_token();
+        let next = new_secret_token();
         let slid = slid_expiry(state, &session);
         let rotated = repo::rotate_session_token(
             &state.db,
@@ -433,7 +492,7 @@ pub async fn refresh(
         let answer_was_lost = session.token_unseen
             && session.previous_token_hash.as_deref() == Some(presented_hash.as_str())
             && retired.retired_at >= db::timestamp_in(-state.site.lost_refresh_window_secs);
-        let next = new_session_token();
+        let next = new_secret_token();
         if answer_was_lost
             && repo::replace_lost_token(&state.db, &session.id, &presented_hash, &hash_token(&next))
                 .await?
@@ -593,7 +652,7 @@ pub async fn issue_api_token(
         db,
         NewSession {
             user_id: &user.id,
-            token_hash: &hash_token(&new_session_token()),
+            token_hash: &hash_token(&new_secret_token()),
             lifetime_secs: lifetime.secs(),
             ip_address: client.ip_address.as_deref(),
             user_agent: Some(&label),
@@ -666,13 +725,15 @@ pub async fn revoke_sessions(
     Ok(revoked)
 }
 
-fn new_session_token() -> String {
+/// 32 random bytes, base64url: a session token, or the token of an emailed link.
+pub(crate) fn new_secret_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn hash_token(token: &str) -> String {
+/// How a secret token is stored: its SHA-256, base64url.
+pub(crate) fn hash_token(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -682,7 +743,7 @@ mod tests {
 
     #[test]
     fn session_tokens_are_random_and_stored_hashed() {
-        let (a, b) = (new_session_token(), new_session_token());
+        let (a, b) = (new_secret_token(), new_secret_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43, "32 bytes of base64url");
         assert_ne!(hash_token(&a), a);

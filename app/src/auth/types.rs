@@ -45,6 +45,22 @@ impl Email {
         if local.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
             return Err(invalid());
         }
+        // A dot-atom only: a quoted or escaped local part (`"ada"@…`, `a\da@…`) is
+        // delivered to the unquoted mailbox, so it would be a second account, and a
+        // second limit on mail, for the same person.
+        let special = |c: char| {
+            matches!(
+                c,
+                '"' | '\\' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '@' | '[' | ']'
+            )
+        };
+        if local.chars().any(special)
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
+            return Err(invalid());
+        }
         let ascii = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
         let (domain, checked) = idna::domain_to_unicode(&ascii);
         if checked.is_err() || !domain.contains('.') || domain.contains('@') {
@@ -242,13 +258,17 @@ pub struct User {
 }
 
 /// The signed-in person as the pages know them: the header shows the name and, for
-/// admins, the admin link; the task page keys drafts by the id. Only these, so the
+/// admins, the admin link; the task page keys drafts by the id; an unverified address
+/// gets a banner. Only these, so the
 /// browser bundle carries no code for the whole `User`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// For the banner that asks to verify it, and the account page's change of address.
+    pub email: String,
+    pub email_verified: bool,
 }
 
 /// One of a user's sessions, as the account page shows it.
@@ -325,6 +345,22 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn quoted_or_escaped_local_parts_are_refused_since_they_reach_the_plain_mailbox() {
+        for bad in [
+            "\"ada\"@example.com",
+            "a\\da@example.com",
+            "\"a@b\"@example.com",
+            "ada(comment)@example.com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(Email::parse("ada.lovelace+tasks@example.com").is_ok());
     }
 
     #[test]

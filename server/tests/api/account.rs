@@ -1,23 +1,11 @@
 //! A person managing their own account with Better Auth's routes: `update-user`,
 //! `change-password` and `delete-user`.
 
-use crate::support::{TestApp, PASSWORD};
+use crate::support::{code, session_of, TestApp, PASSWORD};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for ada";
-
-async fn code(response: reqwest::Response) -> String {
-    let body: Value = response.json().await.unwrap();
-    body["code"].as_str().unwrap_or_default().to_owned()
-}
-
-/// The session of a session token, as `get-session` answers it (`null` when it ended).
-async fn session_of(app: &TestApp, session_token: &str) -> Value {
-    let response = app.auth_get("/api/auth/get-session", session_token).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
 
 /// The access JWT in an answer's `Set-Cookie`.
 fn access_cookie(response: &reqwest::Response) -> String {

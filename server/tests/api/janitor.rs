@@ -1,6 +1,6 @@
 //! State that stays bounded: the janitor deletes expired sessions (with the tokens they
-//! retired), audit events past their retention, signing keys nothing verifies with and
-//! revocations no unexpired token predates.
+//! retired), audit events past their retention, signing keys nothing verifies with,
+//! revocations no unexpired token predates, and emailed links long expired.
 
 use crate::support::*;
 use app::janitor::{sweep, Retention, Swept};
@@ -122,6 +122,41 @@ async fn signing_keys_no_longer_published_go_and_the_current_one_stays() {
     assert_eq!(swept.signing_keys, 1);
     assert_eq!(count(&mut db, "select count(*) from signing_keys").await, 1);
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn emailed_links_a_day_past_their_expiry_go_and_newer_ones_stay() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.new_user().await, app.new_user().await);
+    for user in [&ada, &bob] {
+        let asked = app
+            .post_json(
+                "/api/auth/request-password-reset",
+                &serde_json::json!({ "email": user.email }),
+            )
+            .await;
+        assert_eq!(asked.status(), StatusCode::OK);
+        app.mail.message_to(&user.email).await;
+    }
+    let mut db = app.direct_connection().await;
+    db.execute(
+        format!(
+            "update email_tokens set expires_at = '2000-01-01T00:00:00.000000Z' \
+             where user_id = '{}'",
+            ada.id
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    assert_eq!(swept.email_tokens, 1);
+    let left = sqlx::query("select user_id from email_tokens")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].get::<String, _>("user_id"), bob.id);
 }
 
 #[tokio::test]

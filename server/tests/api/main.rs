@@ -8,6 +8,7 @@ mod better_auth;
 mod cluster;
 mod connections;
 mod docs;
+mod email;
 mod faults;
 mod hostile;
 mod interop;

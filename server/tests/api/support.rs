@@ -26,6 +26,8 @@ pub struct TestApp {
     pub base: String,
     pub database_url: String,
     pub client: reqwest::Client,
+    /// Where the app's emails arrive.
+    pub mail: Mailbox,
     _db: Option<TestDatabase>,
 }
 
@@ -60,6 +62,7 @@ impl TestApp {
     }
 
     async fn start(database_url: &str, extra: &[(&'static str, &str)]) -> Self {
+        let mail = Mailbox::for_this_run();
         let vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url.to_owned()),
             ("JWT_SECRET_KEY", SECRET.to_owned()),
@@ -68,6 +71,7 @@ impl TestApp {
         ]);
         let vars: HashMap<&str, String> = vars
             .into_iter()
+            .chain(mail.settings())
             .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
             .collect();
         let leptos_options = LeptosOptions::builder()
@@ -83,7 +87,10 @@ impl TestApp {
         let app = Application::build(config).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        Self::remote(base, database_url)
+        Self {
+            mail,
+            ..Self::remote(base, database_url)
+        }
     }
 
     /// A client for an app that runs elsewhere, such as a server process of its own.
@@ -95,6 +102,7 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            mail: Mailbox::for_this_run(),
             _db: None,
         }
     }
@@ -634,4 +642,179 @@ pub fn with_other_subject(jwt: &str) -> String {
     let mut claims = payload(jwt);
     claims["sub"] = serde_json::json!("someone-else");
     with_segment(jwt, 1, &claims)
+}
+
+/// The Better Auth `code` of an error answer.
+pub async fn code(response: Response) -> String {
+    let body: Value = response.json().await.expect("json");
+    body["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The session of a session token, as `get-session` answers it (`null` when it ended).
+pub async fn session_of(app: &TestApp, session_token: &str) -> Value {
+    let response = app.auth_get("/api/auth/get-session", session_token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+/// Where a test app's emails arrive: the SMTP server of the run (`TEST_SMTP_URL`, which
+/// `scripts/with-smtp.sh` starts for the test command; its maildir is `TEST_SMTP_DIR`),
+/// or, when the run has none, the app's own development outbox in a temporary directory.
+pub struct Mailbox {
+    dir: std::path::PathBuf,
+    smtp_url: Option<String>,
+    _outbox: Option<tempfile::TempDir>,
+}
+
+/// A message as it was delivered: its subject, its text part, its HTML part.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub from: String,
+}
+
+impl Delivered {
+    /// The first link into the app's API the message carries.
+    pub fn link(&self) -> String {
+        self.text
+            .split_whitespace()
+            .find(|word| word.starts_with("http") && word.contains("/api/auth/"))
+            .unwrap_or_else(|| panic!("no link in {:?}", self.text))
+            .to_owned()
+    }
+
+    /// The token in the message's link: its last path segment, or its `token` query.
+    pub fn token(&self) -> String {
+        let link = url::Url::parse(&self.link()).expect("a URL");
+        link.query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| {
+                link.path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .expect("a token")
+                    .to_owned()
+            })
+    }
+}
+
+impl Mailbox {
+    fn for_this_run() -> Self {
+        match (
+            std::env::var("TEST_SMTP_URL"),
+            std::env::var("TEST_SMTP_DIR"),
+        ) {
+            (Ok(url), Ok(dir)) => Self {
+                dir: std::path::Path::new(&dir).join("new"),
+                smtp_url: Some(url),
+                _outbox: None,
+            },
+            _ => {
+                let outbox = tempfile::tempdir().expect("an outbox directory");
+                Self {
+                    dir: outbox.path().to_path_buf(),
+                    smtp_url: None,
+                    _outbox: Some(outbox),
+                }
+            }
+        }
+    }
+
+    /// The development outbox in `dir`, as an app with no SMTP server writes it.
+    pub fn outbox(dir: &std::path::Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            smtp_url: None,
+            _outbox: None,
+        }
+    }
+
+    /// The app's configuration for sending here.
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        match &self.smtp_url {
+            Some(url) => vec![
+                ("SMTP_URL", url.clone()),
+                (
+                    "MAIL_FROM",
+                    "Taskboard tests <tests@taskboard.test>".to_owned(),
+                ),
+            ],
+            None => vec![("MAIL_OUTBOX_DIR", self.dir.display().to_string())],
+        }
+    }
+
+    /// Whether the messages go through an SMTP server.
+    pub fn is_smtp(&self) -> bool {
+        self.smtp_url.is_some()
+    }
+
+    /// Every message delivered to `address` so far, oldest first.
+    pub fn delivered_to(&self, address: &str) -> Vec<Delivered> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, Vec<u8>)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let modified = entry.metadata().ok()?.modified().ok()?;
+                Some((modified, std::fs::read(entry.path()).ok()?))
+            })
+            .collect();
+        files.sort_by_key(|(modified, _)| *modified);
+        files
+            .iter()
+            .filter_map(|(_, raw)| {
+                let mail = mailparse::parse_mail(raw).ok()?;
+                let header = |name: &str| {
+                    use mailparse::MailHeaderMap;
+                    mail.headers.get_first_value(name).unwrap_or_default()
+                };
+                // The maildir's envelope recipient, else (the outbox) the `To` header.
+                let to = Some(header("X-RcptTo"))
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| header("To"));
+                if !to.eq_ignore_ascii_case(address) {
+                    return None;
+                }
+                let part = |kind: &str| {
+                    mail.subparts
+                        .iter()
+                        .find(|p| p.ctype.mimetype == kind)
+                        .and_then(|p| p.get_body().ok())
+                        .unwrap_or_default()
+                };
+                Some(Delivered {
+                    subject: header("Subject"),
+                    text: part("text/plain"),
+                    html: part("text/html"),
+                    from: header("From"),
+                })
+            })
+            .collect()
+    }
+
+    /// The newest message to `address`, waiting for it to arrive (sending happens after
+    /// the answer).
+    pub async fn message_to(&self, address: &str) -> Delivered {
+        self.messages_to(address, 1).await.pop().expect("a message")
+    }
+
+    /// The messages to `address` once there are at least `count`, waiting for them.
+    pub async fn messages_to(&self, address: &str, count: usize) -> Vec<Delivered> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let delivered = self.delivered_to(address);
+            if delivered.len() >= count {
+                return delivered;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} messages to {address} did not arrive in 15 s (got {})",
+                delivered.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

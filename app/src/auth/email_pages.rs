@@ -1,0 +1,253 @@
+//! The pages behind the emailed links: asking for a password reset, setting the new
+//! password, what became of a verification link, the banner that asks to verify an
+//! address, and the account page's change of address. Every form is a plain post to
+//! its server function first, so each works before the wasm has loaded; the function's
+//! redirect says what happened (`?sent=1`, `?verification=sent`, `?email=sent`).
+
+use crate::auth::{
+    pages::{form_error, Field, UserResource},
+    server_fns::{ChangeEmail, RequestPasswordReset, ResetPassword, SendVerificationEmail},
+    types::Viewer,
+};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_location, use_query_map},
+    lazy_route, LazyRoute,
+};
+
+/// `/forgot-password`: an address in, a link out, and the same words whether or not the
+/// address has an account.
+pub struct ForgotPasswordPage;
+
+#[lazy_route]
+impl LazyRoute for ForgotPasswordPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        forgot_password_form().into_any()
+    }
+}
+
+fn forgot_password_form() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    let query = use_query_map();
+    let sent = move || query.read().get("sent").is_some();
+    let error = move || action.value().get().and_then(Result::err);
+    let pending = action.pending();
+    view! {
+        <Title text="Forgot your password? · Taskboard" />
+        <section class="card auth-card" aria-labelledby="forgot-title">
+            <h1 id="forgot-title">"Forgot your password?"</h1>
+            <Show when=sent>
+                <p class="notice" role="status">
+                    "If an account uses that address, a link to choose a new password is on its way. "
+                    "It works once, and expires; check your spam folder if it does not arrive."
+                </p>
+            </Show>
+            <p>"Type the address you signed up with, and we will email you a link to choose a new password."</p>
+            <ActionForm action=action>
+                <Field label="Email" name="email" kind="email" autocomplete="email"
+                    error=Signal::derive(move || error().and_then(|e| e.message_for("email"))) />
+                <p class="form-error" role="alert">{move || form_error(error())}</p>
+                <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Sending…" } else { "Email me a link" }}
+                </button>
+            </ActionForm>
+            <p class="switch">"Remembered it? " <A href="/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}
+
+/// `/reset-password`: where a reset link leads, with `?token=` (a form for the new
+/// password) or `?error=INVALID_TOKEN` (a way to ask again).
+pub struct ResetPasswordPage;
+
+#[lazy_route]
+impl LazyRoute for ResetPasswordPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        reset_password_form().into_any()
+    }
+}
+
+const LINK_REFUSED: &str =
+    "This link has been used, has expired, or is incomplete. Ask for a new one.";
+
+fn reset_password_form() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let query = use_query_map();
+    let token = move || {
+        let query = query.read();
+        query
+            .get("token")
+            .filter(|_| query.get("error").is_none())
+            .filter(|token| !token.is_empty())
+    };
+    let error = move || action.value().get().and_then(Result::err);
+    let refused = move || token().is_none() || error().is_some_and(|e| e.code() == "INVALID_TOKEN");
+    let pending = action.pending();
+    view! {
+        <Title text="Choose a new password · Taskboard" />
+        <section class="card auth-card" aria-labelledby="reset-title">
+            <h1 id="reset-title">"Choose a new password"</h1>
+            <Show
+                when=move || !refused()
+                fallback=|| view! {
+                    <p class="banner error" role="alert">{LINK_REFUSED}</p>
+                    <p><A href="/forgot-password">"Email me a new link"</A></p>
+                }
+            >
+                <p>"Setting it signs your account out everywhere; then you sign in with the new password."</p>
+                <ActionForm action=action>
+                    <input type="hidden" name="token" value=move || token().unwrap_or_default() />
+                    <Field label="New password" name="new_password" kind="password" autocomplete="new-password"
+                        error=Signal::derive(move || error().and_then(|e| e.message_for("newPassword"))) />
+                    <p class="hint">"At least 8 characters, and not one of the common passwords."</p>
+                    <p class="form-error" role="alert">{move || form_error(error())}</p>
+                    <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
+                        {move || if pending.get() { "Saving…" } else { "Set my new password" }}
+                    </button>
+                </ActionForm>
+            </Show>
+        </section>
+    }
+}
+
+/// `/email-verified`: where a verification or change-of-address link leads, saying
+/// whether it worked and, if not, why and what to do.
+pub struct EmailVerifiedPage;
+
+#[lazy_route]
+impl LazyRoute for EmailVerifiedPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        email_verified().into_any()
+    }
+}
+
+fn email_verified() -> impl IntoView {
+    let query = use_query_map();
+    let problem = move || {
+        query.read().get("error").map(|code| match code.as_str() {
+            "TOKEN_EXPIRED" => "This link has expired. Send yourself a new one.",
+            "USER_ALREADY_EXISTS" => {
+                "Another account uses that address now, so yours was not moved to it."
+            }
+            "INVALID_USER" => {
+                "This link is for another account than the one signed in here. Sign out, then open it again."
+            }
+            _ => "This link has been used or is not valid. Send yourself a new one.",
+        })
+    };
+    view! {
+        <Title text="Email address · Taskboard" />
+        <section class="card auth-card" aria-labelledby="verified-title">
+            {move || match problem() {
+                Some(problem) => Either::Left(view! {
+                    <h1 id="verified-title">"That link did not work"</h1>
+                    <p class="banner error" role="alert">{problem}</p>
+                    <p>"Signed in, the banner at the top sends a new link; otherwise sign in first."</p>
+                    <p><A href="/sign-in">"Sign in"</A></p>
+                }),
+                None => Either::Right(view! {
+                    <h1 id="verified-title">"Your email address is confirmed"</h1>
+                    <p class="notice" role="status">"Thank you: emails about your account go to it from now on."</p>
+                    <p><A href="/tasks" attr:class="button primary">"Open my tasks"</A></p>
+                }),
+            }}
+        </section>
+    }
+}
+
+/// Asks a signed-in person whose address is not verified to verify it, with a button
+/// that (re)sends the link. A plain form post, so it works before the wasm arrives;
+/// once hydrated, the same call is made in place (no form decoder in every page's wasm,
+/// as with sign-out).
+#[component]
+pub fn VerifyBanner(user: UserResource) -> impl IntoView {
+    let send = ServerAction::<SendVerificationEmail>::new();
+    let location = use_location();
+    let query = use_query_map();
+    let here = move || location.pathname.get();
+    let sent = move || query.read().get("verification").is_some();
+    let send_here = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        send.dispatch(SendVerificationEmail { next: Some(here()) });
+    };
+    let error = move || {
+        send.value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let unverified = user.await.ok().flatten().filter(|u: &Viewer| !u.email_verified);
+                unverified.map(|user| view! {
+                    <div class="banner verify" role="region" aria-label="Confirm your email address">
+                        <p>
+                            {move || if sent() {
+                                format!("We sent a link to {}. Open it to confirm your address.", user.email)
+                            } else {
+                                format!("Your email address {} is not confirmed yet.", user.email)
+                            }}
+                            <span class="form-error" role="alert">{error}</span>
+                        </p>
+                        <form method="post" action=SendVerificationEmail::url() class="inline" on:submit=send_here>
+                            <input type="hidden" name="next" value=here />
+                            <button type="submit" class="ghost" disabled=send.pending()>
+                                {move || if send.pending().get() {
+                                    "Sending…"
+                                } else if sent() {
+                                    "Send it again"
+                                } else {
+                                    "Send me the link"
+                                }}
+                            </button>
+                        </form>
+                    </div>
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// The account page's change of address: the link goes to the new address, and the
+/// account moves when it is opened.
+pub fn change_email_form(current: Option<Viewer>) -> impl IntoView {
+    let action = ServerAction::<ChangeEmail>::new();
+    let query = use_query_map();
+    let sent = move || query.read().get("email").is_some();
+    let error = move || action.value().get().and_then(Result::err);
+    let (email, verified) = current.map_or((String::new(), false), |v| (v.email, v.email_verified));
+    view! {
+        <h3>"Change your email address"</h3>
+        <p>
+            "Your address is " <strong>{email}</strong>
+            {if verified { " (confirmed)." } else { " (not confirmed yet)." }}
+        </p>
+        <ActionForm action=action attr:aria-label="Change your email address">
+            <Field label="New email address" name="new_email" kind="email" autocomplete="email"
+                error=Signal::derive(move || error().and_then(|e| e.message_for("newEmail"))) />
+            <Field label="Your password" name="email_password" kind="password" autocomplete="current-password"
+                error=Signal::derive(move || error().and_then(|e| e.message_for("emailPassword"))) />
+            <p class="hint">"We email a link to the new address. Your account moves to it when you open the link."</p>
+            <p class="form-error" role="alert">{move || form_error(error())}</p>
+            <p class="saved" role="status">{move || sent().then_some("Check the new address: the link is on its way.")}</p>
+            <button type="submit" class="primary" disabled=action.pending()>
+                {move || if action.pending().get() { "Sending…" } else { "Send the link" }}
+            </button>
+        </ActionForm>
+    }
+}

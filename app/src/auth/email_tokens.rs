@@ -1,0 +1,224 @@
+//! The tokens in emailed links: random, for one purpose and one account, stored only as
+//! hashes, expiring, and deleted when used. A newer link of the same purpose replaces
+//! the account's older ones, and a password reset removes every link of the account.
+
+use crate::{
+    auth::session::{hash_token, new_secret_token},
+    db::{self, Pool},
+};
+use sqlx::Row;
+
+/// What a link does when it is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum Purpose {
+    ResetPassword,
+    VerifyEmail,
+    ChangeEmail,
+}
+
+/// A token as the database holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub user_id: String,
+    /// The address the link was sent to.
+    pub email: String,
+}
+
+/// What a presented token turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Valid(Found),
+    Expired,
+    /// Never issued, used already, replaced, or for another purpose.
+    Unknown,
+}
+
+/// Makes a token for `purpose` that `user_id` can use for `lifetime_secs`, sent to
+/// `email`, replacing their older ones of that purpose. Answers the token itself, which
+/// only the email holds.
+pub async fn issue(
+    pool: &Pool,
+    purpose: Purpose,
+    user_id: &str,
+    email: &str,
+    lifetime_secs: i64,
+) -> Result<String, sqlx::Error> {
+    let token = new_secret_token();
+    // One statement, so two links asked for at once still leave one.
+    sqlx::query(
+        "insert into email_tokens (token_hash, purpose, user_id, email, expires_at, created_at) \
+         values ($1, $2, $3, $4, $5, $6) \
+         on conflict (user_id, purpose) do update set token_hash = excluded.token_hash, \
+         email = excluded.email, expires_at = excluded.expires_at, \
+         created_at = excluded.created_at",
+    )
+    .bind(hash_token(&token))
+    .bind(<&str>::from(purpose))
+    .bind(user_id)
+    .bind(email)
+    .bind(db::timestamp_in(lifetime_secs))
+    .bind(db::timestamp())
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+/// What `token` is for `purpose`, without using it.
+pub async fn look_up(pool: &Pool, purpose: Purpose, token: &str) -> Result<Lookup, sqlx::Error> {
+    let row = sqlx::query(
+        "select user_id, email, expires_at from email_tokens \
+         where token_hash = $1 and purpose = $2",
+    )
+    .bind(hash_token(token))
+    .bind(<&str>::from(purpose))
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Lookup::Unknown);
+    };
+    let expires_at: String = row.try_get("expires_at")?;
+    if expires_at <= db::timestamp() {
+        return Ok(Lookup::Expired);
+    }
+    Ok(Lookup::Valid(Found {
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+    }))
+}
+
+/// Uses `token` for `purpose` inside `tx`: deletes it and answers what it was for, or
+/// `None` when it is not (or no longer) a valid token, as when another request used it
+/// first.
+pub async fn consume(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    purpose: Purpose,
+    token: &str,
+) -> Result<Option<Found>, sqlx::Error> {
+    let row = sqlx::query(
+        "delete from email_tokens where token_hash = $1 and purpose = $2 and expires_at > $3 \
+         returning user_id, email",
+    )
+    .bind(hash_token(token))
+    .bind(<&str>::from(purpose))
+    .bind(db::timestamp())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        Ok(Found {
+            user_id: row.try_get("user_id")?,
+            email: row.try_get("email")?,
+        })
+    })
+    .transpose()
+}
+
+/// Deletes every token of `user_id` inside `tx`: after a password reset no other link
+/// of theirs may be used.
+pub async fn forget_user(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from email_tokens where user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{auth::repo::insert_user, testing::memory_pool};
+
+    async fn user(pool: &Pool) -> String {
+        insert_user(pool, "Ada", "ada@example.com", "hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    async fn used(pool: &Pool, purpose: Purpose, token: &str) -> Option<Found> {
+        let mut tx = pool.begin().await.unwrap();
+        let found = consume(&mut tx, purpose, token).await.unwrap();
+        tx.commit().await.unwrap();
+        found
+    }
+
+    #[tokio::test]
+    async fn a_token_works_once_for_its_purpose_only() {
+        let pool = memory_pool().await;
+        let id = user(&pool).await;
+        let token = issue(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600)
+            .await
+            .unwrap();
+        assert_eq!(
+            look_up(&pool, Purpose::VerifyEmail, &token).await.unwrap(),
+            Lookup::Unknown
+        );
+        assert_eq!(used(&pool, Purpose::VerifyEmail, &token).await, None);
+        let found = used(&pool, Purpose::ResetPassword, &token).await.unwrap();
+        assert_eq!(found.user_id, id);
+        assert_eq!(used(&pool, Purpose::ResetPassword, &token).await, None);
+    }
+
+    #[tokio::test]
+    async fn only_the_hash_of_a_token_is_stored() {
+        let pool = memory_pool().await;
+        let id = user(&pool).await;
+        let token = issue(&pool, Purpose::VerifyEmail, &id, "ada@example.com", 3600)
+            .await
+            .unwrap();
+        let stored: String = sqlx::query("select token_hash from email_tokens")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("token_hash");
+        assert_ne!(stored, token);
+        assert_eq!(stored, hash_token(&token));
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_told_apart_and_cannot_be_used() {
+        let pool = memory_pool().await;
+        let id = user(&pool).await;
+        let token = issue(&pool, Purpose::VerifyEmail, &id, "ada@example.com", -1)
+            .await
+            .unwrap();
+        assert_eq!(
+            look_up(&pool, Purpose::VerifyEmail, &token).await.unwrap(),
+            Lookup::Expired
+        );
+        assert_eq!(used(&pool, Purpose::VerifyEmail, &token).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_newer_link_replaces_the_older_one_of_its_purpose() {
+        let pool = memory_pool().await;
+        let id = user(&pool).await;
+        let old = issue(&pool, Purpose::ChangeEmail, &id, "a@example.com", 3600)
+            .await
+            .unwrap();
+        let reset = issue(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600)
+            .await
+            .unwrap();
+        let new = issue(&pool, Purpose::ChangeEmail, &id, "b@example.com", 3600)
+            .await
+            .unwrap();
+        assert_eq!(
+            look_up(&pool, Purpose::ChangeEmail, &old).await.unwrap(),
+            Lookup::Unknown
+        );
+        assert!(matches!(
+            look_up(&pool, Purpose::ChangeEmail, &new).await.unwrap(),
+            Lookup::Valid(Found { email, .. }) if email == "b@example.com"
+        ));
+        assert!(matches!(
+            look_up(&pool, Purpose::ResetPassword, &reset)
+                .await
+                .unwrap(),
+            Lookup::Valid(_)
+        ));
+    }
+}

@@ -1,0 +1,497 @@
+//! Proving an address, with Better Auth's routes and shapes: (re)sending the link that
+//! verifies an account's address (`send-verification-email`), asking to move the
+//! account to a new address (`change-email`, which mails a link to that address), and
+//! opening either link (`verify-email`).
+//!
+//! A link is for the address it was sent to: it verifies the account only while that
+//! is still the account's address, and a change of address happens only when the new
+//! address's link is opened, so nobody can claim an address they cannot read. The
+//! address the account left is told. Every change revokes the tokens minted before it,
+//! which carry the old `email` and `emailVerified`.
+
+use crate::{
+    audit::{
+        repo::{record, Entry},
+        EventKind, Outcome,
+    },
+    auth::{
+        account::Updated,
+        email_tokens::{self, Lookup, Purpose},
+        extract::CurrentSession,
+        password_reset::callback_target,
+        repo::{self, LinkOutcome, Session},
+        session,
+        types::{Email, User},
+    },
+    client::ClientInfo,
+    db,
+    error::{AppError, FieldError},
+    extract::{ValidJson, ValidQuery},
+    mail::letters::{self, Recipient},
+    openapi::{
+        BadRequest, Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests, Unavailable,
+        UnsupportedMediaType, AUTH_TAG,
+    },
+    redirect::RedirectTarget,
+    state::AppState,
+};
+use axum::{
+    extract::State,
+    http::header::SET_COOKIE,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The page an opened link leads to unless asked otherwise: it says what happened.
+pub const VERIFIED_PAGE: &str = "/email-verified";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_verification_email))
+        .routes(routes!(verify_email))
+        .routes(routes!(change_email))
+}
+
+/// Emails `user` a link that verifies their address, leading to `callback`. Counted
+/// against the address and the account (`RATE_LIMIT_EMAILS_PER_*`).
+pub async fn send_verification(
+    state: &AppState,
+    user: &User,
+    callback: &RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    state
+        .limits
+        .email_requested(client.address(), &user.email)?;
+    state.limits.email_about_account(&user.id)?;
+    mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
+    let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
+        .user(&user.id, &user.email);
+    record(&state.db, entry).await;
+    Ok(())
+}
+
+/// Asks for a verification link for `email` without a session (the sign-in page of an
+/// unverified account): answered the same whether or not the address has an account
+/// that waits for one, since the lookup and the email happen in a task of their own.
+pub async fn request_verification(
+    state: &AppState,
+    email: Email,
+    callback: RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    state
+        .limits
+        .email_requested(client.address(), email.as_str())?;
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await;
+        let user = match found {
+            Ok(Some((user, _))) if !user.email_verified && !user.banned => user,
+            Ok(_) => return,
+            Err(cause) => {
+                tracing::error!(%cause, "could not look up an account for a verification email");
+                return;
+            }
+        };
+        if state.limits.email_about_account(&user.id).is_err() {
+            tracing::warn!(user_id = %user.id, "too many emails about this account: no verification link sent");
+            return;
+        }
+        if let Err(cause) =
+            mail_link(&state, &user, Purpose::VerifyEmail, &user.email, &callback).await
+        {
+            tracing::error!(%cause, "could not prepare a verification email");
+            return;
+        }
+        let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, &client)
+            .user(&user.id, &user.email);
+        record(&state.db, entry).await;
+    });
+    Ok(())
+}
+
+/// Asks to move `user`'s account to `new`: a link goes to `new`, and the account moves
+/// when it is opened. An address another account has gets the same answer and no email.
+pub async fn request_email_change(
+    state: &AppState,
+    user: &User,
+    new: Email,
+    callback: &RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    if new.as_str() == user.email {
+        return Err(AppError::Validation(vec![FieldError::body(
+            "newEmail",
+            "This is already your email",
+        )
+        .with_code("EMAIL_IS_THE_SAME")]));
+    }
+    state.limits.email_about_account(&user.id)?;
+    state
+        .limits
+        .email_requested(client.address(), new.as_str())?;
+    let taken = repo::find_user_with_hash_by_email(&state.db, new.as_str())
+        .await?
+        .is_some();
+    let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
+        .user(&user.id, &user.email);
+    if taken {
+        // The same work as for a free address, so the answer takes as long; the token
+        // is never sent, and could not move the account to a taken address anyway.
+        let lifetime = state.site.verification_link_lifetime_secs;
+        email_tokens::issue(
+            &state.db,
+            Purpose::ChangeEmail,
+            &user.id,
+            new.as_str(),
+            lifetime,
+        )
+        .await?;
+        record(
+            &state.db,
+            entry.detail("the new address has an account: no email sent"),
+        )
+        .await;
+        return Ok(());
+    }
+    mail_link(state, user, Purpose::ChangeEmail, new.as_str(), callback).await?;
+    record(&state.db, entry).await;
+    Ok(())
+}
+
+/// Makes a link for `purpose` to `address` and mails it.
+async fn mail_link(
+    state: &AppState,
+    user: &User,
+    purpose: Purpose,
+    address: &str,
+    callback: &RedirectTarget,
+) -> Result<(), sqlx::Error> {
+    let lifetime = state.site.verification_link_lifetime_secs;
+    let token = email_tokens::issue(&state.db, purpose, &user.id, address, lifetime).await?;
+    let origin = &state.site.public_origin;
+    let link = format!(
+        "{origin}/api/auth/verify-email?token={token}&callbackURL={}",
+        url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect::<String>()
+    );
+    let to = Recipient {
+        user_id: &user.id,
+        address,
+    };
+    let words = letters::duration_in_words(lifetime);
+    let letter = match purpose {
+        Purpose::ChangeEmail => letters::confirm_new_email(to, origin, &link, &words),
+        Purpose::VerifyEmail | Purpose::ResetPassword => {
+            letters::verify_email(to, origin, &link, &words)
+        }
+    };
+    state.mail.send(letter);
+    Ok(())
+}
+
+/// What opening a link did.
+pub enum Opened {
+    /// The account as it is now: verified, or moved to the link's address.
+    Done(User),
+    /// Better Auth's code for why not: `INVALID_TOKEN`, `TOKEN_EXPIRED`, `INVALID_USER`
+    /// (the browser is signed in as someone else), or `USER_ALREADY_EXISTS` when another
+    /// account took the address meanwhile.
+    Refused(&'static str),
+}
+
+/// Opens the verification or change-of-address link that holds `token`, in a browser
+/// signed in as `signed_in_as` if anyone: a link of another account than that is refused
+/// (`INVALID_USER`), as Better Auth does, so that nobody verifies or moves someone
+/// else's account from a browser they think holds their own.
+pub async fn open_link(
+    state: &AppState,
+    token: &str,
+    signed_in_as: Option<&str>,
+    client: &ClientInfo,
+) -> Result<Opened, AppError> {
+    let (purpose, found) = match find_link(state, token).await? {
+        (purpose, Lookup::Valid(found)) => (purpose, found),
+        (_, Lookup::Expired) => return Ok(Opened::Refused("TOKEN_EXPIRED")),
+        (_, Lookup::Unknown) => return Ok(Opened::Refused("INVALID_TOKEN")),
+    };
+    if signed_in_as.is_some_and(|id| id != found.user_id) {
+        return Ok(Opened::Refused("INVALID_USER"));
+    }
+    let (db, known) = (&state.db, &state.revocations);
+    let outcome = match purpose {
+        Purpose::ChangeEmail => {
+            let before = repo::find_user(db, &found.user_id).await?;
+            let moved = repo::move_email(db, known, &found, token).await?;
+            if let (LinkOutcome::Done(user), Some(before)) = (&moved, before) {
+                let entry = Entry::new(EventKind::EmailChanged, Outcome::Success, client)
+                    .user(&user.id, &user.email)
+                    .detail(format!("from {}", before.email));
+                record(db, entry).await;
+                let to = Recipient {
+                    user_id: &user.id,
+                    address: &before.email,
+                };
+                let origin = &state.site.public_origin;
+                state
+                    .mail
+                    .send(letters::email_changed(to, origin, &user.email));
+            }
+            moved
+        }
+        Purpose::VerifyEmail | Purpose::ResetPassword => {
+            let verified = repo::verify_email(db, known, &found, token).await?;
+            if let LinkOutcome::Done(user) = &verified {
+                let entry = Entry::new(EventKind::EmailVerified, Outcome::Success, client)
+                    .user(&user.id, &user.email);
+                record(db, entry).await;
+            }
+            verified
+        }
+    };
+    Ok(match outcome {
+        LinkOutcome::Done(user) => Opened::Done(user),
+        LinkOutcome::Refused => Opened::Refused("INVALID_TOKEN"),
+        LinkOutcome::AddressTaken => Opened::Refused("USER_ALREADY_EXISTS"),
+    })
+}
+
+/// What Better Auth says for each refusal of a link.
+fn refusal_message(code: &str) -> &'static str {
+    match code {
+        "TOKEN_EXPIRED" => "Token expired",
+        "USER_ALREADY_EXISTS" => "User already exists",
+        "INVALID_USER" => "Invalid user",
+        _ => "Invalid token",
+    }
+}
+
+/// The link `token` belongs to, of the two kinds `verify-email` opens.
+async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), sqlx::Error> {
+    for purpose in [Purpose::VerifyEmail, Purpose::ChangeEmail] {
+        match email_tokens::look_up(&state.db, purpose, token).await? {
+            Lookup::Unknown => {}
+            known => return Ok((purpose, known)),
+        }
+    }
+    Ok((Purpose::VerifyEmail, Lookup::Unknown))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SendVerificationBody {
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254)]
+    email: String,
+    /// The page of this site the link leads to once opened; the site's own page when
+    /// absent.
+    #[serde(rename = "callbackURL")]
+    #[schema(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// (Re)sends the link that verifies an address. With a session, for the caller's own
+/// unverified address; without one, answered the same whether or not the address has an
+/// account waiting for it.
+#[utoipa::path(
+    post,
+    path = "/send-verification-email",
+    tag = AUTH_TAG,
+    request_body = SendVerificationBody,
+    security((), ("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "Sent, or (without a session) nothing to send", body = Updated),
+        (status = 400, description = "Not the caller's address (`EMAIL_MISMATCH`), already verified (`EMAIL_ALREADY_VERIFIED`), or not an address", body = crate::error::ValidationErrorBody),
+        (status = 403, description = "`callbackURL` is another site (`INVALID_CALLBACK_URL`), or the request came from another origin", body = crate::error::ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn send_verification_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    CurrentSession(current): CurrentSession,
+    ValidJson(body): ValidJson<SendVerificationBody>,
+) -> Result<Json<Updated>, AppError> {
+    let email = Email::parse(&body.email).map_err(|e| AppError::Validation(vec![e]))?;
+    let callback = callback_target(
+        &state,
+        body.callback_url.as_deref(),
+        VERIFIED_PAGE,
+        "INVALID_CALLBACK_URL",
+    )?;
+    match current {
+        None => request_verification(&state, email, callback, &client).await?,
+        Some((_, user, _)) => {
+            if email.as_str() != user.email {
+                return Err(refused("email", "EMAIL_MISMATCH", "Email mismatch"));
+            }
+            if user.email_verified {
+                return Err(refused(
+                    "email",
+                    "EMAIL_ALREADY_VERIFIED",
+                    "Email is already verified",
+                ));
+            }
+            send_verification(&state, &user, &callback, &client).await?;
+        }
+    }
+    Ok(Json(Updated { status: true }))
+}
+
+fn refused(field: &str, code: &'static str, message: &str) -> AppError {
+    AppError::Validation(vec![FieldError::body(field, message).with_code(code)])
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct VerifyEmailQuery {
+    /// The token of the emailed link.
+    #[serde(default)]
+    #[param(required = true)]
+    token: String,
+    /// Where to go afterwards: with `?error=` when the link was refused.
+    #[serde(rename = "callbackURL")]
+    #[param(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Verified {
+    status: bool,
+    /// The account as it is now.
+    user: User,
+}
+
+/// The link in a verification or change-of-address email. With `callbackURL` (as every
+/// emailed link has), redirects there, with `?error=INVALID_TOKEN`, `TOKEN_EXPIRED` or
+/// `USER_ALREADY_EXISTS` when the link was refused; without, answers JSON. A session of
+/// the account in the request gets its access cookie minted again.
+#[utoipa::path(
+    get,
+    path = "/verify-email",
+    tag = AUTH_TAG,
+    params(VerifyEmailQuery),
+    security(()),
+    responses(
+        (status = 200, description = "Verified, or moved to the new address", body = Verified),
+        (status = 302, description = "To `callbackURL`", headers(
+            ("Location" = String, description = "`callbackURL`, with `error` in its query when the link was refused"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, description = "`callbackURL` is another site (`INVALID_CALLBACK_URL`)", body = crate::error::ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn verify_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    CurrentSession(current): CurrentSession,
+    ValidQuery(query): ValidQuery<VerifyEmailQuery>,
+) -> Result<Response, AppError> {
+    let callback = query
+        .callback_url
+        .as_deref()
+        .map(|raw| callback_target(&state, Some(raw), VERIFIED_PAGE, "INVALID_CALLBACK_URL"))
+        .transpose()?;
+    let signed_in_as = current
+        .as_ref()
+        .map(|(session, _, _)| session.user_id.as_str());
+    let user = match open_link(&state, &query.token, signed_in_as, &client).await? {
+        Opened::Done(user) => user,
+        Opened::Refused(code) => {
+            return Ok(match callback {
+                Some(callback) => callback.with_query("error", code).found(),
+                None => AppError::InvalidToken(refusal_message(code).to_owned()).into_response(),
+            })
+        }
+    };
+    let mut response = match callback {
+        Some(callback) => callback.found(),
+        None => Json(Verified {
+            status: true,
+            user: user.clone(),
+        })
+        .into_response(),
+    };
+    if let Some((session, _, _)) = current.filter(|(session, _, _)| session.user_id == user.id) {
+        response
+            .headers_mut()
+            .append(SET_COOKIE, session::access_cookie(&state, &user, &session));
+    }
+    Ok(response)
+}
+
+/// How long after signing in a session may move its account to another address, as
+/// Better Auth's `freshAge` (a day): a session found later in a forgotten browser may not.
+const FRESH_AGE_SECS: i64 = 24 * 3600;
+
+fn is_fresh(session: &Session) -> bool {
+    db::shifted(&session.created_at, FRESH_AGE_SECS).is_some_and(|until| until > db::timestamp())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ChangeEmailBody {
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254)]
+    new_email: String,
+    /// The page of this site the link leads to once opened; the site's own page when
+    /// absent.
+    #[serde(rename = "callbackURL")]
+    #[schema(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// Mails a link to a new address; the caller's account moves to it when the link is
+/// opened. An address that has an account is answered the same, and gets no email.
+#[utoipa::path(
+    post,
+    path = "/change-email",
+    tag = AUTH_TAG,
+    request_body = ChangeEmailBody,
+    security(("session_cookie" = []), ("session_token" = [])),
+    responses(
+        (status = 200, description = "Asked; the link is on its way", body = Updated),
+        (status = 400, response = BadRequest),
+        (status = 401, response = NotAuthenticated),
+        (status = 403, description = "The session began more than a day ago (`SESSION_NOT_FRESH`), `callbackURL` is another site (`INVALID_CALLBACK_URL`), or the request came from another origin", body = crate::error::ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn change_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    current: CurrentSession,
+    ValidJson(body): ValidJson<ChangeEmailBody>,
+) -> Result<Json<Updated>, AppError> {
+    let (session, user) = current.signed_in()?;
+    if !is_fresh(&session) {
+        return Err(AppError::forbidden(
+            "SESSION_NOT_FRESH",
+            "Session is not fresh: sign in again to change your email",
+        ));
+    }
+    let new = Email::parse(&body.new_email)
+        .map_err(|e| AppError::Validation(vec![e.on_field("newEmail")]))?;
+    let callback = callback_target(
+        &state,
+        body.callback_url.as_deref(),
+        VERIFIED_PAGE,
+        "INVALID_CALLBACK_URL",
+    )?;
+    request_email_change(&state, &user, new, &callback, &client).await?;
+    Ok(Json(Updated { status: true }))
+}

@@ -1,0 +1,317 @@
+//! A forgotten password, with Better Auth's routes and shapes: asking for a reset link
+//! (`request-password-reset`), opening it (`GET reset-password/{token}`, which sends
+//! the browser to the page that sets a new password) and setting the new password
+//! (`POST reset-password`).
+//!
+//! Asking answers the same, at once, whether or not the address has an account: the
+//! lookup, the token and the email happen in a task of their own. A reset ends every
+//! session of the account and deletes its other links: whoever knew the old password
+//! is signed out everywhere.
+
+use crate::{
+    audit::{
+        repo::{record, Entry},
+        EventKind, Outcome,
+    },
+    auth::{
+        account::{new_password, Updated},
+        email_tokens::{self, Lookup, Purpose},
+        repo::{self, LinkOutcome},
+        types::{Email, Password},
+    },
+    client::ClientInfo,
+    error::{AppError, FieldError},
+    extract::{ValidJson, ValidQuery},
+    mail::letters::{self, Recipient},
+    openapi::{
+        BadRequest, Internal, PayloadTooLarge, TooManyRequests, Unavailable, UnsupportedMediaType,
+        AUTH_TAG,
+    },
+    redirect::RedirectTarget,
+    state::AppState,
+};
+use axum::{
+    extract::{Path, State},
+    response::Response,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The page that sets a new password, where a reset link leads unless asked otherwise.
+pub const RESET_PAGE: &str = "/reset-password";
+
+/// What every request for a reset link is answered, account or not.
+pub const REQUESTED_MESSAGE: &str =
+    "If this email exists in our system, check your email for the reset link";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_password_reset))
+        .routes(routes!(reset_password_callback))
+        .routes(routes!(reset_password_route))
+}
+
+/// Where a link's browser goes: `raw` when it stays on this site, `default` when none was
+/// asked for; another site is Better Auth's 403 with `code` (which names the parameter:
+/// `INVALID_CALLBACK_URL`, `INVALID_REDIRECT_URL`).
+pub fn callback_target(
+    state: &AppState,
+    raw: Option<&str>,
+    default: &str,
+    code: &str,
+) -> Result<RedirectTarget, AppError> {
+    let origin = &state.site.public_origin;
+    match raw {
+        None => Ok(RedirectTarget::or_default(Some(default), origin)),
+        Some(raw) => RedirectTarget::parse(raw, origin)
+            .ok_or_else(|| AppError::forbidden(code, "The callback must be a page of this site")),
+    }
+}
+
+/// Asks for a reset link for `email`. At most `RATE_LIMIT_EMAILS_PER_ADDRESS` a window
+/// per address, counted whether or not it has an account, so the limit says nothing
+/// about which addresses do, and `RATE_LIMIT_EMAIL_REQUESTS` per client.
+pub async fn request_reset(
+    state: &AppState,
+    email: Email,
+    callback: RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    state
+        .limits
+        .email_requested(client.address(), email.as_str())?;
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        if let Err(cause) = mail_reset_link(&state, &email, &callback, &client).await {
+            tracing::error!(%cause, "could not prepare a password reset email");
+        }
+    });
+    Ok(())
+}
+
+/// The work behind `request_reset`: nothing for an unknown address, a disabled account
+/// or one without a password (a trusted issuer's user, who signs in there).
+async fn mail_reset_link(
+    state: &AppState,
+    email: &Email,
+    callback: &RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    let Some((user, hash)) = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await?
+    else {
+        return Ok(());
+    };
+    if user.banned || hash.is_empty() {
+        return Ok(());
+    }
+    if state.limits.email_about_account(&user.id).is_err() {
+        tracing::warn!(user_id = %user.id, "too many emails about this account: no reset link sent");
+        return Ok(());
+    }
+    let lifetime = state.site.reset_link_lifetime_secs;
+    let token = email_tokens::issue(
+        &state.db,
+        Purpose::ResetPassword,
+        &user.id,
+        &user.email,
+        lifetime,
+    )
+    .await?;
+    let origin = &state.site.public_origin;
+    let link = format!(
+        "{origin}/api/auth/reset-password/{token}?callbackURL={}",
+        url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect::<String>()
+    );
+    let to = Recipient {
+        user_id: &user.id,
+        address: &user.email,
+    };
+    let words = letters::duration_in_words(lifetime);
+    state
+        .mail
+        .send(letters::password_reset(to, origin, &link, &words));
+    let entry = Entry::new(EventKind::PasswordResetRequested, Outcome::Success, client)
+        .user(&user.id, &user.email);
+    record(&state.db, entry).await;
+    Ok(())
+}
+
+/// Sets `new` as the password of the account whose reset link holds `token`, which it
+/// uses up: every session of the account ends and its tokens are refused.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new: Password,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let Lookup::Valid(found) =
+        email_tokens::look_up(&state.db, Purpose::ResetPassword, token).await?
+    else {
+        return Err(invalid_token());
+    };
+    let hash = state.passwords.hash(new).await?;
+    let LinkOutcome::Done((user, ended)) =
+        repo::reset_password(&state.db, &state.revocations, &found, token, &hash).await?
+    else {
+        // Used by a request that got there first, or the account went meanwhile.
+        return Err(invalid_token());
+    };
+    let entry = Entry::new(EventKind::PasswordReset, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail(format!("{ended} sessions ended"));
+    record(&state.db, entry).await;
+    Ok(())
+}
+
+/// Better Auth's 400 for a reset token that is unknown, used or expired.
+pub fn invalid_token() -> AppError {
+    AppError::Validation(vec![
+        FieldError::body("token", "Invalid token").with_code("INVALID_TOKEN")
+    ])
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RequestPasswordResetBody {
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254)]
+    email: String,
+    /// The page of this site the link leads to (with `?token=` or `?error=INVALID_TOKEN`);
+    /// the site's own page when absent.
+    redirect_to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ResetRequested {
+    status: bool,
+    message: &'static str,
+}
+
+/// Emails a reset link when the address has an account. The answer is the same, and as
+/// quick, either way.
+#[utoipa::path(
+    post,
+    path = "/request-password-reset",
+    tag = AUTH_TAG,
+    request_body = RequestPasswordResetBody,
+    security(()),
+    responses(
+        (status = 200, description = "Asked; a link is on its way if the account exists", body = ResetRequested),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "`redirectTo` is another site (`INVALID_REDIRECT_URL`)", body = crate::error::ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn request_password_reset(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ValidJson(body): ValidJson<RequestPasswordResetBody>,
+) -> Result<Json<ResetRequested>, AppError> {
+    let email = Email::parse(&body.email).map_err(|e| AppError::Validation(vec![e]))?;
+    let callback = callback_target(
+        &state,
+        body.redirect_to.as_deref(),
+        RESET_PAGE,
+        "INVALID_REDIRECT_URL",
+    )?;
+    request_reset(&state, email, callback, &client).await?;
+    Ok(Json(ResetRequested {
+        status: true,
+        message: REQUESTED_MESSAGE,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct CallbackQuery {
+    /// The page of this site to go to; the site's own page when absent.
+    #[serde(rename = "callbackURL")]
+    #[param(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// The link in the email: sends the browser to the new-password page with `?token=`,
+/// or with `?error=INVALID_TOKEN` when the link is unknown, used or expired.
+#[utoipa::path(
+    get,
+    path = "/reset-password/{token}",
+    operation_id = "reset_password_callback",
+    tag = AUTH_TAG,
+    params(("token" = String, Path, description = "The token of the emailed link"), CallbackQuery),
+    security(()),
+    responses(
+        (status = 302, description = "To the new-password page", headers(
+            ("Location" = String, description = "The page, with `token` or `error` in its query"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "`callbackURL` is another site (`INVALID_CALLBACK_URL`)", body = crate::error::ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn reset_password_callback(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ValidQuery(query): ValidQuery<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let callback = callback_target(
+        &state,
+        query.callback_url.as_deref(),
+        RESET_PAGE,
+        "INVALID_CALLBACK_URL",
+    )?;
+    let target = match email_tokens::look_up(&state.db, Purpose::ResetPassword, &token).await? {
+        Lookup::Valid(_) => callback.with_query("token", &token),
+        Lookup::Expired | Lookup::Unknown => callback.with_query("error", "INVALID_TOKEN"),
+    };
+    Ok(target.found())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ResetPasswordBody {
+    /// 8 to 128 characters, not a commonly used password.
+    #[serde(default)]
+    #[schema(required = true, min_length = 8, max_length = 128)]
+    new_password: String,
+    /// The token of the emailed link.
+    #[serde(default)]
+    #[schema(required = true)]
+    token: String,
+}
+
+/// Sets a new password with the token of a reset link, and ends every session of the
+/// account.
+#[utoipa::path(
+    post,
+    path = "/reset-password",
+    operation_id = "reset_password",
+    tag = AUTH_TAG,
+    request_body = ResetPasswordBody,
+    security(()),
+    responses(
+        (status = 200, description = "Set; every session of the account has ended", body = Updated),
+        (status = 400, description = "The token is unknown, used or expired (`INVALID_TOKEN`), or the password breaks a rule", body = crate::error::ValidationErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn reset_password_route(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ValidJson(body): ValidJson<ResetPasswordBody>,
+) -> Result<Json<Updated>, AppError> {
+    let password = new_password("newPassword", &body.new_password)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    reset_password(&state, &body.token, password, &client).await?;
+    Ok(Json(Updated { status: true }))
+}

@@ -1,0 +1,617 @@
+//! The emailed links, with Better Auth's routes: a password reset, the verification of
+//! an address (and `REQUIRE_EMAIL_VERIFICATION`), and a change of address. Each test
+//! reads the message the app sent (through the run's SMTP server, under the test
+//! command) and follows its link as the person would.
+
+use crate::support::{
+    code, location, payload, session_of, Delivered, Mailbox, TestApp, TestUser, PASSWORD,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const NEW_PASSWORD: &str = "a brand new passphrase for ada";
+
+async fn ask_for_reset(app: &TestApp, email: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/request-password-reset",
+        &json!({ "email": email }),
+    )
+    .await
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/reset-password",
+        &json!({ "token": token, "newPassword": password }),
+    )
+    .await
+}
+
+/// Opens a link as a browser does, without following the redirect.
+async fn open(app: &TestApp, link: &str) -> reqwest::Response {
+    app.client.get(link).send().await.expect("request")
+}
+
+/// The reset link mailed to `user` after asking for one.
+async fn reset_email(app: &TestApp, user: &TestUser) -> Delivered {
+    assert_eq!(
+        ask_for_reset(app, &user.email).await.status(),
+        StatusCode::OK
+    );
+    app.mail.message_to(&user.email).await
+}
+
+async fn send_verification(app: &TestApp, user: &TestUser) -> reqwest::Response {
+    app.auth_post(
+        "/api/auth/send-verification-email",
+        &user.session_token,
+        &json!({ "email": user.email }),
+    )
+    .await
+}
+
+async fn change_email(app: &TestApp, user: &TestUser, new: &str) -> reqwest::Response {
+    app.auth_post(
+        "/api/auth/change-email",
+        &user.session_token,
+        &json!({ "newEmail": new }),
+    )
+    .await
+}
+
+fn new_address() -> String {
+    format!("moved-{}@example.com", uuid::Uuid::new_v4())
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_and_ends_every_session_and_token() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let laptop = app.sign_in(&ada.email, PASSWORD).await;
+    assert_eq!(laptop.status(), StatusCode::OK);
+    let laptop: Value = laptop.json().await.unwrap();
+    let laptop = laptop["token"].as_str().unwrap().to_owned();
+    let mail = reset_email(&app, &ada).await;
+    assert_eq!(mail.subject, "Reset your Taskboard password");
+    assert!(
+        mail.text.contains(&app.base),
+        "the site's address: {}",
+        mail.text
+    );
+    assert!(mail.html.contains("Choose a new password"), "{}", mail.html);
+
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(opened.status(), StatusCode::FOUND);
+    let token = mail.token();
+    assert_eq!(location(&opened), format!("/reset-password?token={token}"));
+
+    let response = reset(&app, &token, NEW_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    assert_eq!(session_of(&app, &ada.session_token).await, Value::Null);
+    assert_eq!(
+        session_of(&app, &laptop).await,
+        Value::Null,
+        "every session"
+    );
+    assert_eq!(
+        app.auth_get("/api/me", &ada.jwt).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "an access token from before the reset"
+    );
+    assert_eq!(
+        app.sign_in(&ada.email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.sign_in(&ada.email, NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let mail = reset_email(&app, &ada).await;
+    assert_eq!(
+        reset(&app, &mail.token(), NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    let again = reset(&app, &mail.token(), "yet another passphrase").await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(again).await, "INVALID_TOKEN");
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(location(&opened), "/reset-password?error=INVALID_TOKEN");
+}
+
+#[tokio::test]
+async fn an_expired_or_tampered_reset_link_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn_with(&[("RESET_PASSWORD_EXPIRES_IN", "1s")]).await;
+    let ada = app.new_user().await;
+    let mail = reset_email(&app, &ada).await;
+    let token = mail.token();
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for bad in [tampered.as_str(), "", "../../etc/passwd"] {
+        let response = reset(&app, bad, NEW_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(code(response).await, "INVALID_TOKEN");
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(location(&opened), "/reset-password?error=INVALID_TOKEN");
+    assert_eq!(
+        code(reset(&app, &token, NEW_PASSWORD).await).await,
+        "INVALID_TOKEN"
+    );
+    assert_eq!(
+        app.sign_in(&ada.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_address_gets_the_same_answer_and_no_email() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let stranger = new_address();
+    let unknown = ask_for_reset(&app, &stranger).await;
+    let known = ask_for_reset(&app, &ada.email).await;
+    assert_eq!(unknown.status(), known.status());
+    let (unknown, known): (Value, Value) =
+        (unknown.json().await.unwrap(), known.json().await.unwrap());
+    assert_eq!(unknown, known);
+    assert_eq!(
+        known,
+        json!({"status": true, "message": "If this email exists in our system, check your email for the reset link"})
+    );
+    app.mail.message_to(&ada.email).await;
+    assert!(app.mail.delivered_to(&stranger).is_empty());
+}
+
+#[tokio::test]
+async fn reset_emails_are_limited_per_address_whether_or_not_it_has_an_account() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_EMAILS_PER_ADDRESS", "2/1h")]).await;
+    let ada = app.new_user().await;
+    for address in [ada.email.clone(), new_address()] {
+        for _ in 0..2 {
+            assert_eq!(ask_for_reset(&app, &address).await.status(), StatusCode::OK);
+        }
+        let refused = ask_for_reset(&app, &address).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{address}");
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+    assert_eq!(app.mail.messages_to(&ada.email, 2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_link_may_only_lead_to_a_page_of_this_site() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let response = app
+        .post_json(
+            "/api/auth/request-password-reset",
+            &json!({"email": ada.email, "redirectTo": "https://evil.example/steal"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(response).await, "INVALID_REDIRECT_URL");
+
+    let mail = reset_email(&app, &ada).await;
+    let elsewhere = format!(
+        "{}/api/auth/reset-password/{}?callbackURL=https://evil.example/",
+        app.base,
+        mail.token()
+    );
+    let opened = open(&app, &elsewhere).await;
+    assert_eq!(opened.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(opened).await, "INVALID_CALLBACK_URL");
+}
+
+#[tokio::test]
+async fn a_verified_address_is_verified_in_the_user_the_session_and_new_tokens() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
+        false
+    );
+    let response = send_verification(&app, &ada).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    let mail = app.mail.message_to(&ada.email).await;
+    assert_eq!(mail.subject, "Confirm your email address for Taskboard");
+
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(opened.status(), StatusCode::FOUND);
+    assert_eq!(location(&opened), "/email-verified");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
+        true
+    );
+    assert_eq!(
+        payload(&app.jwt_for(&ada.session_token).await)["emailVerified"],
+        true
+    );
+    assert_eq!(
+        app.auth_get("/api/me", &ada.jwt).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a token that says the address is unverified"
+    );
+    let again = open(&app, &mail.link()).await;
+    assert_eq!(location(&again), "/email-verified?error=INVALID_TOKEN");
+}
+
+#[tokio::test]
+async fn a_verification_link_without_a_callback_answers_json() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    send_verification(&app, &ada).await;
+    let token = app.mail.message_to(&ada.email).await.token();
+    let url = app.url(&format!("/api/auth/verify-email?token={token}"));
+    let response = open(&app, &url).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], true);
+    assert_eq!(body["user"]["emailVerified"], true);
+    let used = open(&app, &url).await;
+    assert_eq!(used.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(used).await, "INVALID_TOKEN");
+}
+
+#[tokio::test]
+async fn only_the_callers_own_unverified_address_gets_a_link() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let other = app
+        .auth_post(
+            "/api/auth/send-verification-email",
+            &ada.session_token,
+            &json!({ "email": new_address() }),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(other).await, "EMAIL_MISMATCH");
+    send_verification(&app, &ada).await;
+    open(&app, &app.mail.message_to(&ada.email).await.link()).await;
+    let verified = send_verification(&app, &ada).await;
+    assert_eq!(verified.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(verified).await, "EMAIL_ALREADY_VERIFIED");
+}
+
+#[tokio::test]
+async fn an_expired_verification_link_says_so() {
+    let app = TestApp::spawn_with(&[("EMAIL_VERIFICATION_EXPIRES_IN", "1s")]).await;
+    let ada = app.new_user().await;
+    send_verification(&app, &ada).await;
+    let mail = app.mail.message_to(&ada.email).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(location(&opened), "/email-verified?error=TOKEN_EXPIRED");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn with_verification_required_sign_in_waits_for_the_link() {
+    let app = TestApp::spawn_with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    let email = new_address();
+    let signed_up = app.sign_up("Ada", &email, PASSWORD).await;
+    assert_eq!(signed_up.status(), StatusCode::OK);
+    assert!(
+        signed_up.headers().get("set-cookie").is_none(),
+        "no session yet"
+    );
+    let body: Value = signed_up.json().await.unwrap();
+    assert_eq!(body["token"], Value::Null);
+    assert_eq!(body["user"]["emailVerified"], false);
+
+    let refused = app.sign_in(&email, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(refused).await, "EMAIL_NOT_VERIFIED");
+    let wrong = app.sign_in(&email, "not the password at all").await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "no hint without the password"
+    );
+
+    let resent = app
+        .post_json(
+            "/api/auth/send-verification-email",
+            &json!({ "email": email }),
+        )
+        .await;
+    assert_eq!(resent.status(), StatusCode::OK);
+    // The second link replaced the first: one of the two works, whichever order the
+    // files were written in, and the other is refused.
+    let mut opened = Vec::new();
+    for mail in app.mail.messages_to(&email, 2).await {
+        opened.push(location(&open(&app, &mail.link()).await));
+    }
+    opened.sort();
+    assert_eq!(
+        opened,
+        ["/email-verified", "/email-verified?error=INVALID_TOKEN"]
+    );
+    assert_eq!(app.sign_in(&email, PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_change_of_address_happens_only_when_the_new_address_opens_its_link() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let new = new_address();
+    let response = change_email(&app, &ada, &new).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["email"],
+        ada.email
+    );
+
+    let mail = app.mail.message_to(&new).await;
+    assert_eq!(mail.subject, "Confirm your new email address for Taskboard");
+    let opened = open(&app, &mail.link()).await;
+    assert_eq!(location(&opened), "/email-verified");
+    let user = session_of(&app, &ada.session_token).await["user"].clone();
+    assert_eq!(user["email"], new.as_str());
+    assert_eq!(
+        user["emailVerified"], true,
+        "the link reached the new address"
+    );
+    assert_eq!(
+        payload(&app.jwt_for(&ada.session_token).await)["email"],
+        new.as_str()
+    );
+
+    let notice = app.mail.message_to(&ada.email).await;
+    assert_eq!(notice.subject, "Your Taskboard email address was changed");
+    assert!(notice.text.contains(&new));
+    assert_eq!(
+        app.sign_in(&ada.email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.sign_in(&new, PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_address_another_account_has_gets_the_same_answer_and_no_email() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.new_user().await, app.new_user().await);
+    let taken = change_email(&app, &ada, &bob.email).await;
+    let free = change_email(&app, &ada, &new_address()).await;
+    assert_eq!(taken.status(), StatusCode::OK);
+    assert_eq!(
+        taken.json::<Value>().await.unwrap(),
+        free.json::<Value>().await.unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mail.delivered_to(&bob.email).is_empty());
+    let same = change_email(&app, &ada, &ada.email).await;
+    assert_eq!(same.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(same).await, "EMAIL_IS_THE_SAME");
+}
+
+#[tokio::test]
+async fn an_address_taken_before_its_link_is_opened_is_not_moved_to() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    let link = app.mail.message_to(&new).await.link();
+    app.user_with_email(&new).await;
+    let opened = open(&app, &link).await;
+    assert_eq!(
+        location(&opened),
+        "/email-verified?error=USER_ALREADY_EXISTS"
+    );
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["email"],
+        ada.email
+    );
+}
+
+#[tokio::test]
+async fn a_verification_link_for_an_address_the_account_left_is_refused() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    send_verification(&app, &ada).await;
+    let stale = app.mail.message_to(&ada.email).await.link();
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    open(&app, &app.mail.message_to(&new).await.link()).await;
+    let opened = open(&app, &stale).await;
+    assert_eq!(location(&opened), "/email-verified?error=INVALID_TOKEN");
+}
+
+#[tokio::test]
+async fn emails_about_one_account_are_limited_whatever_the_addresses() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_EMAILS_PER_ACCOUNT", "2/1h")]).await;
+    let ada = app.new_user().await;
+    for _ in 0..2 {
+        assert_eq!(
+            change_email(&app, &ada, &new_address()).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refused = change_email(&app, &ada, &new_address()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn messages_come_from_mail_from_or_go_to_the_outbox_with_nothing_configured() {
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().display().to_string();
+    let app = TestApp::spawn_with(&[("SMTP_URL", ""), ("MAIL_OUTBOX_DIR", &dir)]).await;
+    let ada = app.new_user().await;
+    assert_eq!(
+        ask_for_reset(&app, &ada.email).await.status(),
+        StatusCode::OK
+    );
+    let mail = Mailbox::outbox(outbox.path()).message_to(&ada.email).await;
+    assert!(mail
+        .link()
+        .starts_with(&format!("{}/api/auth/reset-password/", app.base)));
+    let files: Vec<_> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(files
+        .iter()
+        .all(|f| f.path().extension().is_some_and(|e| e == "eml")));
+
+    if app.mail.is_smtp() {
+        let smtp = TestApp::spawn().await;
+        let bob = smtp.new_user().await;
+        let delivered = reset_email(&smtp, &bob).await;
+        assert_eq!(delivered.from, "\"Taskboard tests\" <tests@taskboard.test>");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_tells_each_step() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&app.database_url).await;
+    let ada = app.new_user().await;
+    let mail = reset_email(&app, &ada).await;
+    reset(&app, &mail.token(), NEW_PASSWORD).await;
+    for (event, detail) in [
+        ("password_reset_requested", None),
+        ("password_reset", Some("1 sessions ended")),
+    ] {
+        let events = app
+            .audit_events(
+                &admin.session_token,
+                &format!("event={event}&user={}", ada.id),
+            )
+            .await;
+        assert_eq!(events.len(), 1, "{event}: {events:?}");
+        if let Some(detail) = detail {
+            assert_eq!(events[0]["detail"], detail);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_registered_address_signs_up_like_any_other_while_verification_is_required() {
+    let app = TestApp::spawn_with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    let email = new_address();
+    let first = app.sign_up("Ada", &email, PASSWORD).await;
+    let again = app
+        .sign_up("Mallory", &email, "another passphrase entirely")
+        .await;
+    assert_eq!(again.status(), first.status());
+    let (first, again): (Value, Value) = (first.json().await.unwrap(), again.json().await.unwrap());
+    assert_eq!(again["token"], Value::Null);
+    assert_eq!(again["user"]["email"], first["user"]["email"]);
+    assert_ne!(
+        again["user"]["id"], first["user"]["id"],
+        "no id of the real account"
+    );
+    open(&app, &app.mail.message_to(&email).await.link()).await;
+    assert_eq!(app.sign_in(&email, PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_reset_link_sent_before_a_change_of_address_no_longer_works() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let reset_link = reset_email(&app, &ada).await;
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    open(&app, &app.mail.message_to(&new).await.link()).await;
+    let refused = reset(&app, &reset_link.token(), NEW_PASSWORD).await;
+    assert_eq!(code(refused).await, "INVALID_TOKEN");
+    assert_eq!(app.sign_in(&new, PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_password_change_or_signing_out_everywhere_cancels_a_pending_change_of_address() {
+    let app = TestApp::spawn().await;
+    for cancel in ["change-password", "revoke-sessions"] {
+        let ada = app.new_user().await;
+        let new = new_address();
+        change_email(&app, &ada, &new).await;
+        let link = app.mail.message_to(&new).await.link();
+        let body = match cancel {
+            "change-password" => json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}),
+            _ => json!({}),
+        };
+        let cancelled = app
+            .auth_post(&format!("/api/auth/{cancel}"), &ada.session_token, &body)
+            .await;
+        assert_eq!(cancelled.status(), StatusCode::OK, "{cancel}");
+        assert_eq!(
+            location(&open(&app, &link).await),
+            "/email-verified?error=INVALID_TOKEN",
+            "{cancel}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_links_stop_working() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin(&app.database_url).await;
+    let ada = app.new_user().await;
+    let mail = reset_email(&app, &ada).await;
+    app.ban(&admin.session_token, &ada.id).await;
+    assert_eq!(
+        code(reset(&app, &mail.token(), NEW_PASSWORD).await).await,
+        "INVALID_TOKEN"
+    );
+}
+
+#[tokio::test]
+async fn a_link_opened_while_signed_in_as_someone_else_is_refused() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.new_user().await, app.new_user().await);
+    send_verification(&app, &ada).await;
+    let link = app.mail.message_to(&ada.email).await.link();
+    let response = app
+        .client
+        .get(&link)
+        .bearer_auth(&bob.session_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/email-verified?error=INVALID_USER");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
+        false
+    );
+    assert_eq!(location(&open(&app, &link).await), "/email-verified");
+}
+
+#[tokio::test]
+async fn a_session_older_than_a_day_may_not_change_the_address() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let mut db = app.direct_connection().await;
+    sqlx::query(
+        "update sessions set created_at = '2000-01-01T00:00:00.000000Z' where user_id = $1",
+    )
+    .bind(&ada.id)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let refused = change_email(&app, &ada, &new_address()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(refused).await, "SESSION_NOT_FRESH");
+}
