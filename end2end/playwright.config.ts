@@ -66,6 +66,9 @@ export default defineConfig({
           // failed sign-ins stays at its default and is tested.
           RATE_LIMIT_SIGN_UP: "1000/1m",
           RATE_LIMIT_SIGN_IN: "1000/1m",
+          // Every test asks for its emails from the same address too; the limits per
+          // recipient and per account stay at their defaults.
+          RATE_LIMIT_EMAIL_REQUESTS: "1000/1m",
           // A frontend on another origin, nine ports up, may call the API with the
           // person's cookies: see `crossOriginFrontends` in tests/helpers.ts.
           CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${port + 9}`,

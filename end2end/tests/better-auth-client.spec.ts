@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { createAuthClient } from "better-auth/client";
 import { adminClient, jwtClient } from "better-auth/client/plugins";
 import { decodeJwt } from "jose";
-import { PASSWORD, freshEmail, makeAdmin } from "./helpers";
+import { PASSWORD, freshEmail, linkMailedTo, makeAdmin } from "./helpers";
 
 // The real Better Auth client (better-auth 1.7.25), run from Node against this server, as
 // an app that used to talk to a Better Auth server would run it. Every flow runs twice:
@@ -225,6 +225,47 @@ inBothModes("updateUser, changePassword and deleteUser change and end the accoun
   expect(await opensASession(baseURL, credentials)).toBe(false);
   const gone = await connect().client.signIn.email({ email: user.email, password: newPassword });
   expectFailure(gone, 401, "INVALID_EMAIL_OR_PASSWORD");
+});
+
+inBothModes("requestPasswordReset, resetPassword, sendVerificationEmail, verifyEmail and changeEmail follow the emailed links", async (connect, baseURL) => {
+  const app = connect();
+  const { user } = await app.signUp("Client Mailer");
+  const before = app.credentials();
+
+  const asked = await connect().client.requestPasswordReset({ email: user.email, redirectTo: "/reset-password" });
+  expect(asked.error).toBeNull();
+  expect(asked.data).toEqual({
+    status: true,
+    message: "If this email exists in our system, check your email for the reset link",
+  });
+  const resetLink = new URL(await linkMailedTo(user.email));
+  const token = resetLink.pathname.split("/").pop()!;
+  const newPassword = "a passphrase the client reset";
+  expectFailure(await connect().client.resetPassword({ newPassword, token: `${token}x` }), 400, "INVALID_TOKEN");
+  const reset = await connect().client.resetPassword({ newPassword, token });
+  expect(reset.error).toBeNull();
+  expect(reset.data).toEqual({ status: true });
+  expect(await opensASession(baseURL, before), "a reset ends every session").toBe(false);
+
+  const again = connect();
+  const { error } = await again.client.signIn.email({ email: user.email, password: newPassword });
+  expect(error).toBeNull();
+  const sent = await again.client.sendVerificationEmail({ email: user.email, callbackURL: "/email-verified" });
+  expect(sent.error).toBeNull();
+  expect(sent.data).toEqual({ status: true });
+  const verifyToken = new URL(await linkMailedTo(user.email)).searchParams.get("token")!;
+  const verified = await again.client.verifyEmail({ query: { token: verifyToken } });
+  expect(verified.error).toBeNull();
+  expect(verified.data!.status).toBe(true);
+  expect((await again.client.getSession()).data!.user.emailVerified).toBe(true);
+
+  const moved = `moved-${user.email}`;
+  const changing = await again.client.changeEmail({ newEmail: moved, callbackURL: "/email-verified" });
+  expect(changing.error).toBeNull();
+  expect(changing.data).toEqual({ status: true });
+  const changeToken = new URL(await linkMailedTo(moved)).searchParams.get("token")!;
+  expect((await again.client.verifyEmail({ query: { token: changeToken } })).error).toBeNull();
+  expect((await again.client.getSession()).data!.user.email).toBe(moved);
 });
 
 inBothModes("a wrong password is refused with Better Auth's code and a message", async (connect) => {

@@ -1,6 +1,7 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 
@@ -61,6 +62,37 @@ export function crossOriginFrontends(baseURL: string): { listed: string; unliste
     return url.origin;
   };
   return { listed: at(9), unlisted: at(10) };
+}
+
+/**
+ * The link in the newest email to `address`, read from the main test server's
+ * development outbox (`outbox/` beside its database: no SMTP server is configured), as
+ * soon as it has been written. Sending happens after the answer, so this waits for it.
+ */
+export async function linkMailedTo(address: string): Promise<string> {
+  const outbox = resolve(WORKSPACE, DATA_DIR, "outbox");
+  let link: string | undefined;
+  await expect
+    .poll(() => {
+      const mails = readdirSync(outbox)
+        .filter((name) => name.endsWith(".eml"))
+        .map((name) => resolve(outbox, name))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+        .map((file) => readFileSync(file, "latin1"))
+        .filter((mail) => new RegExp(`^To: ${address.replace(/[.+]/g, "\\$&")}\r?$`, "mi").test(mail));
+      link = mails.map(linkIn).find((found) => found !== undefined);
+      return mails.length;
+    }, { message: `an email to ${address}`, timeout: 15_000 })
+    .toBeGreaterThan(0);
+  return link ?? "";
+}
+
+/** The first link into the app's API in a raw message, its quoted-printable undone. */
+function linkIn(raw: string): string | undefined {
+  const text = raw
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return text.match(/https?:\/\/[^\s"<>]+\/api\/auth\/[^\s"<>]+/)?.[0];
 }
 
 export function freshEmail(): string {

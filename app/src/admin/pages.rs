@@ -116,7 +116,8 @@ fn UserTable(
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
+        // Scrolls sideways on a phone: focusable, so a keyboard can scroll it too.
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Users">
             <table aria-label="Users">
                 <thead>
                     <tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Actions"</th></tr>
@@ -204,7 +205,7 @@ fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Audit events">
             <table aria-label="Audit events">
                 <thead>
                     <tr><th>"Time (UTC)"</th><th>"Event"</th><th>"Outcome"</th><th>"User"</th><th>"Address"</th><th>"Detail"</th><th>"Client"</th></tr>

@@ -360,8 +360,9 @@ fn TaskItem(task: Task) -> impl IntoView {
     let title = task.title.clone();
     view! {
         <li class="task" class:done=completed aria-busy=move || busy.get().to_string()>
+            // Named by the title itself too: its label goes while the edit form is shown.
             <input type="checkbox" id=checkbox_id.clone() checked=completed on:change=toggle
-                disabled=locked />
+                disabled=locked aria-label=title.clone() />
             <Show
                 when=move || editing.get()
                 fallback={
