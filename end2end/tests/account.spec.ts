@@ -90,4 +90,37 @@ test.describe("without JavaScript", () => {
     await profile.getByRole("button", { name: "Save name" }).click();
     await expect(page.getByText("Signed in as Still No Script")).toBeVisible();
   });
+
+  test("the password is changed by a plain form post, and a wrong one is explained", async ({ page }) => {
+    const email = await signUp(page, "No Script Password");
+    await page.goto("/account");
+    const form = settings(page).getByRole("form", { name: "Change your password" });
+    await form.getByLabel("Current password").fill("not the password");
+    await form.getByLabel("New password").fill(NEW_PASSWORD);
+    await form.getByRole("button", { name: "Change password" }).click();
+    await expect(form.getByText("Invalid password")).toBeVisible();
+    await form.getByLabel("Current password").fill(PASSWORD);
+    await form.getByLabel("New password").fill(NEW_PASSWORD);
+    await form.getByRole("button", { name: "Change password" }).click();
+    await expect(page).toHaveURL(/\/account/);
+    await page.context().clearCookies();
+    await page.goto("/sign-in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(NEW_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
+  });
+
+  test("the account is deleted by a plain form post", async ({ page }) => {
+    const email = await signUp(page, "No Script Leaver");
+    await page.goto("/account");
+    const form = settings(page).getByRole("form", { name: "Delete your account" });
+    await form.getByLabel("Password").fill(PASSWORD);
+    await form.getByRole("button", { name: "Delete my account" }).click();
+    await expect(page.getByText("Your account and its tasks have been deleted.")).toBeVisible();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByText("Invalid email or password")).toBeVisible();
+  });
 });

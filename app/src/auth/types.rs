@@ -156,10 +156,10 @@ impl UserName {
         if name.is_empty() {
             return Err(FieldError::body("name", "Enter your name"));
         }
-        if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        if name.chars().any(is_hidden_in_a_name) {
             return Err(FieldError::body(
                 "name",
-                "Names cannot contain control characters or text-direction overrides",
+                "Names cannot contain control, invisible or text-direction characters",
             ));
         }
         at_most_chars("name", name, Self::MAX_CHARS, || {
@@ -173,10 +173,14 @@ impl UserName {
     }
 }
 
-/// The characters that reorder how text is displayed (embeddings, overrides, isolates):
-/// a name with them can show as someone else's on the admin page.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// What a name may not hold: control characters, and the invisible ones (format,
+/// private-use, unassigned), among them those that reorder how text is displayed
+/// (embeddings, overrides, isolates): a name with them can show as someone else's on
+/// the admin page. The zero-width joiner stays, which emoji sequences (👩‍💻) are made
+/// with.
+fn is_hidden_in_a_name(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    c != '\u{200d}' && c.general_category_group() == GeneralCategoryGroup::Other
 }
 
 /// What a sign-up form or request asks for, parsed field by field so every problem is reported.
@@ -409,6 +413,14 @@ mod tests {
         assert!(UserName::parse("Ada \u{202e}nimda").is_err());
         assert!(UserName::parse("Ada\u{2067}").is_err());
         assert_eq!(UserName::parse(" José ").unwrap().as_str(), "José");
+    }
+
+    #[test]
+    fn names_with_invisible_characters_are_refused_but_emoji_sequences_are_kept() {
+        for hidden in ["A\u{200b}da", "Ada\u{2060}", "\u{feff}Ada", "Ada\u{e000}"] {
+            assert!(UserName::parse(hidden).is_err(), "{hidden:?} was accepted");
+        }
+        assert!(UserName::parse("Ada 👩\u{200d}💻").is_ok());
     }
 
     #[test]
