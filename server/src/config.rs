@@ -324,6 +324,10 @@ impl Config {
                 "RATE_LIMIT_EMAILS_PER_ACCOUNT",
                 defaults.emails_per_account,
             )?,
+            email_requests_per_client: limit(
+                "RATE_LIMIT_EMAIL_REQUESTS",
+                defaults.email_requests_per_client,
+            )?,
             ..defaults
         };
         Ok(Self {
@@ -725,6 +729,27 @@ mod tests {
                 "Debug redacts it"
             );
         }
+    }
+
+    #[test]
+    fn the_email_limits_are_read_from_their_variables() {
+        let config = config(
+            &[
+                ("JWT_SECRET_KEY", SECRET),
+                ("RATE_LIMIT_EMAILS_PER_ADDRESS", "1/1m"),
+                ("RATE_LIMIT_EMAILS_PER_ACCOUNT", "2/1m"),
+                ("RATE_LIMIT_EMAIL_REQUESTS", "3/1m"),
+            ],
+            Mode::Release,
+        )
+        .unwrap();
+        let limits = config.rate_limits;
+        let attempts = [
+            limits.emails_per_address.attempts,
+            limits.emails_per_account.attempts,
+            limits.email_requests_per_client.attempts,
+        ];
+        assert_eq!(attempts, [1, 2, 3]);
     }
 
     #[test]

@@ -3,8 +3,14 @@
 //! the account's older ones, and a password reset removes every link of the account.
 
 use crate::{
-    auth::session::{hash_token, new_secret_token},
+    auth::{
+        session::{hash_token, new_secret_token},
+        types::User,
+    },
     db::{self, Pool},
+    mail::letters::{self, Recipient},
+    redirect::RedirectTarget,
+    state::AppState,
 };
 use sqlx::Row;
 
@@ -62,6 +68,46 @@ pub async fn issue(
     .execute(pool)
     .await?;
     Ok(token)
+}
+
+/// Makes a link for `purpose` about `user`, sent to `address`, that leads to `callback`
+/// once opened, and mails it: a reset link to the page that sets a new password, the
+/// others through `verify-email`.
+pub async fn mail_link(
+    state: &AppState,
+    user: &User,
+    purpose: Purpose,
+    address: &str,
+    callback: &RedirectTarget,
+) -> Result<(), sqlx::Error> {
+    let lifetime = match purpose {
+        Purpose::ResetPassword => state.site.reset_link_lifetime_secs,
+        Purpose::VerifyEmail | Purpose::ChangeEmail => state.site.verification_link_lifetime_secs,
+    };
+    let token = issue(&state.db, purpose, &user.id, address, lifetime).await?;
+    let origin = &state.site.public_origin;
+    let callback: String =
+        url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect();
+    let link = match purpose {
+        Purpose::ResetPassword => {
+            format!("{origin}/api/auth/reset-password/{token}?callbackURL={callback}")
+        }
+        Purpose::VerifyEmail | Purpose::ChangeEmail => {
+            format!("{origin}/api/auth/verify-email?token={token}&callbackURL={callback}")
+        }
+    };
+    let to = Recipient {
+        user_id: &user.id,
+        address,
+    };
+    let words = letters::duration_in_words(lifetime);
+    let letter = match purpose {
+        Purpose::ResetPassword => letters::password_reset(to, origin, &link, &words),
+        Purpose::VerifyEmail => letters::verify_email(to, origin, &link, &words),
+        Purpose::ChangeEmail => letters::confirm_new_email(to, origin, &link, &words),
+    };
+    state.mail.send(letter);
+    Ok(())
 }
 
 /// What `token` is for `purpose`, without using it.

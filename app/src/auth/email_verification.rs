@@ -56,18 +56,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Emails `user` a link that verifies their address, leading to `callback`. Counted
-/// against the address and the account (`RATE_LIMIT_EMAILS_PER_*`).
+/// against the account and the address (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in
+/// person, or a sign-up (under its own limit), asks for it.
 pub async fn send_verification(
     state: &AppState,
     user: &User,
     callback: &RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    state
-        .limits
-        .email_requested(client.address(), &user.email)?;
     state.limits.email_about_account(&user.id)?;
-    mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
+    state.limits.email_to_address(&user.email)?;
+    email_tokens::mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
     let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;
@@ -102,7 +101,8 @@ pub async fn request_verification(
             return;
         }
         if let Err(cause) =
-            mail_link(&state, &user, Purpose::VerifyEmail, &user.email, &callback).await
+            email_tokens::mail_link(&state, &user, Purpose::VerifyEmail, &user.email, &callback)
+                .await
         {
             tracing::error!(%cause, "could not prepare a verification email");
             return;
@@ -131,9 +131,7 @@ pub async fn request_email_change(
         .with_code("EMAIL_IS_THE_SAME")]));
     }
     state.limits.email_about_account(&user.id)?;
-    state
-        .limits
-        .email_requested(client.address(), new.as_str())?;
+    state.limits.email_to_new_address(new.as_str())?;
     let taken = repo::find_user_with_hash_by_email(&state.db, new.as_str())
         .await?
         .is_some();
@@ -158,38 +156,8 @@ pub async fn request_email_change(
         .await;
         return Ok(());
     }
-    mail_link(state, user, Purpose::ChangeEmail, new.as_str(), callback).await?;
+    email_tokens::mail_link(state, user, Purpose::ChangeEmail, new.as_str(), callback).await?;
     record(&state.db, entry).await;
-    Ok(())
-}
-
-/// Makes a link for `purpose` to `address` and mails it.
-async fn mail_link(
-    state: &AppState,
-    user: &User,
-    purpose: Purpose,
-    address: &str,
-    callback: &RedirectTarget,
-) -> Result<(), sqlx::Error> {
-    let lifetime = state.site.verification_link_lifetime_secs;
-    let token = email_tokens::issue(&state.db, purpose, &user.id, address, lifetime).await?;
-    let origin = &state.site.public_origin;
-    let link = format!(
-        "{origin}/api/auth/verify-email?token={token}&callbackURL={}",
-        url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect::<String>()
-    );
-    let to = Recipient {
-        user_id: &user.id,
-        address,
-    };
-    let words = letters::duration_in_words(lifetime);
-    let letter = match purpose {
-        Purpose::ChangeEmail => letters::confirm_new_email(to, origin, &link, &words),
-        Purpose::VerifyEmail | Purpose::ResetPassword => {
-            letters::verify_email(to, origin, &link, &words)
-        }
-    };
-    state.mail.send(letter);
     Ok(())
 }
 

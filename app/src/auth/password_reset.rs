@@ -22,7 +22,6 @@ use crate::{
     client::ClientInfo,
     error::{AppError, FieldError},
     extract::{ValidJson, ValidQuery},
-    mail::letters::{self, Recipient},
     openapi::{
         BadRequest, Internal, PayloadTooLarge, TooManyRequests, Unavailable, UnsupportedMediaType,
         AUTH_TAG,
@@ -110,28 +109,7 @@ async fn mail_reset_link(
         tracing::warn!(user_id = %user.id, "too many emails about this account: no reset link sent");
         return Ok(());
     }
-    let lifetime = state.site.reset_link_lifetime_secs;
-    let token = email_tokens::issue(
-        &state.db,
-        Purpose::ResetPassword,
-        &user.id,
-        &user.email,
-        lifetime,
-    )
-    .await?;
-    let origin = &state.site.public_origin;
-    let link = format!(
-        "{origin}/api/auth/reset-password/{token}?callbackURL={}",
-        url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect::<String>()
-    );
-    let to = Recipient {
-        user_id: &user.id,
-        address: &user.email,
-    };
-    let words = letters::duration_in_words(lifetime);
-    state
-        .mail
-        .send(letters::password_reset(to, origin, &link, &words));
+    email_tokens::mail_link(state, &user, Purpose::ResetPassword, &user.email, callback).await?;
     let entry = Entry::new(EventKind::PasswordResetRequested, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;

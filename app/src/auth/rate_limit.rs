@@ -106,7 +106,7 @@ impl Default for RateLimits {
                 window: Duration::from_secs(3600),
             },
             email_requests_per_client: Limit {
-                attempts: 20,
+                attempts: 30,
                 window: Duration::from_secs(10 * 60),
             },
             refusals_audited_per_address: per_minute(20),
@@ -269,9 +269,11 @@ impl RateLimiter {
         )
     }
 
-    /// Counts a request for an email from the client at `address`, then the email to
+    /// Counts a request for an email from the client at `address` that nobody signed
+    /// in made (a reset, a verification link from the sign-in page), then the email to
     /// `recipient` (compared case-insensitively): the client's limit first, so a client
-    /// past it adds no counter for the addresses it names.
+    /// past it adds no counter for the addresses it names. A signed-in request is
+    /// bounded by its account's limit instead (`email_about_account`).
     pub fn email_requested(&self, client: Option<&str>, recipient: &str) -> Result<(), AppError> {
         self.hit(
             address_key("email-request", client),
@@ -281,8 +283,19 @@ impl RateLimiter {
         self.email_to_address(recipient)
     }
 
+    /// Counts a link to an address an account asked to move to. Counted apart from the
+    /// emails to that address's own account, so that nobody can use up a person's
+    /// resets by naming their address from accounts of their own.
+    pub fn email_to_new_address(&self, address: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("change-to:{}", address.to_lowercase()),
+            self.limits.emails_per_address,
+            Instant::now(),
+        )
+    }
+
     /// Counts an email to `address` (compared case-insensitively).
-    fn email_to_address(&self, address: &str) -> Result<(), AppError> {
+    pub fn email_to_address(&self, address: &str) -> Result<(), AppError> {
         self.hit(
             format!("email-to:{}", address.to_lowercase()),
             self.limits.emails_per_address,

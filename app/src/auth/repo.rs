@@ -519,15 +519,30 @@ pub async fn list_sessions(pool: &Pool, user_id: &str) -> Result<Vec<Session>, s
     rows.iter().map(session_from_row).collect()
 }
 
-/// Deletes one of a user's sessions, logging the revocation; `false` when they have no
-/// such session.
+/// Why one session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Its owner signed out in it.
+    SignedOut,
+    /// Revoked from elsewhere, or caught being replayed: whoever held it may have asked
+    /// for a change of address, which must not stay pending.
+    Revoked,
+}
+
+/// Deletes one of a user's sessions, logging the revocation, and, when it was
+/// `Revoked`, the user's emailed links still waiting; `false` when they have no such
+/// session.
 pub async fn delete_session_of(
     pool: &Pool,
     known: &Revocations,
     user_id: &str,
     session_id: &str,
+    end: SessionEnd,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    if end == SessionEnd::Revoked {
+        email_tokens::forget_user(&mut tx, user_id).await?;
+    }
     let ended = end_sessions(
         &mut tx,
         "delete from sessions where user_id = $1 and id = $2 returning id",

@@ -22,7 +22,7 @@ use crate::{
         api_tokens::{self, ApiTokenLifetime},
         email_verification::{self, VERIFIED_PAGE},
         failed_sign_ins,
-        repo::{self, NewSession, Session},
+        repo::{self, NewSession, Session, SessionEnd},
         token::{Scope, Subject},
         types::{Credentials, Email, Password, Registration, User, UserName},
     },
@@ -72,6 +72,11 @@ pub async fn sign_up(
             // Answered as a new account waiting for its link, as Better Auth does: the
             // sign-up tells nobody which addresses have accounts, as the reset and
             // verification requests do not.
+            // Counted as the new account's link would be, so the limit on the
+            // address tells no more than the answer.
+            if state.limits.email_to_address(form.email.as_str()).is_err() {
+                tracing::debug!("the address's email limit is reached");
+            }
             return Ok(SignedUp::AwaitingVerification(unsaved_user(
                 &form.name,
                 &form.email,
@@ -352,7 +357,14 @@ pub async fn sign_out(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     if let Some((session, user)) = resume(state, session_token).await? {
-        repo::delete_session_of(&state.db, &state.revocations, &user.id, &session.id).await?;
+        repo::delete_session_of(
+            &state.db,
+            &state.revocations,
+            &user.id,
+            &session.id,
+            SessionEnd::SignedOut,
+        )
+        .await?;
         let entry = Entry::new(EventKind::SignOut, Outcome::Success, client)
             .user(&user.id, &user.email)
             .detail(format!("session {}", session.id));
@@ -517,6 +529,7 @@ pub async fn refresh(
         &state.revocations,
         &retired.user_id,
         &retired.session_id,
+        SessionEnd::Revoked,
     )
     .await?;
     tracing::warn!(
@@ -696,8 +709,14 @@ pub async fn revoke_session(
         .await?
         .map(|(session, _)| session.id);
     let session_id = by_token.as_deref().unwrap_or(id_or_token);
-    let revoked =
-        repo::delete_session_of(&state.db, &state.revocations, &user.id, session_id).await?;
+    let revoked = repo::delete_session_of(
+        &state.db,
+        &state.revocations,
+        &user.id,
+        session_id,
+        SessionEnd::Revoked,
+    )
+    .await?;
     if revoked {
         let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
             .user(&user.id, &user.email)
