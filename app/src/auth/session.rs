@@ -396,7 +396,8 @@ pub async fn resume(
             _ => None,
         },
     };
-    let Some((mut session, user)) = found else {
+    let Some((mut session, user)) = found.filter(|(_, user)| may_stay_signed_in(state, user))
+    else {
         return Ok(None);
     };
     if let Some(expires_at) = slid_expiry(state, &session) {
@@ -404,6 +405,13 @@ pub async fn resume(
         session.expires_at = expires_at;
     }
     Ok(Some((session, user)))
+}
+
+/// Whether `user`'s sessions are live: with `REQUIRE_EMAIL_VERIFICATION`, not until
+/// their address is verified, even for sessions begun before the setting was turned on
+/// (they neither resume, refresh, nor mint API tokens).
+fn may_stay_signed_in(state: &AppState, user: &User) -> bool {
+    user.email_verified || !state.site.require_email_verification
 }
 
 /// Whether a token was rotated away less than the reuse interval ago.
@@ -450,7 +458,9 @@ pub async fn refresh(
     state.limits.refresh_attempt(client.address())?;
     let presented_hash = hash_token(presented);
     if let Some((mut session, user)) =
-        repo::find_active_session_by_token_hash(&state.db, &presented_hash).await?
+        repo::find_active_session_by_token_hash(&state.db, &presented_hash)
+            .await?
+            .filter(|(_, user)| may_stay_signed_in(state, user))
     {
         let next = new_secret_token();
         let slid = slid_expiry(state, &session);
@@ -491,6 +501,9 @@ pub async fn refresh(
     if let Some((session, user)) =
         repo::find_active_session_by_id(&state.db, &retired.session_id).await?
     {
+        if !may_stay_signed_in(state, &user) {
+            return Err(AppError::Unauthenticated);
+        }
         if within_reuse_interval(state, &retired) {
             return Ok(Refreshed {
                 access_token: access_token(state, &user, &session),

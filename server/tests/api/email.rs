@@ -658,3 +658,31 @@ async fn a_session_older_than_a_day_may_not_change_the_address() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(code(refused).await, "SESSION_NOT_FRESH");
 }
+
+#[tokio::test]
+async fn turning_verification_on_holds_the_sessions_of_unverified_accounts_until_verified() {
+    let before = TestApp::spawn().await;
+    let ada = before.new_user().await;
+    let app = TestApp::spawn_on_with(
+        &before.database_url,
+        &[("REQUIRE_EMAIL_VERIFICATION", "true")],
+    )
+    .await;
+    assert_eq!(session_of(&app, &ada.session_token).await, Value::Null);
+    assert_eq!(
+        app.browser_refresh(&ada.session_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let asked = app
+        .post_json(
+            "/api/auth/send-verification-email",
+            &json!({ "email": ada.email }),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    open(&app, &app.mail.message_to(&ada.email).await.link()).await;
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
+        true
+    );
+}
