@@ -3,11 +3,18 @@
 //! the account's older ones, and a password reset removes every link of the account.
 
 use crate::{
-    auth::{
-        session::{hash_token, new_secret_token},
-        types::User,
+    audit::{
+        repo::{record, Entry},
+        EventKind, Outcome,
     },
+    auth::{
+        repo,
+        session::{hash_token, new_secret_token},
+        types::{Email, User},
+    },
+    client::ClientInfo,
     db::{self, Pool},
+    error::AppError,
     mail::letters::{self, Recipient},
     redirect::RedirectTarget,
     state::AppState,
@@ -107,6 +114,49 @@ pub async fn mail_link(
         Purpose::ChangeEmail => letters::confirm_new_email(to, origin, &link, &words),
     };
     state.mail.send(letter);
+    Ok(())
+}
+
+/// Answers a request for a link of `purpose` to `email` that nobody signed in made (a
+/// reset, a verification link asked for from the sign-in page). It is counted against
+/// the client and the address; the rest happens in a task of its own, so the answer is
+/// the same, and as quick, whether or not the address has an account: the link goes,
+/// within the account's limit and audited as `event`, when the address has an account
+/// that `wants` one (given the account and its password hash).
+pub fn mail_on_request(
+    state: &AppState,
+    email: Email,
+    purpose: Purpose,
+    callback: RedirectTarget,
+    client: &ClientInfo,
+    event: EventKind,
+    wants: fn(&User, &str) -> bool,
+) -> Result<(), AppError> {
+    state
+        .limits
+        .email_requested(client.address(), email.as_str())?;
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await;
+        let user = match found {
+            Ok(Some((user, hash))) if wants(&user, &hash) => user,
+            Ok(_) => return,
+            Err(cause) => {
+                tracing::error!(%cause, ?purpose, "could not look up an account for an email");
+                return;
+            }
+        };
+        if state.limits.email_about_account(&user.id).is_err() {
+            tracing::warn!(user_id = %user.id, ?purpose, "too many emails about this account: none sent");
+            return;
+        }
+        if let Err(cause) = mail_link(&state, &user, purpose, &user.email, &callback).await {
+            tracing::error!(%cause, ?purpose, "could not prepare an email");
+            return;
+        }
+        let entry = Entry::new(event, Outcome::Success, &client).user(&user.id, &user.email);
+        record(&state.db, entry).await;
+    });
     Ok(())
 }
 

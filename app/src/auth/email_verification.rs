@@ -75,43 +75,22 @@ pub async fn send_verification(
 
 /// Asks for a verification link for `email` without a session (the sign-in page of an
 /// unverified account): answered the same whether or not the address has an account
-/// that waits for one, since the lookup and the email happen in a task of their own.
-pub async fn request_verification(
+/// that waits for one.
+pub fn request_verification(
     state: &AppState,
     email: Email,
     callback: RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    state
-        .limits
-        .email_requested(client.address(), email.as_str())?;
-    let (state, client) = (state.clone(), client.clone());
-    tokio::spawn(async move {
-        let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await;
-        let user = match found {
-            Ok(Some((user, _))) if !user.email_verified && !user.banned => user,
-            Ok(_) => return,
-            Err(cause) => {
-                tracing::error!(%cause, "could not look up an account for a verification email");
-                return;
-            }
-        };
-        if state.limits.email_about_account(&user.id).is_err() {
-            tracing::warn!(user_id = %user.id, "too many emails about this account: no verification link sent");
-            return;
-        }
-        if let Err(cause) =
-            email_tokens::mail_link(&state, &user, Purpose::VerifyEmail, &user.email, &callback)
-                .await
-        {
-            tracing::error!(%cause, "could not prepare a verification email");
-            return;
-        }
-        let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, &client)
-            .user(&user.id, &user.email);
-        record(&state.db, entry).await;
-    });
-    Ok(())
+    email_tokens::mail_on_request(
+        state,
+        email,
+        Purpose::VerifyEmail,
+        callback,
+        client,
+        EventKind::VerificationEmailSent,
+        |user, _| !user.email_verified && !user.banned,
+    )
 }
 
 /// Asks to move `user`'s account to `new`: a link goes to `new`, and the account moves
@@ -295,7 +274,7 @@ async fn send_verification_email(
         "INVALID_CALLBACK_URL",
     )?;
     match current {
-        None => request_verification(&state, email, callback, &client).await?,
+        None => request_verification(&state, email, callback, &client)?,
         Some((_, user, _)) => {
             if email.as_str() != user.email {
                 return Err(refused("email", "EMAIL_MISMATCH", "Email mismatch"));

@@ -71,49 +71,24 @@ pub fn callback_target(
 
 /// Asks for a reset link for `email`. At most `RATE_LIMIT_EMAILS_PER_ADDRESS` a window
 /// per address, counted whether or not it has an account, so the limit says nothing
-/// about which addresses do, and `RATE_LIMIT_EMAIL_REQUESTS` per client.
-pub async fn request_reset(
+/// about which addresses do, and `RATE_LIMIT_EMAIL_REQUESTS` per client. Nothing is sent
+/// for an unknown address, a disabled account or one without a password (a trusted
+/// issuer's user, who signs in there).
+pub fn request_reset(
     state: &AppState,
     email: Email,
     callback: RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    state
-        .limits
-        .email_requested(client.address(), email.as_str())?;
-    let (state, client) = (state.clone(), client.clone());
-    tokio::spawn(async move {
-        if let Err(cause) = mail_reset_link(&state, &email, &callback, &client).await {
-            tracing::error!(%cause, "could not prepare a password reset email");
-        }
-    });
-    Ok(())
-}
-
-/// The work behind `request_reset`: nothing for an unknown address, a disabled account
-/// or one without a password (a trusted issuer's user, who signs in there).
-async fn mail_reset_link(
-    state: &AppState,
-    email: &Email,
-    callback: &RedirectTarget,
-    client: &ClientInfo,
-) -> Result<(), sqlx::Error> {
-    let Some((user, hash)) = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await?
-    else {
-        return Ok(());
-    };
-    if user.banned || hash.is_empty() {
-        return Ok(());
-    }
-    if state.limits.email_about_account(&user.id).is_err() {
-        tracing::warn!(user_id = %user.id, "too many emails about this account: no reset link sent");
-        return Ok(());
-    }
-    email_tokens::mail_link(state, &user, Purpose::ResetPassword, &user.email, callback).await?;
-    let entry = Entry::new(EventKind::PasswordResetRequested, Outcome::Success, client)
-        .user(&user.id, &user.email);
-    record(&state.db, entry).await;
-    Ok(())
+    email_tokens::mail_on_request(
+        state,
+        email,
+        Purpose::ResetPassword,
+        callback,
+        client,
+        EventKind::PasswordResetRequested,
+        |user, hash| !user.banned && !hash.is_empty(),
+    )
 }
 
 /// Sets `new` as the password of the account whose reset link holds `token`, which it
@@ -198,7 +173,7 @@ async fn request_password_reset(
         RESET_PAGE,
         "INVALID_REDIRECT_URL",
     )?;
-    request_reset(&state, email, callback, &client).await?;
+    request_reset(&state, email, callback, &client)?;
     Ok(Json(ResetRequested {
         status: true,
         message: REQUESTED_MESSAGE,

@@ -1005,6 +1005,44 @@ pub enum LinkOutcome<T> {
     AddressTaken,
 }
 
+/// Starts the change a link makes (`set`, with `values` from `$4` on) to the account
+/// `found` names, and uses up `token` for `purpose` inside it: `Refused` (rolled back)
+/// when the token is not that account's any more, or was sent to an address the account
+/// no longer has; `AddressTaken` when the change gives it an address another account
+/// has meanwhile.
+async fn change_by_link(
+    pool: &Pool,
+    found: &email_tokens::Found,
+    token: &str,
+    purpose: Purpose,
+    set: &str,
+    values: &[Option<&str>],
+) -> Result<LinkOutcome<UserChange>, sqlx::Error> {
+    let changed = change_user(
+        pool,
+        "id = $1",
+        &found.user_id,
+        set,
+        values,
+        revocations::Reason::AccountChanged,
+    )
+    .await;
+    let (mut tx, user, revoked) = match changed {
+        Ok(Some(change)) => change,
+        Ok(None) => return Ok(LinkOutcome::Refused),
+        Err(e) if db::is_unique_violation(&e) => return Ok(LinkOutcome::AddressTaken),
+        Err(e) => return Err(e),
+    };
+    let used = email_tokens::consume(&mut tx, purpose, token)
+        .await?
+        .is_some_and(|used| used.user_id == user.id);
+    if !used || user.email != found.email {
+        tx.rollback().await?;
+        return Ok(LinkOutcome::Refused);
+    }
+    Ok(LinkOutcome::Done((tx, user, revoked)))
+}
+
 /// Sets a new password with the reset token `token`, which it uses up: one transaction
 /// that ends every session of the user, deletes every other link of theirs and revokes
 /// their tokens. Answers the user and how many sessions ended.
@@ -1015,23 +1053,20 @@ pub async fn reset_password(
     token: &str,
     password_hash: &str,
 ) -> Result<LinkOutcome<(User, u64)>, sqlx::Error> {
-    let Some((mut tx, user, revoked)) = change_user(
+    let set = "password_hash = $4";
+    let (mut tx, user, revoked) = match change_by_link(
         pool,
-        "id = $1",
-        &found.user_id,
-        "password_hash = $4",
+        found,
+        token,
+        Purpose::ResetPassword,
+        set,
         &[Some(password_hash)],
-        revocations::Reason::AccountChanged,
     )
     .await?
-    else {
-        return Ok(LinkOutcome::Refused);
+    {
+        LinkOutcome::Done(change) => change,
+        LinkOutcome::Refused | LinkOutcome::AddressTaken => return Ok(LinkOutcome::Refused),
     };
-    // A link sent to an address the account has since left is not the account's.
-    if user.email != found.email || !used_by(&mut tx, Purpose::ResetPassword, token, &user).await? {
-        tx.rollback().await?;
-        return Ok(LinkOutcome::Refused);
-    }
     email_tokens::forget_user(&mut tx, &user.id).await?;
     let mut ended = end_sessions(
         &mut tx,
@@ -1054,69 +1089,40 @@ pub async fn verify_email(
     found: &email_tokens::Found,
     token: &str,
 ) -> Result<LinkOutcome<User>, sqlx::Error> {
-    let Some((mut tx, user, revoked)) = change_user(
-        pool,
-        "id = $1",
-        &found.user_id,
-        "email_verified = 1",
-        &[],
-        revocations::Reason::AccountChanged,
+    let set = "email_verified = 1";
+    Ok(
+        match change_by_link(pool, found, token, Purpose::VerifyEmail, set, &[]).await? {
+            LinkOutcome::Done((tx, user, revoked)) => {
+                commit_revoking(tx, known, vec![revoked]).await?;
+                LinkOutcome::Done(user)
+            }
+            LinkOutcome::Refused | LinkOutcome::AddressTaken => LinkOutcome::Refused,
+        },
     )
-    .await?
-    else {
-        return Ok(LinkOutcome::Refused);
-    };
-    if user.email != found.email || !used_by(&mut tx, Purpose::VerifyEmail, token, &user).await? {
-        tx.rollback().await?;
-        return Ok(LinkOutcome::Refused);
-    }
-    commit_revoking(tx, known, vec![revoked]).await?;
-    Ok(LinkOutcome::Done(user))
 }
 
 /// Moves the account to the address `found` names, verified (the link reached it), with
-/// the token `token`, which it uses up. Tokens carrying the old address are revoked.
+/// the token `token`, which it uses up. Tokens carrying the old address are revoked,
+/// and the links sent to the old address (a reset, a verification) deleted.
 pub async fn move_email(
     pool: &Pool,
     known: &Revocations,
     found: &email_tokens::Found,
     token: &str,
 ) -> Result<LinkOutcome<User>, sqlx::Error> {
-    let changed = change_user(
-        pool,
-        "id = $1",
-        &found.user_id,
-        "email = $4, email_verified = 1",
-        &[Some(&found.email)],
-        revocations::Reason::AccountChanged,
+    let set = "email = $4, email_verified = 1";
+    let values = [Some(found.email.as_str())];
+    Ok(
+        match change_by_link(pool, found, token, Purpose::ChangeEmail, set, &values).await? {
+            LinkOutcome::Done((mut tx, user, revoked)) => {
+                email_tokens::forget_user(&mut tx, &user.id).await?;
+                commit_revoking(tx, known, vec![revoked]).await?;
+                LinkOutcome::Done(user)
+            }
+            LinkOutcome::Refused => LinkOutcome::Refused,
+            LinkOutcome::AddressTaken => LinkOutcome::AddressTaken,
+        },
     )
-    .await;
-    let (mut tx, user, revoked) = match changed {
-        Ok(Some(change)) => change,
-        Ok(None) => return Ok(LinkOutcome::Refused),
-        Err(e) if db::is_unique_violation(&e) => return Ok(LinkOutcome::AddressTaken),
-        Err(e) => return Err(e),
-    };
-    if !used_by(&mut tx, Purpose::ChangeEmail, token, &user).await? {
-        tx.rollback().await?;
-        return Ok(LinkOutcome::Refused);
-    }
-    // Links sent to the old address (a reset, a verification) are not for this one.
-    email_tokens::forget_user(&mut tx, &user.id).await?;
-    commit_revoking(tx, known, vec![revoked]).await?;
-    Ok(LinkOutcome::Done(user))
-}
-
-/// Uses up `token` inside `tx`, answering whether it was `user`'s.
-async fn used_by(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    purpose: Purpose,
-    token: &str,
-    user: &User,
-) -> Result<bool, sqlx::Error> {
-    Ok(email_tokens::consume(tx, purpose, token)
-        .await?
-        .is_some_and(|used| used.user_id == user.id))
 }
 
 #[cfg(test)]

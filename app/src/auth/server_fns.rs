@@ -273,7 +273,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let callback =
         RedirectTarget::or_default(Some(password_reset::RESET_PAGE), &state.site.public_origin);
     let client = crate::context::client_info(&state);
-    password_reset::request_reset(&state, email, callback, &client).await?;
+    password_reset::request_reset(&state, email, callback, &client)?;
     leptos_axum::redirect(RESET_REQUESTED);
     Ok(())
 }
@@ -335,7 +335,7 @@ pub async fn resend_verification(email: String) -> Result<(), AppError> {
         &state.site.public_origin,
     );
     let client = crate::context::client_info(&state);
-    email_verification::request_verification(&state, email, callback, &client).await?;
+    email_verification::request_verification(&state, email, callback, &client)?;
     leptos_axum::redirect(CHECK_YOUR_EMAIL);
     Ok(())
 }
