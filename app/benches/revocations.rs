@@ -35,6 +35,7 @@ fn token(user_id: &str, session_id: &str) -> Claims {
             created_at: UPDATED_AT.to_owned(),
             updated_at: UPDATED_AT.to_owned(),
         }),
+        issuer_email_verified: None,
     }
 }
 

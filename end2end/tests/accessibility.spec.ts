@@ -54,6 +54,7 @@ const PAGES: Checked[] = [
   { path: "/reset-password?error=INVALID_TOKEN", ready: shows("This link has been used"), visitors: ["signed out"] },
   { path: "/email-verified", ready: heading("Your email address is confirmed") },
   { path: "/email-verified?error=TOKEN_EXPIRED", ready: heading("That link did not work") },
+  { path: "/email-verified?approved=true", ready: heading("Now open the link sent to your new address"), visitors: ["signed out"] },
   { path: "/sign-in?verify=sent", ready: heading("Confirm your address first"), visitors: ["signed out"] },
   { path: "/no-such-page", ready: heading("Page not found") },
 ];

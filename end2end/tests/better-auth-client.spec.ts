@@ -250,19 +250,27 @@ inBothModes("requestPasswordReset, resetPassword, sendVerificationEmail, verifyE
   const again = connect();
   const { error } = await again.client.signIn.email({ email: user.email, password: newPassword });
   expect(error).toBeNull();
-  const sent = await again.client.sendVerificationEmail({ email: user.email, callbackURL: "/email-verified" });
+  expect((await again.client.getSession()).data!.user.emailVerified, "the reset link reached the address").toBe(true);
+
+  const verifier = connect();
+  const { user: unverified } = await verifier.signUp("Client Verifier");
+  const sent = await verifier.client.sendVerificationEmail({ email: unverified.email, callbackURL: "/email-verified" });
   expect(sent.error).toBeNull();
   expect(sent.data).toEqual({ status: true });
-  const verifyToken = new URL(await linkMailedTo(user.email)).searchParams.get("token")!;
-  const verified = await again.client.verifyEmail({ query: { token: verifyToken } });
+  const verifyToken = new URL(await linkMailedTo(unverified.email)).searchParams.get("token")!;
+  const verified = await verifier.client.verifyEmail({ query: { token: verifyToken } });
   expect(verified.error).toBeNull();
   expect(verified.data!.status).toBe(true);
-  expect((await again.client.getSession()).data!.user.emailVerified).toBe(true);
+  expect((await verifier.client.getSession()).data!.user.emailVerified).toBe(true);
 
   const moved = `moved-${user.email}`;
   const changing = await again.client.changeEmail({ newEmail: moved, callbackURL: "/email-verified" });
   expect(changing.error).toBeNull();
   expect(changing.data).toEqual({ status: true });
+  // A verified address approves the move first; then the new address gets its link.
+  const approval = new URL(await linkMailedTo(user.email, 2)).searchParams.get("token")!;
+  expect((await again.client.verifyEmail({ query: { token: approval } })).error).toBeNull();
+  expect((await again.client.getSession()).data!.user.email).toBe(user.email);
   const changeToken = new URL(await linkMailedTo(moved)).searchParams.get("token")!;
   expect((await again.client.verifyEmail({ query: { token: changeToken } })).error).toBeNull();
   expect((await again.client.getSession()).data!.user.email).toBe(moved);

@@ -67,9 +67,10 @@ export function crossOriginFrontends(baseURL: string): { listed: string; unliste
 /**
  * The link in the newest email to `address`, read from the main test server's
  * development outbox (`outbox/` beside its database: no SMTP server is configured), as
- * soon as it has been written. Sending happens after the answer, so this waits for it.
+ * soon as it has been written, and once `nth` emails have gone to the address. Sending
+ * happens after the answer, so this waits for it.
  */
-export async function linkMailedTo(address: string): Promise<string> {
+export async function linkMailedTo(address: string, nth = 1): Promise<string> {
   const outbox = resolve(WORKSPACE, DATA_DIR, "outbox");
   let link: string | undefined;
   await expect
@@ -82,8 +83,8 @@ export async function linkMailedTo(address: string): Promise<string> {
         .filter((mail) => new RegExp(`^To: ${address.replace(/[.+]/g, "\\$&")}\r?$`, "mi").test(mail));
       link = mails.map(linkIn).find((found) => found !== undefined);
       return mails.length;
-    }, { message: `an email to ${address}`, timeout: 15_000 })
-    .toBeGreaterThan(0);
+    }, { message: `${nth} emails to ${address}`, timeout: 15_000 })
+    .toBeGreaterThanOrEqual(nth);
   return link ?? "";
 }
 

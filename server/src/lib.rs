@@ -68,6 +68,17 @@ impl Application {
             .then_some(config.database.url.as_str());
         let log_reader = database::log_reader(&config.database, &db).await?;
         app::auth::revocations::follow(&revocations, &log_reader, postgres_url);
+        if site.require_email_verification {
+            let ended = app::auth::repo::end_unverified_sessions(&db, &revocations)
+                .await
+                .context("cannot end the sessions of unverified accounts")?;
+            if ended > 0 {
+                tracing::info!(
+                    ended,
+                    "REQUIRE_EMAIL_VERIFICATION: ended the sessions of accounts whose address is not verified"
+                );
+            }
+        }
         let tokens = Arc::new(token_keys(&db, config.tokens).await?);
         maintain_signing_keys(&tokens, &db);
         sweep_tables(&db, config.retention, config.janitor_every);
@@ -367,7 +378,10 @@ fn sweep_rate_limits(limits: &Arc<app::auth::rate_limit::RateLimiter>) {
 
 /// Answers that carry a credential (a session token, a JWT, a cookie that holds one) must
 /// not be kept by a browser's or a proxy's cache, where the next user of a shared
-/// machine, or of the proxy, could be handed them.
+/// machine, or of the proxy, could be handed them. Nor must the pages: each is made for
+/// whoever asked (their name, their tasks, the emailed token in a reset link's address),
+/// and a page left in the cache would show the next person at the machine after a sign
+/// out.
 async fn no_store_for_credentials(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     // The JWKS holds public keys only, and verifiers are meant to cache it.
@@ -375,7 +389,11 @@ async fn no_store_for_credentials(request: Request, next: Next) -> Response {
         || path.starts_with(app::SERVER_FN_PREFIX);
     let mut response = next.run(request).await;
     let headers = response.headers();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     let carries_credentials = by_path
+        || is_page
         || headers.contains_key(header::SET_COOKIE)
         || headers.contains_key("set-auth-jwt")
         || headers.contains_key("set-auth-token");

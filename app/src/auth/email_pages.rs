@@ -9,7 +9,7 @@ use crate::auth::{
     server_fns::{ChangeEmail, RequestPasswordReset, ResetPassword, SendVerificationEmail},
     types::Viewer,
 };
-use leptos::{either::Either, prelude::*, server_fn::ServerFn};
+use leptos::{either::EitherOf3, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::{
     components::A,
@@ -120,8 +120,8 @@ fn reset_password_form() -> impl IntoView {
     }
 }
 
-/// `/email-verified`: where a verification or change-of-address link leads, saying
-/// whether it worked and, if not, why and what to do.
+/// `/email-verified`: where a verification, approval or change-of-address link leads,
+/// saying whether it worked and, if not, why and what to do.
 pub struct EmailVerifiedPage;
 
 #[lazy_route]
@@ -137,6 +137,7 @@ impl LazyRoute for EmailVerifiedPage {
 
 fn email_verified() -> impl IntoView {
     let query = use_query_map();
+    let approved = move || query.read().get("approved").is_some();
     let problem = move || {
         query.read().get("error").map(|code| match code.as_str() {
             "TOKEN_EXPIRED" => "This link has expired. Send yourself a new one.",
@@ -152,14 +153,20 @@ fn email_verified() -> impl IntoView {
     view! {
         <Title text="Email address · Taskboard" />
         <section class="card auth-card" aria-labelledby="verified-title">
-            {move || match problem() {
-                Some(problem) => Either::Left(view! {
+            {move || match (problem(), approved()) {
+                (Some(problem), _) => EitherOf3::A(view! {
                     <h1 id="verified-title">"That link did not work"</h1>
                     <p class="banner error" role="alert">{problem}</p>
                     <p>"Signed in, the banner at the top sends a new link; otherwise sign in first."</p>
                     <p><A href="/sign-in">"Sign in"</A></p>
                 }),
-                None => Either::Right(view! {
+                (None, true) => EitherOf3::B(view! {
+                    <h1 id="verified-title">"Now open the link sent to your new address"</h1>
+                    <p class="notice" role="status">
+                        "You approved the change. Your account moves to the new address when you open the link we just sent there."
+                    </p>
+                }),
+                (None, false) => EitherOf3::C(view! {
                     <h1 id="verified-title">"Your email address is confirmed"</h1>
                     <p class="notice" role="status">"Thank you: emails about your account go to it from now on."</p>
                     <p><A href="/tasks" attr:class="button primary">"Open my tasks"</A></p>
@@ -223,8 +230,8 @@ pub fn VerifyBanner(user: UserResource) -> impl IntoView {
     }
 }
 
-/// The account page's change of address: the link goes to the new address, and the
-/// account moves when it is opened.
+/// The account page's change of address: the link goes to the new address (once a
+/// verified current address has approved it), and the account moves when it is opened.
 pub fn change_email_form(current: Option<Viewer>) -> impl IntoView {
     let action = ServerAction::<ChangeEmail>::new();
     let query = use_query_map();
@@ -242,9 +249,21 @@ pub fn change_email_form(current: Option<Viewer>) -> impl IntoView {
                 error=Signal::derive(move || error().and_then(|e| e.message_for("newEmail"))) />
             <Field label="Your password" name="email_password" kind="password" autocomplete="current-password"
                 error=Signal::derive(move || error().and_then(|e| e.message_for("emailPassword"))) />
-            <p class="hint">"We email a link to the new address. Your account moves to it when you open the link."</p>
+            <p class="hint">
+                {if verified {
+                    "We first email your current address, to approve the change; then a link goes to the new address. Your account moves to it when you open that one."
+                } else {
+                    "We email a link to the new address. Your account moves to it when you open the link."
+                }}
+            </p>
             <p class="form-error" role="alert">{move || form_error(error())}</p>
-            <p class="saved" role="status">{move || sent().then_some("Check the new address: the link is on its way.")}</p>
+            <p class="saved" role="status">
+                {move || sent().then_some(if verified {
+                    "Check your current address: approve the change from the email on its way there."
+                } else {
+                    "Check the new address: the link is on its way."
+                })}
+            </p>
             <button type="submit" class="primary" disabled=action.pending()>
                 {move || if action.pending().get() { "Sending…" } else { "Send the link" }}
             </button>

@@ -27,6 +27,8 @@ use sqlx::Row;
 pub enum Purpose {
     ResetPassword,
     VerifyEmail,
+    /// Sent to the address an account has proved, to approve moving it to another.
+    ApproveEmailChange,
     ChangeEmail,
 }
 
@@ -34,7 +36,8 @@ pub enum Purpose {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     pub user_id: String,
-    /// The address the link was sent to.
+    /// The address the link was sent to; for an approval, the address the account would
+    /// move to (the approval goes to the account's own address).
     pub email: String,
 }
 
@@ -77,9 +80,10 @@ pub async fn issue(
     Ok(token)
 }
 
-/// Makes a link for `purpose` about `user`, sent to `address`, that leads to `callback`
-/// once opened, and mails it: a reset link to the page that sets a new password, the
-/// others through `verify-email`.
+/// Makes a link for `purpose` about `user` and `address`, that leads to `callback` once
+/// opened, and mails it to `address` (an approval to move to `address`, to the account's
+/// own): a reset link to the page that sets a new password, the others through
+/// `verify-email`.
 pub async fn mail_link(
     state: &AppState,
     user: &User,
@@ -89,7 +93,9 @@ pub async fn mail_link(
 ) -> Result<(), sqlx::Error> {
     let lifetime = match purpose {
         Purpose::ResetPassword => state.site.reset_link_lifetime_secs,
-        Purpose::VerifyEmail | Purpose::ChangeEmail => state.site.verification_link_lifetime_secs,
+        Purpose::VerifyEmail | Purpose::ApproveEmailChange | Purpose::ChangeEmail => {
+            state.site.verification_link_lifetime_secs
+        }
     };
     let token = issue(&state.db, purpose, &user.id, address, lifetime).await?;
     let origin = &state.site.public_origin;
@@ -99,18 +105,24 @@ pub async fn mail_link(
         Purpose::ResetPassword => {
             format!("{origin}/api/auth/reset-password/{token}?callbackURL={callback}")
         }
-        Purpose::VerifyEmail | Purpose::ChangeEmail => {
+        Purpose::VerifyEmail | Purpose::ApproveEmailChange | Purpose::ChangeEmail => {
             format!("{origin}/api/auth/verify-email?token={token}&callbackURL={callback}")
         }
     };
     let to = Recipient {
         user_id: &user.id,
-        address,
+        address: match purpose {
+            Purpose::ApproveEmailChange => &user.email,
+            _ => address,
+        },
     };
     let words = letters::duration_in_words(lifetime);
     let letter = match purpose {
         Purpose::ResetPassword => letters::password_reset(to, origin, &link, &words),
         Purpose::VerifyEmail => letters::verify_email(to, origin, &link, &words),
+        Purpose::ApproveEmailChange => {
+            letters::approve_email_change(to, origin, &link, &words, address)
+        }
         Purpose::ChangeEmail => letters::confirm_new_email(to, origin, &link, &words),
     };
     state.mail.send(letter);

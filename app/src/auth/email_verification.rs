@@ -1,13 +1,15 @@
 //! Proving an address, with Better Auth's routes and shapes: (re)sending the link that
 //! verifies an account's address (`send-verification-email`), asking to move the
-//! account to a new address (`change-email`, which mails a link to that address), and
-//! opening either link (`verify-email`).
+//! account to a new address (`change-email`), and opening the links (`verify-email`).
 //!
 //! A link is for the address it was sent to: it verifies the account only while that
 //! is still the account's address, and a change of address happens only when the new
-//! address's link is opened, so nobody can claim an address they cannot read. The
-//! address the account left is told. Every change revokes the tokens minted before it,
-//! which carry the old `email` and `emailVerified`.
+//! address's link is opened, so nobody can claim an address they cannot read. An
+//! account whose address is verified must first approve the move from that address (as
+//! Better Auth does with `sendChangeEmailConfirmation`): a session alone, left open or
+//! stolen, cannot move the account to an address of someone else's choosing and reset
+//! its password there. The address the account left is told. Every change revokes the
+//! tokens minted before it, which carry the old `email` and `emailVerified`.
 
 use crate::{
     audit::{
@@ -56,8 +58,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Emails `user` a link that verifies their address, leading to `callback`. Counted
-/// against the account and the address (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in
-/// person, or a sign-up (under its own limit), asks for it.
+/// against the account (`RATE_LIMIT_EMAILS_PER_ACCOUNT`): only a signed-in person, or a
+/// sign-up (under its own limits), asks for it.
 pub async fn send_verification(
     state: &AppState,
     user: &User,
@@ -65,11 +67,36 @@ pub async fn send_verification(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     state.limits.email_about_account(&user.id)?;
-    state.limits.email_to_address(&user.email)?;
     email_tokens::mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
     let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;
+    Ok(())
+}
+
+/// Tells the owner of `email` that someone tried to sign up with it, under
+/// `REQUIRE_EMAIL_VERIFICATION` (whose answer to that sign-up keeps the account secret):
+/// if it was them, how to get in; if not, that someone tried. Counted against the
+/// address as the new account's link would be.
+pub async fn tell_owner_of_sign_up(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    state
+        .limits
+        .email_to_address(client.address(), email.as_str())?;
+    let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await?;
+    if let Some((owner, _)) = found {
+        let to = Recipient {
+            user_id: &owner.id,
+            address: &owner.email,
+        };
+        let origin = &state.site.public_origin;
+        state
+            .mail
+            .send(letters::sign_up_with_your_address(to, origin));
+    }
     Ok(())
 }
 
@@ -93,8 +120,9 @@ pub fn request_verification(
     )
 }
 
-/// Asks to move `user`'s account to `new`: a link goes to `new`, and the account moves
-/// when it is opened. An address another account has gets the same answer and no email.
+/// Asks to move `user`'s account to `new`. A verified address is asked to approve it
+/// first; otherwise (and once approved) a link goes to `new`, and the account moves when
+/// it is opened. An address another account has gets the same answer and no email.
 pub async fn request_email_change(
     state: &AppState,
     user: &User,
@@ -109,13 +137,33 @@ pub async fn request_email_change(
         )
         .with_code("EMAIL_IS_THE_SAME")]));
     }
+    // Both emails are counted here, the approval's and the new address's link.
     state.limits.email_about_account(&user.id)?;
     state.limits.email_to_new_address(new.as_str())?;
+    let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
+        .user(&user.id, &user.email);
+    if user.email_verified {
+        let purpose = Purpose::ApproveEmailChange;
+        email_tokens::mail_link(state, user, purpose, new.as_str(), callback).await?;
+        let entry = entry.detail("to be approved from the current address");
+        record(&state.db, entry).await;
+        return Ok(());
+    }
+    link_new_address(state, user, new, callback, entry).await
+}
+
+/// Mails `new` the link that moves `user`'s account to it, and audits `entry`; an
+/// address another account has gets no email, after the same work.
+async fn link_new_address(
+    state: &AppState,
+    user: &User,
+    new: Email,
+    callback: &RedirectTarget,
+    entry: Entry<'_>,
+) -> Result<(), AppError> {
     let taken = repo::find_user_with_hash_by_email(&state.db, new.as_str())
         .await?
         .is_some();
-    let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
-        .user(&user.id, &user.email);
     if taken {
         // The same work as for a free address, so the answer takes as long; the token
         // is never sent, and could not move the account to a taken address anyway.
@@ -144,20 +192,24 @@ pub async fn request_email_change(
 pub enum Opened {
     /// The account as it is now: verified, or moved to the link's address.
     Done(User),
+    /// The move to another address was approved, and that address's link sent.
+    Approved,
     /// Better Auth's code for why not: `INVALID_TOKEN`, `TOKEN_EXPIRED`, `INVALID_USER`
     /// (the browser is signed in as someone else), or `USER_ALREADY_EXISTS` when another
     /// account took the address meanwhile.
     Refused(&'static str),
 }
 
-/// Opens the verification or change-of-address link that holds `token`, in a browser
-/// signed in as `signed_in_as` if anyone: a link of another account than that is refused
-/// (`INVALID_USER`), as Better Auth does, so that nobody verifies or moves someone
-/// else's account from a browser they think holds their own.
+/// Opens the verification, approval or change-of-address link that holds `token`, in a
+/// browser signed in as `signed_in_as` if anyone: a link of another account than that
+/// is refused (`INVALID_USER`), as Better Auth does, so that nobody verifies or moves
+/// someone else's account from a browser they think holds their own. An approved move's
+/// link to the new address leads to `callback`.
 pub async fn open_link(
     state: &AppState,
     token: &str,
     signed_in_as: Option<&str>,
+    callback: &RedirectTarget,
     client: &ClientInfo,
 ) -> Result<Opened, AppError> {
     let (purpose, found) = match find_link(state, token).await? {
@@ -170,6 +222,21 @@ pub async fn open_link(
     }
     let (db, known) = (&state.db, &state.revocations);
     let outcome = match purpose {
+        Purpose::ApproveEmailChange => {
+            let mut tx = db.begin().await?;
+            let approved = email_tokens::consume(&mut tx, purpose, token).await?;
+            tx.commit().await?;
+            let user = repo::find_user(db, &found.user_id).await?;
+            let (Some(_), Some(user), Ok(new)) = (approved, user, Email::parse(&found.email))
+            else {
+                return Ok(Opened::Refused("INVALID_TOKEN"));
+            };
+            let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
+                .user(&user.id, &user.email)
+                .detail("approved from the current address");
+            link_new_address(state, &user, new, callback, entry).await?;
+            return Ok(Opened::Approved);
+        }
         Purpose::ChangeEmail => {
             let before = repo::find_user(db, &found.user_id).await?;
             let moved = repo::move_email(db, known, &found, token).await?;
@@ -216,9 +283,14 @@ fn refusal_message(code: &str) -> &'static str {
     }
 }
 
-/// The link `token` belongs to, of the two kinds `verify-email` opens.
+/// The link `token` belongs to, of the kinds `verify-email` opens.
 async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), sqlx::Error> {
-    for purpose in [Purpose::VerifyEmail, Purpose::ChangeEmail] {
+    let kinds = [
+        Purpose::VerifyEmail,
+        Purpose::ApproveEmailChange,
+        Purpose::ChangeEmail,
+    ];
+    for purpose in kinds {
         match email_tokens::look_up(&state.db, purpose, token).await? {
             Lookup::Unknown => {}
             known => return Ok((purpose, known)),
@@ -312,14 +384,18 @@ struct VerifyEmailQuery {
 #[derive(Serialize, ToSchema)]
 struct Verified {
     status: bool,
-    /// The account as it is now.
-    user: User,
+    /// The account as it is now; absent when the link approved a move, which changes
+    /// nothing yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User>,
 }
 
-/// The link in a verification or change-of-address email. With `callbackURL` (as every
-/// emailed link has), redirects there, with `?error=INVALID_TOKEN`, `TOKEN_EXPIRED` or
-/// `USER_ALREADY_EXISTS` when the link was refused; without, answers JSON. A session of
-/// the account in the request gets its access cookie minted again.
+/// The link in a verification, approval or change-of-address email. With `callbackURL`
+/// (as every emailed link has), redirects there: with `?error=INVALID_TOKEN`,
+/// `TOKEN_EXPIRED` or `USER_ALREADY_EXISTS` when the link was refused, with
+/// `?approved=true` when it approved a move (whose link is then sent to the new
+/// address); without, answers JSON. A session of the account in the request gets its
+/// access cookie minted again.
 #[utoipa::path(
     get,
     path = "/verify-email",
@@ -327,7 +403,7 @@ struct Verified {
     params(VerifyEmailQuery),
     security(()),
     responses(
-        (status = 200, description = "Verified, or moved to the new address", body = Verified),
+        (status = 200, description = "Verified, moved to the new address, or the move approved", body = Verified),
         (status = 302, description = "To `callbackURL`", headers(
             ("Location" = String, description = "`callbackURL`, with `error` in its query when the link was refused"),
         )),
@@ -352,8 +428,21 @@ async fn verify_email(
     let signed_in_as = current
         .as_ref()
         .map(|(session, _, _)| session.user_id.as_str());
-    let user = match open_link(&state, &query.token, signed_in_as, &client).await? {
+    let next = callback.clone().unwrap_or_else(|| {
+        RedirectTarget::or_default(Some(VERIFIED_PAGE), &state.site.public_origin)
+    });
+    let user = match open_link(&state, &query.token, signed_in_as, &next, &client).await? {
         Opened::Done(user) => user,
+        Opened::Approved => {
+            return Ok(match callback {
+                Some(callback) => callback.with_query("approved", "true").found(),
+                None => Json(Verified {
+                    status: true,
+                    user: None,
+                })
+                .into_response(),
+            })
+        }
         Opened::Refused(code) => {
             return Ok(match callback {
                 Some(callback) => callback.with_query("error", code).found(),
@@ -365,7 +454,7 @@ async fn verify_email(
         Some(callback) => callback.found(),
         None => Json(Verified {
             status: true,
-            user: user.clone(),
+            user: Some(user.clone()),
         })
         .into_response(),
     };
@@ -398,8 +487,9 @@ struct ChangeEmailBody {
     callback_url: Option<String>,
 }
 
-/// Mails a link to a new address; the caller's account moves to it when the link is
-/// opened. An address that has an account is answered the same, and gets no email.
+/// Mails a link to a new address (once the current address, when it is verified, has
+/// approved the move); the caller's account moves to it when the link is opened. An
+/// address that has an account is answered the same, and gets no email.
 #[utoipa::path(
     post,
     path = "/change-email",

@@ -151,6 +151,11 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
             "Token claim 'email' is not an email address".to_owned(),
         )));
     };
+    // The sessions of this server's own unverified accounts end when the setting is on
+    // (`repo::end_unverified_sessions`); the issuer's word is all there is for its users.
+    if state.site.require_email_verification && claims.issuer_email_verified == Some(false) {
+        return Ok(Some(session::email_not_verified()));
+    }
     let name = UserName::parse(&claims.name)
         .map(|n| n.as_str().to_owned())
         .unwrap_or_else(|_| email.as_str().to_owned());

@@ -57,8 +57,10 @@ pub struct RateLimits {
     /// Changes one user makes to their own profile (each writes the account, the
     /// revocation log every process reads, and the audit log).
     pub profile_updates_per_user: Limit,
-    /// Emails (reset, verification, change of address) sent to one address, whoever
-    /// asks: nobody can mail-bomb a person through the site.
+    /// Emails (reset, verification, change of address) sent to one address that one
+    /// client asks for. From every client together, an address gets at most
+    /// `ALL_CLIENTS` times as many: nobody can mail-bomb a person through the site, and
+    /// one client asking for someone's resets again and again does not use up theirs.
     pub emails_per_address: Limit,
     /// Emails sent about one account, to whichever addresses.
     pub emails_per_account: Limit,
@@ -113,6 +115,9 @@ impl Default for RateLimits {
         }
     }
 }
+
+/// How many times `emails_per_address` one address may get from every client together.
+pub const ALL_CLIENTS: u32 = 4;
 
 /// The first soft lock of an account; each one after it is twice as long.
 const FIRST_SOFT_LOCK: Duration = Duration::from_secs(1);
@@ -269,18 +274,18 @@ impl RateLimiter {
         )
     }
 
-    /// Counts a request for an email from the client at `address` that nobody signed
-    /// in made (a reset, a verification link from the sign-in page), then the email to
-    /// `recipient` (compared case-insensitively): the client's limit first, so a client
-    /// past it adds no counter for the addresses it names. A signed-in request is
-    /// bounded by its account's limit instead (`email_about_account`).
+    /// Counts a request for an email from the client at `client` that nobody signed in
+    /// made (a reset, a verification link from the sign-in page), then the email to
+    /// `recipient` (`email_to_address`): the client's limit first, so a client past it
+    /// adds no counter for the addresses it names. A signed-in request is bounded by its
+    /// account's limit instead (`email_about_account`).
     pub fn email_requested(&self, client: Option<&str>, recipient: &str) -> Result<(), AppError> {
         self.hit(
             address_key("email-request", client),
             self.limits.email_requests_per_client,
             Instant::now(),
         )?;
-        self.email_to_address(recipient)
+        self.email_to_address(client, recipient)
     }
 
     /// Counts a link to an address an account asked to move to. Counted apart from the
@@ -294,13 +299,23 @@ impl RateLimiter {
         )
     }
 
-    /// Counts an email to `address` (compared case-insensitively).
-    pub fn email_to_address(&self, address: &str) -> Result<(), AppError> {
-        self.hit(
-            format!("email-to:{}", address.to_lowercase()),
-            self.limits.emails_per_address,
-            Instant::now(),
-        )
+    /// Counts an email to `address` (compared case-insensitively) that the client at
+    /// `client` caused, against that client's emails to the address and against the
+    /// address's emails from every client.
+    pub fn email_to_address(&self, client: Option<&str>, address: &str) -> Result<(), AppError> {
+        let (address, now) = (address.to_lowercase(), Instant::now());
+        let per_client = self.limits.emails_per_address;
+        let from_everyone = Limit {
+            attempts: per_client.attempts.saturating_mul(ALL_CLIENTS),
+            ..per_client
+        };
+        let mut counters = self.counters();
+        counters.hit(
+            format!("email-to:{}:{address}", client_block(client)),
+            per_client,
+            now,
+        )?;
+        counters.hit(format!("email-to:{address}"), from_everyone, now)
     }
 
     /// Counts an email about the account `user_id`.
@@ -448,6 +463,35 @@ mod tests {
             },
             refusals_audited_per_address: THREE_PER_MINUTE,
         })
+    }
+
+    #[test]
+    fn one_client_cannot_use_up_the_emails_another_gets_at_an_address() {
+        let limiter = limiter();
+        let (mallory, ada) = (Some("198.51.100.7"), Some("192.0.2.1"));
+        for _ in 0..3 {
+            assert!(limiter.email_requested(mallory, "ada@example.com").is_ok());
+        }
+        assert!(limiter.email_requested(mallory, "ada@example.com").is_err());
+        assert!(limiter.email_requested(ada, "ada@example.com").is_ok());
+    }
+
+    #[test]
+    fn an_address_gets_at_most_all_clients_times_its_limit_from_everyone() {
+        let limiter = limiter();
+        let sent = (0..20)
+            .filter(|n| {
+                let client = format!("198.51.100.{n}");
+                limiter
+                    .email_to_address(Some(&client), "ada@example.com")
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(
+            sent,
+            (THREE_PER_MINUTE.attempts * ALL_CLIENTS) as usize,
+            "twenty clients, one email each"
+        );
     }
 
     #[test]

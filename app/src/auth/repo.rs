@@ -577,6 +577,30 @@ pub async fn delete_sessions_of(
     Ok(logged.len() as u64)
 }
 
+/// Ends the sessions of every account whose address is not verified, and revokes the
+/// access tokens issued from them; answers how many. Run when `REQUIRE_EMAIL_VERIFICATION`
+/// is on, so the sessions begun before it was turned on end rather than wait: a session
+/// put on hold could not be signed out, and would come back, for whoever had begun it,
+/// once the address was verified.
+pub async fn end_unverified_sessions(pool: &Pool, known: &Revocations) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "delete from sessions where user_id in (select id from users where email_verified = 0) \
+         returning id, user_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let ended = rows
+        .iter()
+        .map(|row| {
+            let (id, user_id): (String, String) = (row.try_get("id")?, row.try_get("user_id")?);
+            Ok(revocations::Entry::session_ended(&user_id, &id))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let logged = commit_revoking(tx, known, ended).await?;
+    Ok(logged.len() as u64)
+}
+
 /// Logs `entries` in `tx`, commits it, and applies them in this process at once (other
 /// processes read them from the log): a change that revokes tokens is known as soon as
 /// it lands.
@@ -1053,7 +1077,9 @@ pub async fn reset_password(
     token: &str,
     password_hash: &str,
 ) -> Result<LinkOutcome<(User, u64)>, sqlx::Error> {
-    let set = "password_hash = $4";
+    // The link reached the address, so it is verified: a person who takes back an
+    // account someone registered with their address before them ends up owning it.
+    let set = "password_hash = $4, email_verified = 1";
     let (mut tx, user, revoked) = match change_by_link(
         pool,
         found,

@@ -727,6 +727,7 @@ mod tests {
                 created_at: "2026-01-01T00:00:00.000Z".to_owned(),
                 updated_at: updated_at.to_owned(),
             }),
+            issuer_email_verified: None,
         }
     }
 

@@ -71,11 +71,11 @@ pub async fn sign_up(
         if state.site.require_email_verification {
             // Answered as a new account waiting for its link, as Better Auth does: the
             // sign-up tells nobody which addresses have accounts, as the reset and
-            // verification requests do not.
-            // Counted as the new account's link would be, so the limit on the
-            // address tells no more than the answer.
-            if state.limits.email_to_address(form.email.as_str()).is_err() {
-                tracing::debug!("the address's email limit is reached");
+            // verification requests do not. The owner is told instead.
+            if let Err(e) =
+                email_verification::tell_owner_of_sign_up(state, &form.email, client).await
+            {
+                tracing::debug!(cause = %e, "the owner of the address is not told of the sign-up");
             }
             return Ok(SignedUp::AwaitingVerification(unsaved_user(
                 &form.name,
@@ -94,8 +94,13 @@ pub async fn sign_up(
     if state.site.require_email_verification {
         let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), &state.site.public_origin);
         // The account exists either way: a refused email is sent again from sign-in.
-        if let Err(e) = email_verification::send_verification(state, &user, &callback, client).await
-        {
+        // Counted against the address as the owner's notice of a second sign-up is, so
+        // the limit tells no more than the answer.
+        let sent = match state.limits.email_to_address(client.address(), &user.email) {
+            Ok(()) => email_verification::send_verification(state, &user, &callback, client).await,
+            Err(limited) => Err(limited),
+        };
+        if let Err(e) = sent {
             tracing::warn!(user_id = %user.id, cause = %e, "no verification email at sign-up");
         }
         return Ok(SignedUp::AwaitingVerification(user));
@@ -408,8 +413,10 @@ pub async fn resume(
 }
 
 /// Whether `user`'s sessions are live: with `REQUIRE_EMAIL_VERIFICATION`, not until
-/// their address is verified, even for sessions begun before the setting was turned on
-/// (they neither resume, refresh, nor mint API tokens).
+/// their address is verified (they neither resume, refresh, nor mint API tokens). The
+/// sessions begun before the setting was turned on are ended when the server starts
+/// (`repo::end_unverified_sessions`); this holds any that another process, still without
+/// the setting, begins after that.
 fn may_stay_signed_in(state: &AppState, user: &User) -> bool {
     user.email_verified || !state.site.require_email_verification
 }

@@ -254,6 +254,11 @@ pub struct Claims {
     /// (`auth::revocations`).
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// A trusted issuer's `emailVerified`, when its token states it (Better Auth's do),
+    /// read under `REQUIRE_EMAIL_VERIFICATION`. Never in tokens of ours, whose `profile`
+    /// has it.
+    #[serde(skip)]
+    pub issuer_email_verified: Option<bool>,
 }
 
 /// The user fields of Better Auth's JWT payload that the contract's claims do not name.
@@ -561,6 +566,7 @@ impl TokenKeys {
                 created_at: subject.created_at.to_owned(),
                 updated_at: subject.updated_at.to_owned(),
             }),
+            issuer_email_verified: None,
         };
         // Plain strings and integers, with a secret or a key pair that signed a probe
         // when it was loaded: signing cannot fail.
@@ -690,7 +696,15 @@ impl TokenKeys {
         let judged = |passed: bool, failure: TokenError| if passed { Ok(()) } else { Err(failure) };
         // Only ours are checked against changes to their account; without all of it, any
         // change refuses the token.
-        let profile = if issued_here { raw.profile() } else { None };
+        let (profile, issuer_email_verified) = if issued_here {
+            (raw.profile(), None)
+        } else {
+            let stated = match raw.email_verified {
+                RawClaim::Bool(flag) => Some(flag),
+                _ => None,
+            };
+            (None, stated)
+        };
         let exp = Checked::judge(numeric_date(raw.exp, "exp"), Some("exp"), |exp| {
             judged(exp.saturating_add(leeway) > now, TokenError::Expired)
         });
@@ -730,6 +744,7 @@ impl TokenKeys {
                 role: text(raw.role, "role")?,
                 scope: text(raw.scope, "scope")?,
                 profile,
+                issuer_email_verified,
             })
         })();
         ClaimChecks {
@@ -904,6 +919,7 @@ struct Unchecked {
     role: Option<String>,
     scope: Option<String>,
     profile: Option<Profile>,
+    issuer_email_verified: Option<bool>,
 }
 
 impl ClaimChecks {
@@ -943,6 +959,7 @@ impl ClaimChecks {
             role: rest.role,
             scope: rest.scope,
             profile: rest.profile,
+            issuer_email_verified: rest.issuer_email_verified,
         })
     }
 

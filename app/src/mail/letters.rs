@@ -90,6 +90,60 @@ pub fn confirm_new_email(to: Recipient, origin: &str, link: &str, lifetime: &str
     )
 }
 
+/// To the address an account has proved, asking it to approve a move to `new_address`.
+pub fn approve_email_change(
+    to: Recipient,
+    origin: &str,
+    link: &str,
+    lifetime: &str,
+    new_address: &str,
+) -> Letter {
+    compose(
+        to,
+        origin,
+        link,
+        Wording {
+            subject: format!("Approve the new email address of your {SITE_NAME} account"),
+            before: vec![format!(
+                "Someone signed in to your {SITE_NAME} account asked to move it to \
+                 {new_address}. Open this link within {lifetime} to approve it; then a link \
+                 goes to the new address, and the account moves when that one is opened:"
+            )],
+            action: "Approve the new address",
+            after: vec![
+                "If you did not ask for this, do not open the link: the account keeps this \
+                 address. Someone may know your password, so change it from the account \
+                 page, with \"sign out my other sessions\" checked."
+                    .to_owned(),
+            ],
+        },
+    )
+}
+
+/// To the owner of an address someone just tried to create another account with.
+pub fn sign_up_with_your_address(to: Recipient, origin: &str) -> Letter {
+    let forgot = format!("{origin}/forgot-password");
+    compose(
+        to,
+        origin,
+        &forgot,
+        Wording {
+            subject: format!("Someone tried to sign up to {SITE_NAME} with your address"),
+            before: vec![format!(
+                "Someone just tried to create a {SITE_NAME} account with this address, \
+                 which already has one. No second account was made. If it was you, sign \
+                 in with your password, or choose a new one:"
+            )],
+            action: "Choose a new password",
+            after: vec![
+                "If it was not you, you need not do anything: nobody can use the account \
+                 without its password."
+                    .to_owned(),
+            ],
+        },
+    )
+}
+
 /// A notice to the address an account just left.
 pub fn email_changed(to: Recipient, origin: &str, new_address: &str) -> Letter {
     let sign_in = format!("{origin}/sign-in");
@@ -227,6 +281,20 @@ mod tests {
         let letter = email_changed(ada(), ORIGIN, "\"><script>x</script>@example.com");
         assert!(!letter.html.contains("<script>"), "{}", letter.html);
         assert!(letter.html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn an_approval_names_the_new_address_and_what_to_do_if_it_was_not_asked_for() {
+        let link = "https://tasks.example.com/api/auth/verify-email?token=abc";
+        let letter = approve_email_change(ada(), ORIGIN, link, "24 hours", "new@example.com");
+        assert!(
+            letter.text.contains("move it to new@example.com"),
+            "{}",
+            letter.text
+        );
+        assert!(letter.text.contains("do not open the link"));
+        assert_eq!(letter.link, link);
+        assert_eq!(letter.to, "ada@example.com");
     }
 
     #[test]

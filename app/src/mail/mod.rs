@@ -84,6 +84,18 @@ pub struct Mailer {
     log_links: bool,
 }
 
+/// Makes `dir` (and its parents) if missing, readable by this user alone: the outbox's
+/// messages hold live reset links.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 impl Mailer {
     pub fn new(settings: MailSettings) -> Result<Self, MailSetupError> {
         let transport = match &settings.smtp_url {
@@ -95,7 +107,7 @@ impl Mailer {
             ),
             None => {
                 let dir = &settings.outbox_dir;
-                std::fs::create_dir_all(dir)
+                private_dir(dir)
                     .map_err(|e| MailSetupError::Outbox(dir.display().to_string(), e))?;
                 Transport::Outbox(AsyncFileTransport::new(dir), dir.clone())
             }

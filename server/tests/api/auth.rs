@@ -407,6 +407,33 @@ async fn answers_that_carry_a_token_are_never_cached() {
 }
 
 #[tokio::test]
+async fn pages_are_never_cached_for_the_next_person_at_the_machine() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    for path in [
+        "/account",
+        "/tasks",
+        "/reset-password?token=an-emailed-token",
+        "/email-verified",
+        "/sign-in",
+    ] {
+        let page = app
+            .client
+            .get(app.url(path))
+            .header(header::COOKIE, session_cookie(&user.session_token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+        if path == "/account" {
+            let html = page.text().await.unwrap();
+            assert!(html.contains(&user.email), "made for this person: {path}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn over_https_the_access_cookie_is_host_prefixed() {
     let app = TestApp::spawn_with(&[("BETTER_AUTH_URL", "https://tasks.example.com")]).await;
     let response = app.sign_up("Ada", "ada@example.com", PASSWORD).await;

@@ -60,6 +60,15 @@ async fn change_email(app: &TestApp, user: &TestUser, new: &str) -> reqwest::Res
     .await
 }
 
+/// A new user whose address is verified: the verification link was sent and opened.
+async fn verified_user(app: &TestApp) -> TestUser {
+    let user = app.new_user().await;
+    assert_eq!(send_verification(app, &user).await.status(), StatusCode::OK);
+    let opened = open(app, &app.mail.message_to(&user.email).await.link()).await;
+    assert_eq!(location(&opened), "/email-verified");
+    user
+}
+
 fn new_address() -> String {
     format!("moved-{}@example.com", uuid::Uuid::new_v4())
 }
@@ -110,6 +119,36 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session_and_token() {
     assert_eq!(
         app.sign_in(&ada.email, NEW_PASSWORD).await.status(),
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_reset_takes_back_an_account_someone_registered_with_your_address_first() {
+    let app = TestApp::spawn_with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    let address = new_address();
+    let squatter = app.sign_up("Not Ada", &address, PASSWORD).await;
+    assert_eq!(squatter.status(), StatusCode::OK);
+    let verification = app.mail.message_to(&address).await;
+    assert_eq!(ask_for_reset(&app, &address).await.status(), StatusCode::OK);
+    let mail = app.mail.messages_to(&address, 2).await.pop().unwrap();
+    assert_ne!(mail.subject, verification.subject, "the reset link");
+    assert_eq!(
+        reset(&app, &mail.token(), NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let signed_in = app.sign_in(&address, NEW_PASSWORD).await;
+    assert_eq!(
+        signed_in.status(),
+        StatusCode::OK,
+        "the address is verified"
+    );
+    assert_eq!(
+        signed_in.json::<Value>().await.unwrap()["user"]["emailVerified"],
+        true
+    );
+    assert_eq!(
+        app.sign_in(&address, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
     );
 }
 
@@ -189,6 +228,51 @@ async fn reset_emails_are_limited_per_address_whether_or_not_it_has_an_account()
         assert!(refused.headers().contains_key("retry-after"));
     }
     assert_eq!(app.mail.messages_to(&ada.email, 2).await.len(), 2);
+}
+
+/// Asks for a reset of `email` through a proxy that says the client is `forwarded_for`.
+async fn ask_for_reset_from(app: &TestApp, forwarded_for: &str, email: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/auth/request-password-reset"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn one_client_asking_for_someones_resets_does_not_use_up_theirs_but_everyone_together_is_limited(
+) {
+    let app = TestApp::spawn_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_EMAILS_PER_ADDRESS", "2/1h"),
+    ])
+    .await;
+    let ada = app.new_user().await;
+    for _ in 0..2 {
+        assert_eq!(
+            ask_for_reset_from(&app, "203.0.113.66", &ada.email).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        ask_for_reset_from(&app, "203.0.113.66", &ada.email).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        ask_for_reset_from(&app, "198.51.100.7", &ada.email).await,
+        StatusCode::OK,
+        "the owner, from another client"
+    );
+    let mut from_others = Vec::new();
+    for n in 1..=8 {
+        from_others.push(ask_for_reset_from(&app, &format!("192.0.2.{n}"), &ada.email).await);
+    }
+    let sent = 3 + from_others.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(sent, 8, "four times the limit from every client together");
+    assert_eq!(app.mail.messages_to(&ada.email, 8).await.len(), 8);
 }
 
 #[tokio::test]
@@ -425,6 +509,47 @@ async fn a_change_of_address_happens_only_when_the_new_address_opens_its_link() 
 }
 
 #[tokio::test]
+async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_link() {
+    let app = TestApp::spawn().await;
+    let ada = verified_user(&app).await;
+    let new = new_address();
+    let response = change_email(&app, &ada, &new).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    let approval = app.mail.messages_to(&ada.email, 2).await.pop().unwrap();
+    assert_eq!(
+        approval.subject,
+        "Approve the new email address of your Taskboard account"
+    );
+    assert!(approval.text.contains(&new), "{}", approval.text);
+    assert!(
+        app.mail.delivered_to(&new).is_empty(),
+        "nothing goes to the new address before the approval"
+    );
+
+    let opened = open(&app, &approval.link()).await;
+    assert_eq!(location(&opened), "/email-verified?approved=true");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["email"],
+        ada.email,
+        "approving does not move the account yet"
+    );
+    let again = open(&app, &approval.link()).await;
+    assert_eq!(location(&again), "/email-verified?error=INVALID_TOKEN");
+
+    let mail = app.mail.message_to(&new).await;
+    assert_eq!(mail.subject, "Confirm your new email address for Taskboard");
+    assert_eq!(location(&open(&app, &mail.link()).await), "/email-verified");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["email"],
+        new.as_str()
+    );
+}
+
+#[tokio::test]
 async fn an_address_another_account_has_gets_the_same_answer_and_no_email() {
     let app = TestApp::spawn().await;
     let (ada, bob) = (app.new_user().await, app.new_user().await);
@@ -495,6 +620,12 @@ async fn messages_come_from_mail_from_or_go_to_the_outbox_with_nothing_configure
     let outbox = tempfile::tempdir().unwrap();
     let dir = outbox.path().display().to_string();
     let app = TestApp::spawn_with(&[("SMTP_URL", ""), ("MAIL_OUTBOX_DIR", &dir)]).await;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(outbox.path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "its links are for this user alone");
     let ada = app.new_user().await;
     assert_eq!(
         ask_for_reset(&app, &ada.email).await.status(),
@@ -560,7 +691,15 @@ async fn a_registered_address_signs_up_like_any_other_while_verification_is_requ
         again["user"]["id"], first["user"]["id"],
         "no id of the real account"
     );
-    open(&app, &app.mail.message_to(&email).await.link()).await;
+    let mails = app.mail.messages_to(&email, 2).await;
+    let (verification, notice): (Vec<_>, Vec<_>) = mails
+        .into_iter()
+        .partition(|mail| mail.subject.starts_with("Confirm your email address"));
+    assert_eq!(
+        notice[0].subject, "Someone tried to sign up to Taskboard with your address",
+        "the owner is told, as the answer cannot"
+    );
+    open(&app, &verification[0].link()).await;
     assert_eq!(app.sign_in(&email, PASSWORD).await.status(), StatusCode::OK);
 }
 
@@ -660,9 +799,14 @@ async fn a_session_older_than_a_day_may_not_change_the_address() {
 }
 
 #[tokio::test]
-async fn turning_verification_on_holds_the_sessions_of_unverified_accounts_until_verified() {
+async fn turning_verification_on_ends_the_sessions_of_unverified_accounts_and_no_others() {
     let before = TestApp::spawn().await;
-    let ada = before.new_user().await;
+    let (ada, grace) = (before.new_user().await, before.new_user().await);
+    assert_eq!(
+        send_verification(&before, &grace).await.status(),
+        StatusCode::OK
+    );
+    open(&before, &before.mail.message_to(&grace.email).await.link()).await;
     let app = TestApp::spawn_on_with(
         &before.database_url,
         &[("REQUIRE_EMAIL_VERIFICATION", "true")],
@@ -673,6 +817,16 @@ async fn turning_verification_on_holds_the_sessions_of_unverified_accounts_until
         app.browser_refresh(&ada.session_token).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    assert_eq!(
+        app.get_tasks(&ada.jwt, "").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the access token of the ended session is revoked"
+    );
+    assert_eq!(
+        session_of(&app, &grace.session_token).await["user"]["emailVerified"],
+        true,
+        "a verified account keeps its session"
+    );
     let asked = app
         .post_json(
             "/api/auth/send-verification-email",
@@ -682,7 +836,12 @@ async fn turning_verification_on_holds_the_sessions_of_unverified_accounts_until
     assert_eq!(asked.status(), StatusCode::OK);
     open(&app, &app.mail.message_to(&ada.email).await.link()).await;
     assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
-        true
+        session_of(&app, &ada.session_token).await,
+        Value::Null,
+        "verifying the address does not bring the ended session back"
+    );
+    assert_eq!(
+        app.sign_in(&ada.email, PASSWORD).await.status(),
+        StatusCode::OK
     );
 }

@@ -105,6 +105,34 @@ async fn a_disabled_account_of_the_issuers_users_is_refused_here() {
     assert_eq!(detail(refused).await, "User disabled");
 }
 
+#[tokio::test]
+async fn under_required_verification_the_issuers_unverified_users_are_refused_until_verified() {
+    let issuer = TestApp::spawn_with(&[("JWT_ALGORITHM", "EdDSA")]).await;
+    let jwks = issuer.url("/api/auth/jwks");
+    let api = TestApp::spawn_with(&[
+        ("JWT_JWKS_URL", &jwks),
+        ("REQUIRE_EMAIL_VERIFICATION", "true"),
+    ])
+    .await;
+    let ada = issuer.new_user().await;
+    let refused = api.get_tasks(&ada.jwt, "").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(refused).await, "EMAIL_NOT_VERIFIED");
+
+    let asked = issuer
+        .auth_post(
+            "/api/auth/send-verification-email",
+            &ada.session_token,
+            &json!({ "email": ada.email }),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let link = issuer.mail.message_to(&ada.email).await.link();
+    issuer.client.get(link).send().await.unwrap();
+    let verified = issuer.jwt_for(&ada.session_token).await;
+    assert_eq!(api.get_tasks(&verified, "").await.status(), StatusCode::OK);
+}
+
 /// The real `better-auth` server (`end2end/better-auth/server.mjs`: its memory adapter,
 /// the `jwt` and `bearer` plugins), on a free port, for as long as this lives.
 struct BetterAuth {
