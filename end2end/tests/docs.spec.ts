@@ -35,7 +35,7 @@ test("a developer authorizes /docs with a JWT and lists their own tasks from the
   await bearer.getByRole("textbox").fill(jwt);
   await bearer.getByRole("button", { name: "Apply credentials" }).click();
   await expect(bearer.getByRole("button", { name: /Logout|Remove authorization/ })).toBeVisible();
-  await bearer.getByRole("button", { name: "Close" }).click();
+  await bearer.getByRole("button", { name: "Close", exact: true }).click();
 
   const list = page.locator("#operations-tasks-list");
   await list.locator(".opblock-summary").click();

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod database;
+mod docs;
 mod serve;
 pub mod telemetry;
 pub mod token_command;
@@ -26,7 +27,6 @@ use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
 pub struct Application {
     listener: TcpListener,
@@ -136,7 +136,7 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
         .split_for_parts();
     let router = Router::new().merge(api);
     let router = if api_docs {
-        router.merge(documentation(document))
+        router.merge(docs::router(document))
     } else {
         router
     };
@@ -185,22 +185,6 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
         router
     };
     router.with_state(state)
-}
-
-/// `/openapi.json`, and Swagger UI at `/docs` from the files built into the binary, under
-/// the site's Content-Security-Policy (its scripts are files of this origin, none inline).
-/// Its base layout leaves out the top bar, whose logo carries the only inline stylesheet
-/// the policy would refuse, and whose box for loading other documents has no use here.
-fn documentation(document: utoipa::openapi::OpenApi) -> Router<AppState> {
-    let policy = HeaderValue::from_str(&app::csp::policy(None, None))
-        .unwrap_or_else(|e| unreachable!("the policy is a valid header value: {e}"));
-    let swagger_ui = SwaggerUi::new("/docs")
-        .url("/openapi.json", document)
-        .config(utoipa_swagger_ui::Config::default().use_base_layout());
-    Router::from(swagger_ui).layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        policy,
-    ))
 }
 
 /// Browser caching for the files under `/pkg`. The content-hashed ones

@@ -142,6 +142,16 @@ async fn swagger_ui_is_served_from_this_origin_under_the_site_policy() {
         app.get("/docs/swagger-ui-bundle.js").await.status(),
         StatusCode::OK
     );
+    let stylesheet = app.get("/docs/docs.css").await;
+    assert_eq!(stylesheet.status(), StatusCode::OK);
+    assert!(stylesheet.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert_eq!(
+        app.get("/docs/no-such-file.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
