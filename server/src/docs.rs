@@ -16,6 +16,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use html_escape::encode_quoted_attribute;
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::OpenApi;
@@ -94,28 +95,14 @@ fn file_of(
 /// The page, with the document's title, version and description.
 fn page(document: &OpenApi) -> String {
     let info = &document.info;
-    PAGE.replace("{title}", &escape(&info.title))
-        .replace("{version}", &escape(&info.version))
+    PAGE.replace("{title}", &encode_quoted_attribute(&info.title))
+        .replace("{version}", &encode_quoted_attribute(&info.version))
         .replace(
             "{description}",
-            &with_code(&escape(info.description.as_deref().unwrap_or_default())),
+            &with_code(&encode_quoted_attribute(
+                info.description.as_deref().unwrap_or_default(),
+            )),
         )
-}
-
-/// `text` with `&`, `<`, `>`, `"` and `'` as entities, so it stays text in the page.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 /// The description's `` `code` `` spans as `<code>`, as Swagger UI's Markdown showed them.
@@ -141,7 +128,7 @@ mod tests {
     #[test]
     fn the_description_stays_text_with_its_code_spans_as_code() {
         assert_eq!(
-            with_code(&escape(
+            with_code(&encode_quoted_attribute(
                 "Use `Authorization: Bearer <jwt>` & <b>no</b> markup"
             )),
             "Use <code>Authorization: Bearer &lt;jwt&gt;</code> &amp; &lt;b&gt;no&lt;/b&gt; markup"

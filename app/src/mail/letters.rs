@@ -3,6 +3,7 @@
 //! ask for it.
 
 use super::Letter;
+use html_escape::encode_quoted_attribute;
 
 /// The site's name as the emails give it.
 pub const SITE_NAME: &str = "Taskboard";
@@ -200,19 +201,19 @@ fn compose(to: Recipient, origin: &str, link: &str, wording: Wording) -> Letter 
 
     let paragraphs = |list: &[String]| {
         list.iter()
-            .map(|p| format!("<p>{}</p>", escaped(p)))
+            .map(|p| format!("<p>{}</p>", encode_quoted_attribute(p)))
             .collect::<String>()
     };
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body>{before}<p><a href=\"{href}\">{action}</a></p><p>Or copy this address into \
          your browser: {href}</p>{after}<hr><p><small>{footer}</small></p></body></html>",
-        title = escaped(&wording.subject),
+        title = encode_quoted_attribute(&wording.subject),
         before = paragraphs(&wording.before),
-        href = escaped(link),
-        action = escaped(wording.action),
+        href = encode_quoted_attribute(link),
+        action = encode_quoted_attribute(wording.action),
         after = paragraphs(&wording.after),
-        footer = escaped(&footer),
+        footer = encode_quoted_attribute(&footer),
     );
     Letter {
         user_id: to.user_id.to_owned(),
@@ -222,22 +223,6 @@ fn compose(to: Recipient, origin: &str, link: &str, wording: Wording) -> Letter 
         html,
         link: link.to_owned(),
     }
-}
-
-/// Text as HTML shows it, attributes included.
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -265,7 +250,9 @@ mod tests {
             assert!(part.contains("If you did not ask for this"), "{part}");
         }
         assert!(letter.text.contains(link));
-        assert!(letter.html.contains(&format!("href=\"{}\"", escaped(link))));
+        assert!(letter
+            .html
+            .contains(&format!("href=\"{}\"", encode_quoted_attribute(link))));
     }
 
     #[test]
