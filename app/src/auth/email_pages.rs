@@ -147,6 +147,9 @@ fn email_verified() -> impl IntoView {
             "INVALID_USER" => {
                 "This link is for another account than the one signed in here. Sign out, then open it again."
             }
+            "UNAUTHORIZED" => {
+                "A change of address is approved only in a browser signed in to the account. Sign in here, then open the link again."
+            }
             _ => "This link has been used or is not valid. Send yourself a new one.",
         })
     };

@@ -234,6 +234,21 @@ pub async fn forget_user(
         .map(drop)
 }
 
+/// Deletes `user_id`'s pending moves to another address (approvals and links) inside
+/// `tx`: once the address is verified, a move asked for before needs its approval.
+pub async fn forget_moves(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from email_tokens where user_id = $1 and purpose in ($2, $3)")
+        .bind(user_id)
+        .bind(<&str>::from(Purpose::ApproveEmailChange))
+        .bind(<&str>::from(Purpose::ChangeEmail))
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,8 +58,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Emails `user` a link that verifies their address, leading to `callback`. Counted
-/// against the account (`RATE_LIMIT_EMAILS_PER_ACCOUNT`): only a signed-in person, or a
-/// sign-up (under its own limits), asks for it.
+/// against the account and against the verifications its address gets
+/// (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in person, or a sign-up (under its own
+/// limits), asks for it.
 pub async fn send_verification(
     state: &AppState,
     user: &User,
@@ -67,6 +68,7 @@ pub async fn send_verification(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     state.limits.email_about_account(&user.id)?;
+    state.limits.verification_to_address(&user.email)?;
     email_tokens::mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
     let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
         .user(&user.id, &user.email);
@@ -195,8 +197,9 @@ pub enum Opened {
     /// The move to another address was approved, and that address's link sent.
     Approved,
     /// Better Auth's code for why not: `INVALID_TOKEN`, `TOKEN_EXPIRED`, `INVALID_USER`
-    /// (the browser is signed in as someone else), or `USER_ALREADY_EXISTS` when another
-    /// account took the address meanwhile.
+    /// (the browser is signed in as someone else), `USER_ALREADY_EXISTS` when another
+    /// account took the address meanwhile, or `UNAUTHORIZED` for an approval opened
+    /// where nobody is signed in.
     Refused(&'static str),
 }
 
@@ -223,12 +226,21 @@ pub async fn open_link(
     let (db, known) = (&state.db, &state.revocations);
     let outcome = match purpose {
         Purpose::ApproveEmailChange => {
+            // Only from a browser signed in to the account: a mail gateway that opens
+            // every link it passes on (to scan it) cannot approve a move that a stolen
+            // session asked for.
+            if signed_in_as.is_none() {
+                return Ok(Opened::Refused("UNAUTHORIZED"));
+            }
             let mut tx = db.begin().await?;
             let approved = email_tokens::consume(&mut tx, purpose, token).await?;
             tx.commit().await?;
             let user = repo::find_user(db, &found.user_id).await?;
-            let (Some(_), Some(user), Ok(new)) = (approved, user, Email::parse(&found.email))
-            else {
+            let approved = approved.zip(user.filter(|user| !user.banned));
+            let Some((approved, user)) = approved else {
+                return Ok(Opened::Refused("INVALID_TOKEN"));
+            };
+            let Ok(new) = Email::parse(&approved.email) else {
                 return Ok(Opened::Refused("INVALID_TOKEN"));
             };
             let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
@@ -279,6 +291,7 @@ fn refusal_message(code: &str) -> &'static str {
         "TOKEN_EXPIRED" => "Token expired",
         "USER_ALREADY_EXISTS" => "User already exists",
         "INVALID_USER" => "Invalid user",
+        "UNAUTHORIZED" => "Sign in to approve this change",
         _ => "Invalid token",
     }
 }

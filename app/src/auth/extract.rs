@@ -152,8 +152,9 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
         )));
     };
     // The sessions of this server's own unverified accounts end when the setting is on
-    // (`repo::end_unverified_sessions`); the issuer's word is all there is for its users.
-    if state.site.require_email_verification && claims.issuer_email_verified == Some(false) {
+    // (`repo::end_unverified_sessions`); the issuer's word is all there is for its users,
+    // and a token that says nothing is not taken to say yes.
+    if state.site.require_email_verification && claims.issuer_email_verified != Some(true) {
         return Ok(Some(session::email_not_verified()));
     }
     let name = UserName::parse(&claims.name)

@@ -301,7 +301,8 @@ impl RateLimiter {
 
     /// Counts an email to `address` (compared case-insensitively) that the client at
     /// `client` caused, against that client's emails to the address and against the
-    /// address's emails from every client.
+    /// address's emails from every client: both are checked before either counts, so a
+    /// refusal by the one costs nothing from the other.
     pub fn email_to_address(&self, client: Option<&str>, address: &str) -> Result<(), AppError> {
         let (address, now) = (address.to_lowercase(), Instant::now());
         let per_client = self.limits.emails_per_address;
@@ -310,12 +311,35 @@ impl RateLimiter {
             ..per_client
         };
         let mut counters = self.counters();
-        counters.hit(
-            format!("email-to:{}:{address}", client_block(client)),
-            per_client,
-            now,
-        )?;
-        counters.hit(format!("email-to:{address}"), from_everyone, now)
+        let keys = [
+            (
+                format!("email-to:{}:{address}", client_block(client)),
+                per_client,
+            ),
+            (format!("email-to:{address}"), from_everyone),
+        ];
+        if let Some(wait) = keys
+            .iter()
+            .filter_map(|(key, limit)| counters.full_for(key, *limit, now))
+            .max()
+        {
+            return Err(too_many(wait));
+        }
+        for (key, limit) in keys {
+            counters.hit(key, limit, now)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a verification link to `address` that its own account asked for (signed
+    /// in, or at sign-up): apart from the emails strangers cause, which cannot use it up,
+    /// and bounding what accounts made and remade with someone's address can send them.
+    pub fn verification_to_address(&self, address: &str) -> Result<(), AppError> {
+        self.hit(
+            format!("verify-to:{}", address.to_lowercase()),
+            self.limits.emails_per_address,
+            Instant::now(),
+        )
     }
 
     /// Counts an email about the account `user_id`.
@@ -373,6 +397,14 @@ impl Counters {
     fn soft_locked_for(&self, email: &str, now: Instant) -> Option<Duration> {
         let until = self.soft_locks.get(&account_key(email))?.until;
         (until > now).then(|| until - now)
+    }
+
+    /// How long until `key` may count again, when its window is full.
+    fn full_for(&self, key: &str, limit: Limit, now: Instant) -> Option<Duration> {
+        self.windows
+            .get(key)
+            .filter(|w| w.ends > now && w.count >= limit.attempts)
+            .map(|w| w.ends - now)
     }
 
     fn hit(&mut self, key: String, limit: Limit, now: Instant) -> Result<(), AppError> {
@@ -474,6 +506,23 @@ mod tests {
         }
         assert!(limiter.email_requested(mallory, "ada@example.com").is_err());
         assert!(limiter.email_requested(ada, "ada@example.com").is_ok());
+    }
+
+    #[test]
+    fn a_refusal_from_everyones_limit_costs_the_client_nothing() {
+        let limiter = limiter();
+        let owner = Some("192.0.2.1");
+        for n in 0..(THREE_PER_MINUTE.attempts * ALL_CLIENTS) {
+            let client = format!("198.51.100.{n}");
+            limiter
+                .email_to_address(Some(&client), "ada@example.com")
+                .unwrap();
+        }
+        for _ in 0..5 {
+            retry_after(limiter.email_to_address(owner, "ada@example.com"));
+        }
+        let key = format!("email-to:{}:ada@example.com", client_block(owner));
+        assert!(!limiter.counters().windows.contains_key(&key));
     }
 
     #[test]

@@ -1108,7 +1108,8 @@ pub async fn reset_password(
 }
 
 /// Marks the address `found` names verified with the token `token`, which it uses up,
-/// when it is still the account's address. Tokens carrying the old state are revoked.
+/// when it is still the account's address. Tokens carrying the old state are revoked,
+/// and moves to another address asked for before dropped (now they need approval).
 pub async fn verify_email(
     pool: &Pool,
     known: &Revocations,
@@ -1118,7 +1119,8 @@ pub async fn verify_email(
     let set = "email_verified = 1";
     Ok(
         match change_by_link(pool, found, token, Purpose::VerifyEmail, set, &[]).await? {
-            LinkOutcome::Done((tx, user, revoked)) => {
+            LinkOutcome::Done((mut tx, user, revoked)) => {
+                email_tokens::forget_moves(&mut tx, &user.id).await?;
                 commit_revoking(tx, known, vec![revoked]).await?;
                 LinkOutcome::Done(user)
             }

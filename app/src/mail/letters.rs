@@ -107,8 +107,9 @@ pub fn approve_email_change(
             subject: format!("Approve the new email address of your {SITE_NAME} account"),
             before: vec![format!(
                 "Someone signed in to your {SITE_NAME} account asked to move it to \
-                 {new_address}. Open this link within {lifetime} to approve it; then a link \
-                 goes to the new address, and the account moves when that one is opened:"
+                 {new_address}. To approve it, open this link within {lifetime}, in a \
+                 browser where you are signed in to {SITE_NAME}; then a link goes to the \
+                 new address, and the account moves when that one is opened:"
             )],
             action: "Approve the new address",
             after: vec![

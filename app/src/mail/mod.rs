@@ -84,9 +84,13 @@ pub struct Mailer {
     log_links: bool,
 }
 
-/// Makes `dir` (and its parents) if missing, readable by this user alone: the outbox's
-/// messages hold live reset links.
+/// Makes `dir` (and its parents) if missing, the outbox itself readable by this user
+/// alone: its messages hold live reset links. A directory that is there already keeps
+/// the permissions its owner gave it.
 fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {

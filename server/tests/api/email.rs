@@ -4,7 +4,8 @@
 //! command) and follows its link as the person would.
 
 use crate::support::{
-    code, location, payload, session_of, Delivered, Mailbox, TestApp, TestUser, PASSWORD,
+    code, location, payload, session_cookie, session_of, Delivered, Mailbox, TestApp, TestUser,
+    PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -31,6 +32,16 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
 /// Opens a link as a browser does, without following the redirect.
 async fn open(app: &TestApp, link: &str) -> reqwest::Response {
     app.client.get(link).send().await.expect("request")
+}
+
+/// Opens `link` in a browser signed in as `user`.
+async fn open_as(app: &TestApp, user: &TestUser, link: &str) -> reqwest::Response {
+    app.client
+        .get(link)
+        .header(reqwest::header::COOKIE, session_cookie(&user.session_token))
+        .send()
+        .await
+        .expect("request")
 }
 
 /// The reset link mailed to `user` after asking for one.
@@ -530,14 +541,23 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
         "nothing goes to the new address before the approval"
     );
 
-    let opened = open(&app, &approval.link()).await;
+    let scanned = open(&app, &approval.link()).await;
+    assert_eq!(
+        location(&scanned),
+        "/email-verified?error=UNAUTHORIZED",
+        "a mail gateway opening every link, signed in nowhere, approves nothing"
+    );
+    let bob = app.new_user().await;
+    let elsewhere = open_as(&app, &bob, &approval.link()).await;
+    assert_eq!(location(&elsewhere), "/email-verified?error=INVALID_USER");
+    let opened = open_as(&app, &ada, &approval.link()).await;
     assert_eq!(location(&opened), "/email-verified?approved=true");
     assert_eq!(
         session_of(&app, &ada.session_token).await["user"]["email"],
         ada.email,
         "approving does not move the account yet"
     );
-    let again = open(&app, &approval.link()).await;
+    let again = open_as(&app, &ada, &approval.link()).await;
     assert_eq!(location(&again), "/email-verified?error=INVALID_TOKEN");
 
     let mail = app.mail.message_to(&new).await;
@@ -546,6 +566,23 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
     assert_eq!(
         session_of(&app, &ada.session_token).await["user"]["email"],
         new.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_move_asked_for_before_the_address_was_verified_needs_approval_after() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    let stale = app.mail.message_to(&new).await.link();
+    assert_eq!(send_verification(&app, &ada).await.status(), StatusCode::OK);
+    open(&app, &app.mail.message_to(&ada.email).await.link()).await;
+    let opened = open(&app, &stale).await;
+    assert_eq!(location(&opened), "/email-verified?error=INVALID_TOKEN");
+    assert_eq!(
+        session_of(&app, &ada.session_token).await["user"]["email"],
+        ada.email
     );
 }
 
@@ -617,28 +654,23 @@ async fn emails_about_one_account_are_limited_whatever_the_addresses() {
 
 #[tokio::test]
 async fn messages_come_from_mail_from_or_go_to_the_outbox_with_nothing_configured() {
-    let outbox = tempfile::tempdir().unwrap();
-    let dir = outbox.path().display().to_string();
+    let parent = tempfile::tempdir().unwrap();
+    let outbox = parent.path().join("outbox");
+    let dir = outbox.display().to_string();
     let app = TestApp::spawn_with(&[("SMTP_URL", ""), ("MAIL_OUTBOX_DIR", &dir)]).await;
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(outbox.path())
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(&outbox).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "its links are for this user alone");
     let ada = app.new_user().await;
     assert_eq!(
         ask_for_reset(&app, &ada.email).await.status(),
         StatusCode::OK
     );
-    let mail = Mailbox::outbox(outbox.path()).message_to(&ada.email).await;
+    let mail = Mailbox::outbox(&outbox).message_to(&ada.email).await;
     assert!(mail
         .link()
         .starts_with(&format!("{}/api/auth/reset-password/", app.base)));
-    let files: Vec<_> = std::fs::read_dir(outbox.path())
-        .unwrap()
-        .flatten()
-        .collect();
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().flatten().collect();
     assert!(files
         .iter()
         .all(|f| f.path().extension().is_some_and(|e| e == "eml")));
