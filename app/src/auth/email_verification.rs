@@ -291,7 +291,6 @@ fn refusal_message(code: &str) -> &'static str {
         "TOKEN_EXPIRED" => "Token expired",
         "USER_ALREADY_EXISTS" => "User already exists",
         "INVALID_USER" => "Invalid user",
-        "UNAUTHORIZED" => "Sign in to approve this change",
         _ => "Invalid token",
     }
 }
@@ -457,9 +456,12 @@ async fn verify_email(
             })
         }
         Opened::Refused(code) => {
-            return Ok(match callback {
-                Some(callback) => callback.with_query("error", code).found(),
-                None => AppError::InvalidToken(refusal_message(code).to_owned()).into_response(),
+            return Ok(match (callback, code) {
+                (Some(callback), _) => callback.with_query("error", code).found(),
+                (None, "UNAUTHORIZED") => AppError::Unauthenticated.into_response(),
+                (None, _) => {
+                    AppError::InvalidToken(refusal_message(code).to_owned()).into_response()
+                }
             })
         }
     };

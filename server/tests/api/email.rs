@@ -547,6 +547,14 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
         "/email-verified?error=UNAUTHORIZED",
         "a mail gateway opening every link, signed in nowhere, approves nothing"
     );
+    let by_a_program = app
+        .get(&format!(
+            "/api/auth/verify-email?token={}",
+            approval.token()
+        ))
+        .await;
+    assert_eq!(by_a_program.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(code(by_a_program).await, "UNAUTHORIZED");
     let bob = app.new_user().await;
     let elsewhere = open_as(&app, &bob, &approval.link()).await;
     assert_eq!(location(&elsewhere), "/email-verified?error=INVALID_USER");
@@ -577,7 +585,8 @@ async fn a_move_asked_for_before_the_address_was_verified_needs_approval_after()
     change_email(&app, &ada, &new).await;
     let stale = app.mail.message_to(&new).await.link();
     assert_eq!(send_verification(&app, &ada).await.status(), StatusCode::OK);
-    open(&app, &app.mail.message_to(&ada.email).await.link()).await;
+    let verified = open(&app, &app.mail.message_to(&ada.email).await.link()).await;
+    assert_eq!(location(&verified), "/email-verified");
     let opened = open(&app, &stale).await;
     assert_eq!(location(&opened), "/email-verified?error=INVALID_TOKEN");
     assert_eq!(
