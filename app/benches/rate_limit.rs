@@ -1,11 +1,14 @@
 //! The cost of one sign-in attempt while the rate limiter tracks many clients: an
 //! attacker with many addresses must not make every sign-in slower.
 
-use app::auth::rate_limit::{RateLimiter, RateLimits};
+use app::{
+    auth::rate_limit::{RateLimiter, RateLimits},
+    clock::Clock,
+};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
 fn limiter_tracking(keys: usize) -> RateLimiter {
-    let limiter = RateLimiter::new(RateLimits::default());
+    let limiter = RateLimiter::new(RateLimits::default(), Clock::default());
     for i in 0..keys {
         let address = format!("10.{}.{}.{}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
         let _ = limiter.sign_in_attempt(Some(&address), "ada@example.com");

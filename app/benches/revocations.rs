@@ -7,6 +7,7 @@ use app::auth::{
     token::{Audience, Claims, Profile},
     types::{Role, User},
 };
+use app::clock::Clock;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 
@@ -83,7 +84,7 @@ fn current_set() -> (Arc<Revocations>, tokio::runtime::Runtime) {
             .await
             .unwrap();
         sqlx::migrate!("./migrations").run(&pool).await.unwrap();
-        let known = Arc::new(Revocations::new(900, 30));
+        let known = Arc::new(Revocations::new(900, 30, Clock::default()));
         known.load(&pool).await.unwrap();
         revocations::follow(&known, &pool, None);
         known
@@ -103,6 +104,7 @@ fn token_checks(c: &mut Criterion) {
                 entry: Entry::session_ended(
                     &uuid::Uuid::new_v4().to_string(),
                     &uuid::Uuid::new_v4().to_string(),
+                    known.now(),
                 ),
             })
             .collect();

@@ -41,7 +41,7 @@ fn key_pair_keys(algorithm: &str) -> TokenKeys {
             .run(&pool)
             .await
             .expect("the schema");
-        signing_keys::maintain(&pool, &settings)
+        signing_keys::maintain(&pool, &settings, app::clock::Clock::default().now())
             .await
             .expect("a key pair")
     });

@@ -151,6 +151,7 @@ pub mod repo {
     use super::{AuditEvent, AuditFilter, EventKind, Outcome};
     use crate::{
         client::ClientInfo,
+        clock::Clock,
         db::{self, Pool},
     };
     use sqlx::Row;
@@ -218,7 +219,8 @@ pub mod repo {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(db::new_id())
-        .bind(db::timestamp())
+        // When it really happened: the system's time, whatever a test does to the app's.
+        .bind(Clock::default().now())
         .bind(entry.kind.as_str())
         .bind(entry.outcome.as_str())
         .bind(entry.user_id)

@@ -56,7 +56,7 @@ pub async fn only_our_own_words(
     next: Next,
 ) -> Response {
     let secret = &state.tokens.settings().secret;
-    let now = crate::auth::token::now();
+    let now = state.clock.unix_secs();
     let public_origin = &state.site.public_origin;
     let path = request.uri().path();
     if path.starts_with(SERVER_FN_PREFIX) {

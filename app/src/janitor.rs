@@ -20,7 +20,7 @@
 //! Rows go in batches with pauses between them, at most `MAX_BATCHES` of each kind a
 //! sweep, so no sweep holds SQLite's one writer for long.
 
-use crate::db::{self, Pool};
+use crate::{clock::Timestamp, db::Pool};
 use std::time::Duration;
 
 /// How long an expired session is kept before it is deleted.
@@ -68,9 +68,13 @@ pub struct Swept {
     pub email_tokens: u64,
 }
 
-/// Deletes what has outlived its use (see the module's documentation).
-pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Error> {
-    let expired_before = db::timestamp_in(-EXPIRED_SESSION_GRACE_SECS);
+/// Deletes what has outlived its use at `now` (see the module's documentation).
+pub async fn sweep(
+    pool: &Pool,
+    retention: Retention,
+    now: Timestamp,
+) -> Result<Swept, sqlx::Error> {
+    let expired_before = now.plus_secs(-EXPIRED_SESSION_GRACE_SECS);
     // A session can have retired thousands of tokens (one a refresh): they go in batches
     // of their own first, so deleting a batch of sessions cascades to few rows.
     let mut swept = Swept {
@@ -79,14 +83,14 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
             "delete from retired_session_tokens where token_hash in \
              (select r.token_hash from retired_session_tokens r \
               join sessions s on s.id = r.session_id where s.expires_at < $1 limit $2)",
-            &expired_before,
+            expired_before,
         )
         .await?,
         sessions: in_batches(
             pool,
             "delete from sessions where id in \
              (select id from sessions where expires_at < $1 limit $2)",
-            &expired_before,
+            expired_before,
         )
         .await?,
         ..Swept::default()
@@ -96,7 +100,7 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
             pool,
             "delete from audit_events where id in \
              (select id from audit_events where at < $1 limit $2)",
-            &db::timestamp_in(-keep),
+            now.plus_secs(-keep),
         )
         .await?;
     }
@@ -104,27 +108,27 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
         pool,
         "delete from failed_sign_ins where window_ends < $1 and (account, client) in \
          (select account, client from failed_sign_ins where window_ends < $1 limit $2)",
-        &db::timestamp(),
+        now,
     )
     .await?;
     swept.signing_keys = in_batches(
         pool,
         "delete from signing_keys where id in \
          (select id from signing_keys where published_until < $1 limit $2)",
-        &db::timestamp_in(-UNPUBLISHED_KEY_GRACE_SECS),
+        now.plus_secs(-UNPUBLISHED_KEY_GRACE_SECS),
     )
     .await?;
     swept.email_tokens = in_batches(
         pool,
         "delete from email_tokens where token_hash in \
          (select token_hash from email_tokens where expires_at < $1 limit $2)",
-        &db::timestamp_in(-EXPIRED_LINK_GRACE_SECS),
+        now.plus_secs(-EXPIRED_LINK_GRACE_SECS),
     )
     .await?;
     swept.revocations = in_batches(
         pool,
         crate::auth::revocations::PRUNE,
-        &db::timestamp_in(-retention.revocations_secs),
+        now.plus_secs(-retention.revocations_secs),
     )
     .await?;
     Ok(swept)
@@ -132,7 +136,7 @@ pub async fn sweep(pool: &Pool, retention: Retention) -> Result<Swept, sqlx::Err
 
 /// Runs a `delete … limit $2` with `before` as `$1` until a batch comes back short, or
 /// `MAX_BATCHES` have run.
-async fn in_batches(pool: &Pool, statement: &str, before: &str) -> Result<u64, sqlx::Error> {
+async fn in_batches(pool: &Pool, statement: &str, before: Timestamp) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
     for _ in 0..MAX_BATCHES {
         let batch = sqlx::query(statement)

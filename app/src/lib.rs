@@ -12,6 +12,8 @@ pub mod wire_time;
 #[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod csp;

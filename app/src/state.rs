@@ -5,6 +5,7 @@ use crate::{
         password::Passwords, rate_limit::RateLimiter, revocations::Revocations, token::TokenKeys,
     },
     client::TrustedProxies,
+    clock::Clock,
     db::Pool,
     error::AppError,
     mail::Mailer,
@@ -42,6 +43,8 @@ pub struct Shared {
     pub limits: Arc<RateLimiter>,
     pub passwords: Arc<Passwords>,
     pub mail: Arc<Mailer>,
+    /// What time it is, for everything that decides by time.
+    pub clock: Clock,
 }
 
 #[derive(Debug, Clone)]

@@ -26,3 +26,8 @@ pub async fn memory_pool() -> crate::db::Pool {
     sqlx::migrate!("./migrations").run(&pool).await.unwrap();
     pool
 }
+
+/// The time now, by a clock of the test's own.
+pub fn now() -> crate::clock::Timestamp {
+    crate::clock::Clock::default().now()
+}

@@ -23,30 +23,9 @@ pub fn to_millis(stored: &str) -> Cow<'_, str> {
     }
 }
 
-/// A time, stored or sent (RFC 3339), as Unix milliseconds: what compares a token's
-/// `updatedAt` with a stored time, whichever precision each has.
-#[cfg(feature = "ssr")]
-pub fn unix_millis(time: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(time)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::to_millis;
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn sent_and_stored_times_of_one_millisecond_compare_equal() {
-        use super::unix_millis;
-        assert_eq!(
-            unix_millis("2026-12-01T10:00:00.123456Z"),
-            unix_millis("2026-12-01T10:00:00.123Z")
-        );
-        assert_eq!(unix_millis("1970-01-01T00:00:01.5Z"), Some(1500));
-        assert_eq!(unix_millis("yesterday"), None);
-    }
 
     #[test]
     fn stored_microseconds_are_sent_as_milliseconds() {

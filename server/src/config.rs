@@ -40,6 +40,8 @@ pub struct Config {
     /// How often the janitor sweeps (`JANITOR_INTERVAL`).
     pub janitor_every: Duration,
     pub mail: MailSettings,
+    /// What time it is: the system's, unless a test moves it forward.
+    pub clock: app::clock::Clock,
 }
 
 /// How long a client may take, and how many may be connected at once.
@@ -376,6 +378,7 @@ impl Config {
             api_docs,
             janitor_every,
             mail,
+            clock: app::clock::Clock::default(),
         })
     }
 }

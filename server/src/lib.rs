@@ -11,7 +11,7 @@ pub mod telemetry;
 pub mod token_command;
 
 use anyhow::Context;
-use app::{shell, state::AppState, App};
+use app::{clock::Clock, shell, state::AppState, App};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -56,9 +56,11 @@ impl Application {
             site.public_origin = format!("http://{bound}");
         }
         let trusted_proxies = site.trusted_proxies.clone();
+        let clock = config.clock;
         let revocations = Arc::new(app::auth::revocations::Revocations::new(
             config.tokens.lifetime_secs,
             config.tokens.leeway_secs,
+            clock.clone(),
         ));
         revocations
             .load(&db)
@@ -79,10 +81,13 @@ impl Application {
                 );
             }
         }
-        let tokens = Arc::new(token_keys(&db, config.tokens).await?);
+        let tokens = Arc::new(token_keys(&db, config.tokens, &clock).await?);
         maintain_signing_keys(&tokens, &db);
-        sweep_tables(&db, config.retention, config.janitor_every);
-        let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(config.rate_limits));
+        sweep_tables(&db, config.retention, config.janitor_every, &clock);
+        let limits = Arc::new(app::auth::rate_limit::RateLimiter::new(
+            config.rate_limits,
+            clock.clone(),
+        ));
         sweep_rate_limits(&limits);
         let state = AppState::new(app::state::Shared {
             leptos_options: config.leptos_options,
@@ -93,6 +98,7 @@ impl Application {
             limits,
             passwords: Arc::new(app::auth::password::Passwords::start()),
             mail: Arc::new(mailer(config.mail)?),
+            clock,
         });
         Ok(Self {
             listener,
@@ -215,14 +221,15 @@ async fn static_cache_control(request: Request, next: Next) -> Response {
 pub async fn token_keys(
     db: &app::db::Pool,
     settings: app::auth::token::TokenSettings,
+    clock: &Clock,
 ) -> anyhow::Result<app::auth::token::TokenKeys> {
     use app::auth::signing_keys;
     let ring = if signing_keys::is_asymmetric(settings.algorithm) {
-        Some(signing_keys::maintain(db, &settings).await?)
+        Some(signing_keys::maintain(db, &settings, clock.now()).await?)
     } else {
         None
     };
-    Ok(with_key_ring(settings, ring))
+    Ok(with_key_ring(settings, ring, clock))
 }
 
 /// `token_keys` as the database has them, making and rotating none (`server token
@@ -231,23 +238,25 @@ pub async fn token_keys(
 pub async fn stored_token_keys(
     db: &app::db::Pool,
     settings: app::auth::token::TokenSettings,
+    clock: &Clock,
 ) -> anyhow::Result<app::auth::token::TokenKeys> {
     use app::auth::signing_keys;
     let ring = if signing_keys::is_asymmetric(settings.algorithm) {
-        Some(signing_keys::load(db, &settings.secret, settings.algorithm).await?)
+        Some(signing_keys::load(db, &settings.secret, settings.algorithm, clock.now()).await?)
     } else {
         None
     };
-    Ok(with_key_ring(settings, ring))
+    Ok(with_key_ring(settings, ring, clock))
 }
 
 fn with_key_ring(
     settings: app::auth::token::TokenSettings,
     ring: Option<app::auth::signing_keys::KeyRing>,
+    clock: &Clock,
 ) -> app::auth::token::TokenKeys {
     use app::auth::{remote_keys::RemoteKeys, token::TokenKeys};
     let remote = settings.jwks_url.clone().map(RemoteKeys::new);
-    let mut keys = TokenKeys::new(settings);
+    let mut keys = TokenKeys::new(settings).with_clock(clock.clone());
     if let Some(ring) = ring {
         keys = keys.with_key_ring(ring);
     }
@@ -279,7 +288,9 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
             let Some(tokens) = tokens.upgrade() else {
                 return;
             };
-            match app::auth::signing_keys::maintain(&db, tokens.settings()).await {
+            match app::auth::signing_keys::maintain(&db, tokens.settings(), tokens.clock().now())
+                .await
+            {
                 Ok(ring) => tokens.replace_key_ring(ring),
                 Err(e) => tracing::warn!(error = %e, "signing keys could not be checked"),
             }
@@ -289,8 +300,13 @@ fn maintain_signing_keys(tokens: &Arc<app::auth::token::TokenKeys>, db: &app::db
 
 /// Deletes expired sessions, old audit events and unpublished keys on a timer
 /// (`app::janitor`), once at start and every `sweep_every` (`JANITOR_INTERVAL`) after.
-fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention, sweep_every: Duration) {
-    let db = db.clone();
+fn sweep_tables(
+    db: &app::db::Pool,
+    retention: app::janitor::Retention,
+    sweep_every: Duration,
+    clock: &Clock,
+) {
+    let (db, clock) = (db.clone(), clock.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(sweep_every);
         loop {
@@ -299,7 +315,7 @@ fn sweep_tables(db: &app::db::Pool, retention: app::janitor::Retention, sweep_ev
                 return;
             }
             let started = std::time::Instant::now();
-            match app::janitor::sweep(&db, retention).await {
+            match app::janitor::sweep(&db, retention, clock.now()).await {
                 Ok(swept) if swept != app::janitor::Swept::default() => {
                     let took_ms = started.elapsed().as_millis();
                     tracing::info!(?swept, took_ms, "old rows deleted");

@@ -71,7 +71,7 @@ async fn rotate_keys(compromised: bool) -> anyhow::Result<()> {
     }
     let db = connect(&config.database).await?;
     if compromised {
-        let withdrawn = signing_keys::withdraw_all(&db, &config.tokens).await?;
+        let withdrawn = signing_keys::withdraw_all(&db, &config.tokens, config.clock.now()).await?;
         match withdrawn.as_slice() {
             [] => println!("no signing key was published: none withdrawn"),
             withdrawn => println!(
@@ -80,9 +80,15 @@ async fn rotate_keys(compromised: bool) -> anyhow::Result<()> {
             ),
         }
     } else {
-        signing_keys::rotate_now(&db, &config.tokens).await?;
+        signing_keys::rotate_now(&db, &config.tokens, config.clock.now()).await?;
     }
-    let ring = signing_keys::load(&db, &config.tokens.secret, config.tokens.algorithm).await?;
+    let ring = signing_keys::load(
+        &db,
+        &config.tokens.secret,
+        config.tokens.algorithm,
+        config.clock.now(),
+    )
+    .await?;
     println!("signing key {} is now current", ring.current.kid);
     Ok(())
 }

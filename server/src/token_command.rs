@@ -18,7 +18,7 @@ use app::auth::{
     token_report,
     types::Email,
 };
-use app::{client::ClientInfo, error::AppError};
+use app::{client::ClientInfo, clock::Clock, error::AppError};
 use std::{io::Read, process::ExitCode};
 
 pub const USAGE: &str = "\
@@ -101,7 +101,7 @@ async fn perform(
     match command {
         Command::Decode(jwt) => {
             // Decoding only reads: it makes no key and rotates none, whatever is due.
-            let keys = crate::stored_token_keys(db, settings).await?;
+            let keys = crate::stored_token_keys(db, settings, &Clock::default()).await?;
             let jwt = match jwt {
                 Jwt::Given(jwt) => jwt,
                 Jwt::Stdin => read_stdin().await?,
@@ -109,7 +109,7 @@ async fn perform(
             decode(db, &keys, &jwt).await
         }
         Command::Mint(mint) => {
-            let keys = crate::token_keys(db, settings).await?;
+            let keys = crate::token_keys(db, settings, &Clock::default()).await?;
             issue(db, &keys, mint).await.map(|()| None)
         }
     }
@@ -193,7 +193,7 @@ async fn decode(
 ) -> anyhow::Result<Option<AppError>> {
     // As the API does for a kid it does not know: the keys as they are now.
     keys.refresh_keys(db).await;
-    let report = token_report::report(db, keys, jwt, token::now()).await?;
+    let report = token_report::report(db, keys, jwt, keys.clock().now()).await?;
     println!("header: {}", report.header);
     println!("claims: {}", report.claims);
     for line in &report.checks {

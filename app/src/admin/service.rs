@@ -106,7 +106,7 @@ pub async fn set_role(
 /// that serves no requests. The running servers learn of the change from the revocation
 /// log, so the set it is applied to here is this process's own, and then dropped.
 pub async fn make_admin(pool: &Pool, email: &str) -> Result<User, AppError> {
-    let known = Revocations::new(0, 0);
+    let known = Revocations::new(0, 0, crate::clock::Clock::default());
     set_role(
         pool,
         &known,

@@ -377,7 +377,7 @@ async fn list_sessions(
     current: CurrentSession,
 ) -> Result<Json<Vec<ListedSession>>, AppError> {
     let (_, user) = current.signed_in()?;
-    let sessions = repo::list_sessions(&state.db, &user.id).await?;
+    let sessions = repo::list_sessions(&state.db, &user.id, state.clock.now()).await?;
     Ok(Json(
         sessions
             .into_iter()
@@ -504,7 +504,7 @@ struct Jwks {
 async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
     let algorithm = state.tokens.settings().algorithm;
     let keys = if signing_keys::is_asymmetric(algorithm) {
-        signing_keys::published(&state.db, algorithm)
+        signing_keys::published(&state.db, algorithm, state.clock.now())
             .await
             .map_err(AppError::internal)?
     } else {

@@ -13,7 +13,8 @@ use crate::{
         types::{Email, User},
     },
     client::ClientInfo,
-    db::{self, Pool},
+    clock::Timestamp,
+    db::Pool,
     error::AppError,
     mail::letters::{self, Recipient},
     redirect::RedirectTarget,
@@ -59,6 +60,7 @@ pub async fn issue(
     user_id: &str,
     email: &str,
     lifetime_secs: i64,
+    now: Timestamp,
 ) -> Result<String, sqlx::Error> {
     let token = new_secret_token();
     // One statement, so two links asked for at once still leave one.
@@ -73,8 +75,8 @@ pub async fn issue(
     .bind(<&str>::from(purpose))
     .bind(user_id)
     .bind(email)
-    .bind(db::timestamp_in(lifetime_secs))
-    .bind(db::timestamp())
+    .bind(now.plus_secs(lifetime_secs))
+    .bind(now)
     .execute(pool)
     .await?;
     Ok(token)
@@ -97,7 +99,15 @@ pub async fn mail_link(
             state.site.verification_link_lifetime_secs
         }
     };
-    let token = issue(&state.db, purpose, &user.id, address, lifetime).await?;
+    let token = issue(
+        &state.db,
+        purpose,
+        &user.id,
+        address,
+        lifetime,
+        state.clock.now(),
+    )
+    .await?;
     let origin = &state.site.public_origin;
     let callback: String =
         url::form_urlencoded::byte_serialize(callback.as_str().as_bytes()).collect();
@@ -172,8 +182,13 @@ pub fn mail_on_request(
     Ok(())
 }
 
-/// What `token` is for `purpose`, without using it.
-pub async fn look_up(pool: &Pool, purpose: Purpose, token: &str) -> Result<Lookup, sqlx::Error> {
+/// What `token` is for `purpose` at `now`, without using it.
+pub async fn look_up(
+    pool: &Pool,
+    purpose: Purpose,
+    token: &str,
+    now: Timestamp,
+) -> Result<Lookup, sqlx::Error> {
     let row = sqlx::query(
         "select user_id, email, expires_at from email_tokens \
          where token_hash = $1 and purpose = $2",
@@ -185,8 +200,7 @@ pub async fn look_up(pool: &Pool, purpose: Purpose, token: &str) -> Result<Looku
     let Some(row) = row else {
         return Ok(Lookup::Unknown);
     };
-    let expires_at: String = row.try_get("expires_at")?;
-    if expires_at <= db::timestamp() {
+    if row.try_get::<Timestamp, _>("expires_at")? <= now {
         return Ok(Lookup::Expired);
     }
     Ok(Lookup::Valid(Found {
@@ -202,6 +216,7 @@ pub async fn consume(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     purpose: Purpose,
     token: &str,
+    now: Timestamp,
 ) -> Result<Option<Found>, sqlx::Error> {
     let row = sqlx::query(
         "delete from email_tokens where token_hash = $1 and purpose = $2 and expires_at > $3 \
@@ -209,7 +224,7 @@ pub async fn consume(
     )
     .bind(hash_token(token))
     .bind(<&str>::from(purpose))
-    .bind(db::timestamp())
+    .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
     row.map(|row| {
@@ -252,10 +267,13 @@ pub async fn forget_moves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{auth::repo::insert_user, testing::memory_pool};
+    use crate::{
+        auth::repo::insert_user,
+        testing::{memory_pool, now},
+    };
 
     async fn user(pool: &Pool) -> String {
-        insert_user(pool, "Ada", "ada@example.com", "hash")
+        insert_user(pool, "Ada", "ada@example.com", "hash", now())
             .await
             .unwrap()
             .unwrap()
@@ -264,7 +282,7 @@ mod tests {
 
     async fn used(pool: &Pool, purpose: Purpose, token: &str) -> Option<Found> {
         let mut tx = pool.begin().await.unwrap();
-        let found = consume(&mut tx, purpose, token).await.unwrap();
+        let found = consume(&mut tx, purpose, token, now()).await.unwrap();
         tx.commit().await.unwrap();
         found
     }
@@ -273,11 +291,20 @@ mod tests {
     async fn a_token_works_once_for_its_purpose_only() {
         let pool = memory_pool().await;
         let id = user(&pool).await;
-        let token = issue(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600)
-            .await
-            .unwrap();
+        let token = issue(
+            &pool,
+            Purpose::ResetPassword,
+            &id,
+            "ada@example.com",
+            3600,
+            now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            look_up(&pool, Purpose::VerifyEmail, &token).await.unwrap(),
+            look_up(&pool, Purpose::VerifyEmail, &token, now())
+                .await
+                .unwrap(),
             Lookup::Unknown
         );
         assert_eq!(used(&pool, Purpose::VerifyEmail, &token).await, None);
@@ -290,9 +317,16 @@ mod tests {
     async fn only_the_hash_of_a_token_is_stored() {
         let pool = memory_pool().await;
         let id = user(&pool).await;
-        let token = issue(&pool, Purpose::VerifyEmail, &id, "ada@example.com", 3600)
-            .await
-            .unwrap();
+        let token = issue(
+            &pool,
+            Purpose::VerifyEmail,
+            &id,
+            "ada@example.com",
+            3600,
+            now(),
+        )
+        .await
+        .unwrap();
         let stored: String = sqlx::query("select token_hash from email_tokens")
             .fetch_one(&pool)
             .await
@@ -306,11 +340,20 @@ mod tests {
     async fn an_expired_token_is_told_apart_and_cannot_be_used() {
         let pool = memory_pool().await;
         let id = user(&pool).await;
-        let token = issue(&pool, Purpose::VerifyEmail, &id, "ada@example.com", -1)
-            .await
-            .unwrap();
+        let token = issue(
+            &pool,
+            Purpose::VerifyEmail,
+            &id,
+            "ada@example.com",
+            -1,
+            now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            look_up(&pool, Purpose::VerifyEmail, &token).await.unwrap(),
+            look_up(&pool, Purpose::VerifyEmail, &token, now())
+                .await
+                .unwrap(),
             Lookup::Expired
         );
         assert_eq!(used(&pool, Purpose::VerifyEmail, &token).await, None);
@@ -320,25 +363,48 @@ mod tests {
     async fn a_newer_link_replaces_the_older_one_of_its_purpose() {
         let pool = memory_pool().await;
         let id = user(&pool).await;
-        let old = issue(&pool, Purpose::ChangeEmail, &id, "a@example.com", 3600)
-            .await
-            .unwrap();
-        let reset = issue(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600)
-            .await
-            .unwrap();
-        let new = issue(&pool, Purpose::ChangeEmail, &id, "b@example.com", 3600)
-            .await
-            .unwrap();
+        let old = issue(
+            &pool,
+            Purpose::ChangeEmail,
+            &id,
+            "a@example.com",
+            3600,
+            now(),
+        )
+        .await
+        .unwrap();
+        let reset = issue(
+            &pool,
+            Purpose::ResetPassword,
+            &id,
+            "ada@example.com",
+            3600,
+            now(),
+        )
+        .await
+        .unwrap();
+        let new = issue(
+            &pool,
+            Purpose::ChangeEmail,
+            &id,
+            "b@example.com",
+            3600,
+            now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            look_up(&pool, Purpose::ChangeEmail, &old).await.unwrap(),
+            look_up(&pool, Purpose::ChangeEmail, &old, now())
+                .await
+                .unwrap(),
             Lookup::Unknown
         );
         assert!(matches!(
-            look_up(&pool, Purpose::ChangeEmail, &new).await.unwrap(),
+            look_up(&pool, Purpose::ChangeEmail, &new, now()).await.unwrap(),
             Lookup::Valid(Found { email, .. }) if email == "b@example.com"
         ));
         assert!(matches!(
-            look_up(&pool, Purpose::ResetPassword, &reset)
+            look_up(&pool, Purpose::ResetPassword, &reset, now())
                 .await
                 .unwrap(),
             Lookup::Valid(_)

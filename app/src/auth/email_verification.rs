@@ -26,7 +26,6 @@ use crate::{
         types::{Email, User},
     },
     client::ClientInfo,
-    db,
     error::{AppError, FieldError},
     extract::{ValidJson, ValidQuery},
     mail::letters::{self, Recipient},
@@ -176,6 +175,7 @@ async fn link_new_address(
             &user.id,
             new.as_str(),
             lifetime,
+            state.clock.now(),
         )
         .await?;
         record(
@@ -233,7 +233,8 @@ pub async fn open_link(
                 return Ok(Opened::Refused("UNAUTHORIZED"));
             }
             let mut tx = db.begin().await?;
-            let approved = email_tokens::consume(&mut tx, purpose, token).await?;
+            let approved =
+                email_tokens::consume(&mut tx, purpose, token, state.clock.now()).await?;
             tx.commit().await?;
             let user = repo::find_user(db, &found.user_id).await?;
             let approved = approved.zip(user.filter(|user| !user.banned));
@@ -303,7 +304,7 @@ async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), s
         Purpose::ChangeEmail,
     ];
     for purpose in kinds {
-        match email_tokens::look_up(&state.db, purpose, token).await? {
+        match email_tokens::look_up(&state.db, purpose, token, state.clock.now()).await? {
             Lookup::Unknown => {}
             known => return Ok((purpose, known)),
         }
@@ -485,8 +486,8 @@ async fn verify_email(
 /// Better Auth's `freshAge` (a day): a session found later in a forgotten browser may not.
 const FRESH_AGE_SECS: i64 = 24 * 3600;
 
-fn is_fresh(session: &Session) -> bool {
-    db::shifted(&session.created_at, FRESH_AGE_SECS).is_some_and(|until| until > db::timestamp())
+fn is_fresh(state: &AppState, session: &Session) -> bool {
+    session.created_at.plus_secs(FRESH_AGE_SECS) > state.clock.now()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -530,7 +531,7 @@ async fn change_email(
     ValidJson(body): ValidJson<ChangeEmailBody>,
 ) -> Result<Json<Updated>, AppError> {
     let (session, user) = current.signed_in()?;
-    if !is_fresh(&session) {
+    if !is_fresh(&state, &session) {
         return Err(AppError::forbidden(
             "SESSION_NOT_FRESH",
             "Session is not fresh: sign in again to change your email",

@@ -25,6 +25,7 @@ use crate::{
         types::{Email, User, UserName},
     },
     client::ClientInfo,
+    clock::Timestamp,
     error::AppError,
     state::AppState,
     SERVER_FN_PREFIX,
@@ -111,7 +112,8 @@ async fn session_standing(
     if let Some(known) = state.revocations.standing(session_id, claims) {
         return Ok(known);
     }
-    let (standing, live) = stored_standing(&state.db, session_id, claims).await?;
+    let (standing, live) =
+        stored_standing(&state.db, session_id, claims, state.clock.now()).await?;
     if let (Standing::Active, Some(live)) = (standing, live) {
         state.revocations.confirm(session_id, claims, live);
     }
@@ -125,10 +127,11 @@ pub async fn stored_standing(
     db: &crate::db::Pool,
     session_id: &str,
     claims: &Claims,
+    now: Timestamp,
 ) -> Result<(Standing, Option<repo::LiveSession>), sqlx::Error> {
     let minted_by = revocations::minted_by(claims);
     Ok(
-        match repo::standing(db, session_id, &claims.sub, &minted_by).await? {
+        match repo::standing(db, session_id, &claims.sub, minted_by, now).await? {
             (Standing::Active, Some(live)) if !revocations::minted_from(claims, &live.account) => {
                 (Standing::AccountChanged, Some(live))
             }
@@ -161,7 +164,15 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
         .map(|n| n.as_str().to_owned())
         .unwrap_or_else(|_| email.as_str().to_owned());
     Ok(
-        match repo::issued_elsewhere(&state.db, &claims.sub, email.as_str(), &name).await? {
+        match repo::issued_elsewhere(
+            &state.db,
+            &claims.sub,
+            email.as_str(),
+            &name,
+            state.clock.now(),
+        )
+        .await?
+        {
             IssuedElsewhere::Active => None,
             IssuedElsewhere::Disabled => Some(AppError::user_disabled()),
             IssuedElsewhere::LocalAccount => Some(AppError::InvalidToken(

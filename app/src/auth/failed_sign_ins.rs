@@ -13,7 +13,8 @@
 
 use crate::{
     auth::rate_limit::{client_block, retry_after_secs, Limit},
-    db::{self, Pool},
+    clock::Timestamp,
+    db::Pool,
 };
 use sqlx::Row;
 
@@ -38,16 +39,15 @@ pub async fn standing(
     email: &str,
     address: Option<&str>,
     limit: Limit,
-    now: chrono::DateTime<chrono::Utc>,
+    now: Timestamp,
 ) -> Result<Standing, sqlx::Error> {
-    let now_stored = db::format(now);
     let row = sqlx::query(
         "select failures, window_ends from failed_sign_ins \
          where account = $1 and client = $2 and window_ends > $3",
     )
     .bind(account(email))
     .bind(client_block(address))
-    .bind(&now_stored)
+    .bind(now)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else {
@@ -57,10 +57,8 @@ pub async fn standing(
     if failures < i64::from(limit.attempts) {
         return Ok(Standing::Failing);
     }
-    let ends = chrono::DateTime::parse_from_rfc3339(&row.try_get::<String, _>("window_ends")?)
-        .map_or(now, |t| t.with_timezone(&chrono::Utc));
-    let wait = (ends - now).to_std().unwrap_or_default();
-    Ok(Standing::Refused(retry_after_secs(wait)))
+    let ends: Timestamp = row.try_get("window_ends")?;
+    Ok(Standing::Refused(retry_after_secs(now.until(ends))))
 }
 
 /// Counts a failed sign-in to `email`'s account from the client at `address`: one more in
@@ -70,9 +68,8 @@ pub async fn failed(
     email: &str,
     address: Option<&str>,
     limit: Limit,
-    now: chrono::DateTime<chrono::Utc>,
+    now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::zero());
     sqlx::query(
         "insert into failed_sign_ins (account, client, failures, window_ends) \
          values ($1, $2, 1, $3) \
@@ -84,8 +81,8 @@ pub async fn failed(
     )
     .bind(account(email))
     .bind(client_block(address))
-    .bind(db::format(now + window))
-    .bind(db::format(now))
+    .bind(now.plus(limit.window))
+    .bind(now)
     .execute(pool)
     .await?;
     Ok(())
@@ -117,7 +114,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_keeps_failing_is_refused_until_its_window_ends() {
         let pool = pool().await;
-        let start = chrono::Utc::now();
+        let start = crate::clock::Clock::default().now();
         let stand = |address: &'static str, at| {
             let pool = pool.clone();
             async move {
@@ -144,14 +141,14 @@ mod tests {
             .await
             .unwrap();
         }
-        let later = start + chrono::Duration::milliseconds(20_500);
+        let later = start.plus(Duration::from_millis(20_500));
         assert_eq!(stand("10.0.0.1", later).await, Standing::Refused(40));
         assert_eq!(
             stand("10.0.0.2", later).await,
             Standing::Clean,
             "another client"
         );
-        let after = start + chrono::Duration::seconds(60);
+        let after = start.plus_secs(60);
         assert_eq!(stand("10.0.0.1", after).await, Standing::Clean);
         failed(
             &pool,
@@ -172,7 +169,7 @@ mod tests {
     #[tokio::test]
     async fn a_success_forgets_the_clients_failures_on_that_account_only() {
         let pool = pool().await;
-        let now = chrono::Utc::now();
+        let now = crate::clock::Clock::default().now();
         for email in ["ada@example.com", "grace@example.com"] {
             failed(&pool, email, Some("10.0.0.1"), THREE_PER_MINUTE, now)
                 .await

@@ -100,7 +100,7 @@ pub async fn reset_password(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let Lookup::Valid(found) =
-        email_tokens::look_up(&state.db, Purpose::ResetPassword, token).await?
+        email_tokens::look_up(&state.db, Purpose::ResetPassword, token, state.clock.now()).await?
     else {
         return Err(invalid_token());
     };
@@ -220,10 +220,13 @@ async fn reset_password_callback(
         RESET_PAGE,
         "INVALID_CALLBACK_URL",
     )?;
-    let target = match email_tokens::look_up(&state.db, Purpose::ResetPassword, &token).await? {
-        Lookup::Valid(_) => callback.with_query("token", &token),
-        Lookup::Expired | Lookup::Unknown => callback.with_query("error", "INVALID_TOKEN"),
-    };
+    let target =
+        match email_tokens::look_up(&state.db, Purpose::ResetPassword, &token, state.clock.now())
+            .await?
+        {
+            Lookup::Valid(_) => callback.with_query("token", &token),
+            Lookup::Expired | Lookup::Unknown => callback.with_query("error", "INVALID_TOKEN"),
+        };
     Ok(target.found())
 }
 

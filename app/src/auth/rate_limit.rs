@@ -25,7 +25,7 @@
 //! counters are dropped by `sweep`, which the server runs on a timer: an attempt's cost
 //! does not grow with the number of clients tracked.
 
-use crate::{client::counted_as, error::AppError};
+use crate::{client::counted_as, clock::Clock, error::AppError};
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -148,13 +148,16 @@ struct Counters {
 pub struct RateLimiter {
     limits: RateLimits,
     counters: Mutex<Counters>,
+    /// What time windows open and close by (the app's).
+    clock: Clock,
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits) -> Self {
+    pub fn new(limits: RateLimits, clock: Clock) -> Self {
         Self {
             limits,
             counters: Mutex::new(Counters::default()),
+            clock,
         }
     }
 
@@ -171,7 +174,7 @@ impl RateLimiter {
     /// on the account; refuses it when either has had too many, or when the account is
     /// soft-locked and this client has been failing on it.
     pub fn sign_in_attempt(&self, address: Option<&str>, email: &str) -> Result<(), AppError> {
-        self.sign_in_attempt_at(address, email, Instant::now())
+        self.sign_in_attempt_at(address, email, self.clock.instant())
     }
 
     fn sign_in_attempt_at(
@@ -206,7 +209,7 @@ impl RateLimiter {
 
     /// Counts a failed sign-in against the account, from whichever client.
     pub fn sign_in_failed(&self, email: &str) {
-        self.sign_in_failed_at(email, Instant::now());
+        self.sign_in_failed_at(email, self.clock.instant());
     }
 
     fn sign_in_failed_at(&self, email: &str, now: Instant) {
@@ -235,7 +238,7 @@ impl RateLimiter {
         self.hit(
             address_key("sign-up", address),
             self.limits.sign_ups_per_address,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -243,7 +246,7 @@ impl RateLimiter {
         self.hit(
             address_key("refresh", address),
             self.limits.refreshes_per_address,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -252,7 +255,7 @@ impl RateLimiter {
         self.hit(
             format!("task-write:{user_id}"),
             self.limits.task_writes_per_user,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -261,7 +264,7 @@ impl RateLimiter {
         self.hit(
             format!("api-token:{user_id}"),
             self.limits.api_tokens_per_user,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -270,7 +273,7 @@ impl RateLimiter {
         self.hit(
             format!("profile:{user_id}"),
             self.limits.profile_updates_per_user,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -283,7 +286,7 @@ impl RateLimiter {
         self.hit(
             address_key("email-request", client),
             self.limits.email_requests_per_client,
-            Instant::now(),
+            self.clock.instant(),
         )?;
         self.email_to_address(client, recipient)
     }
@@ -295,7 +298,7 @@ impl RateLimiter {
         self.hit(
             format!("change-to:{}", address.to_lowercase()),
             self.limits.emails_per_address,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -304,7 +307,7 @@ impl RateLimiter {
     /// address's emails from every client: both are checked before either counts, so a
     /// refusal by the one costs nothing from the other.
     pub fn email_to_address(&self, client: Option<&str>, address: &str) -> Result<(), AppError> {
-        let (address, now) = (address.to_lowercase(), Instant::now());
+        let (address, now) = (address.to_lowercase(), self.clock.instant());
         let per_client = self.limits.emails_per_address;
         let from_everyone = Limit {
             attempts: per_client.attempts.saturating_mul(ALL_CLIENTS),
@@ -338,7 +341,7 @@ impl RateLimiter {
         self.hit(
             format!("verify-to:{}", address.to_lowercase()),
             self.limits.emails_per_address,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -347,7 +350,7 @@ impl RateLimiter {
         self.hit(
             format!("email-about:{user_id}"),
             self.limits.emails_per_account,
-            Instant::now(),
+            self.clock.instant(),
         )
     }
 
@@ -356,7 +359,7 @@ impl RateLimiter {
         self.hit(
             address_key("refusal", address),
             self.limits.refusals_audited_per_address,
-            Instant::now(),
+            self.clock.instant(),
         )
         .is_ok()
     }
@@ -369,7 +372,7 @@ impl RateLimiter {
     /// Drops the windows that have ended and the soft locks of accounts that have been
     /// quiet for a window. The server calls it every `SWEEP_EVERY`.
     pub fn sweep(&self) {
-        self.sweep_at(Instant::now());
+        self.sweep_at(self.clock.instant());
     }
 
     fn sweep_at(&self, now: Instant) {
@@ -476,25 +479,28 @@ mod tests {
     };
 
     fn limiter() -> RateLimiter {
-        RateLimiter::new(RateLimits {
-            sign_in_per_address: Limit {
-                attempts: 100,
-                window: Duration::from_secs(60),
+        RateLimiter::new(
+            RateLimits {
+                sign_in_per_address: Limit {
+                    attempts: 100,
+                    window: Duration::from_secs(60),
+                },
+                failed_sign_ins_per_account: THREE_PER_MINUTE,
+                sign_ups_per_address: THREE_PER_MINUTE,
+                refreshes_per_address: THREE_PER_MINUTE,
+                task_writes_per_user: THREE_PER_MINUTE,
+                api_tokens_per_user: THREE_PER_MINUTE,
+                profile_updates_per_user: THREE_PER_MINUTE,
+                emails_per_address: THREE_PER_MINUTE,
+                emails_per_account: THREE_PER_MINUTE,
+                email_requests_per_client: Limit {
+                    attempts: 5,
+                    window: Duration::from_secs(60),
+                },
+                refusals_audited_per_address: THREE_PER_MINUTE,
             },
-            failed_sign_ins_per_account: THREE_PER_MINUTE,
-            sign_ups_per_address: THREE_PER_MINUTE,
-            refreshes_per_address: THREE_PER_MINUTE,
-            task_writes_per_user: THREE_PER_MINUTE,
-            api_tokens_per_user: THREE_PER_MINUTE,
-            profile_updates_per_user: THREE_PER_MINUTE,
-            emails_per_address: THREE_PER_MINUTE,
-            emails_per_account: THREE_PER_MINUTE,
-            email_requests_per_client: Limit {
-                attempts: 5,
-                window: Duration::from_secs(60),
-            },
-            refusals_audited_per_address: THREE_PER_MINUTE,
-        })
+            Clock::default(),
+        )
     }
 
     #[test]

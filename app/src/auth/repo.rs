@@ -6,6 +6,7 @@ use crate::{
         revocations::{self, Revocations},
         types::{Role, User},
     },
+    clock::Timestamp,
     db::{self, Pool},
 };
 use sqlx::{any::AnyRow, AnyConnection, Row};
@@ -59,15 +60,12 @@ fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
 pub struct Session {
     pub id: String,
     pub user_id: String,
-    #[serde(serialize_with = "crate::wire_time::millis")]
-    #[schema(format = DateTime)]
-    pub expires_at: String,
-    #[serde(serialize_with = "crate::wire_time::millis")]
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[serde(serialize_with = "crate::wire_time::millis")]
-    #[schema(format = DateTime)]
-    pub updated_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     /// The token before the current one, hashed.
@@ -84,8 +82,9 @@ pub async fn insert_user(
     name: &str,
     email: &str,
     password_hash: &str,
+    now: Timestamp,
 ) -> Result<Option<User>, sqlx::Error> {
-    let now = db::timestamp();
+    let now = now.to_string();
     let user = User {
         id: db::new_id(),
         email: email.to_owned(),
@@ -161,13 +160,13 @@ pub struct NewSession<'a> {
 pub async fn insert_session(
     pool: &Pool,
     new: NewSession<'_>,
+    now: Timestamp,
 ) -> Result<Option<Session>, sqlx::Error> {
-    let now = db::timestamp();
     let session = Session {
         id: db::new_id(),
         user_id: new.user_id.to_owned(),
-        expires_at: db::timestamp_in(new.lifetime_secs),
-        created_at: now.clone(),
+        expires_at: now.plus_secs(new.lifetime_secs),
+        created_at: now,
         updated_at: now,
         ip_address: new.ip_address.map(str::to_owned),
         user_agent: new.user_agent.map(str::to_owned),
@@ -199,9 +198,9 @@ pub async fn insert_session(
     .bind(&session.id)
     .bind(&session.user_id)
     .bind(new.token_hash)
-    .bind(&session.expires_at)
-    .bind(&session.created_at)
-    .bind(&session.updated_at)
+    .bind(session.expires_at)
+    .bind(session.created_at)
+    .bind(session.updated_at)
     .bind(&session.ip_address)
     .bind(&session.user_agent)
     .execute(&mut *tx)
@@ -215,29 +214,32 @@ pub async fn insert_session(
 pub async fn find_active_session_by_token_hash(
     pool: &Pool,
     token_hash: &str,
+    now: Timestamp,
 ) -> Result<Option<(Session, User)>, sqlx::Error> {
-    find_active_session(pool, "s.token_hash", token_hash).await
+    find_active_session(pool, "s.token_hash", token_hash, now).await
 }
 
 /// The unexpired session with this id, with its user.
 pub async fn find_active_session_by_id(
     pool: &Pool,
     session_id: &str,
+    now: Timestamp,
 ) -> Result<Option<(Session, User)>, sqlx::Error> {
-    find_active_session(pool, "s.id", session_id).await
+    find_active_session(pool, "s.id", session_id, now).await
 }
 
 async fn find_active_session(
     pool: &Pool,
     column: &'static str,
     value: &str,
+    now: Timestamp,
 ) -> Result<Option<(Session, User)>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "select {SESSION_COLUMNS}, {USER_COLUMNS} from sessions s join users u on u.id = s.user_id \
          where {column} = $1 and s.expires_at > $2 and u.banned = 0"
     ))
     .bind(value)
-    .bind(db::timestamp())
+    .bind(now)
     .fetch_optional(pool)
     .await?;
     row.map(|row| Ok((session_from_row(&row)?, user_from_row(&row)?)))
@@ -256,15 +258,16 @@ pub enum Standing {
 }
 
 /// Whether user `user_id` is enabled, their session `session_id` is live, and their
-/// account has not changed since `minted_by` (stored form: the last instant a token's
-/// `updatedAt` covers, `revocations::minted_by`), with the user as they are and when the
+/// account has not changed since `minted_by` (the last instant a token's `updatedAt`
+/// covers, `revocations::minted_by`), with the user as they are and when the
 /// session expires while it is live: what a request asks when the revocation set cannot
 /// answer, on the primary keys of `users` and `sessions` and the log's index by user.
 pub async fn standing(
     pool: &Pool,
     session_id: &str,
     user_id: &str,
-    minted_by: &str,
+    minted_by: Timestamp,
+    now: Timestamp,
 ) -> Result<(Standing, Option<LiveSession>), sqlx::Error> {
     let row = sqlx::query(&format!(
         "select {USER_COLUMNS}, \
@@ -274,7 +277,7 @@ pub async fn standing(
          from users u where u.id = $3"
     ))
     .bind(session_id)
-    .bind(db::timestamp())
+    .bind(now)
     .bind(user_id)
     .bind(minted_by)
     .fetch_optional(pool)
@@ -284,9 +287,8 @@ pub async fn standing(
     };
     let account = user_from_row(&row)?;
     let live_until = row
-        .try_get::<Option<String>, _>("live_until")?
-        .and_then(|until| crate::wire_time::unix_millis(&until))
-        .map(|millis| millis.div_euclid(1000));
+        .try_get::<Option<Timestamp>, _>("live_until")?
+        .map(Timestamp::unix_secs);
     let standing = if account.banned {
         Standing::Disabled
     } else if live_until.is_none() {
@@ -333,6 +335,7 @@ pub async fn issued_elsewhere(
     id: &str,
     email: &str,
     name: &str,
+    now: Timestamp,
 ) -> Result<IssuedElsewhere, sqlx::Error> {
     let standing = || {
         sqlx::query("select password_hash, banned from users where id = $1")
@@ -343,7 +346,6 @@ pub async fn issued_elsewhere(
     let row = match standing().await? {
         Some(row) => row,
         None => {
-            let now = db::timestamp();
             sqlx::query(
                 "insert into users (id, email, name, password_hash, email_verified, created_at, \
                  updated_at) values ($1, $2, $3, '', 0, $4, $4) on conflict do nothing",
@@ -351,7 +353,7 @@ pub async fn issued_elsewhere(
             .bind(id)
             .bind(email)
             .bind(name)
-            .bind(&now)
+            .bind(now)
             .execute(pool)
             .await?;
             match standing().await? {
@@ -377,16 +379,16 @@ pub async fn rotate_session_token(
     session_id: &str,
     old_hash: &str,
     new_hash: &str,
-    expires_at: Option<&str>,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    let now = db::timestamp();
     let mut tx = pool.begin().await?;
     let rotated = sqlx::query(
         "update sessions set token_hash = $1, updated_at = $2, expires_at = coalesce($3, expires_at), \
          previous_token_hash = $4, token_unseen = 1 where id = $5 and token_hash = $4",
     )
     .bind(new_hash)
-    .bind(&now)
+    .bind(now)
     .bind(expires_at)
     .bind(old_hash)
     .bind(session_id)
@@ -400,7 +402,7 @@ pub async fn rotate_session_token(
         )
         .bind(old_hash)
         .bind(session_id)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
     }
@@ -427,8 +429,8 @@ pub async fn replace_lost_token(
     session_id: &str,
     previous_hash: &str,
     new_hash: &str,
+    now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    let now = db::timestamp();
     let mut tx = pool.begin().await?;
     // The condition is checked by an update, which takes the row's lock (PostgreSQL)
     // or the database's write lock (SQLite): of two replays at once, the second waits,
@@ -448,13 +450,13 @@ pub async fn replace_lost_token(
             "insert into retired_session_tokens (token_hash, session_id, retired_at) \
              select token_hash, id, $1 from sessions where id = $2",
         )
-        .bind(&now)
+        .bind(now)
         .bind(session_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("update sessions set token_hash = $1, updated_at = $2 where id = $3")
             .bind(new_hash)
-            .bind(&now)
+            .bind(now)
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
@@ -467,7 +469,7 @@ pub async fn replace_lost_token(
 pub struct RetiredToken {
     pub session_id: String,
     pub user_id: String,
-    pub retired_at: String,
+    pub retired_at: Timestamp,
 }
 
 pub async fn find_retired_token(
@@ -495,11 +497,12 @@ pub async fn find_retired_token(
 pub async fn extend_session(
     pool: &Pool,
     session_id: &str,
-    expires_at: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("update sessions set expires_at = $1, updated_at = $2 where id = $3")
         .bind(expires_at)
-        .bind(db::timestamp())
+        .bind(now)
         .bind(session_id)
         .execute(pool)
         .await?;
@@ -507,13 +510,17 @@ pub async fn extend_session(
 }
 
 /// A user's unexpired sessions, most recently used first.
-pub async fn list_sessions(pool: &Pool, user_id: &str) -> Result<Vec<Session>, sqlx::Error> {
+pub async fn list_sessions(
+    pool: &Pool,
+    user_id: &str,
+    now: Timestamp,
+) -> Result<Vec<Session>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "select {SESSION_COLUMNS} from sessions s where s.user_id = $1 and s.expires_at > $2 \
          order by s.updated_at desc"
     ))
     .bind(user_id)
-    .bind(db::timestamp())
+    .bind(now)
     .fetch_all(pool)
     .await?;
     rows.iter().map(session_from_row).collect()
@@ -543,13 +550,7 @@ pub async fn delete_session_of(
     if end == SessionEnd::Revoked {
         email_tokens::forget_user(&mut tx, user_id).await?;
     }
-    let ended = end_sessions(
-        &mut tx,
-        "delete from sessions where user_id = $1 and id = $2 returning id",
-        user_id,
-        session_id,
-    )
-    .await?;
+    let ended = end_sessions(&mut tx, user_id, Ending::One(session_id), known.now()).await?;
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(!logged.is_empty())
 }
@@ -566,13 +567,8 @@ pub async fn delete_sessions_of(
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     email_tokens::forget_user(&mut tx, user_id).await?;
-    let ended = end_sessions(
-        &mut tx,
-        "delete from sessions where user_id = $1 and id <> $2 returning id",
-        user_id,
-        except.unwrap_or_default(),
-    )
-    .await?;
+    let which = except.map_or(Ending::All, Ending::AllBut);
+    let ended = end_sessions(&mut tx, user_id, which, known.now()).await?;
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(logged.len() as u64)
 }
@@ -583,6 +579,7 @@ pub async fn delete_sessions_of(
 /// put on hold could not be signed out, and would come back, for whoever had begun it,
 /// once the address was verified.
 pub async fn end_unverified_sessions(pool: &Pool, known: &Revocations) -> Result<u64, sqlx::Error> {
+    let at = known.now();
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
         "delete from sessions where user_id in (select id from users where email_verified = 0) \
@@ -594,7 +591,7 @@ pub async fn end_unverified_sessions(pool: &Pool, known: &Revocations) -> Result
         .iter()
         .map(|row| {
             let (id, user_id): (String, String) = (row.try_get("id")?, row.try_get("user_id")?);
-            Ok(revocations::Entry::session_ended(&user_id, &id))
+            Ok(revocations::Entry::session_ended(&user_id, &id, at))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let logged = commit_revoking(tx, known, ended).await?;
@@ -615,23 +612,42 @@ async fn commit_revoking(
     Ok(logged)
 }
 
-/// Runs a `delete from sessions … returning id` bound to a user and a session id, and
-/// answers the revocations of the sessions it deleted.
+/// Which of a user's sessions `end_sessions` ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending<'a> {
+    One(&'a str),
+    AllBut(&'a str),
+    All,
+}
+
+/// Deletes the sessions of `user_id` that `which` names, and answers the revocations of
+/// those it deleted, ended `at`.
 async fn end_sessions(
     conn: &mut AnyConnection,
-    statement: &str,
     user_id: &str,
-    session_id: &str,
+    which: Ending<'_>,
+    at: Timestamp,
 ) -> Result<Vec<revocations::Entry>, sqlx::Error> {
-    let rows = sqlx::query(statement)
-        .bind(user_id)
-        .bind(session_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let (statement, session_id) = match which {
+        Ending::One(id) => (
+            "delete from sessions where user_id = $1 and id = $2 returning id",
+            Some(id),
+        ),
+        Ending::AllBut(id) => (
+            "delete from sessions where user_id = $1 and id <> $2 returning id",
+            Some(id),
+        ),
+        Ending::All => ("delete from sessions where user_id = $1 returning id", None),
+    };
+    let mut query = sqlx::query(statement).bind(user_id);
+    if let Some(id) = session_id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| {
             let session_id: String = row.try_get("id")?;
-            Ok(revocations::Entry::session_ended(user_id, &session_id))
+            Ok(revocations::Entry::session_ended(user_id, &session_id, at))
         })
         .collect()
 }
@@ -772,8 +788,8 @@ type UserChange = (
 /// Starts a transaction that changes the user `matching` names (`$1` is `key`): `set` is
 /// the assignments, with `values` bound from `$4` on. Every change to a user goes through
 /// here, and revokes the tokens minted before it (`reason`): they describe the account
-/// as it was. Its `updated_at` moves to a later millisecond than before
-/// (`db::later_than`), whatever the clocks of the processes that made the two changes
+/// as it was. Its `updated_at` moves from `now` to a later millisecond than before
+/// (`Timestamp::after`), whatever the clocks of the processes that made the two changes
 /// say, so those tokens are older than the change. `None` when there is no such user.
 async fn change_user(
     pool: &Pool,
@@ -782,6 +798,7 @@ async fn change_user(
     set: &str,
     values: &[Option<&str>],
     reason: revocations::Reason,
+    now: Timestamp,
 ) -> Result<Option<UserChange>, sqlx::Error> {
     // Named by its id in the error: the key may be an email, which logs do not hold.
     let mut contended = String::new();
@@ -796,6 +813,7 @@ async fn change_user(
             return Ok(None);
         };
         let (id, previous): (String, String) = (row.try_get("id")?, row.try_get("updated_at")?);
+        let updated_at = Timestamp::parse(&previous).map_or(now, |previous| now.after(previous));
         let mut tx = pool.begin().await?;
         let statement = format!(
             "update users set {set}, updated_at = $3 where id = $1 and updated_at = $2 \
@@ -805,13 +823,13 @@ async fn change_user(
         let mut query = sqlx::query(&statement)
             .bind(&id)
             .bind(&previous)
-            .bind(db::later_than(&previous));
+            .bind(updated_at);
         for value in values {
             query = query.bind(*value);
         }
         if let Some(row) = query.fetch_optional(&mut *tx).await? {
             let user = user_from_row(&row)?;
-            let revoked = revocations::Entry::account(&user.id, reason, &user.updated_at);
+            let revoked = revocations::Entry::account(&user.id, reason, updated_at);
             return Ok(Some((tx, user, revoked)));
         }
         tx.rollback().await?;
@@ -845,6 +863,7 @@ pub async fn set_banned(
         } else {
             revocations::Reason::AccountChanged
         },
+        known.now(),
     )
     .await?
     else {
@@ -853,13 +872,7 @@ pub async fn set_banned(
     let mut ended = Vec::new();
     if banned {
         email_tokens::forget_user(&mut tx, &user.id).await?;
-        ended = end_sessions(
-            &mut tx,
-            "delete from sessions where user_id = $1 and id <> $2 returning id",
-            &user.id,
-            "",
-        )
-        .await?;
+        ended = end_sessions(&mut tx, &user.id, Ending::All, known.now()).await?;
     }
     ended.push(revoked);
     let logged = commit_revoking(tx, known, ended).await?;
@@ -886,6 +899,7 @@ pub async fn set_role(
         "role = $4",
         &[Some(role.as_str())],
         revocations::Reason::AccountChanged,
+        known.now(),
     )
     .await?
     else {
@@ -921,6 +935,7 @@ pub async fn update_profile(
         &set.join(", "),
         &values,
         revocations::Reason::AccountChanged,
+        known.now(),
     )
     .await?
     else {
@@ -948,6 +963,7 @@ pub async fn change_password(
         "password_hash = $4",
         &[Some(password_hash)],
         revocations::Reason::AccountChanged,
+        known.now(),
     )
     .await?
     else {
@@ -956,15 +972,7 @@ pub async fn change_password(
     // A link someone else asked for while they knew the old password goes with it.
     email_tokens::forget_user(&mut tx, &user.id).await?;
     let mut ended = match keeping {
-        Some(kept) => {
-            end_sessions(
-                &mut tx,
-                "delete from sessions where user_id = $1 and id <> $2 returning id",
-                &user.id,
-                kept,
-            )
-            .await?
-        }
+        Some(kept) => end_sessions(&mut tx, &user.id, Ending::AllBut(kept), known.now()).await?,
         None => Vec::new(),
     };
     let sessions_ended = ended.len() as u64;
@@ -1005,13 +1013,7 @@ pub async fn delete_user(
     if found == 0 {
         return Ok(false);
     }
-    let ended = end_sessions(
-        &mut tx,
-        "delete from sessions where user_id = $1 and id <> $2 returning id",
-        user_id,
-        "",
-    )
-    .await?;
+    let ended = end_sessions(&mut tx, user_id, Ending::All, known.now()).await?;
     sqlx::query("delete from users where id = $1")
         .bind(user_id)
         .execute(&mut *tx)
@@ -1041,6 +1043,7 @@ async fn change_by_link(
     purpose: Purpose,
     set: &str,
     values: &[Option<&str>],
+    now: Timestamp,
 ) -> Result<LinkOutcome<UserChange>, sqlx::Error> {
     let changed = change_user(
         pool,
@@ -1049,6 +1052,7 @@ async fn change_by_link(
         set,
         values,
         revocations::Reason::AccountChanged,
+        now,
     )
     .await;
     let (mut tx, user, revoked) = match changed {
@@ -1057,7 +1061,7 @@ async fn change_by_link(
         Err(e) if db::is_unique_violation(&e) => return Ok(LinkOutcome::AddressTaken),
         Err(e) => return Err(e),
     };
-    let used = email_tokens::consume(&mut tx, purpose, token)
+    let used = email_tokens::consume(&mut tx, purpose, token, now)
         .await?
         .is_some_and(|used| used.user_id == user.id);
     if !used || user.email != found.email {
@@ -1087,6 +1091,7 @@ pub async fn reset_password(
         Purpose::ResetPassword,
         set,
         &[Some(password_hash)],
+        known.now(),
     )
     .await?
     {
@@ -1094,13 +1099,7 @@ pub async fn reset_password(
         LinkOutcome::Refused | LinkOutcome::AddressTaken => return Ok(LinkOutcome::Refused),
     };
     email_tokens::forget_user(&mut tx, &user.id).await?;
-    let mut ended = end_sessions(
-        &mut tx,
-        "delete from sessions where user_id = $1 and id <> $2 returning id",
-        &user.id,
-        "",
-    )
-    .await?;
+    let mut ended = end_sessions(&mut tx, &user.id, Ending::All, known.now()).await?;
     let sessions_ended = ended.len() as u64;
     ended.push(revoked);
     commit_revoking(tx, known, ended).await?;
@@ -1118,7 +1117,17 @@ pub async fn verify_email(
 ) -> Result<LinkOutcome<User>, sqlx::Error> {
     let set = "email_verified = 1";
     Ok(
-        match change_by_link(pool, found, token, Purpose::VerifyEmail, set, &[]).await? {
+        match change_by_link(
+            pool,
+            found,
+            token,
+            Purpose::VerifyEmail,
+            set,
+            &[],
+            known.now(),
+        )
+        .await?
+        {
             LinkOutcome::Done((mut tx, user, revoked)) => {
                 email_tokens::forget_moves(&mut tx, &user.id).await?;
                 commit_revoking(tx, known, vec![revoked]).await?;
@@ -1141,7 +1150,17 @@ pub async fn move_email(
     let set = "email = $4, email_verified = 1";
     let values = [Some(found.email.as_str())];
     Ok(
-        match change_by_link(pool, found, token, Purpose::ChangeEmail, set, &values).await? {
+        match change_by_link(
+            pool,
+            found,
+            token,
+            Purpose::ChangeEmail,
+            set,
+            &values,
+            known.now(),
+        )
+        .await?
+        {
             LinkOutcome::Done((mut tx, user, revoked)) => {
                 email_tokens::forget_user(&mut tx, &user.id).await?;
                 commit_revoking(tx, known, vec![revoked]).await?;
@@ -1172,16 +1191,22 @@ mod tests {
     #[tokio::test]
     async fn a_disabled_user_gets_no_session_and_an_enabled_one_does() {
         let pool = memory_pool().await;
-        let known = Revocations::new(900, 30);
-        let user = insert_user(&pool, "Ada", "ada@example.com", "hash")
-            .await
-            .unwrap()
-            .unwrap();
+        let known = Revocations::new(900, 30, crate::clock::Clock::default());
+        let user = insert_user(
+            &pool,
+            "Ada",
+            "ada@example.com",
+            "hash",
+            crate::testing::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         set_banned(&pool, &known, &user.id, true, None)
             .await
             .unwrap();
         assert_eq!(
-            insert_session(&pool, session_for(&user.id))
+            insert_session(&pool, session_for(&user.id), crate::testing::now())
                 .await
                 .unwrap()
                 .map(|s| s.user_id),
@@ -1190,18 +1215,26 @@ mod tests {
         set_banned(&pool, &known, &user.id, false, None)
             .await
             .unwrap();
-        let session = insert_session(&pool, session_for(&user.id)).await.unwrap();
+        let session = insert_session(&pool, session_for(&user.id), crate::testing::now())
+            .await
+            .unwrap();
         assert_eq!(session.map(|s| s.user_id), Some(user.id));
     }
 
     #[tokio::test]
     async fn a_sign_in_checked_against_a_password_since_changed_gets_no_session() {
         let pool = memory_pool().await;
-        let known = Revocations::new(900, 30);
-        let user = insert_user(&pool, "Ada", "ada@example.com", "old hash")
-            .await
-            .unwrap()
-            .unwrap();
+        let known = Revocations::new(900, 30, crate::clock::Clock::default());
+        let user = insert_user(
+            &pool,
+            "Ada",
+            "ada@example.com",
+            "old hash",
+            crate::testing::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let checked_against = |hash| NewSession {
             verified_hash: Some(hash),
             ..session_for(&user.id)
@@ -1209,14 +1242,14 @@ mod tests {
         change_password(&pool, &known, &user.id, "new hash", Some(""))
             .await
             .unwrap();
-        let stale = insert_session(&pool, checked_against("old hash"))
+        let stale = insert_session(&pool, checked_against("old hash"), crate::testing::now())
             .await
             .unwrap();
         assert!(
             stale.is_none(),
             "the password it checked is no longer theirs"
         );
-        let current = insert_session(&pool, checked_against("new hash"))
+        let current = insert_session(&pool, checked_against("new hash"), crate::testing::now())
             .await
             .unwrap();
         assert!(current.is_some());

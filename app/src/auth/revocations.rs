@@ -35,7 +35,8 @@ use crate::{
         token::Claims,
         types::User,
     },
-    db::{self, Pool},
+    clock::{Clock, Timestamp},
+    db::Pool,
 };
 use sqlx::{AnyConnection, Row};
 use std::{
@@ -100,28 +101,28 @@ pub struct Entry {
     /// The ended session; `None` for an entry about the user.
     pub session_id: Option<String>,
     pub reason: Reason,
-    /// When, as stored; for an entry about the user, its `updated_at` after the change.
-    pub revoked_at: String,
+    /// When; for an entry about the user, its `updated_at` after the change.
+    pub revoked_at: Timestamp,
 }
 
 impl Entry {
-    /// A session of `user_id` ended now.
-    pub fn session_ended(user_id: &str, session_id: &str) -> Self {
+    /// A session of `user_id` ended `at`.
+    pub fn session_ended(user_id: &str, session_id: &str, at: Timestamp) -> Self {
         Self {
             user_id: user_id.to_owned(),
             session_id: Some(session_id.to_owned()),
             reason: Reason::SessionEnded,
-            revoked_at: db::timestamp(),
+            revoked_at: at,
         }
     }
 
     /// The account of `user_id` changed (`reason`), leaving its `updated_at` at `updated_at`.
-    pub fn account(user_id: &str, reason: Reason, updated_at: &str) -> Self {
+    pub fn account(user_id: &str, reason: Reason, updated_at: Timestamp) -> Self {
         Self {
             user_id: user_id.to_owned(),
             session_id: None,
             reason,
-            revoked_at: updated_at.to_owned(),
+            revoked_at: updated_at,
         }
     }
 }
@@ -160,7 +161,7 @@ pub async fn log(
         .bind(&entry.user_id)
         .bind(&entry.session_id)
         .bind(entry.reason.as_str())
-        .bind(&entry.revoked_at)
+        .bind(entry.revoked_at)
         .execute(&mut *conn)
         .await?;
         logged.push(Logged { id, entry });
@@ -202,9 +203,9 @@ impl Confirmed {
     /// Whether a token is of this session's user, unexpired as far as this goes, and
     /// minted from the account as the database last said it was: one minted from a later
     /// record (after a change, refreshed) is asked of the database, which confirms anew.
-    fn vouches_for(&self, claims: &Claims) -> bool {
+    fn vouches_for(&self, claims: &Claims, now: i64) -> bool {
         self.account.id == claims.sub
-            && self.until > crate::auth::token::now()
+            && self.until > now
             && (claims
                 .profile
                 .as_ref()
@@ -215,11 +216,13 @@ impl Confirmed {
 
 /// Whether two times, sent or stored, fall in the same millisecond.
 fn same_millisecond(a: &str, b: &str) -> bool {
-    let (a, b) = (
-        crate::wire_time::unix_millis(a),
-        crate::wire_time::unix_millis(b),
-    );
+    let (a, b) = (unix_millis(a), unix_millis(b));
     a.is_some() && a == b
+}
+
+/// A time a token or a record states (RFC 3339), in Unix milliseconds.
+fn unix_millis(time: &str) -> Option<i64> {
+    Timestamp::parse(time).map(Timestamp::unix_millis)
 }
 
 /// Whether a token could have been minted from this record of its user: its `updatedAt`
@@ -233,17 +236,16 @@ pub fn minted_from(claims: &Claims, record: &User) -> bool {
         .is_none_or(|minted| same_millisecond(&minted.updated_at, &record.updated_at))
 }
 
-/// The last stored instant a token's `updatedAt` (milliseconds) covers: a change logged
-/// after it came after the token was minted. `""` (before every time) when
-/// the token has none, so that any change refuses it.
-pub fn minted_by(claims: &Claims) -> String {
+/// The last instant a token's `updatedAt` (milliseconds) covers: a change logged after
+/// it came after the token was minted. The epoch when the token has none, so that any
+/// change refuses it.
+pub fn minted_by(claims: &Claims) -> Timestamp {
     claims
         .profile
         .as_ref()
-        .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at))
-        .and_then(|ms| chrono::DateTime::from_timestamp_micros(ms.saturating_mul(1000) + 999))
-        .map(db::format)
-        .unwrap_or_default()
+        .and_then(|minted| unix_millis(&minted.updated_at))
+        .and_then(|ms| Timestamp::from_unix_micros(ms.saturating_mul(1000) + 999))
+        .unwrap_or(Timestamp::EPOCH)
 }
 
 /// Deletes at most `limit` entries older than `before`: the janitor's batch.
@@ -288,7 +290,7 @@ impl Known {
             let minted_ms = claims
                 .profile
                 .as_ref()
-                .and_then(|minted| crate::wire_time::unix_millis(&minted.updated_at));
+                .and_then(|minted| unix_millis(&minted.updated_at));
             if minted_ms.is_none_or(|minted| minted < change.before_ms) {
                 return Some(if change.disabled {
                     Standing::Disabled
@@ -321,11 +323,14 @@ pub struct Revocations {
     was_behind: AtomicBool,
     /// When aged-out entries were last dropped (Unix seconds).
     forgot_at: AtomicI64,
+    /// What time entries are made and forgotten by (the app's).
+    clock: Clock,
 }
 
 impl Revocations {
-    /// An empty set for tokens that live at most `token_lifetime_secs` (plus `leeway_secs`).
-    pub fn new(token_lifetime_secs: i64, leeway_secs: i64) -> Self {
+    /// An empty set for tokens that live at most `token_lifetime_secs` (plus `leeway_secs`),
+    /// kept by `clock`.
+    pub fn new(token_lifetime_secs: i64, leeway_secs: i64, clock: Clock) -> Self {
         Self {
             known: RwLock::default(),
             keep_secs: keep_secs(token_lifetime_secs, leeway_secs),
@@ -335,12 +340,18 @@ impl Revocations {
             listener_down: AtomicBool::new(false),
             was_behind: AtomicBool::new(false),
             forgot_at: AtomicI64::new(0),
+            clock,
         }
     }
 
-    /// Entries older than this (stored form) are forgotten, and may be pruned.
-    pub fn forgotten_before(&self) -> String {
-        db::timestamp_in(-self.keep_secs)
+    /// Now, by the clock entries are kept by: when a revocation made now happens.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Entries older than this are forgotten, and may be pruned.
+    pub fn forgotten_before(&self) -> Timestamp {
+        self.now().plus_secs(-self.keep_secs)
     }
 
     /// Where the holder of a token of ours stands, when this process knows: `None` when it
@@ -368,7 +379,7 @@ impl Revocations {
         known
             .confirmed
             .get(session_id)
-            .filter(|confirmed| confirmed.vouches_for(claims))
+            .filter(|confirmed| confirmed.vouches_for(claims, self.clock.unix_secs()))
             .map(|_| Standing::Active)
     }
 
@@ -394,7 +405,7 @@ impl Revocations {
         // so a token minted with a longer `exp` is asked about again) or the session does.
         let until = claims
             .exp
-            .min(crate::auth::token::now().saturating_add(self.lifetime_secs))
+            .min(self.clock.unix_secs().saturating_add(self.lifetime_secs))
             .min(live.expires_at);
         let account = live.account;
         let minted_at = crate::wire_time::to_millis(&account.updated_at).into_owned();
@@ -445,7 +456,7 @@ impl Revocations {
         }
         // Kept from when this process learnt of an entry: a writer's clock, or a change's
         // time taken before it waited for the log, cannot make it go early.
-        let forget_at = crate::auth::token::now().saturating_add(self.keep_secs);
+        let forget_at = self.clock.unix_secs().saturating_add(self.keep_secs);
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         for Logged { entry, .. } in logged {
             match &entry.session_id {
@@ -454,8 +465,7 @@ impl Revocations {
                     known.confirmed.remove(session_id);
                 }
                 None => {
-                    // A time that cannot be read refuses every token of the user.
-                    let at = crate::wire_time::unix_millis(&entry.revoked_at).unwrap_or(i64::MAX);
+                    let at = entry.revoked_at.unix_millis();
                     let change =
                         known
                             .accounts
@@ -548,7 +558,7 @@ impl Revocations {
     /// One tick of the poll: read the log, and forget what has aged out.
     pub async fn poll(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         self.catch_up(pool).await?;
-        self.forget_old(crate::auth::token::now());
+        self.forget_old(self.clock.unix_secs());
         Ok(())
     }
 }
@@ -702,9 +712,17 @@ async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx:
 mod tests {
     use super::*;
     use crate::{
-        auth::token::{now, Audience, Profile},
+        auth::token::{Audience, Profile},
         testing::memory_pool,
     };
+
+    fn now() -> i64 {
+        Clock::default().unix_secs()
+    }
+
+    fn ended(user_id: &str, session_id: &str) -> Entry {
+        Entry::session_ended(user_id, session_id, Clock::default().now())
+    }
 
     fn token(user_id: &str, session_id: &str, updated_at: Option<&str>) -> Claims {
         Claims {
@@ -754,7 +772,7 @@ mod tests {
     fn live(account: User) -> LiveSession {
         LiveSession {
             account,
-            expires_at: crate::auth::token::now() + 3600,
+            expires_at: now() + 3600,
         }
     }
 
@@ -765,7 +783,7 @@ mod tests {
     }
 
     async fn current(pool: &Pool) -> Revocations {
-        let known = Revocations::new(900, 30);
+        let known = Revocations::new(900, 30, Clock::default());
         known.load(pool).await.unwrap();
         known
     }
@@ -793,7 +811,7 @@ mod tests {
         let ada = token("ada", "s1", Some(UPDATED));
         let expiring = LiveSession {
             account: account_of(&ada),
-            expires_at: crate::auth::token::now(),
+            expires_at: now(),
         };
         known.confirm("s1", &ada, expiring);
         assert_eq!(
@@ -824,7 +842,7 @@ mod tests {
         let known = current(&pool).await;
         let ada = token("ada", "s1", Some(UPDATED));
         known.confirm("s1", &ada, live(account_of(&ada)));
-        logged(&pool, vec![Entry::session_ended("ada", "s1")]).await;
+        logged(&pool, vec![ended("ada", "s1")]).await;
         known.catch_up(&pool).await.unwrap();
         assert_eq!(known.standing("s1", &ada), Some(Standing::SessionEnded));
         known.confirm("s1", &ada, live(account_of(&ada)));
@@ -840,7 +858,7 @@ mod tests {
     async fn a_changed_account_refuses_the_tokens_minted_before_the_change_only() {
         let pool = memory_pool().await;
         let known = current(&pool).await;
-        let change = "2026-12-01T10:00:00.123456Z";
+        let change = Timestamp::parse("2026-12-01T10:00:00.123456Z").unwrap();
         logged(
             &pool,
             vec![
@@ -874,7 +892,7 @@ mod tests {
     #[tokio::test]
     async fn a_process_that_has_not_read_the_log_is_not_current() {
         let pool = memory_pool().await;
-        let known = Revocations::new(900, 30);
+        let known = Revocations::new(900, 30, Clock::default());
         let ada = token("ada", "s1", Some(UPDATED));
         known.confirm("s1", &ada, live(account_of(&ada)));
         assert_eq!(known.standing("s1", &ada), None, "never read");
@@ -890,11 +908,9 @@ mod tests {
     async fn the_entries_of_its_own_change_do_not_skip_what_others_logged_before_them() {
         let pool = memory_pool().await;
         let known = current(&pool).await;
-        logged(&pool, vec![Entry::session_ended("grace", "theirs")]).await;
+        logged(&pool, vec![ended("grace", "theirs")]).await;
         let mut tx = pool.begin().await.unwrap();
-        let own = log(&mut tx, vec![Entry::session_ended("ada", "mine")])
-            .await
-            .unwrap();
+        let own = log(&mut tx, vec![ended("ada", "mine")]).await.unwrap();
         tx.commit().await.unwrap();
         known.apply(&own);
         known.catch_up(&pool).await.unwrap();
@@ -910,10 +926,16 @@ mod tests {
         use crate::auth::repo::{self, NewSession};
         let pool = memory_pool().await;
         let known = current(&pool).await;
-        let user = repo::insert_user(&pool, "Ada", "ada@example.com", "hash")
-            .await
-            .unwrap()
-            .unwrap();
+        let user = repo::insert_user(
+            &pool,
+            "Ada",
+            "ada@example.com",
+            "hash",
+            crate::testing::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let session = repo::insert_session(
             &pool,
             NewSession {
@@ -924,6 +946,7 @@ mod tests {
                 user_agent: None,
                 verified_hash: None,
             },
+            crate::testing::now(),
         )
         .await
         .unwrap()
@@ -933,10 +956,16 @@ mod tests {
             let pool = pool.clone();
             let session_id = session.id.clone();
             async move {
-                repo::standing(&pool, &session_id, &claims.sub, &minted_by(&claims))
-                    .await
-                    .unwrap()
-                    .0
+                repo::standing(
+                    &pool,
+                    &session_id,
+                    &claims.sub,
+                    minted_by(&claims),
+                    Clock::default().now(),
+                )
+                .await
+                .unwrap()
+                .0
             }
         };
         assert_eq!(asked(minted.clone()).await, Standing::Active);
@@ -957,10 +986,10 @@ mod tests {
     async fn a_starting_process_loads_the_revocations_still_relevant_and_no_older_ones() {
         let pool = memory_pool().await;
         let old = Entry {
-            revoked_at: "2000-01-01T00:00:00.000000Z".to_owned(),
-            ..Entry::session_ended("ada", "old")
+            revoked_at: Timestamp::parse("2000-01-01T00:00:00Z").unwrap(),
+            ..ended("ada", "old")
         };
-        logged(&pool, vec![old, Entry::session_ended("ada", "recent")]).await;
+        logged(&pool, vec![old, ended("ada", "recent")]).await;
         let known = current(&pool).await;
         let (old, recent) = (token("ada", "old", None), token("ada", "recent", None));
         known.confirm("old", &old, live(account_of(&old)));
@@ -969,7 +998,7 @@ mod tests {
             known.standing("recent", &recent),
             Some(Standing::SessionEnded)
         );
-        logged(&pool, vec![Entry::session_ended("ada", "later")]).await;
+        logged(&pool, vec![ended("ada", "later")]).await;
         known.catch_up(&pool).await.unwrap();
         assert_eq!(
             known.standing("later", &token("ada", "later", None)),
@@ -979,11 +1008,21 @@ mod tests {
     }
 
     #[test]
+    fn sent_and_stored_times_of_one_millisecond_compare_equal() {
+        assert!(same_millisecond(
+            "2026-12-01T10:00:00.123456Z",
+            "2026-12-01T10:00:00.123Z"
+        ));
+        assert_eq!(unix_millis("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert!(!same_millisecond("yesterday", "yesterday"));
+    }
+
+    #[test]
     fn a_token_covers_the_whole_millisecond_of_its_updated_at() {
         assert_eq!(
-            minted_by(&token("ada", "s1", Some(UPDATED))),
+            minted_by(&token("ada", "s1", Some(UPDATED))).to_string(),
             "2026-12-01T10:00:00.123999Z"
         );
-        assert_eq!(minted_by(&token("ada", "s1", None)), "");
+        assert_eq!(minted_by(&token("ada", "s1", None)), Timestamp::EPOCH);
     }
 }

@@ -101,7 +101,7 @@ pub async fn refresh_access() -> Result<(), AppError> {
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let state = crate::state::AppState::from_context()?;
     let (current, user) = crate::context::require_session(&state).await?;
-    let sessions = crate::auth::repo::list_sessions(&state.db, &user.id).await?;
+    let sessions = crate::auth::repo::list_sessions(&state.db, &user.id, state.clock.now()).await?;
     Ok(sessions
         .into_iter()
         .map(|s| SessionInfo {
@@ -109,8 +109,8 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
             id: s.id,
             ip_address: s.ip_address,
             user_agent: s.user_agent,
-            created_at: s.created_at,
-            last_used_at: s.updated_at,
+            created_at: s.created_at.to_string(),
+            last_used_at: s.updated_at.to_string(),
         })
         .collect())
 }
@@ -179,7 +179,7 @@ pub async fn issue_api_token(
     Ok(IssuedApiToken {
         token: issued.token,
         scope: scope.as_str().to_owned(),
-        expires_at: issued.session.expires_at,
+        expires_at: issued.session.expires_at.to_string(),
     })
 }
 

@@ -27,6 +27,7 @@ use crate::{
         types::{Credentials, Email, Password, Registration, User, UserName},
     },
     client::ClientInfo,
+    clock::Timestamp,
     db,
     error::{AppError, FieldError},
     redirect::RedirectTarget,
@@ -61,8 +62,14 @@ pub async fn sign_up(
     // it, so granting a role by address at sign-up (`ADMIN_EMAILS` did) hands it to
     // whoever registers that address first. Admins are made by `server make-admin` or by
     // another admin.
-    let Some(user) =
-        repo::insert_user(&state.db, form.name.as_str(), form.email.as_str(), &hash).await?
+    let Some(user) = repo::insert_user(
+        &state.db,
+        form.name.as_str(),
+        form.email.as_str(),
+        &hash,
+        state.clock.now(),
+    )
+    .await?
     else {
         let entry = Entry::new(EventKind::SignUp, Outcome::Failure, client)
             .email(form.email.as_str())
@@ -80,6 +87,7 @@ pub async fn sign_up(
             return Ok(SignedUp::AwaitingVerification(unsaved_user(
                 &form.name,
                 &form.email,
+                state.clock.now(),
             )));
         }
         return Err(AppError::Conflict {
@@ -113,8 +121,8 @@ pub async fn sign_up(
 
 /// The account a sign-up would have made, never stored: the answer to a sign-up for an
 /// address that has one, while `REQUIRE_EMAIL_VERIFICATION` keeps that secret.
-fn unsaved_user(name: &UserName, email: &Email) -> User {
-    let now = db::timestamp();
+fn unsaved_user(name: &UserName, email: &Email, now: Timestamp) -> User {
+    let now = now.to_string();
     User {
         id: db::new_id(),
         email: email.as_str().to_owned(),
@@ -144,12 +152,17 @@ pub async fn sign_in(
 ) -> Result<SignedIn, AppError> {
     let refused = |reason: &'static str| {
         Entry::new(EventKind::SignIn, Outcome::Failure, client)
-            .email(&credentials.email)
+            .email(credentials.email.as_str())
             .detail(reason)
     };
-    let standing =
-        admit_password_attempt(state, client, &credentials.email, refused("rate limited")).await?;
-    let found = repo::find_user_with_hash_by_email(&state.db, &credentials.email).await?;
+    let standing = admit_password_attempt(
+        state,
+        client,
+        credentials.email.as_str(),
+        refused("rate limited"),
+    )
+    .await?;
+    let found = repo::find_user_with_hash_by_email(&state.db, credentials.email.as_str()).await?;
     // An account made for a trusted issuer's user has no password (an empty hash): it is
     // checked against the dummy hash like an unknown email, so it takes as long.
     let (user, stored) = match found {
@@ -171,12 +184,12 @@ pub async fn sign_in(
             Err(account_disabled())
         }
         Some(user) if matches && state.site.require_email_verification && !user.email_verified => {
-            password_matched(state, client, &credentials.email, standing).await?;
+            password_matched(state, client, credentials.email.as_str(), standing).await?;
             record(&state.db, refused("email not verified").user_id(&user.id)).await;
             Err(email_not_verified())
         }
         Some(user) if matches => {
-            password_matched(state, client, &credentials.email, standing).await?;
+            password_matched(state, client, credentials.email.as_str(), standing).await?;
             let (id, email) = (user.id.clone(), user.email.clone());
             let Some(signed_in) = start_session(state, user, client, stored.as_deref()).await?
             else {
@@ -202,7 +215,7 @@ pub async fn sign_in(
             Ok(signed_in)
         }
         user => {
-            password_failed(state, client, &credentials.email).await?;
+            password_failed(state, client, credentials.email.as_str()).await?;
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -264,7 +277,7 @@ async fn admit_password_attempt(
     if let Err(limited) = state.limits.sign_in_attempt(address, email) {
         return Err(rate_limited(state, client, refused, limited).await);
     }
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let standing = failed_sign_ins::standing(&state.db, email, address, limit, now).await?;
     if let failed_sign_ins::Standing::Refused(retry_after_secs) = standing {
         let limited = AppError::TooManyRequests { retry_after_secs };
@@ -295,7 +308,7 @@ async fn password_failed(
 ) -> Result<(), AppError> {
     state.limits.sign_in_failed(email);
     // The time now, not at the start: hashing may have waited past a window's end.
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let limit = state.limits.failed_sign_in_limit();
     failed_sign_ins::failed(&state.db, email, client.address(), limit, now).await?;
     Ok(())
@@ -341,6 +354,7 @@ async fn start_session(
             user_agent: client.user_agent.as_deref(),
             verified_hash,
         },
+        state.clock.now(),
     )
     .await?
     else {
@@ -387,26 +401,34 @@ pub async fn resume(
     session_token: &str,
 ) -> Result<Option<(Session, User)>, AppError> {
     let token_hash = hash_token(session_token);
-    let found = match repo::find_active_session_by_token_hash(&state.db, &token_hash).await? {
-        Some((session, user)) => {
-            if session.token_unseen {
-                repo::mark_token_seen(&state.db, &session.id).await?;
+    let found =
+        match repo::find_active_session_by_token_hash(&state.db, &token_hash, state.clock.now())
+            .await?
+        {
+            Some((session, user)) => {
+                if session.token_unseen {
+                    repo::mark_token_seen(&state.db, &session.id).await?;
+                }
+                Some((session, user))
             }
-            Some((session, user))
-        }
-        None => match repo::find_retired_token(&state.db, &token_hash).await? {
-            Some(retired) if within_reuse_interval(state, &retired) => {
-                repo::find_active_session_by_id(&state.db, &retired.session_id).await?
-            }
-            _ => None,
-        },
-    };
+            None => match repo::find_retired_token(&state.db, &token_hash).await? {
+                Some(retired) if within_reuse_interval(state, &retired) => {
+                    repo::find_active_session_by_id(
+                        &state.db,
+                        &retired.session_id,
+                        state.clock.now(),
+                    )
+                    .await?
+                }
+                _ => None,
+            },
+        };
     let Some((mut session, user)) = found.filter(|(_, user)| may_stay_signed_in(state, user))
     else {
         return Ok(None);
     };
     if let Some(expires_at) = slid_expiry(state, &session) {
-        repo::extend_session(&state.db, &session.id, &expires_at).await?;
+        repo::extend_session(&state.db, &session.id, expires_at, state.clock.now()).await?;
         session.expires_at = expires_at;
     }
     Ok(Some((session, user)))
@@ -423,28 +445,33 @@ fn may_stay_signed_in(state: &AppState, user: &User) -> bool {
 
 /// Whether a token was rotated away less than the reuse interval ago.
 fn within_reuse_interval(state: &AppState, retired: &repo::RetiredToken) -> bool {
-    retired.retired_at >= db::timestamp_in(-state.site.refresh_reuse_interval_secs)
+    retired.retired_at
+        >= state
+            .clock
+            .now()
+            .plus_secs(-state.site.refresh_reuse_interval_secs)
 }
 
 /// The new expiry of a session that is due to slide, `None` when it is not. Sliding
 /// never goes past the session's absolute lifetime (`SESSION_MAX_AGE` after it was
 /// created): from then on the person signs in again, however active they are.
-fn slid_expiry(state: &AppState, session: &Session) -> Option<String> {
-    let site = &state.site;
-    let due_before = db::timestamp_in(site.session_lifetime_secs - site.session_update_age_secs);
+fn slid_expiry(state: &AppState, session: &Session) -> Option<Timestamp> {
+    let (site, now) = (&state.site, state.clock.now());
+    let due_before = now.plus_secs(site.session_lifetime_secs - site.session_update_age_secs);
     if session.expires_at > due_before {
         return None;
     }
-    let full = db::timestamp_in(site.session_lifetime_secs);
-    let next = full.min(sign_in_ends_at(state, session)?);
+    let full = now.plus_secs(site.session_lifetime_secs);
+    let next = full.min(sign_in_ends_at(state, session));
     (next > session.expires_at).then_some(next)
 }
 
 /// When the sign-in behind `session` ends however it is used: `SESSION_MAX_AGE` after it
-/// began, in the stored form; `None` when its start cannot be read. Neither sliding nor
-/// an API token issued from it goes past it.
-fn sign_in_ends_at(state: &AppState, session: &Session) -> Option<String> {
-    db::shifted(&session.created_at, state.site.session_max_age_secs)
+/// began. Neither sliding nor an API token issued from it goes past it.
+fn sign_in_ends_at(state: &AppState, session: &Session) -> Timestamp {
+    session
+        .created_at
+        .plus_secs(state.site.session_max_age_secs)
 }
 
 /// A refresh: the session token exchanged for a new one and a new access JWT.
@@ -465,7 +492,7 @@ pub async fn refresh(
     state.limits.refresh_attempt(client.address())?;
     let presented_hash = hash_token(presented);
     if let Some((mut session, user)) =
-        repo::find_active_session_by_token_hash(&state.db, &presented_hash)
+        repo::find_active_session_by_token_hash(&state.db, &presented_hash, state.clock.now())
             .await?
             .filter(|(_, user)| may_stay_signed_in(state, user))
     {
@@ -476,11 +503,12 @@ pub async fn refresh(
             &session.id,
             &presented_hash,
             &hash_token(&next),
-            slid.as_deref(),
+            slid,
+            state.clock.now(),
         )
         .await?;
         if !rotated
-            && repo::find_active_session_by_id(&state.db, &session.id)
+            && repo::find_active_session_by_id(&state.db, &session.id, state.clock.now())
                 .await?
                 .is_none()
         {
@@ -506,7 +534,7 @@ pub async fn refresh(
         return Err(AppError::Unauthenticated);
     };
     if let Some((session, user)) =
-        repo::find_active_session_by_id(&state.db, &retired.session_id).await?
+        repo::find_active_session_by_id(&state.db, &retired.session_id, state.clock.now()).await?
     {
         if !may_stay_signed_in(state, &user) {
             return Err(AppError::Unauthenticated);
@@ -523,11 +551,21 @@ pub async fn refresh(
         // forgets the previous token, so presenting it again is reuse.
         let answer_was_lost = session.token_unseen
             && session.previous_token_hash.as_deref() == Some(presented_hash.as_str())
-            && retired.retired_at >= db::timestamp_in(-state.site.lost_refresh_window_secs);
+            && retired.retired_at
+                >= state
+                    .clock
+                    .now()
+                    .plus_secs(-state.site.lost_refresh_window_secs);
         let next = new_secret_token();
         if answer_was_lost
-            && repo::replace_lost_token(&state.db, &session.id, &presented_hash, &hash_token(&next))
-                .await?
+            && repo::replace_lost_token(
+                &state.db,
+                &session.id,
+                &presented_hash,
+                &hash_token(&next),
+                state.clock.now(),
+            )
+            .await?
         {
             let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
                 .user(&user.id, &user.email)
@@ -592,9 +630,7 @@ pub fn scoped_access_token(
 
 /// Who a token of `user`'s `session` is for.
 fn subject<'a>(user: &'a User, session: &'a Session, scope: &'a Scope) -> Subject<'a> {
-    // A session whose expiry cannot be read gets tokens that are already expired.
-    let expires_by =
-        chrono::DateTime::parse_from_rfc3339(&session.expires_at).map_or(0, |at| at.timestamp());
+    let expires_by = session.expires_at.unix_secs();
     Subject {
         user_id: &user.id,
         email: &user.email,
@@ -636,11 +672,12 @@ pub async fn issue_api_token_from(
             .detail("rate limited");
         return Err(rate_limited(state, client, entry, limited).await);
     }
-    let ends_at = sign_in_ends_at(state, issuing)
-        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
-        .ok_or(AppError::Unauthenticated)?;
     // A second short: the session's row is written a moment from now.
-    let secs_left = (ends_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds() - 1;
+    let secs_left = state
+        .clock
+        .now()
+        .secs_until(sign_in_ends_at(state, issuing))
+        - 1;
     let lifetime = lifetime.within(secs_left).ok_or_else(|| {
         AppError::Validation(vec![crate::error::FieldError::body(
             "lifetime_secs",
@@ -691,6 +728,7 @@ pub async fn issue_api_token(
             user_agent: Some(&label),
             verified_hash: None,
         },
+        tokens.clock().now(),
     )
     .await?
     else {
@@ -725,9 +763,13 @@ pub async fn revoke_session(
     id_or_token: &str,
     client: &ClientInfo,
 ) -> Result<bool, AppError> {
-    let by_token = repo::find_active_session_by_token_hash(&state.db, &hash_token(id_or_token))
-        .await?
-        .map(|(session, _)| session.id);
+    let by_token = repo::find_active_session_by_token_hash(
+        &state.db,
+        &hash_token(id_or_token),
+        state.clock.now(),
+    )
+    .await?
+    .map(|(session, _)| session.id);
     let session_id = by_token.as_deref().unwrap_or(id_or_token);
     let revoked = repo::delete_session_of(
         &state.db,

@@ -17,6 +17,7 @@
 
 use crate::{
     auth::token::{verifying_key, Secret, TokenSettings},
+    clock::Timestamp,
     db::{self, Pool},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -65,8 +66,11 @@ pub struct KeyRing {
 
 /// Makes sure a current key exists (making the first one), rotates it when it is due
 /// (`JWT_KEY_ROTATION`), and loads the keys as they now are.
-pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, KeyError> {
-    let now = chrono::Utc::now().timestamp();
+pub async fn maintain(
+    pool: &Pool,
+    settings: &TokenSettings,
+    now: Timestamp,
+) -> Result<KeyRing, KeyError> {
     match current_row(pool, settings.algorithm).await? {
         None => {
             install(
@@ -75,14 +79,14 @@ pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, 
                 new_key(settings).await?,
                 None,
                 Retirement::Routine,
+                now,
             )
             .await?;
         }
-        Some((kid, created_at)) => {
-            let made = created_at_secs(&created_at)?;
+        Some((kid, made)) => {
             if settings
                 .key_rotation_secs
-                .is_some_and(|rotation| made + rotation <= now)
+                .is_some_and(|rotation| made.plus_secs(rotation) <= now)
             {
                 install(
                     pool,
@@ -90,17 +94,22 @@ pub async fn maintain(pool: &Pool, settings: &TokenSettings) -> Result<KeyRing, 
                     new_key(settings).await?,
                     Some(&kid),
                     Retirement::Routine,
+                    now,
                 )
                 .await?;
             }
         }
     }
-    load(pool, &settings.secret, settings.algorithm).await
+    load(pool, &settings.secret, settings.algorithm, now).await
 }
 
 /// Retires the current key now and makes its successor (`server rotate-keys`); `false`
 /// when another process rotated it first (its successor is then current).
-pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, KeyError> {
+pub async fn rotate_now(
+    pool: &Pool,
+    settings: &TokenSettings,
+    now: Timestamp,
+) -> Result<bool, KeyError> {
     let current = current_row(pool, settings.algorithm).await?;
     let successor = new_key(settings).await?;
     install(
@@ -109,6 +118,7 @@ pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, K
         successor,
         current.as_ref().map(|(kid, _)| kid.as_str()),
         Retirement::Routine,
+        now,
     )
     .await
 }
@@ -119,10 +129,14 @@ pub async fn rotate_now(pool: &Pool, settings: &TokenSettings) -> Result<bool, K
 /// key: the private halves are stored side by side, encrypted with the same secret, so
 /// whoever read one from the database could read them all. A routine rotation elsewhere
 /// in between makes it try again, so its successor is withdrawn too.
-pub async fn withdraw_all(pool: &Pool, settings: &TokenSettings) -> Result<Vec<String>, KeyError> {
+pub async fn withdraw_all(
+    pool: &Pool,
+    settings: &TokenSettings,
+    now: Timestamp,
+) -> Result<Vec<String>, KeyError> {
     const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
-        let withdrawn = published_rows(pool, settings.algorithm)
+        let withdrawn = published_rows(pool, settings.algorithm, now)
             .await?
             .iter()
             .map(|row| row.try_get("id"))
@@ -130,7 +144,16 @@ pub async fn withdraw_all(pool: &Pool, settings: &TokenSettings) -> Result<Vec<S
         let current = current_row(pool, settings.algorithm).await?;
         let successor = new_key(settings).await?;
         let replacing = current.as_ref().map(|(kid, _)| kid.as_str());
-        if install(pool, settings, successor, replacing, Retirement::Withdrawn).await? {
+        if install(
+            pool,
+            settings,
+            successor,
+            replacing,
+            Retirement::Withdrawn,
+            now,
+        )
+        .await?
+        {
             return Ok(withdrawn);
         }
     }
@@ -225,19 +248,19 @@ async fn install(
     key: NewKey,
     replacing: Option<&str>,
     retirement: Retirement,
+    now: Timestamp,
 ) -> Result<bool, KeyError> {
-    let now = db::timestamp();
     let mut tx = pool.begin().await?;
     if let Some(current) = replacing {
         let published_until = match retirement {
-            Retirement::Routine => db::timestamp_in(published_for(settings)),
-            Retirement::Withdrawn => now.clone(),
+            Retirement::Routine => now.plus_secs(published_for(settings)),
+            Retirement::Withdrawn => now,
         };
         let retired = sqlx::query(
             "update signing_keys set retired_at = $1, published_until = $2 \
              where id = $3 and retired_at is null",
         )
-        .bind(&now)
+        .bind(now)
         .bind(published_until)
         .bind(current)
         .execute(&mut *tx)
@@ -251,7 +274,7 @@ async fn install(
             "update signing_keys set published_until = $1 \
              where algorithm = $2 and retired_at is not null and published_until > $1",
         )
-        .bind(&now)
+        .bind(now)
         .bind(algorithm_name(settings.algorithm))
         .execute(&mut *tx)
         .await?;
@@ -264,7 +287,7 @@ async fn install(
     .bind(algorithm_name(settings.algorithm))
     .bind(&key.public_jwk)
     .bind(&key.private_key)
-    .bind(&now)
+    .bind(now)
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -282,7 +305,7 @@ async fn install(
 async fn current_row(
     pool: &Pool,
     algorithm: Algorithm,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<(String, Timestamp)>, sqlx::Error> {
     let row = sqlx::query(
         "select id, created_at from signing_keys where algorithm = $1 and retired_at is null",
     )
@@ -298,6 +321,7 @@ async fn current_row(
 async fn published_rows(
     pool: &Pool,
     algorithm: Algorithm,
+    now: Timestamp,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     sqlx::query(
         "select id, public_jwk, private_key, retired_at, published_until from signing_keys \
@@ -305,7 +329,7 @@ async fn published_rows(
          order by created_at desc",
     )
     .bind(algorithm_name(algorithm))
-    .bind(db::timestamp())
+    .bind(now)
     .fetch_all(pool)
     .await
 }
@@ -314,8 +338,12 @@ async fn published_rows(
 /// carry, as the database has them now. Read there rather than from this process's
 /// ring, so that a key another process just made is published before any token it signs
 /// can reach a verifier.
-pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, KeyError> {
-    let rows = published_rows(pool, algorithm).await?;
+pub async fn published(
+    pool: &Pool,
+    algorithm: Algorithm,
+    now: Timestamp,
+) -> Result<Vec<Value>, KeyError> {
+    let rows = published_rows(pool, algorithm, now).await?;
     rows.iter()
         .map(|row| {
             let kid: String = row.try_get("id")?;
@@ -326,8 +354,13 @@ pub async fn published(pool: &Pool, algorithm: Algorithm) -> Result<Vec<Value>, 
 }
 
 /// Every key of `algorithm` still published, the newest unretired one current.
-pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<KeyRing, KeyError> {
-    let rows = published_rows(pool, algorithm).await?;
+pub async fn load(
+    pool: &Pool,
+    secret: &Secret,
+    algorithm: Algorithm,
+    now: Timestamp,
+) -> Result<KeyRing, KeyError> {
+    let rows = published_rows(pool, algorithm, now).await?;
     let mut current = None;
     let mut published = HashMap::new();
     for row in rows {
@@ -352,9 +385,8 @@ pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<
             });
         }
         let published_until = row
-            .try_get::<Option<String>, _>("published_until")?
-            .map(|until| created_at_secs(&until))
-            .transpose()?;
+            .try_get::<Option<Timestamp>, _>("published_until")?
+            .map(Timestamp::unix_secs);
         published.insert(
             kid,
             VerifyingKey {
@@ -366,13 +398,6 @@ pub async fn load(pool: &Pool, secret: &Secret, algorithm: Algorithm) -> Result<
     }
     let current = current.ok_or(KeyError::NoCurrentKey(algorithm))?;
     Ok(KeyRing { current, published })
-}
-
-/// A stored time in Unix seconds.
-fn created_at_secs(stored: &str) -> Result<i64, KeyError> {
-    chrono::DateTime::parse_from_rfc3339(stored)
-        .map(|t| t.timestamp())
-        .map_err(|_| KeyError::Unreadable(format!("(a time: {stored})")))
 }
 
 pub fn algorithm_name(algorithm: Algorithm) -> &'static str {

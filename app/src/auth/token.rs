@@ -13,9 +13,12 @@
 //! - with `JWT_JWKS_URL`, another issuer's published keys (`auth::remote_keys`), by
 //!   `kid`. Its tokens name no session here: `Claims::sid` is `None` for them.
 
-use crate::auth::{
-    remote_keys::{KeySet, RemoteKeys},
-    signing_keys::{self, KeyRing},
+use crate::{
+    auth::{
+        remote_keys::{KeySet, RemoteKeys},
+        signing_keys::{self, KeyRing},
+    },
+    clock::Clock,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
@@ -385,6 +388,8 @@ pub struct TokenKeys {
     remote: Option<RemoteKeys>,
     /// Our keys are reloaded for an unknown `kid` at most every `MIN_KEY_REFRESH`.
     own_reloaded: Throttle,
+    /// What time `issue` and `verify` take it to be.
+    clock: Clock,
 }
 
 /// Keys are looked up again for an unknown `kid` at most this often (ours and the
@@ -455,7 +460,14 @@ impl TokenKeys {
             own: None,
             remote: None,
             own_reloaded: Throttle::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// Issues and verifies by `clock` (the app's).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Signs with the ring's current key pair, and accepts every key it publishes.
@@ -468,6 +480,11 @@ impl TokenKeys {
     pub fn with_remote_keys(mut self, remote: RemoteKeys) -> Self {
         self.remote = Some(remote);
         self
+    }
+
+    /// The clock tokens are issued and verified by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -497,7 +514,14 @@ impl TokenKeys {
     pub async fn refresh_keys(&self, pool: &crate::db::Pool) -> bool {
         let own = self.own.is_some() && self.own_reloaded.allow(MIN_KEY_REFRESH);
         if own {
-            match signing_keys::load(pool, &self.settings.secret, self.settings.algorithm).await {
+            match signing_keys::load(
+                pool,
+                &self.settings.secret,
+                self.settings.algorithm,
+                self.clock.now(),
+            )
+            .await
+            {
                 Ok(ring) => self.replace_key_ring(ring),
                 Err(e) => tracing::warn!(error = %e, "signing keys could not be reloaded"),
             }
@@ -527,12 +551,12 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, subject: &Subject<'_>) -> String {
-        self.issue_at(subject, now())
+        self.issue_at(subject, self.clock.unix_secs())
     }
 
     /// `issue`, for an API token: see `issue_lasting_at`.
     pub fn issue_lasting(&self, subject: &Subject<'_>, lifetime_secs: i64) -> String {
-        self.issue_lasting_at(subject, lifetime_secs, now())
+        self.issue_lasting_at(subject, lifetime_secs, self.clock.unix_secs())
     }
 
     pub fn issue_at(&self, subject: &Subject<'_>, now: i64) -> String {
@@ -586,7 +610,7 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        self.verify_at(token, now())
+        self.verify_at(token, self.clock.unix_secs())
     }
 
     /// Each part is decoded once: the header is checked here and picks the key (never
@@ -1200,11 +1224,6 @@ fn text(claim: RawClaim<'_>, name: &'static str) -> Result<Option<String>, Token
         RawClaim::Text(text) => Ok(Some(text.into_owned())),
         _ => Err(TokenError::ClaimType(name)),
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// A raw JWS encoder that shares no code with `jsonwebtoken`: HMAC-SHA over

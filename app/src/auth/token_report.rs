@@ -20,6 +20,7 @@ use crate::{
         signing_keys::algorithm_name,
         token::{Audience, Checked, ClaimChecks, Explanation, KeySource, TokenError, TokenKeys},
     },
+    clock::Timestamp,
     db::Pool,
     error::AppError,
 };
@@ -41,8 +42,9 @@ pub async fn report(
     db: &Pool,
     keys: &TokenKeys,
     token: &str,
-    now: i64,
+    at_time: Timestamp,
 ) -> Result<Report, sqlx::Error> {
+    let now = at_time.unix_secs();
     let token = token.trim();
     let segment = |n| {
         token
@@ -88,7 +90,7 @@ pub async fn report(
                 checks.push(scope_line(stated.scope.as_deref()));
                 match stated.sid.as_deref() {
                     Some(sid) => {
-                        let (found, live) = stored_standing(db, sid, &stated).await?;
+                        let (found, live) = stored_standing(db, sid, &stated, at_time).await?;
                         checks.push(match live {
                             Some(live) => {
                                 format!("session: ok, live until {}", at(live.expires_at, now))

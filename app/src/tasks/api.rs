@@ -101,9 +101,15 @@ async fn create(
     let new = body.parse()?;
     state.limits.task_write(&caller.user_id)?;
     let max_tasks = state.site.max_tasks_per_user;
-    let task = repo::insert_task(&state.db, &caller.user_id, &new, max_tasks)
-        .await?
-        .ok_or_else(|| AppError::task_limit_reached(max_tasks))?;
+    let task = repo::insert_task(
+        &state.db,
+        &caller.user_id,
+        &new,
+        max_tasks,
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(|| AppError::task_limit_reached(max_tasks))?;
     Ok((StatusCode::CREATED, Json(task)))
 }
 
@@ -162,7 +168,7 @@ async fn update(
 ) -> Result<Json<Task>, AppError> {
     let patch = body.parse()?;
     state.limits.task_write(&caller.user_id)?;
-    repo::update_task(&state.db, &caller.user_id, &id, &patch)
+    repo::update_task(&state.db, &caller.user_id, &id, &patch, state.clock.now())
         .await?
         .map(Json)
         .ok_or_else(AppError::task_not_found)

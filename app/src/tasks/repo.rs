@@ -1,6 +1,7 @@
 //! Tasks in the database. Every statement is scoped by the owner's id.
 
 use crate::{
+    clock::Timestamp,
     db::{self, Pool},
     tasks::types::{ListFilter, Task, ValidNewTask, ValidTaskPatch},
 };
@@ -27,8 +28,9 @@ pub async fn insert_task(
     owner: &str,
     new: &ValidNewTask,
     max_tasks: i64,
+    now: Timestamp,
 ) -> Result<Option<Task>, sqlx::Error> {
-    let now = db::timestamp();
+    let now = now.to_string();
     let task = Task {
         id: db::new_id(),
         title: new.title.as_str().to_owned(),
@@ -105,6 +107,7 @@ pub async fn update_task(
     owner: &str,
     id: &str,
     patch: &ValidTaskPatch,
+    now: Timestamp,
 ) -> Result<Option<Task>, sqlx::Error> {
     let description = patch.description.as_ref();
     let row = sqlx::query(&format!(
@@ -120,7 +123,7 @@ pub async fn update_task(
     .bind(i64::from(description.is_some()))
     .bind(description.and_then(|d| d.as_ref().map(|d| d.as_str().to_owned())))
     .bind(patch.completed.map(i64::from))
-    .bind(db::timestamp())
+    .bind(now)
     .bind(id)
     .bind(owner)
     .fetch_optional(pool)

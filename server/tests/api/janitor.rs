@@ -48,7 +48,9 @@ async fn expired_sessions_go_with_their_retired_tokens_and_live_ones_stay() {
         1
     );
 
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!((swept.sessions, swept.retired_tokens), (1, 1));
     assert_eq!(
         count(&mut db, "select count(*) from retired_session_tokens").await,
@@ -94,11 +96,14 @@ async fn audit_events_past_their_retention_go_unless_it_is_forever() {
             audit_secs: None,
             ..NINETY_DAYS
         },
+        app.now(),
     )
     .await
     .unwrap();
     assert_eq!(forever, Swept::default());
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!(swept.audit_events.cast_signed(), old);
     assert_eq!(
         count(&mut db, "select count(*) from audit_events").await,
@@ -118,7 +123,9 @@ async fn signing_keys_no_longer_published_go_and_the_current_one_stays() {
     )
     .await
     .unwrap();
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!(swept.signing_keys, 1);
     assert_eq!(count(&mut db, "select count(*) from signing_keys").await, 1);
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
@@ -149,7 +156,9 @@ async fn emailed_links_a_day_past_their_expiry_go_and_newer_ones_stay() {
     )
     .await
     .unwrap();
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!(swept.email_tokens, 1);
     let left = sqlx::query("select user_id from email_tokens")
         .fetch_all(&mut db)
@@ -181,7 +190,9 @@ async fn counts_of_failed_sign_ins_go_once_their_window_has_ended() {
     )
     .await
     .unwrap();
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!(swept.failed_sign_ins, 1);
     assert_eq!(
         count(&mut db, "select count(*) from failed_sign_ins").await,
@@ -209,7 +220,9 @@ async fn revocations_older_than_a_token_lifetime_go_and_newer_ones_stay() {
     )
     .await
     .unwrap();
-    let swept = sweep(&pool_on(&app).await, NINETY_DAYS).await.unwrap();
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
     assert_eq!(swept.revocations, 1);
     assert_eq!(count(&mut db, "select count(*) from revocations").await, 1);
 }

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Where the app's emails arrive.
     pub mail: Mailbox,
+    /// The app's clock, when it runs in this process; `advance` moves it.
+    clock: Option<app::clock::Clock>,
     _db: Option<TestDatabase>,
 }
 
@@ -84,11 +86,13 @@ impl TestApp {
             Mode::Release,
         )
         .expect("test configuration");
+        let clock = config.clock.clone();
         let app = Application::build(config).await.expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Self {
             mail,
+            clock: Some(clock),
             ..Self::remote(base, database_url)
         }
     }
@@ -103,8 +107,23 @@ impl TestApp {
                 .build()
                 .expect("client"),
             mail: Mailbox::for_this_run(),
+            clock: None,
             _db: None,
         }
+    }
+
+    /// The time now, for the app.
+    pub fn now(&self) -> app::clock::Timestamp {
+        self.clock.clone().unwrap_or_default().now()
+    }
+
+    /// Lets `by` pass for the app, instead of sleeping: its clock moves forward, and
+    /// with it every expiry, window and grace period it judges.
+    pub fn advance(&self, by: Duration) {
+        self.clock
+            .as_ref()
+            .expect("the clock of an app that runs in this process")
+            .advance(by);
     }
 
     /// A connection of its own to the app's database, for tests that go behind its back.
