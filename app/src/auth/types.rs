@@ -219,7 +219,7 @@ impl Registration {
 /// password must not be told apart from a malformed one, so its rules apply at sign-up.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    pub email: String,
+    pub email: Email,
     pub password: Password,
 }
 
@@ -231,7 +231,7 @@ impl Credentials {
         let (email, password) = (fields.check(email), fields.check(password));
         fields.finish(|| {
             Some(Self {
-                email: email?.0,
+                email: email?,
                 password: password?,
             })
         })
