@@ -111,7 +111,7 @@ impl Outcome {
 
 /// One recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: String,
@@ -154,7 +154,7 @@ pub mod repo {
         clock::Clock,
         db::{self, Pool},
     };
-    use sqlx::Row;
+    use sqlx::FromRow;
 
     /// An event about to be recorded.
     pub struct Entry<'a> {
@@ -277,26 +277,7 @@ pub mod repo {
             query = query.bind(value);
         }
         let rows = query.fetch_all(pool).await?;
-        rows.iter()
-            .map(|row| {
-                let event: String = row.try_get("event")?;
-                let outcome: String = row.try_get("outcome")?;
-                let unknown = |what: String| sqlx::Error::Decode(what.into());
-                Ok(AuditEvent {
-                    id: row.try_get("id")?,
-                    at: row.try_get("at")?,
-                    event: EventKind::parse(&event)
-                        .ok_or_else(|| unknown(format!("event {event}")))?,
-                    outcome: Outcome::parse(&outcome)
-                        .ok_or_else(|| unknown(format!("outcome {outcome}")))?,
-                    user_id: row.try_get("user_id")?,
-                    email: row.try_get("email")?,
-                    ip_address: row.try_get("ip_address")?,
-                    user_agent: row.try_get("user_agent")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(AuditEvent::from_row).collect()
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{
     redirect::RedirectTarget,
     state::AppState,
 };
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 /// What a link does when it is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
@@ -34,7 +34,7 @@ pub enum Purpose {
 }
 
 /// A token as the database holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Found {
     pub user_id: String,
     /// The address the link was sent to; for an approval, the address the account would
@@ -203,10 +203,7 @@ pub async fn look_up(
     if row.try_get::<Timestamp, _>("expires_at")? <= now {
         return Ok(Lookup::Expired);
     }
-    Ok(Lookup::Valid(Found {
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-    }))
+    Ok(Lookup::Valid(Found::from_row(&row)?))
 }
 
 /// Uses `token` for `purpose` inside `tx`: deletes it and answers what it was for, or
@@ -227,13 +224,7 @@ pub async fn consume(
     .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|row| {
-        Ok(Found {
-            user_id: row.try_get("user_id")?,
-            email: row.try_get("email")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(Found::from_row).transpose()
 }
 
 /// Deletes every token of `user_id` inside `tx`: after a password reset no other link

@@ -9,7 +9,7 @@ use crate::{
     clock::Timestamp,
     db::{self, Pool},
 };
-use sqlx::{any::AnyRow, AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow, Row};
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, \
      u.updated_at, u.role, u.banned, u.ban_reason";
@@ -19,52 +19,42 @@ fn returned_user_columns() -> String {
     USER_COLUMNS.replace("u.", "")
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
-        image: row.try_get("image")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        // An unknown role in the table grants nothing beyond a user's rights.
-        role: Role::parse(row.try_get("role")?).unwrap_or_default(),
-        banned: row.try_get::<i64, _>("banned")? != 0,
-        ban_reason: row.try_get("ban_reason")?,
-    })
+/// A role as the table stores it. An unknown one grants nothing beyond a user's rights.
+impl sqlx::Type<sqlx::Any> for Role {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Role {
+    fn decode(
+        value: <sqlx::Any as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+        Ok(Self::parse(&text).unwrap_or_default())
+    }
 }
 
 const SESSION_COLUMNS: &str = "s.id as session_id, s.user_id as session_user_id, s.expires_at, \
      s.created_at as session_created_at, s.updated_at as session_updated_at, s.ip_address, \
      s.user_agent, s.previous_token_hash, s.token_unseen";
 
-fn session_from_row(row: &AnyRow) -> Result<Session, sqlx::Error> {
-    Ok(Session {
-        id: row.try_get("session_id")?,
-        user_id: row.try_get("session_user_id")?,
-        expires_at: row.try_get("expires_at")?,
-        created_at: row.try_get("session_created_at")?,
-        updated_at: row.try_get("session_updated_at")?,
-        ip_address: row.try_get("ip_address")?,
-        user_agent: row.try_get("user_agent")?,
-        previous_token_hash: row.try_get("previous_token_hash")?,
-        token_unseen: row.try_get::<i64, _>("token_unseen")? != 0,
-    })
-}
-
 /// A session row as clients see it (Better Auth's `session` shape, without the token).
 /// `updated_at` is when it was last used: refreshed, or extended by sliding.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
+    #[sqlx(rename = "session_id")]
     pub id: String,
+    #[sqlx(rename = "session_user_id")]
     pub user_id: String,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
+    #[sqlx(rename = "session_created_at")]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
+    #[sqlx(rename = "session_updated_at")]
     pub updated_at: Timestamp,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
@@ -73,6 +63,7 @@ pub struct Session {
     pub previous_token_hash: Option<String>,
     /// Whether the current token has not been presented since it was issued.
     #[serde(skip)]
+    #[sqlx(try_from = "db::Flag")]
     pub token_unseen: bool,
 }
 
@@ -127,7 +118,7 @@ pub async fn find_user_with_hash_by_email(
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+    row.map(|row| Ok((User::from_row(&row)?, row.try_get("password_hash")?)))
         .transpose()
 }
 
@@ -138,7 +129,7 @@ pub async fn find_user(pool: &Pool, user_id: &str) -> Result<Option<User>, sqlx:
     .bind(user_id)
     .fetch_optional(pool)
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    row.as_ref().map(User::from_row).transpose()
 }
 
 pub struct NewSession<'a> {
@@ -242,7 +233,7 @@ async fn find_active_session(
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| Ok((session_from_row(&row)?, user_from_row(&row)?)))
+    row.map(|row| Ok((Session::from_row(&row)?, User::from_row(&row)?)))
         .transpose()
 }
 
@@ -285,7 +276,7 @@ pub async fn standing(
     let Some(row) = row else {
         return Ok((Standing::SessionEnded, None));
     };
-    let account = user_from_row(&row)?;
+    let account = User::from_row(&row)?;
     let live_until = row
         .try_get::<Option<Timestamp>, _>("live_until")?
         .map(Timestamp::unix_secs);
@@ -466,6 +457,7 @@ pub async fn replace_lost_token(
 }
 
 /// A retired session token: the session it belonged to, its user, and when it retired.
+#[derive(sqlx::FromRow)]
 pub struct RetiredToken {
     pub session_id: String,
     pub user_id: String,
@@ -483,14 +475,7 @@ pub async fn find_retired_token(
     .bind(token_hash)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| {
-        Ok(RetiredToken {
-            session_id: row.try_get("session_id")?,
-            user_id: row.try_get("user_id")?,
-            retired_at: row.try_get("retired_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(RetiredToken::from_row).transpose()
 }
 
 /// Moves a session's expiry (sliding sessions) and records the use.
@@ -523,7 +508,7 @@ pub async fn list_sessions(
     .bind(now)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(session_from_row).collect()
+    rows.iter().map(Session::from_row).collect()
 }
 
 /// Why one session ends.
@@ -768,7 +753,7 @@ pub async fn list_users(
     let rows = users.fetch_all(pool).await?;
     let total: i64 = total.fetch_one(pool).await?.try_get("total")?;
     Ok((
-        rows.iter().map(user_from_row).collect::<Result<_, _>>()?,
+        rows.iter().map(User::from_row).collect::<Result<_, _>>()?,
         total,
     ))
 }
@@ -828,7 +813,7 @@ async fn change_user(
             query = query.bind(*value);
         }
         if let Some(row) = query.fetch_optional(&mut *tx).await? {
-            let user = user_from_row(&row)?;
+            let user = User::from_row(&row)?;
             let revoked = revocations::Entry::account(&user.id, reason, updated_at);
             return Ok(Some((tx, user, revoked)));
         }

@@ -241,13 +241,14 @@ impl Credentials {
 /// The user as every client sees it (Better Auth's `user` shape, with the admin
 /// plugin's `role`, `banned` and `banReason`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
     #[cfg_attr(feature = "ssr", schema(format = Email))]
     pub email: String,
     pub name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub email_verified: bool,
     pub image: Option<String>,
     #[serde(serialize_with = "crate::wire_time::millis")]
@@ -257,6 +258,7 @@ pub struct User {
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub updated_at: String,
     pub role: Role,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub banned: bool,
     pub ban_reason: Option<String>,
 }

@@ -5,20 +5,9 @@ use crate::{
     db::{self, Pool},
     tasks::types::{ListFilter, Task, ValidNewTask, ValidTaskPatch},
 };
-use sqlx::{any::AnyRow, Row};
+use sqlx::FromRow;
 
 const COLUMNS: &str = "id, title, description, completed, created_at, updated_at";
-
-fn task_from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
-    Ok(Task {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        completed: row.try_get::<i64, _>("completed")? != 0,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// Inserts a task for `owner` unless they already have `max_tasks`; `None` then. The
 /// count and the insert are one statement, so concurrent inserts cannot both take the
@@ -87,7 +76,7 @@ pub async fn list_tasks(
             .await?
         }
     };
-    rows.iter().map(task_from_row).collect()
+    rows.iter().map(Task::from_row).collect()
 }
 
 pub async fn find_task(pool: &Pool, owner: &str, id: &str) -> Result<Option<Task>, sqlx::Error> {
@@ -98,7 +87,7 @@ pub async fn find_task(pool: &Pool, owner: &str, id: &str) -> Result<Option<Task
     .bind(owner)
     .fetch_optional(pool)
     .await?;
-    row.as_ref().map(task_from_row).transpose()
+    row.as_ref().map(Task::from_row).transpose()
 }
 
 /// Applies a partial update; `None` when the owner has no such task.
@@ -128,7 +117,7 @@ pub async fn update_task(
     .bind(owner)
     .fetch_optional(pool)
     .await?;
-    row.as_ref().map(task_from_row).transpose()
+    row.as_ref().map(Task::from_row).transpose()
 }
 
 /// Deletes a task; `false` when the owner has no such task.

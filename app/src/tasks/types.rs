@@ -5,13 +5,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// A task (CONTRACT §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 pub struct Task {
     pub id: String,
     /// 1 to 200 characters, trimmed.
     pub title: String,
     /// At most 2000 characters.
     pub description: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub completed: bool,
     #[serde(serialize_with = "crate::wire_time::millis")]
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]
