@@ -45,7 +45,7 @@ fn key_pair_keys(algorithm: &str) -> TokenKeys {
             .await
             .expect("a key pair")
     });
-    TokenKeys::new(settings).with_key_ring(ring)
+    TokenKeys::new(settings, app::clock::Clock::default()).with_key_ring(ring)
 }
 
 fn token_contract(c: &mut Criterion) {
@@ -63,7 +63,7 @@ fn token_contract(c: &mut Criterion) {
         updated_at: "2026-01-01T00:00:00.000Z",
         expires_by: i64::MAX,
     };
-    let keys = TokenKeys::new(settings("HS256"));
+    let keys = TokenKeys::new(settings("HS256"), app::clock::Clock::default());
     c.bench_function("token/issue", |b| {
         b.iter(|| keys.issue(black_box(&subject)))
     });

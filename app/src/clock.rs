@@ -31,8 +31,10 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// Now, to the microsecond (as stored, so a time compares equal to itself read back).
     pub fn now(&self) -> Timestamp {
-        Timestamp(chrono::Utc::now() + self.ahead())
+        use chrono::SubsecRound;
+        Timestamp(chrono::Utc::now().trunc_subsecs(6)).plus(self.ahead())
     }
 
     /// Now in Unix seconds, as JWT times are.
@@ -43,13 +45,18 @@ impl Clock {
     /// Now on the monotonic clock, for windows that must not move when the system
     /// clock is set.
     pub fn instant(&self) -> Instant {
-        Instant::now() + self.ahead()
+        Instant::now()
+            .checked_add(self.ahead())
+            .expect("a clock moved no further than an Instant reaches")
     }
 
     /// Moves this clock, and every clone of it, `by` forward: how a test lets time pass.
     pub fn advance(&self, by: Duration) {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
-        self.ahead_ms.fetch_add(ms, Ordering::AcqRel);
+        let moved = |ahead: u64| Some(ahead.saturating_add(ms));
+        let _ = self
+            .ahead_ms
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, moved);
     }
 
     fn ahead(&self) -> Duration {
@@ -65,6 +72,16 @@ impl Timestamp {
     /// The Unix epoch: before every time this app has stored.
     pub const EPOCH: Self = Self(Utc::UNIX_EPOCH);
 
+    /// The first and last times that keep the stored form's width (years 0000 to 9999),
+    /// where arithmetic stops.
+    fn first() -> Self {
+        Self::parse("0000-01-01T00:00:00Z").expect("a valid time")
+    }
+
+    pub fn last() -> Self {
+        Self::parse("9999-12-31T23:59:59.999999Z").expect("a valid time")
+    }
+
     /// A stored or sent time (any RFC 3339); `None` when `text` is not one.
     pub fn parse(text: &str) -> Option<Self> {
         chrono::DateTime::parse_from_rfc3339(text)
@@ -76,23 +93,28 @@ impl Timestamp {
         chrono::DateTime::from_timestamp_micros(micros).map(Self)
     }
 
-    /// `secs` seconds later (earlier when negative); the last or first time there is
-    /// when that is out of range.
+    /// `secs` seconds later (earlier when negative), within `first()` and `last()`.
     pub fn plus_secs(self, secs: i64) -> Self {
         chrono::TimeDelta::try_seconds(secs)
             .and_then(|delta| self.0.checked_add_signed(delta))
             .map_or(
-                Self(if secs < 0 { Utc::MIN_UTC } else { Utc::MAX_UTC }),
+                if secs < 0 {
+                    Self::first()
+                } else {
+                    Self::last()
+                },
                 Self,
             )
+            .clamp(Self::first(), Self::last())
     }
 
-    /// `by` later; the last time there is when that is out of range.
+    /// `by` later, at most `last()`.
     pub fn plus(self, by: Duration) -> Self {
         chrono::TimeDelta::from_std(by)
             .ok()
             .and_then(|delta| self.0.checked_add_signed(delta))
-            .map_or(Self(Utc::MAX_UTC), Self)
+            .map_or(Self::last(), Self)
+            .min(Self::last())
     }
 
     pub fn unix_secs(self) -> i64 {
@@ -122,7 +144,7 @@ impl Timestamp {
 
     /// As the API sends times: RFC 3339 with milliseconds (`wire_time`).
     pub fn to_wire(self) -> String {
-        self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        crate::wire_time::to_millis(&self.to_string()).into_owned()
     }
 }
 
@@ -191,8 +213,18 @@ mod tests {
             Duration::from_millis(1500)
         );
         assert_eq!(time.until(time.plus_secs(-1)), Duration::ZERO);
-        assert!(time.plus_secs(i64::MIN) < Timestamp::EPOCH);
-        assert!(time.plus_secs(i64::MAX) > time);
+        for end in [
+            time.plus_secs(i64::MIN),
+            time.plus_secs(i64::MAX),
+            time.plus(Duration::MAX),
+        ] {
+            assert_eq!(Timestamp::parse(&end.to_string()), Some(end), "{end}");
+        }
+        assert_eq!(time.plus_secs(i64::MAX), Timestamp::last());
+        assert_eq!(
+            time.plus_secs(i64::MIN).to_string(),
+            "0000-01-01T00:00:00.000000Z"
+        );
     }
 
     #[test]
@@ -201,6 +233,21 @@ mod tests {
         let now = at("2026-12-01T00:00:00Z");
         assert_eq!(now.after(previous), at("2999-01-01T00:00:00.124Z"));
         assert_eq!(previous.after(now), previous);
+    }
+
+    #[test]
+    fn an_unmoved_clock_reads_the_systems_time_to_the_microsecond() {
+        let (before, now, after) = (
+            chrono::Utc::now(),
+            Clock::default().now(),
+            chrono::Utc::now(),
+        );
+        assert!(before.timestamp_micros() <= now.0.timestamp_micros() && now.0 <= after);
+        assert_eq!(
+            Timestamp::parse(&now.to_string()),
+            Some(now),
+            "stored and read back"
+        );
     }
 
     #[test]

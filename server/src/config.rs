@@ -1005,22 +1005,25 @@ mod tests {
         let stored = std::fs::read_to_string(dir.path().join("jwt-secret")).unwrap();
         assert!(stored.len() >= 32);
         let token_of = |c: &Config| {
-            app::auth::token::TokenKeys::new(c.tokens.clone()).issue(&app::auth::token::Subject {
-                user_id: "u",
-                email: "e",
-                name: "n",
-                session_id: "s",
-                role: "user",
-                scope: &app::auth::token::Scope::full(),
-                email_verified: false,
-                banned: false,
-                image: None,
-                created_at: "2026-01-01T00:00:00.000Z",
-                updated_at: "2026-01-01T00:00:00.000Z",
-                expires_by: i64::MAX,
-            })
+            app::auth::token::TokenKeys::new(c.tokens.clone(), app::clock::Clock::default()).issue(
+                &app::auth::token::Subject {
+                    user_id: "u",
+                    email: "e",
+                    name: "n",
+                    session_id: "s",
+                    role: "user",
+                    scope: &app::auth::token::Scope::full(),
+                    email_verified: false,
+                    banned: false,
+                    image: None,
+                    created_at: "2026-01-01T00:00:00.000Z",
+                    updated_at: "2026-01-01T00:00:00.000Z",
+                    expires_by: i64::MAX,
+                },
+            )
         };
-        let keys = app::auth::token::TokenKeys::new(second.tokens.clone());
+        let keys =
+            app::auth::token::TokenKeys::new(second.tokens.clone(), app::clock::Clock::default());
         assert!(
             keys.verify(&token_of(&first)).is_ok(),
             "a restart keeps the same secret"

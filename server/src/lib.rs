@@ -256,7 +256,7 @@ fn with_key_ring(
 ) -> app::auth::token::TokenKeys {
     use app::auth::{remote_keys::RemoteKeys, token::TokenKeys};
     let remote = settings.jwks_url.clone().map(RemoteKeys::new);
-    let mut keys = TokenKeys::new(settings).with_clock(clock.clone());
+    let mut keys = TokenKeys::new(settings, clock.clone());
     if let Some(ring) = ring {
         keys = keys.with_key_ring(ring);
     }

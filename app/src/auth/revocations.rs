@@ -192,7 +192,9 @@ async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error>
                     user_id: row.try_get("user_id")?,
                     session_id: row.try_get("session_id")?,
                     reason: Reason::parse(row.try_get("reason")?),
-                    revoked_at: row.try_get("revoked_at")?,
+                    // A time that cannot be read refuses every token of the user.
+                    revoked_at: Timestamp::parse(&row.try_get::<String, _>("revoked_at")?)
+                        .unwrap_or_else(Timestamp::last),
                 },
             })
         })

@@ -86,7 +86,7 @@ pub async fn maintain(
         Some((kid, made)) => {
             if settings
                 .key_rotation_secs
-                .is_some_and(|rotation| made.plus_secs(rotation) <= now)
+                .is_some_and(|rotation| made.unix_secs() + rotation <= now.unix_secs())
             {
                 install(
                     pool,

@@ -452,7 +452,8 @@ impl CheckingKey<'_> {
 impl TokenKeys {
     /// Keys for the shared-secret (HMAC) algorithms. An asymmetric `JWT_ALGORITHM` needs
     /// its key pairs too: `with_key_ring`.
-    pub fn new(settings: TokenSettings) -> Self {
+    /// Keys that issue and verify by `clock` (the app's).
+    pub fn new(settings: TokenSettings, clock: Clock) -> Self {
         Self {
             secret_encoding: EncodingKey::from_secret(&settings.secret.0),
             secret_decoding: DecodingKey::from_secret(&settings.secret.0),
@@ -460,14 +461,8 @@ impl TokenKeys {
             own: None,
             remote: None,
             own_reloaded: Throttle::default(),
-            clock: Clock::default(),
+            clock,
         }
-    }
-
-    /// Issues and verifies by `clock` (the app's).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// Signs with the ring's current key pair, and accepts every key it publishes.
@@ -1268,18 +1263,21 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(TokenSettings {
-            secret: Secret::new(SECRET).unwrap(),
-            algorithm: Algorithm::HS256,
-            issuer: "http://localhost:3000".into(),
-            audience: vec!["http://localhost:3000".into(), "tasks-api".into()],
-            lifetime_secs: 900,
-            api_token_max_secs: 30 * 86_400,
-            leeway_secs: 30,
-            key_rotation_secs: None,
-            key_grace_secs: 3600,
-            jwks_url: None,
-        })
+        TokenKeys::new(
+            TokenSettings {
+                secret: Secret::new(SECRET).unwrap(),
+                algorithm: Algorithm::HS256,
+                issuer: "http://localhost:3000".into(),
+                audience: vec!["http://localhost:3000".into(), "tasks-api".into()],
+                lifetime_secs: 900,
+                api_token_max_secs: 30 * 86_400,
+                leeway_secs: 30,
+                key_rotation_secs: None,
+                key_grace_secs: 3600,
+                jwks_url: None,
+            },
+            Clock::default(),
+        )
     }
 
     fn claims() -> Value {
@@ -1621,7 +1619,7 @@ mod tests {
     #[test]
     fn key_pair_tokens_carry_the_current_kid_and_verify_by_it() {
         for algorithm in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {
-            let keys = TokenKeys::new(settings(algorithm))
+            let keys = TokenKeys::new(settings(algorithm), Clock::default())
                 .with_key_ring(signing_keys::fresh_ring(algorithm, &["new", "old"]));
             let token = keys.issue_at(&subject(), NOW);
             let header = header_of(&token);
@@ -1635,7 +1633,7 @@ mod tests {
     #[test]
     fn a_retired_key_verifies_until_it_leaves_the_ring_then_its_tokens_are_refused() {
         let both = signing_keys::fresh_ring(Algorithm::EdDSA, &["old", "new"]);
-        let keys = TokenKeys::new(settings(Algorithm::EdDSA)).with_key_ring(both);
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA), Clock::default()).with_key_ring(both);
         let signed_by_old = keys.issue_at(&subject(), NOW);
         keys.replace_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["new"]));
         assert_eq!(
@@ -1648,7 +1646,7 @@ mod tests {
     fn a_retired_keys_tokens_are_refused_from_its_end_even_before_the_ring_is_reloaded() {
         let mut ring = signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]);
         ring.published.get_mut("k").unwrap().published_until = Some(NOW + 60);
-        let keys = TokenKeys::new(settings(Algorithm::EdDSA)).with_key_ring(ring);
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA), Clock::default()).with_key_ring(ring);
         let token = keys.issue_at(&subject(), NOW);
         assert!(keys.verify_at(&token, NOW + 59).is_ok());
         assert_eq!(
@@ -1659,7 +1657,7 @@ mod tests {
 
     #[test]
     fn a_key_pair_deployment_pins_its_algorithm_and_wants_a_kid() {
-        let keys = TokenKeys::new(settings(Algorithm::EdDSA))
+        let keys = TokenKeys::new(settings(Algorithm::EdDSA), Clock::default())
             .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
         let token = keys.issue_at(&subject(), NOW);
         let verify = |t: &str| keys.verify_at(t, NOW + 1);
@@ -1691,7 +1689,7 @@ mod tests {
             )),
             Err(TokenError::HeaderParameter("jwk"))
         );
-        let other = TokenKeys::new(settings(Algorithm::EdDSA))
+        let other = TokenKeys::new(settings(Algorithm::EdDSA), Clock::default())
             .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
         assert_eq!(
             verify(&other.issue_at(&subject(), NOW)),
@@ -1702,7 +1700,7 @@ mod tests {
 
     #[test]
     fn a_shared_secret_deployment_refuses_key_pair_headers() {
-        let ring_keys = TokenKeys::new(settings(Algorithm::EdDSA))
+        let ring_keys = TokenKeys::new(settings(Algorithm::EdDSA), Clock::default())
             .with_key_ring(signing_keys::fresh_ring(Algorithm::EdDSA, &["k"]));
         assert_eq!(
             verify(&ring_keys.issue_at(&subject(), NOW)),

@@ -322,18 +322,21 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(TokenSettings {
-            secret: Secret::new(SECRET).unwrap(),
-            algorithm: jsonwebtoken::Algorithm::HS256,
-            issuer: "https://auth.example".into(),
-            audience: vec!["tasks-api".into()],
-            lifetime_secs: 900,
-            api_token_max_secs: 30 * 86_400,
-            leeway_secs: 30,
-            key_rotation_secs: None,
-            key_grace_secs: 3600,
-            jwks_url: None,
-        })
+        TokenKeys::new(
+            TokenSettings {
+                secret: Secret::new(SECRET).unwrap(),
+                algorithm: jsonwebtoken::Algorithm::HS256,
+                issuer: "https://auth.example".into(),
+                audience: vec!["tasks-api".into()],
+                lifetime_secs: 900,
+                api_token_max_secs: 30 * 86_400,
+                leeway_secs: 30,
+                key_rotation_secs: None,
+                key_grace_secs: 3600,
+                jwks_url: None,
+            },
+            crate::clock::Clock::default(),
+        )
     }
 
     fn claims() -> Value {

@@ -424,9 +424,7 @@ async fn an_expired_verification_link_says_so() {
     let ada = app.new_user().await;
     send_verification(&app, &ada).await;
     let mail = app.mail.message_to(&ada.email).await;
-    // In real time, unlike the other expiry tests, which move the app's clock: if some
-    // code read the system's time instead of the app's, one of the two would fail.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance(Duration::from_millis(1100));
     let opened = open(&app, &mail.link()).await;
     assert_eq!(location(&opened), "/email-verified?error=TOKEN_EXPIRED");
     assert_eq!(
