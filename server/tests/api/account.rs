@@ -1,7 +1,7 @@
 //! A person managing their own account with Better Auth's routes: `update-user`,
 //! `change-password` and `delete-user`.
 
-use crate::support::{code, session_of, TestApp, PASSWORD};
+use crate::support::{code, TestApp, PASSWORD};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
@@ -37,9 +37,9 @@ async fn a_new_name_is_the_accounts_and_the_old_tokens_are_refused() {
         response.json::<Value>().await.unwrap(),
         json!({"status": true})
     );
-    let session = session_of(&app, &ada.session_token).await;
-    assert_eq!(session["user"]["name"], "Ada Lovelace");
-    assert_eq!(session["user"]["image"], "https://example.com/ada.png");
+    let user = app.user_of(&ada.session_token).await;
+    assert_eq!(user.name, "Ada Lovelace");
+    assert_eq!(user.image.as_deref(), Some("https://example.com/ada.png"));
     assert_eq!(
         app.auth_get("/api/me", &ada.jwt).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -68,9 +68,9 @@ async fn a_profile_change_refuses_an_email_nothing_to_change_and_a_script_url() 
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(code(response).await, expected, "{body}");
     }
-    let unchanged = session_of(&app, &ada.session_token).await;
-    assert_eq!(unchanged["user"]["name"], "Test User");
-    assert_eq!(unchanged["user"]["email"], ada.email);
+    let unchanged = app.user_of(&ada.session_token).await;
+    assert_eq!(unchanged.name, "Test User");
+    assert_eq!(unchanged.email, ada.email);
 }
 
 #[tokio::test]
@@ -121,11 +121,11 @@ async fn a_changed_password_signs_in_ends_the_other_sessions_and_refuses_every_o
     assert_eq!(body["user"]["email"], ada.email.as_str());
 
     assert!(
-        session_of(&app, &other_session).await.is_null(),
+        app.session(&other_session).await.is_none(),
         "the other session ended"
     );
     assert!(
-        session_of(&app, &ada.session_token).await.is_object(),
+        app.session(&ada.session_token).await.is_some(),
         "this one stays"
     );
     assert_eq!(
@@ -167,7 +167,7 @@ async fn the_other_sessions_stay_when_the_caller_asks_to_keep_them() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.json::<Value>().await.unwrap()["token"].is_null());
     let other_session = other["token"].as_str().unwrap();
-    assert!(session_of(&app, other_session).await.is_object());
+    assert!(app.session(other_session).await.is_some());
 }
 
 #[tokio::test]
@@ -263,7 +263,7 @@ async fn a_deleted_account_takes_its_tasks_and_sessions_and_nobody_elses() {
         response.json::<Value>().await.unwrap(),
         json!({"success": true, "message": "User deleted"})
     );
-    assert!(session_of(&app, &ada.session_token).await.is_null());
+    assert!(app.session(&ada.session_token).await.is_none());
     assert_eq!(
         app.get_tasks(&ada.jwt, "").await.status(),
         StatusCode::UNAUTHORIZED
@@ -335,5 +335,5 @@ async fn an_account_is_changed_from_a_cookie_only_by_a_page_of_this_site() {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert!(session_of(&app, &ada.session_token).await.is_object());
+    assert!(app.session(&ada.session_token).await.is_some());
 }

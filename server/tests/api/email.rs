@@ -4,8 +4,7 @@
 //! command) and follows its link as the person would.
 
 use crate::support::{
-    code, location, payload, session_cookie, session_of, Delivered, Mailbox, TestApp, TestUser,
-    PASSWORD,
+    code, location, payload, session_cookie, Delivered, Mailbox, TestApp, TestUser, PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -112,12 +111,8 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session_and_token() {
         response.json::<Value>().await.unwrap(),
         json!({"status": true})
     );
-    assert_eq!(session_of(&app, &ada.session_token).await, Value::Null);
-    assert_eq!(
-        session_of(&app, &laptop).await,
-        Value::Null,
-        "every session"
-    );
+    assert!(app.session(&ada.session_token).await.is_none());
+    assert!(app.session(&laptop).await.is_none(), "every session");
     assert_eq!(
         app.auth_get("/api/me", &ada.jwt).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -348,10 +343,7 @@ async fn a_link_may_only_lead_to_a_page_of_this_site() {
 async fn a_verified_address_is_verified_in_the_user_the_session_and_new_tokens() {
     let app = TestApp::spawn().await;
     let ada = app.new_user().await;
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
-        false
-    );
+    assert!(!app.user_of(&ada.session_token).await.email_verified);
     let response = send_verification(&app, &ada).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
@@ -364,10 +356,7 @@ async fn a_verified_address_is_verified_in_the_user_the_session_and_new_tokens()
     let opened = open(&app, &mail.link()).await;
     assert_eq!(opened.status(), StatusCode::FOUND);
     assert_eq!(location(&opened), "/email-verified");
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
-        true
-    );
+    assert!(app.user_of(&ada.session_token).await.email_verified);
     assert_eq!(
         payload(&app.jwt_for(&ada.session_token).await)["emailVerified"],
         true
@@ -427,10 +416,7 @@ async fn an_expired_verification_link_says_so() {
     app.advance(Duration::from_millis(1100));
     let opened = open(&app, &mail.link()).await;
     assert_eq!(location(&opened), "/email-verified?error=TOKEN_EXPIRED");
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
-        false
-    );
+    assert!(!app.user_of(&ada.session_token).await.email_verified);
 }
 
 #[tokio::test]
@@ -489,21 +475,15 @@ async fn a_change_of_address_happens_only_when_the_new_address_opens_its_link() 
         response.json::<Value>().await.unwrap(),
         json!({"status": true})
     );
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["email"],
-        ada.email
-    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, ada.email);
 
     let mail = app.mail.message_to(&new).await;
     assert_eq!(mail.subject, "Confirm your new email address for Taskboard");
     let opened = open(&app, &mail.link()).await;
     assert_eq!(location(&opened), "/email-verified");
-    let user = session_of(&app, &ada.session_token).await["user"].clone();
-    assert_eq!(user["email"], new.as_str());
-    assert_eq!(
-        user["emailVerified"], true,
-        "the link reached the new address"
-    );
+    let user = app.user_of(&ada.session_token).await;
+    assert_eq!(user.email, new.as_str());
+    assert!(user.email_verified, "the link reached the new address");
     assert_eq!(
         payload(&app.jwt_for(&ada.session_token).await)["email"],
         new.as_str()
@@ -561,7 +541,7 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
     let opened = open_as(&app, &ada, &approval.link()).await;
     assert_eq!(location(&opened), "/email-verified?approved=true");
     assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["email"],
+        app.user_of(&ada.session_token).await.email,
         ada.email,
         "approving does not move the account yet"
     );
@@ -571,10 +551,7 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
     let mail = app.mail.message_to(&new).await;
     assert_eq!(mail.subject, "Confirm your new email address for Taskboard");
     assert_eq!(location(&open(&app, &mail.link()).await), "/email-verified");
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["email"],
-        new.as_str()
-    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, new.as_str());
 }
 
 #[tokio::test]
@@ -589,10 +566,7 @@ async fn a_move_asked_for_before_the_address_was_verified_needs_approval_after()
     assert_eq!(location(&verified), "/email-verified");
     let opened = open(&app, &stale).await;
     assert_eq!(location(&opened), "/email-verified?error=INVALID_TOKEN");
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["email"],
-        ada.email
-    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, ada.email);
 }
 
 #[tokio::test]
@@ -628,10 +602,7 @@ async fn an_address_taken_before_its_link_is_opened_is_not_moved_to() {
         location(&opened),
         "/email-verified?error=USER_ALREADY_EXISTS"
     );
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["email"],
-        ada.email
-    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, ada.email);
 }
 
 #[tokio::test]
@@ -815,10 +786,7 @@ async fn a_link_opened_while_signed_in_as_someone_else_is_refused() {
         .await
         .unwrap();
     assert_eq!(location(&response), "/email-verified?error=INVALID_USER");
-    assert_eq!(
-        session_of(&app, &ada.session_token).await["user"]["emailVerified"],
-        false
-    );
+    assert!(!app.user_of(&ada.session_token).await.email_verified);
     assert_eq!(location(&open(&app, &link).await), "/email-verified");
 }
 
@@ -853,7 +821,7 @@ async fn turning_verification_on_ends_the_sessions_of_unverified_accounts_and_no
         &[("REQUIRE_EMAIL_VERIFICATION", "true")],
     )
     .await;
-    assert_eq!(session_of(&app, &ada.session_token).await, Value::Null);
+    assert!(app.session(&ada.session_token).await.is_none());
     assert_eq!(
         app.browser_refresh(&ada.session_token).await.status(),
         StatusCode::UNAUTHORIZED
@@ -863,9 +831,8 @@ async fn turning_verification_on_ends_the_sessions_of_unverified_accounts_and_no
         StatusCode::UNAUTHORIZED,
         "the access token of the ended session is revoked"
     );
-    assert_eq!(
-        session_of(&app, &grace.session_token).await["user"]["emailVerified"],
-        true,
+    assert!(
+        app.user_of(&grace.session_token).await.email_verified,
         "a verified account keeps its session"
     );
     let asked = app
@@ -876,9 +843,8 @@ async fn turning_verification_on_ends_the_sessions_of_unverified_accounts_and_no
         .await;
     assert_eq!(asked.status(), StatusCode::OK);
     open(&app, &app.mail.message_to(&ada.email).await.link()).await;
-    assert_eq!(
-        session_of(&app, &ada.session_token).await,
-        Value::Null,
+    assert!(
+        app.session(&ada.session_token).await.is_none(),
         "verifying the address does not bring the ended session back"
     );
     assert_eq!(

@@ -5,7 +5,6 @@
 use crate::support::*;
 use app::janitor::{sweep, Retention, Swept};
 use reqwest::StatusCode;
-use serde_json::Value;
 use sqlx::{Executor, Row};
 
 async fn count(db: &mut sqlx::AnyConnection, query: &str) -> i64 {
@@ -62,13 +61,7 @@ async fn expired_sessions_go_with_their_retired_tokens_and_live_ones_stay() {
         app.get_tasks(&staying.jwt, "").await.status(),
         StatusCode::OK
     );
-    let session: Value = app
-        .auth_get("/api/auth/get-session", &staying.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(session["user"]["id"], staying.id.as_str());
+    assert_eq!(app.user_of(&staying.session_token).await.id, staying.id);
 }
 
 #[tokio::test]

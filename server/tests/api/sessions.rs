@@ -21,8 +21,7 @@ async fn an_expired_access_token_is_refreshed_and_the_session_token_rotates() {
     let next = session_token_set(&refreshed).expect("a rotated session cookie");
     assert_ne!(next, user.session_token);
     assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
-    let session = app.auth_get("/api/auth/get-session", &next).await;
-    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&next).await.is_some());
 }
 
 #[tokio::test]
@@ -33,16 +32,14 @@ async fn a_used_session_token_presented_again_revokes_the_whole_session() {
     let refreshed = app.browser_refresh(&victim.session_token).await;
     let current = session_token_set(&refreshed).unwrap();
     let current_jwt = set_cookie(&refreshed, "access_token").unwrap();
-    let in_use = app.auth_get("/api/auth/get-session", &current).await;
-    assert_ne!(in_use.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&current).await.is_some());
 
     // The old token, presented again by whoever copied it.
     let replayed = app.browser_refresh(&victim.session_token).await;
     assert_ne!(replayed.status(), StatusCode::OK);
     assert_eq!(set_cookie(&replayed, "access_token"), None);
 
-    let gone = app.auth_get("/api/auth/get-session", &current).await;
-    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&current).await.is_none());
     let rejected = app.get_tasks(&current_jwt, "").await;
     assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(detail(rejected).await, "Session has ended");
@@ -65,8 +62,7 @@ async fn a_refresh_whose_answer_never_arrived_can_be_asked_again() {
     let delivered = session_token_set(&again).expect("a token issued again");
     let jwt = set_cookie(&again, "access_token").unwrap();
     assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
-    let session = app.auth_get("/api/auth/get-session", &delivered).await;
-    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&delivered).await.is_some());
 
     let copied = app.browser_refresh(&undelivered).await;
     assert_ne!(
@@ -88,24 +84,23 @@ async fn two_tabs_refreshing_at_once_both_keep_working() {
     assert_eq!(session_token_set(&second), None);
     assert_eq!(app.get_tasks(&jwt, "").await.status(), StatusCode::OK);
     let rotated = session_token_set(&first).unwrap();
-    let session = app.auth_get("/api/auth/get-session", &rotated).await;
-    assert_ne!(session.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&rotated).await.is_some());
 }
 
 #[tokio::test]
 async fn a_session_used_after_the_update_age_slides_forward() {
     let app = TestApp::spawn_with(&[("SESSION_UPDATE_AGE", "1s")]).await;
     let user = app.new_user().await;
-    let expiry = |body: Value| body["session"]["expiresAt"].as_str().unwrap().to_owned();
-    let before = app
-        .auth_get("/api/auth/get-session", &user.session_token)
-        .await;
-    let before = expiry(before.json().await.unwrap());
+    let expiry = || async {
+        app.session(&user.session_token)
+            .await
+            .unwrap()
+            .session
+            .expires_at
+    };
+    let before = expiry().await;
     app.advance(Duration::from_millis(1100));
-    let after = app
-        .auth_get("/api/auth/get-session", &user.session_token)
-        .await;
-    let after = expiry(after.json().await.unwrap());
+    let after = expiry().await;
     assert!(after > before, "{after} should be later than {before}");
 }
 
@@ -134,13 +129,8 @@ async fn sessions_are_listed_and_revoked_one_by_one_or_all_at_once() {
         .find(|s| s["id"] == laptop_id.as_str())
         .unwrap();
     let listed_token = laptop["token"].as_str().expect("a token to revoke it by");
-    assert_eq!(
-        app.auth_get("/api/auth/get-session", listed_token)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap(),
-        Value::Null,
+    assert!(
+        app.session(listed_token).await.is_none(),
         "a listed token names the session but signs nobody in"
     );
     let revoked = app
@@ -168,8 +158,7 @@ async fn sessions_are_listed_and_revoked_one_by_one_or_all_at_once() {
         )
         .await;
     assert_eq!(others.status(), StatusCode::OK);
-    let phone_session = app.auth_get("/api/auth/get-session", &phone_token).await;
-    assert_eq!(phone_session.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&phone_token).await.is_none());
     assert_eq!(app.get_tasks(&user.jwt, "").await.status(), StatusCode::OK);
 
     let everywhere = app
@@ -240,8 +229,7 @@ async fn a_lost_refresh_answer_is_forgiven_once_and_a_second_replay_revokes_the_
         assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(set_cookie(&replayed, "access_token"), None);
     }
-    let gone = app.auth_get("/api/auth/get-session", &current).await;
-    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&current).await.is_none());
     let rejected = app.get_tasks(&current_jwt, "").await;
     assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
 }
@@ -259,8 +247,7 @@ async fn a_previous_token_presented_after_the_lost_answer_window_revokes_the_ses
     app.advance(Duration::from_millis(1100));
     let late = app.browser_refresh(&user.session_token).await;
     assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
-    let gone = app.auth_get("/api/auth/get-session", &next).await;
-    assert_eq!(gone.json::<Value>().await.unwrap(), Value::Null);
+    assert!(app.session(&next).await.is_none());
 }
 
 #[tokio::test]
@@ -284,11 +271,12 @@ async fn sliding_stops_at_the_absolute_session_lifetime() {
     .await
     .unwrap();
 
-    let session = app
-        .auth_get("/api/auth/get-session", &user.session_token)
-        .await;
-    let body: Value = session.json().await.unwrap();
-    let expires_at = body["session"]["expiresAt"].as_str().unwrap();
+    let expires_at = app
+        .session(&user.session_token)
+        .await
+        .unwrap()
+        .session
+        .expires_at;
     let sent = (created + chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%S%.3fZ");
     assert_eq!(
         expires_at,

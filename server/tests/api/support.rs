@@ -117,6 +117,22 @@ impl TestApp {
         self.clock.clone().unwrap_or_default().now()
     }
 
+    /// The session of a session token, as `get-session` answers it; `None` when it has
+    /// ended (the answer is `null`).
+    pub async fn session(&self, session_token: &str) -> Option<LiveSession> {
+        let response = self.auth_get("/api/auth/get-session", session_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("get-session's shape")
+    }
+
+    /// The user of a live session, as `get-session` answers it.
+    pub async fn user_of(&self, session_token: &str) -> UserBody {
+        self.session(session_token)
+            .await
+            .expect("a live session")
+            .user
+    }
+
     /// Lets `by` pass for the app, instead of sleeping: its clock moves forward, and
     /// with it every expiry, window and grace period it judges.
     pub fn advance(&self, by: Duration) {
@@ -669,11 +685,28 @@ pub async fn code(response: Response) -> String {
     body["code"].as_str().unwrap_or_default().to_owned()
 }
 
-/// The session of a session token, as `get-session` answers it (`null` when it ended).
-pub async fn session_of(app: &TestApp, session_token: &str) -> Value {
-    let response = app.auth_get("/api/auth/get-session", session_token).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("json")
+/// What `get-session` answers while a session is live: Better Auth's `{session, user}`.
+#[derive(Debug, serde::Deserialize)]
+pub struct LiveSession {
+    pub session: SessionBody,
+    pub user: UserBody,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionBody {
+    pub id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBody {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
 }
 
 /// Where a test app's emails arrive: the SMTP server of the run (`TEST_SMTP_URL`, which

@@ -6,13 +6,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 async fn session_id(app: &TestApp, user: &TestUser) -> String {
-    let body: Value = app
-        .auth_get("/api/auth/get-session", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["session"]["id"].as_str().unwrap().to_owned()
+    app.session(&user.session_token).await.unwrap().session.id
 }
 
 #[tokio::test]
