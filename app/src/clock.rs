@@ -73,48 +73,45 @@ impl Timestamp {
     pub const EPOCH: Self = Self(Utc::UNIX_EPOCH);
 
     /// The first and last times that keep the stored form's width (years 0000 to 9999),
-    /// where arithmetic stops.
-    fn first() -> Self {
-        Self::parse("0000-01-01T00:00:00Z").expect("a valid time")
+    /// where arithmetic stops and parsing ends.
+    const FIRST: Self = Self::micros(-62_167_219_200_000_000);
+    pub const LAST: Self = Self::micros(253_402_300_799_999_999);
+
+    const fn micros(micros: i64) -> Self {
+        match Utc::from_timestamp_micros(micros) {
+            Some(time) => Self(time),
+            None => panic!("a time chrono can hold"),
+        }
     }
 
-    pub fn last() -> Self {
-        Self::parse("9999-12-31T23:59:59.999999Z").expect("a valid time")
-    }
-
-    /// A stored or sent time (any RFC 3339); `None` when `text` is not one.
+    /// A stored or sent time (any RFC 3339, from `FIRST` to `LAST`); `None` when `text`
+    /// is not one.
     pub fn parse(text: &str) -> Option<Self> {
         chrono::DateTime::parse_from_rfc3339(text)
             .ok()
             .map(|time| Self(time.with_timezone(&chrono::Utc)))
+            .filter(|time| (Self::FIRST..=Self::LAST).contains(time))
     }
 
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
         chrono::DateTime::from_timestamp_micros(micros).map(Self)
     }
 
-    /// `secs` seconds later (earlier when negative), within `first()` and `last()`.
+    /// `secs` seconds later (earlier when negative), within `FIRST` and `LAST`.
     pub fn plus_secs(self, secs: i64) -> Self {
         chrono::TimeDelta::try_seconds(secs)
             .and_then(|delta| self.0.checked_add_signed(delta))
-            .map_or(
-                if secs < 0 {
-                    Self::first()
-                } else {
-                    Self::last()
-                },
-                Self,
-            )
-            .clamp(Self::first(), Self::last())
+            .map_or(if secs < 0 { Self::FIRST } else { Self::LAST }, Self)
+            .clamp(Self::FIRST, Self::LAST)
     }
 
-    /// `by` later, at most `last()`.
+    /// `by` later, at most `LAST`.
     pub fn plus(self, by: Duration) -> Self {
         chrono::TimeDelta::from_std(by)
             .ok()
             .and_then(|delta| self.0.checked_add_signed(delta))
-            .map_or(Self::last(), Self)
-            .min(Self::last())
+            .map_or(Self::LAST, Self)
+            .min(Self::LAST)
     }
 
     pub fn unix_secs(self) -> i64 {
@@ -140,6 +137,7 @@ impl Timestamp {
     pub fn after(self, previous: Self) -> Self {
         chrono::DateTime::from_timestamp_millis(previous.unix_millis() + 1)
             .map_or(self, |next| self.max(Self(next)))
+            .min(Self::LAST)
     }
 
     /// As the API sends times: RFC 3339 with milliseconds (`wire_time`).
@@ -201,6 +199,13 @@ mod tests {
             "2026-12-01T10:00:00.000000Z"
         );
         assert_eq!(Timestamp::parse("yesterday"), None);
+        for beyond in ["9999-12-31T23:59:59-01:00", "0000-01-01T00:30:00+01:00"] {
+            assert_eq!(
+                Timestamp::parse(beyond),
+                None,
+                "{beyond} is outside years 0000-9999"
+            );
+        }
     }
 
     #[test]
@@ -220,7 +225,7 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(&end.to_string()), Some(end), "{end}");
         }
-        assert_eq!(time.plus_secs(i64::MAX), Timestamp::last());
+        assert_eq!(time.plus_secs(i64::MAX), Timestamp::LAST);
         assert_eq!(
             time.plus_secs(i64::MIN).to_string(),
             "0000-01-01T00:00:00.000000Z"

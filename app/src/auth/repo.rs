@@ -19,7 +19,8 @@ fn returned_user_columns() -> String {
     USER_COLUMNS.replace("u.", "")
 }
 
-/// A role as the table stores it. An unknown one grants nothing beyond a user's rights.
+/// A role as the table stores it. An unknown one grants nothing beyond a user's rights:
+/// every read of a role from the database, now or later, gets the plain user for it.
 impl sqlx::Type<sqlx::Any> for Role {
     fn type_info() -> sqlx::any::AnyTypeInfo {
         <String as sqlx::Type<sqlx::Any>>::type_info()
@@ -1171,6 +1172,28 @@ mod tests {
             user_agent: None,
             verified_hash: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_role_the_table_does_not_know_reads_as_a_plain_user() {
+        let pool = memory_pool().await;
+        let user = insert_user(
+            &pool,
+            "Ada",
+            "ada@example.com",
+            "hash",
+            crate::testing::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        sqlx::query("update users set role = 'root' where id = $1")
+            .bind(&user.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let read = find_user(&pool, &user.id).await.unwrap().unwrap();
+        assert_eq!(read.role, Role::User);
     }
 
     #[tokio::test]

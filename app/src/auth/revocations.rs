@@ -194,7 +194,7 @@ async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error>
                     reason: Reason::parse(row.try_get("reason")?),
                     // A time that cannot be read refuses every token of the user.
                     revoked_at: Timestamp::parse(&row.try_get::<String, _>("revoked_at")?)
-                        .unwrap_or_else(Timestamp::last),
+                        .unwrap_or(Timestamp::LAST),
                 },
             })
         })

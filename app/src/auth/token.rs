@@ -450,9 +450,8 @@ impl CheckingKey<'_> {
 }
 
 impl TokenKeys {
-    /// Keys for the shared-secret (HMAC) algorithms. An asymmetric `JWT_ALGORITHM` needs
-    /// its key pairs too: `with_key_ring`.
-    /// Keys that issue and verify by `clock` (the app's).
+    /// Keys for the shared-secret (HMAC) algorithms, issuing and verifying by `clock`
+    /// (the app's). An asymmetric `JWT_ALGORITHM` needs its key pairs too: `with_key_ring`.
     pub fn new(settings: TokenSettings, clock: Clock) -> Self {
         Self {
             secret_encoding: EncodingKey::from_secret(&settings.secret.0),
