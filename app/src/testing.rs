@@ -31,3 +31,11 @@ pub async fn memory_pool() -> crate::db::Pool {
 pub fn now() -> crate::clock::Timestamp {
     crate::clock::Clock::default().now()
 }
+
+/// Ada, a user whose password hashes to `password_hash`, inserted into `pool` now.
+pub async fn ada(pool: &crate::db::Pool, password_hash: &str) -> crate::auth::types::User {
+    crate::auth::repo::insert_user(pool, "Ada", "ada@example.com", password_hash, now())
+        .await
+        .unwrap()
+        .expect("a new address")
+}

@@ -258,18 +258,7 @@ pub async fn forget_moves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        auth::repo::insert_user,
-        testing::{memory_pool, now},
-    };
-
-    async fn user(pool: &Pool) -> String {
-        insert_user(pool, "Ada", "ada@example.com", "hash", now())
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-    }
+    use crate::testing::{ada, memory_pool, now};
 
     async fn used(pool: &Pool, purpose: Purpose, token: &str) -> Option<Found> {
         let mut tx = pool.begin().await.unwrap();
@@ -281,7 +270,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_works_once_for_its_purpose_only() {
         let pool = memory_pool().await;
-        let id = user(&pool).await;
+        let id = ada(&pool, "hash").await.id;
         let token = issue(
             &pool,
             Purpose::ResetPassword,
@@ -307,7 +296,7 @@ mod tests {
     #[tokio::test]
     async fn only_the_hash_of_a_token_is_stored() {
         let pool = memory_pool().await;
-        let id = user(&pool).await;
+        let id = ada(&pool, "hash").await.id;
         let token = issue(
             &pool,
             Purpose::VerifyEmail,
@@ -330,7 +319,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_token_is_told_apart_and_cannot_be_used() {
         let pool = memory_pool().await;
-        let id = user(&pool).await;
+        let id = ada(&pool, "hash").await.id;
         let token = issue(
             &pool,
             Purpose::VerifyEmail,
@@ -353,7 +342,7 @@ mod tests {
     #[tokio::test]
     async fn a_newer_link_replaces_the_older_one_of_its_purpose() {
         let pool = memory_pool().await;
-        let id = user(&pool).await;
+        let id = ada(&pool, "hash").await.id;
         let old = issue(
             &pool,
             Purpose::ChangeEmail,

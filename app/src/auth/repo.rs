@@ -1177,16 +1177,7 @@ mod tests {
     #[tokio::test]
     async fn a_role_the_table_does_not_know_reads_as_a_plain_user() {
         let pool = memory_pool().await;
-        let user = insert_user(
-            &pool,
-            "Ada",
-            "ada@example.com",
-            "hash",
-            crate::testing::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let user = crate::testing::ada(&pool, "hash").await;
         sqlx::query("update users set role = 'root' where id = $1")
             .bind(&user.id)
             .execute(&pool)
@@ -1200,16 +1191,7 @@ mod tests {
     async fn a_disabled_user_gets_no_session_and_an_enabled_one_does() {
         let pool = memory_pool().await;
         let known = Revocations::new(900, 30, crate::clock::Clock::default());
-        let user = insert_user(
-            &pool,
-            "Ada",
-            "ada@example.com",
-            "hash",
-            crate::testing::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let user = crate::testing::ada(&pool, "hash").await;
         set_banned(&pool, &known, &user.id, true, None)
             .await
             .unwrap();
@@ -1233,16 +1215,7 @@ mod tests {
     async fn a_sign_in_checked_against_a_password_since_changed_gets_no_session() {
         let pool = memory_pool().await;
         let known = Revocations::new(900, 30, crate::clock::Clock::default());
-        let user = insert_user(
-            &pool,
-            "Ada",
-            "ada@example.com",
-            "old hash",
-            crate::testing::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let user = crate::testing::ada(&pool, "old hash").await;
         let checked_against = |hash| NewSession {
             verified_hash: Some(hash),
             ..session_for(&user.id)

@@ -723,7 +723,7 @@ mod tests {
     }
 
     fn ended(user_id: &str, session_id: &str) -> Entry {
-        Entry::session_ended(user_id, session_id, Clock::default().now())
+        Entry::session_ended(user_id, session_id, crate::testing::now())
     }
 
     fn token(user_id: &str, session_id: &str, updated_at: Option<&str>) -> Claims {
@@ -928,16 +928,7 @@ mod tests {
         use crate::auth::repo::{self, NewSession};
         let pool = memory_pool().await;
         let known = current(&pool).await;
-        let user = repo::insert_user(
-            &pool,
-            "Ada",
-            "ada@example.com",
-            "hash",
-            crate::testing::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let user = crate::testing::ada(&pool, "hash").await;
         let session = repo::insert_session(
             &pool,
             NewSession {
@@ -963,7 +954,7 @@ mod tests {
                     &session_id,
                     &claims.sub,
                     minted_by(&claims),
-                    Clock::default().now(),
+                    crate::testing::now(),
                 )
                 .await
                 .unwrap()
