@@ -260,6 +260,10 @@ mod tests {
     use super::*;
     use crate::testing::{ada, memory_pool, now};
 
+    async fn issued(pool: &Pool, purpose: Purpose, id: &str, to: &str, secs: i64) -> String {
+        issue(pool, purpose, id, to, secs, now()).await.unwrap()
+    }
+
     async fn used(pool: &Pool, purpose: Purpose, token: &str) -> Option<Found> {
         let mut tx = pool.begin().await.unwrap();
         let found = consume(&mut tx, purpose, token, now()).await.unwrap();
@@ -271,16 +275,7 @@ mod tests {
     async fn a_token_works_once_for_its_purpose_only() {
         let pool = memory_pool().await;
         let id = ada(&pool, "hash").await.id;
-        let token = issue(
-            &pool,
-            Purpose::ResetPassword,
-            &id,
-            "ada@example.com",
-            3600,
-            now(),
-        )
-        .await
-        .unwrap();
+        let token = issued(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600).await;
         assert_eq!(
             look_up(&pool, Purpose::VerifyEmail, &token, now())
                 .await
@@ -297,16 +292,7 @@ mod tests {
     async fn only_the_hash_of_a_token_is_stored() {
         let pool = memory_pool().await;
         let id = ada(&pool, "hash").await.id;
-        let token = issue(
-            &pool,
-            Purpose::VerifyEmail,
-            &id,
-            "ada@example.com",
-            3600,
-            now(),
-        )
-        .await
-        .unwrap();
+        let token = issued(&pool, Purpose::VerifyEmail, &id, "ada@example.com", 3600).await;
         let stored: String = sqlx::query("select token_hash from email_tokens")
             .fetch_one(&pool)
             .await
@@ -320,16 +306,7 @@ mod tests {
     async fn an_expired_token_is_told_apart_and_cannot_be_used() {
         let pool = memory_pool().await;
         let id = ada(&pool, "hash").await.id;
-        let token = issue(
-            &pool,
-            Purpose::VerifyEmail,
-            &id,
-            "ada@example.com",
-            -1,
-            now(),
-        )
-        .await
-        .unwrap();
+        let token = issued(&pool, Purpose::VerifyEmail, &id, "ada@example.com", -1).await;
         assert_eq!(
             look_up(&pool, Purpose::VerifyEmail, &token, now())
                 .await
@@ -343,36 +320,9 @@ mod tests {
     async fn a_newer_link_replaces_the_older_one_of_its_purpose() {
         let pool = memory_pool().await;
         let id = ada(&pool, "hash").await.id;
-        let old = issue(
-            &pool,
-            Purpose::ChangeEmail,
-            &id,
-            "a@example.com",
-            3600,
-            now(),
-        )
-        .await
-        .unwrap();
-        let reset = issue(
-            &pool,
-            Purpose::ResetPassword,
-            &id,
-            "ada@example.com",
-            3600,
-            now(),
-        )
-        .await
-        .unwrap();
-        let new = issue(
-            &pool,
-            Purpose::ChangeEmail,
-            &id,
-            "b@example.com",
-            3600,
-            now(),
-        )
-        .await
-        .unwrap();
+        let old = issued(&pool, Purpose::ChangeEmail, &id, "a@example.com", 3600).await;
+        let reset = issued(&pool, Purpose::ResetPassword, &id, "ada@example.com", 3600).await;
+        let new = issued(&pool, Purpose::ChangeEmail, &id, "b@example.com", 3600).await;
         assert_eq!(
             look_up(&pool, Purpose::ChangeEmail, &old, now())
                 .await
