@@ -2,7 +2,10 @@
 //!
 //! Everything that decides by time reads it from the app's one `Clock`: token expiry,
 //! sessions sliding and ending, refresh grace, rate-limit windows, links expiring, the
-//! janitor. A test moves its own app's clock forward instead of sleeping.
+//! janitor. A test moves its own app's clock forward instead of sleeping. Three things
+//! keep to the system's time on purpose: the audit log's `at` (when it really happened),
+//! and the revocation set's freshness and the key-reload throttles, which measure real
+//! polling and fetching.
 //!
 //! Schema decision: times are stored as RFC 3339 UTC text with a fixed width and
 //! microseconds (`2026-12-01T10:00:00.123456Z`), so they sort as text and mean the same
@@ -93,8 +96,11 @@ impl Timestamp {
             .filter(|time| (Self::FIRST..=Self::LAST).contains(time))
     }
 
+    /// A time in Unix microseconds, from `FIRST` to `LAST`.
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
-        chrono::DateTime::from_timestamp_micros(micros).map(Self)
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(Self)
+            .filter(|time| (Self::FIRST..=Self::LAST).contains(time))
     }
 
     /// `secs` seconds later (earlier when negative), within `FIRST` and `LAST`.
