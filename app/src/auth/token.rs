@@ -380,7 +380,10 @@ pub enum TokenError {
 pub struct TokenKeys {
     settings: TokenSettings,
     secret_encoding: EncodingKey,
-    secret_decoding: DecodingKey,
+    /// The shared secret as a key for the configured HMAC algorithm, its padded blocks
+    /// hashed once here rather than on every verify; `None` when that algorithm is a key
+    /// pair's, and HMAC tokens are refused.
+    secret_mac: Option<ring::hmac::Key>,
     /// With an asymmetric `JWT_ALGORITHM`: this server's key pairs, replaced whole when
     /// they change.
     own: Option<RwLock<Arc<KeyRing>>>,
@@ -422,15 +425,16 @@ const MAX_FOREIGN_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
 
 /// The key a token is checked with, and whether it was issued here.
 enum CheckingKey<'a> {
-    Secret(&'a DecodingKey),
+    Secret(&'a ring::hmac::Key),
     Own(Arc<KeyRing>, String),
     Remote(Arc<KeySet>, String),
 }
 
 impl CheckingKey<'_> {
+    /// A key pair's public key; `None` for the secret, and for a `kid` no longer there.
     fn decoding(&self) -> Option<&DecodingKey> {
         match self {
-            Self::Secret(key) => Some(key),
+            Self::Secret(_) => None,
             Self::Own(ring, kid) => ring.published.get(kid).map(|k| &k.decoding),
             Self::Remote(set, kid) => set.get(kid).map(|k| &k.decoding),
         }
@@ -455,7 +459,8 @@ impl TokenKeys {
     pub fn new(settings: TokenSettings, clock: Clock) -> Self {
         Self {
             secret_encoding: EncodingKey::from_secret(&settings.secret.0),
-            secret_decoding: DecodingKey::from_secret(&settings.secret.0),
+            secret_mac: hmac_algorithm(settings.algorithm)
+                .map(|algorithm| ring::hmac::Key::new(algorithm, &settings.secret.0)),
             settings,
             own: None,
             remote: None,
@@ -615,7 +620,7 @@ impl TokenKeys {
         let (algorithm, key) = self.check_header(parts.header, now)?;
         check_signature(&parts, algorithm, &key)?;
         let bytes = base64url(parts.payload)?;
-        self.check_claims(raw_claims(&bytes)?, now, key.issued_here())
+        self.check_claims(json(&bytes)?, now, key.issued_here())
             .into_claims()
     }
 
@@ -632,7 +637,7 @@ impl TokenKeys {
             .map(|(algorithm, key)| check_signature(&parts, *algorithm, key));
         let issued_here = header.as_ref().map_or(true, |(_, key)| key.issued_here());
         let claims = base64url(parts.payload)
-            .and_then(|bytes| Ok(self.check_claims(raw_claims(&bytes)?, now, issued_here)));
+            .and_then(|bytes| Ok(self.check_claims(json(&bytes)?, now, issued_here)));
         Ok(Explanation {
             key: header.map(|(algorithm, key)| (algorithm, key.source())),
             signature,
@@ -649,8 +654,7 @@ impl TokenKeys {
         now: i64,
     ) -> Result<(Algorithm, CheckingKey<'_>), TokenError> {
         let bytes = base64url(segment)?;
-        let header: RawHeader<'_> =
-            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+        let header: RawHeader<'_> = json(&bytes)?;
         if let Some(key) = FORBIDDEN_HEADER_KEYS
             .into_iter()
             .zip(header.forbidden)
@@ -662,15 +666,13 @@ impl TokenKeys {
             return Err(TokenError::Algorithm);
         };
         let algorithm = header_algorithm(&alg).ok_or(TokenError::Algorithm)?;
-        if matches!(
-            algorithm,
-            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-        ) {
+        if hmac_algorithm(algorithm).is_some() {
             // Only the configured one, and never beside key pairs of our own.
-            return if algorithm == self.settings.algorithm {
-                Ok((algorithm, CheckingKey::Secret(&self.secret_decoding)))
-            } else {
-                Err(TokenError::Algorithm)
+            return match &self.secret_mac {
+                Some(mac) if algorithm == self.settings.algorithm => {
+                    Ok((algorithm, CheckingKey::Secret(mac)))
+                }
+                _ => Err(TokenError::Algorithm),
             };
         }
         if self.own.is_none() && self.remote.is_none() {
@@ -804,20 +806,38 @@ impl<'a> Segments<'a> {
     }
 }
 
-/// Whether the signature is genuine under `key`, for `algorithm`.
+/// The HMAC algorithm `algorithm` names, if it names one.
+fn hmac_algorithm(algorithm: Algorithm) -> Option<ring::hmac::Algorithm> {
+    match algorithm {
+        Algorithm::HS256 => Some(ring::hmac::HMAC_SHA256),
+        Algorithm::HS384 => Some(ring::hmac::HMAC_SHA384),
+        Algorithm::HS512 => Some(ring::hmac::HMAC_SHA512),
+        _ => None,
+    }
+}
+
+/// Whether the signature is genuine under `key`, for `algorithm`. An HMAC tag is
+/// compared in constant time by ring (the library `jsonwebtoken` signs it with), against
+/// the key whose pads were hashed once; a key pair's signature is checked by
+/// `jsonwebtoken`.
 fn check_signature(
     parts: &Segments<'_>,
     algorithm: Algorithm,
     key: &CheckingKey<'_>,
 ) -> Result<(), TokenError> {
-    let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
-    let genuine = jsonwebtoken::crypto::verify(
-        parts.signature,
-        parts.signed.as_bytes(),
-        decoding,
-        algorithm,
-    )
-    .map_err(|_| TokenError::Malformed)?;
+    let genuine = match key {
+        CheckingKey::Secret(mac) => hmac_tag_matches(mac, parts),
+        _ => {
+            let decoding = key.decoding().ok_or(TokenError::UnknownKey)?;
+            jsonwebtoken::crypto::verify(
+                parts.signature,
+                parts.signed.as_bytes(),
+                decoding,
+                algorithm,
+            )
+            .map_err(|_| TokenError::Malformed)?
+        }
+    };
     if genuine {
         Ok(())
     } else {
@@ -825,8 +845,21 @@ fn check_signature(
     }
 }
 
-fn raw_claims(payload: &[u8]) -> Result<RawClaims<'_>, TokenError> {
-    serde_json::from_slice(payload).map_err(|_| TokenError::Malformed)
+/// Whether the signature segment is the HMAC tag of the signed part under `mac`. A
+/// segment that is not the base64url of at most HS512's 64 bytes is a wrong signature,
+/// as it is when `jsonwebtoken` compares the encoded tags.
+fn hmac_tag_matches(mac: &ring::hmac::Key, parts: &Segments<'_>) -> bool {
+    let mut tag = [0u8; 64];
+    URL_SAFE_NO_PAD
+        .decode_slice(parts.signature, &mut tag)
+        .is_ok_and(|len| ring::hmac::verify(mac, parts.signed.as_bytes(), &tag[..len]).is_ok())
+}
+
+/// A decoded segment's JSON. Its UTF-8 is checked once, as a whole, rather than string
+/// by string as `serde_json::from_slice` would.
+fn json<'a, T: Deserialize<'a>>(segment: &'a [u8]) -> Result<T, TokenError> {
+    let text = std::str::from_utf8(segment).map_err(|_| TokenError::Malformed)?;
+    serde_json::from_str(text).map_err(|_| TokenError::Malformed)
 }
 
 /// Which key checks a token: `verify_at`'s choice, named for `explain_at`.
@@ -1102,21 +1135,56 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for RawHeaderVisitor<'a> {
             kid: RawClaim::Missing,
             forbidden: [false; FORBIDDEN_HEADER_KEYS.len()],
         };
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "alg" {
-                header.alg = map.next_value()?;
-                continue;
+        while let Some(key) = map.next_key::<HeaderKey>()? {
+            match key {
+                HeaderKey::Alg => header.alg = map.next_value()?,
+                HeaderKey::Kid => header.kid = map.next_value()?,
+                HeaderKey::Forbidden(n) => {
+                    header.forbidden[n] = true;
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                HeaderKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
             }
-            if key == "kid" {
-                header.kid = map.next_value()?;
-                continue;
-            }
-            if let Some(n) = FORBIDDEN_HEADER_KEYS.iter().position(|k| *k == key) {
-                header.forbidden[n] = true;
-            }
-            map.next_value::<serde::de::IgnoredAny>()?;
         }
         Ok(header)
+    }
+}
+
+/// A header parameter's name, told apart as it is read (nothing is copied).
+enum HeaderKey {
+    Alg,
+    Kid,
+    /// The position in `FORBIDDEN_HEADER_KEYS`.
+    Forbidden(usize),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeaderKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(HeaderKeyVisitor)
+    }
+}
+
+struct HeaderKeyVisitor;
+
+impl serde::de::Visitor<'_> for HeaderKeyVisitor {
+    type Value = HeaderKey;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a header parameter's name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(match name {
+            "alg" => HeaderKey::Alg,
+            "kid" => HeaderKey::Kid,
+            _ => FORBIDDEN_HEADER_KEYS
+                .iter()
+                .position(|key| *key == name)
+                .map_or(HeaderKey::Other, HeaderKey::Forbidden),
+        })
     }
 }
 
@@ -1412,6 +1480,35 @@ mod tests {
             b"another-secret-that-is-also-long-enough",
         );
         assert_eq!(verify(&token), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn a_signature_segment_that_is_not_the_tag_is_a_wrong_signature() {
+        let token = signed(claims());
+        let (signed_part, tag) = token.rsplit_once('.').unwrap();
+        let tag_bytes = URL_SAFE_NO_PAD.decode(tag).unwrap();
+        let mut other_trailing_bits = tag.to_owned();
+        let last = other_trailing_bits.pop().unwrap();
+        other_trailing_bits.push(if last == 'A' { 'B' } else { 'A' });
+        let signatures = [
+            String::new(),
+            "!!!".to_owned(),
+            tag[..tag.len() - 1].to_owned(),
+            URL_SAFE_NO_PAD.encode(&tag_bytes[..31]),
+            format!("{tag}="),
+            format!("{tag}{tag}"),
+            URL_SAFE_NO_PAD.encode([tag_bytes.as_slice(), &[0; 32]].concat()),
+            URL_SAFE_NO_PAD.encode([0u8; 65]),
+            other_trailing_bits,
+        ];
+        for signature in signatures {
+            assert_eq!(
+                verify(&format!("{signed_part}.{signature}")),
+                Err(TokenError::Signature),
+                "{signature}"
+            );
+        }
+        assert!(verify(&format!("{signed_part}.{tag}")).is_ok());
     }
 
     #[test]
