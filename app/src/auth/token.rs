@@ -1299,10 +1299,20 @@ pub mod forge {
 
     /// Encodes the two JSON values and signs them with HMAC-SHA256 over `key`.
     pub fn hs256(header: &Value, claims: &Value, key: &[u8]) -> String {
+        hs256_bytes(
+            header.to_string().as_bytes(),
+            claims.to_string().as_bytes(),
+            key,
+        )
+    }
+
+    /// Encodes a header and a payload exactly as given, bytes that no JSON encoder would
+    /// write included, and signs them with HMAC-SHA256 over `key`.
+    pub fn hs256_bytes(header: &[u8], payload: &[u8], key: &[u8]) -> String {
         let signing_input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
         );
         let mut mac =
             Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -1461,6 +1471,62 @@ mod tests {
                 Err(TokenError::HeaderParameter(key)),
                 "{key}"
             );
+        }
+    }
+
+    #[test]
+    fn a_refused_header_parameter_counts_when_its_name_is_written_with_escapes() {
+        let claims = claims().to_string();
+        let token = forge::hs256_bytes(
+            br#"{"alg":"HS256","\u006a\u0077\u006b":{}}"#,
+            claims.as_bytes(),
+            SECRET,
+        );
+        assert_eq!(verify(&token), Err(TokenError::HeaderParameter("jwk")));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_utf8_is_malformed_even_in_a_claim_nobody_reads() {
+        let claims = claims().to_string();
+        let payload = [&claims.as_bytes()[..claims.len() - 1], b",\"x\":\"\xff\"}"].concat();
+        assert_eq!(
+            verify(&forge::hs256_bytes(
+                header().to_string().as_bytes(),
+                &payload,
+                SECRET
+            )),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn each_hmac_size_verifies_its_own_tokens_and_refuses_the_others() {
+        let sizes = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        for configured in sizes {
+            let keys = TokenKeys::new(settings(configured), Clock::default());
+            let token = keys.issue_at(&subject(), NOW);
+            assert_eq!(
+                keys.verify_at(&token, NOW).unwrap().sub,
+                "u",
+                "{configured:?}"
+            );
+            let (signed_part, tag) = token.rsplit_once('.').unwrap();
+            let mut tag = URL_SAFE_NO_PAD.decode(tag).unwrap();
+            tag[0] ^= 1;
+            let tampered = format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(&tag));
+            assert_eq!(
+                keys.verify_at(&tampered, NOW),
+                Err(TokenError::Signature),
+                "{configured:?}"
+            );
+            for other in sizes.into_iter().filter(|other| *other != configured) {
+                let theirs = TokenKeys::new(settings(other), Clock::default());
+                assert_eq!(
+                    keys.verify_at(&theirs.issue_at(&subject(), NOW), NOW),
+                    Err(TokenError::Algorithm),
+                    "{configured:?} refuses {other:?}"
+                );
+            }
         }
     }
 
