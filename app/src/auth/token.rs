@@ -2,9 +2,10 @@
 //! verified.
 //!
 //! Both the Leptos server functions and the tasks API call `TokenKeys`; nothing else
-//! signs or checks a token. Signature checking is delegated to `jsonwebtoken` with the
-//! algorithm pinned; every header and claim rule is checked here, explicitly, against a
-//! clock passed in, so each rejection has a name, a test and a `detail` for the client.
+//! signs or checks a token. Signatures are checked with the algorithm pinned: an HMAC
+//! tag by ring (what `jsonwebtoken` signs it with), a key pair's by `jsonwebtoken`. Every
+//! header and claim rule is checked here, explicitly, against a clock passed in, so each
+//! rejection has a name, a test and a `detail` for the client.
 //!
 //! Three kinds of key, each pinned to its own algorithm:
 //! - the shared secret (HS256 by default), for tokens issued here;
@@ -613,7 +614,7 @@ impl TokenKeys {
     }
 
     /// Each part is decoded once: the header is checked here and picks the key (never
-    /// the algorithm: each key has its own, pinned), jsonwebtoken checks only the
+    /// the algorithm: each key has its own, pinned), `check_signature` checks only the
     /// signature, and every claim is checked in `check_claims` against an explicit clock.
     pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let parts = Segments::of(token)?;
@@ -846,10 +847,10 @@ fn check_signature(
 }
 
 /// Whether the signature segment is the HMAC tag of the signed part under `mac`. A
-/// segment that is not the base64url of at most HS512's 64 bytes is a wrong signature,
-/// as it is when `jsonwebtoken` compares the encoded tags.
+/// segment that is not the base64url of at most the longest tag (HS512's) is a wrong
+/// signature, as it is when `jsonwebtoken` compares the encoded tags.
 fn hmac_tag_matches(mac: &ring::hmac::Key, parts: &Segments<'_>) -> bool {
-    let mut tag = [0u8; 64];
+    let mut tag = [0u8; ring::digest::MAX_OUTPUT_LEN];
     URL_SAFE_NO_PAD
         .decode_slice(parts.signature, &mut tag)
         .is_ok_and(|len| ring::hmac::verify(mac, parts.signed.as_bytes(), &tag[..len]).is_ok())
