@@ -16,13 +16,6 @@ use server::{
 };
 use std::process::ExitCode;
 
-/// Rows are built on the database's threads and freed on the request threads. glibc's
-/// allocator locks the owning arena for many such frees and consolidated its heaps often
-/// enough to take about a seventh of a request's CPU under load; mimalloc frees across
-/// threads without a lock.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     dotenvy::dotenv().ok();

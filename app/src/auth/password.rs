@@ -6,7 +6,11 @@
 //! threads that serve requests, fed by a bounded queue: a storm of sign-ins queues up
 //! (and is told the server is busy when the queue is full or the wait too long) while
 //! memory stays bounded and the tasks API keeps its share of the machine. Long-lived
-//! threads also keep the allocator from holding a 19 MiB block per short-lived thread.
+//! threads also keep the allocator from holding a 19 MiB block per short-lived thread,
+//! and after each hash the thread that made it hands the block back to the OS (the
+//! server's `release_memory`): a hashing thread idles between sign-ins, and an
+//! allocator that returns freed memory lazily, on a thread's later allocations, would
+//! keep a hash's 19 MiB resident through any load that signs nobody in.
 
 use crate::{auth::types::Password, error::AppError};
 use argon2::{
@@ -33,14 +37,18 @@ pub struct Passwords {
 }
 
 impl Passwords {
-    /// One hashing thread fewer than the cores, at least one.
-    pub fn start() -> Self {
+    /// One hashing thread fewer than the cores, at least one. `release_memory` runs on
+    /// the hashing thread after each hash (and after the dummy, on this thread): it asks
+    /// the allocator to give what that thread freed back to the OS.
+    pub fn start(release_memory: fn()) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let dummy_hash = hash_blocking("a password nobody has")
+            .unwrap_or_default()
+            .into();
+        release_memory();
         Self {
-            hashers: Hashers::start(cores.saturating_sub(1).max(1)),
-            dummy_hash: hash_blocking("a password nobody has")
-                .unwrap_or_default()
-                .into(),
+            hashers: Hashers::start(cores.saturating_sub(1).max(1), release_memory),
+            dummy_hash,
         }
     }
 
@@ -88,7 +96,7 @@ struct Hashers {
 }
 
 impl Hashers {
-    fn start(threads: usize) -> Self {
+    fn start(threads: usize, release_memory: fn()) -> Self {
         let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_LENGTH);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
@@ -103,7 +111,10 @@ impl Hashers {
                             Err(_) => return,
                         };
                         match next {
-                            Ok(job) => job(),
+                            Ok(job) => {
+                                job();
+                                release_memory();
+                            }
                             Err(_) => return,
                         }
                     }
@@ -183,10 +194,28 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_hashing_thread_releases_memory_after_each_job_before_taking_the_next() {
+        static RELEASED_BY: Mutex<Vec<std::thread::ThreadId>> = Mutex::new(Vec::new());
+        fn release() {
+            RELEASED_BY
+                .lock()
+                .unwrap()
+                .push(std::thread::current().id());
+        }
+        let hashers = Hashers::start(1, release);
+        let first = hashers.run(|| std::thread::current().id()).await.unwrap();
+        let released_before_second = hashers
+            .run(|| RELEASED_BY.lock().unwrap().clone())
+            .await
+            .unwrap();
+        assert_eq!(released_before_second, vec![first]);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_hashes_run_at_once_than_there_are_hashing_threads() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let hashers = Arc::new(Hashers::start(2));
+        let hashers = Arc::new(Hashers::start(2, || {}));
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let jobs: Vec<_> = (0..8)
