@@ -95,4 +95,4 @@ for row in "${rows[@]}"; do
 done
 printf '\nserver peak resident memory: %d MiB under the API load, %d MiB after the sign-in storm\n' \
   $((peak_kib / 1024)) $((storm_peak_kib / 1024))
-[ "${BACKLOG:-0}" = 1 ] && janitor_pace
+if [ "${BACKLOG:-0}" = 1 ]; then janitor_pace; fi
