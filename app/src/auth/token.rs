@@ -1607,7 +1607,10 @@ mod tests {
             .iter()
             .position(|symbol| *symbol == segment.as_bytes()[segment.len() - 1])
             .unwrap();
-        assert!(segment.len() % 4 != 0 && last % 2 == 0, "{segment}");
+        assert!(
+            !segment.len().is_multiple_of(4) && last.is_multiple_of(2),
+            "{segment}"
+        );
         format!(
             "{}{}",
             &segment[..segment.len() - 1],
