@@ -279,6 +279,50 @@ async fn unicode_and_sql_metacharacters_are_stored_exactly() {
 }
 
 #[tokio::test]
+async fn the_list_gives_each_task_exactly_as_creating_and_fetching_it_do() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let list = |query: &'static str| {
+        let (app, jwt) = (&app, &user.jwt);
+        async move {
+            app.get_tasks(jwt, query)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list("").await, json!([]), "no tasks yet");
+    let bodies = [
+        json!({"title": "Grüße, 世界 🌍 — \u{202e}rtl", "description": "line one\nline two\tend"}),
+        json!({"title": "quotes \" and \\ backslashes", "description": ""}),
+        json!({"title": "done", "completed": true}),
+        json!({"title": "</script><b>not html</b>", "description": "{\"json\": [1, null]}"}),
+    ];
+    let mut created = Vec::new();
+    for body in &bodies {
+        let response = app.post_task(&user.jwt, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        let task: Value = response.json().await.unwrap();
+        let fetched: Value = app
+            .get_task(&user.jwt, task["id"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(fetched, task);
+        created.push(task);
+    }
+    assert_eq!(list("").await, Value::Array(created.clone()));
+    assert_eq!(list("?completed=true").await, json!([created[2]]));
+    assert_eq!(list("?completed=true&offset=1").await, json!([]));
+    assert_eq!(
+        list("?completed=false&limit=2&offset=1").await,
+        json!([created[1], created[3]])
+    );
+}
+
+#[tokio::test]
 async fn ids_that_are_not_ids_are_404() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
