@@ -56,16 +56,15 @@ pub async fn list_tasks(
     owner: &str,
     filter: &ListFilter,
 ) -> Result<Vec<Task>, sqlx::Error> {
-    let page = match filter.completed {
-        None => format!(
-            "select {COLUMNS} from tasks where user_id = $1 \
-             order by created_at, id limit $2 offset $3"
-        ),
-        Some(_) => format!(
-            "select {COLUMNS} from tasks where user_id = $1 and completed = $4 \
-             order by created_at, id limit $2 offset $3"
-        ),
+    let only_completed = if filter.completed.is_some() {
+        "and completed = $4"
+    } else {
+        ""
     };
+    let page = format!(
+        "select {COLUMNS} from tasks where user_id = $1 {only_completed} \
+         order by {ORDER} limit $2 offset $3"
+    );
     let mut conn = pool.acquire().await?;
     let sql = as_json_array(conn.backend_name(), &page);
     let mut query = sqlx::query_scalar::<_, String>(&sql)
@@ -79,23 +78,25 @@ pub async fn list_tasks(
     serde_json::from_str(&array).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// `page` (a select of `COLUMNS`) as one JSON text: an array of tasks in the page's order,
+/// The list's order: by creation, ties broken by id.
+const ORDER: &str = "created_at, id";
+
+/// `page` (a select of `COLUMNS`) as one JSON text: an array of tasks in `ORDER`,
 /// `completed` as a boolean, `[]` when the page is empty.
 fn as_json_array(backend: &str, page: &str) -> String {
+    const TEXTS: &str = "'id', id, 'title', title, 'description', description, \
+                         'created_at', created_at, 'updated_at', updated_at";
     if backend == "PostgreSQL" {
         format!(
-            "select coalesce(json_agg(json_build_object(\
-             'id', id, 'title', title, 'description', description, 'completed', completed <> 0, \
-             'created_at', created_at, 'updated_at', updated_at) order by created_at, id), '[]')::text \
+            "select coalesce(json_agg(json_build_object({TEXTS}, \
+             'completed', completed <> 0) order by {ORDER}), '[]')::text \
              from ({page}) as page"
         )
     } else {
         format!(
-            "select json_group_array(json_object(\
-             'id', id, 'title', title, 'description', description, \
-             'completed', json(case when completed <> 0 then 'true' else 'false' end), \
-             'created_at', created_at, 'updated_at', updated_at) order by created_at, id) \
-             from ({page}) as page"
+            "select json_group_array(json_object({TEXTS}, \
+             'completed', json(case when completed <> 0 then 'true' else 'false' end)) \
+             order by {ORDER}) from ({page}) as page"
         )
     }
 }
