@@ -329,6 +329,13 @@ impl TestApp {
         self.auth_get(&format!("/api/tasks/{id}"), token).await
     }
 
+    /// Fetches the task with `id` and returns its JSON.
+    pub async fn fetch_task(&self, token: &str, id: &str) -> Value {
+        let response = self.get_task(token, id).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
     pub async fn post_task(&self, token: &str, body: &Value) -> Response {
         self.auth_post("/api/tasks", token, body).await
     }

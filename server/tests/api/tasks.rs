@@ -27,12 +27,9 @@ async fn creating_a_task_answers_201_with_the_contract_shape() {
             "{key}={stamp}"
         );
     }
-    let fetched: Value = app
-        .get_task(&user.jwt, task["id"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched = app
+        .fetch_task(&user.jwt, task["id"].as_str().unwrap())
+        .await;
     assert_eq!(fetched, task);
 }
 
@@ -72,7 +69,7 @@ async fn another_users_task_is_not_found_on_get_patch_and_delete() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(detail(response).await, "Task not found");
     }
-    let unchanged: Value = app.get_task(&alice.jwt, id).await.json().await.unwrap();
+    let unchanged = app.fetch_task(&alice.jwt, id).await;
     assert_eq!(unchanged, task);
 }
 
@@ -266,12 +263,9 @@ async fn unicode_and_sql_metacharacters_are_stored_exactly() {
     ];
     for title in titles {
         let created = app.create_task(&user.jwt, title).await;
-        let fetched: Value = app
-            .get_task(&user.jwt, created["id"].as_str().unwrap())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let fetched = app
+            .fetch_task(&user.jwt, created["id"].as_str().unwrap())
+            .await;
         assert_eq!(fetched["title"], title);
     }
     let all: Value = app.get_tasks(&user.jwt, "").await.json().await.unwrap();
@@ -304,12 +298,9 @@ async fn the_list_gives_each_task_exactly_as_creating_and_fetching_it_do() {
         let response = app.post_task(&user.jwt, body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{body}");
         let task: Value = response.json().await.unwrap();
-        let fetched: Value = app
-            .get_task(&user.jwt, task["id"].as_str().unwrap())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let fetched = app
+            .fetch_task(&user.jwt, task["id"].as_str().unwrap())
+            .await;
         assert_eq!(fetched, task);
         created.push(task);
     }
