@@ -27,7 +27,10 @@
 //! A session entry refuses the tokens of that session. A user entry refuses the tokens
 //! minted from the account as it was before the change: their `updatedAt` claim is older
 //! than the `updated_at` the change wrote. (Not their `iat`: a refresh that read the
-//! account just before the change may sign its token just after.)
+//! account just before the change may sign its token just after.) A token without that
+//! claim (another encoder's, which the contract allows) is refused by any user entry
+//! while it is kept, and once it is forgotten by its `iat`, when that is earlier than
+//! the account's last change: such a token may be minted to outlive the entry.
 
 use crate::{
     auth::{
@@ -229,13 +232,16 @@ fn unix_millis(time: &str) -> Option<i64> {
 
 /// Whether a token could have been minted from this record of its user: its `updatedAt`
 /// is the record's, to the millisecond. One without Better Auth's user fields (another
-/// encoder's, which the contract allows) is judged by its `sub` alone; the log refuses it
-/// after any change.
+/// encoder's, which the contract allows) must have been issued (`iat`, whole seconds) no
+/// earlier than the second the record last changed. The log refuses such a token after
+/// any change only while it keeps the entry (`keep_secs`), and such a token may be
+/// minted to live longer than that.
 pub fn minted_from(claims: &Claims, record: &User) -> bool {
-    claims
-        .profile
-        .as_ref()
-        .is_none_or(|minted| same_millisecond(&minted.updated_at, &record.updated_at))
+    match &claims.profile {
+        Some(minted) => same_millisecond(&minted.updated_at, &record.updated_at),
+        None => Timestamp::parse(&record.updated_at)
+            .is_some_and(|changed| claims.iat >= changed.unix_secs()),
+    }
 }
 
 /// The last instant a token's `updatedAt` (milliseconds) covers: a change logged after
@@ -760,10 +766,10 @@ mod tests {
             email_verified: false,
             image: None,
             created_at: "2026-01-01T00:00:00.000000Z".to_owned(),
-            updated_at: claims
-                .profile
-                .as_ref()
-                .map_or_else(String::new, |p| p.updated_at.clone()),
+            updated_at: claims.profile.as_ref().map_or_else(
+                || "2026-01-01T00:00:00.000000Z".to_owned(),
+                |p| p.updated_at.clone(),
+            ),
             role: crate::auth::types::Role::User,
             banned: false,
             ban_reason: None,
@@ -973,6 +979,116 @@ mod tests {
         assert_eq!(asked(minted).await, Standing::AccountChanged);
         let after = token(&user.id, &session.id, Some(&promoted.updated_at));
         assert_eq!(asked(after).await, Standing::Active);
+    }
+
+    #[tokio::test]
+    async fn a_token_without_the_user_fields_stays_refused_once_its_accounts_change_is_forgotten() {
+        let pool = memory_pool().await;
+        let clock = Clock::default();
+        let known = Revocations::new(900, 30, clock.clone());
+        known.load(&pool).await.unwrap();
+        let change = clock.now();
+        let unstamped = Claims {
+            iat: change.unix_secs() - 60,
+            exp: change.unix_secs() + 7200,
+            ..token("ada", "s1", None)
+        };
+        logged(
+            &pool,
+            vec![Entry::account("ada", Reason::AccountChanged, change)],
+        )
+        .await;
+        known.catch_up(&pool).await.unwrap();
+        assert_eq!(
+            known.standing("s1", &unstamped),
+            Some(Standing::AccountChanged)
+        );
+
+        clock.advance(Duration::from_secs(961));
+        known.poll(&pool).await.unwrap();
+        let refreshed = Claims {
+            iat: clock.unix_secs(),
+            exp: clock.unix_secs() + 900,
+            ..token("ada", "s1", Some(&change.to_wire()))
+        };
+        let changed = User {
+            updated_at: change.to_string(),
+            ..account_of(&refreshed)
+        };
+        known.confirm("s1", &refreshed, live(changed.clone()));
+        assert_eq!(known.standing("s1", &refreshed), Some(Standing::Active));
+        assert_eq!(
+            known.standing("s1", &unstamped),
+            None,
+            "the entry is forgotten, and the token older than the account it names"
+        );
+        let minted_since = Claims {
+            iat: change.unix_secs(),
+            ..unstamped.clone()
+        };
+        assert!(
+            minted_from(&minted_since, &changed),
+            "in the change's second"
+        );
+        assert!(!minted_from(&unstamped, &changed));
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_a_token_without_the_user_fields_from_before_a_pruned_change() {
+        use crate::auth::{extract::stored_standing, repo};
+        let pool = memory_pool().await;
+        let clock = Clock::default();
+        let known = Revocations::new(900, 30, clock.clone());
+        known.load(&pool).await.unwrap();
+        let user = crate::testing::ada(&pool, "hash").await;
+        let session = repo::insert_session(
+            &pool,
+            repo::NewSession {
+                user_id: &user.id,
+                token_hash: "hash",
+                lifetime_secs: 7200,
+                ip_address: None,
+                user_agent: None,
+                verified_hash: None,
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap()
+        .expect("an enabled user gets a session");
+        let unstamped = Claims {
+            iat: clock.unix_secs(),
+            exp: clock.unix_secs() + 7200,
+            ..token(&user.id, &session.id, None)
+        };
+        let standing = |at: Timestamp| {
+            let (pool, session_id, claims) = (pool.clone(), session.id.clone(), unstamped.clone());
+            async move {
+                stored_standing(&pool, &session_id, &claims, at)
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        assert_eq!(standing(clock.now()).await, Standing::Active);
+
+        clock.advance(Duration::from_secs(10));
+        repo::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
+            .await
+            .unwrap()
+            .expect("the user exists");
+        assert_eq!(standing(clock.now()).await, Standing::AccountChanged);
+
+        clock.advance(Duration::from_secs(961));
+        let retention = crate::janitor::Retention {
+            audit_secs: None,
+            revocations_secs: keep_secs(900, 30),
+        };
+        let swept = crate::janitor::sweep(&pool, retention, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(swept.revocations, 1, "the change's entry is pruned");
+        assert_eq!(standing(clock.now()).await, Standing::AccountChanged);
     }
 
     #[tokio::test]
