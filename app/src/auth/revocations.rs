@@ -11,7 +11,9 @@
 //! - The process that revokes applies the entries to its own set before it answers.
 //! - Every process reads the log past the last id it has seen every `POLL_EVERY`; on
 //!   PostgreSQL it also listens on `CHANNEL` and reads at once when a transaction that
-//!   wrote the log commits (`NOTIFY`), and after every reconnect.
+//!   wrote the log commits (`NOTIFY`), and after every reconnect. It reads up to the
+//!   log's head: an id missing below it was pruned before this process read it, and
+//!   every session confirmed so far is asked of the database again.
 //! - Fail closed: a process that has not read the log successfully within twice
 //!   `POLL_EVERY`, or whose listener is disconnected, is not current. Until it is again,
 //!   `standing` answers `None` and the caller asks the database, as every request did
@@ -177,13 +179,22 @@ pub async fn log(
     Ok(logged)
 }
 
-/// Entries of the log past `after`, oldest first, at most `PAGE`.
-async fn read_since(pool: &Pool, after: i64) -> Result<Vec<Logged>, sqlx::Error> {
+/// The last id given out: every entry up to it has been committed (see the migration).
+async fn read_head(pool: &Pool) -> Result<i64, sqlx::Error> {
+    sqlx::query("select last_id from revocation_head")
+        .fetch_one(pool)
+        .await?
+        .try_get("last_id")
+}
+
+/// Entries of the log past `after` and up to `head`, oldest first, at most `PAGE`.
+async fn read_since(pool: &Pool, after: i64, head: i64) -> Result<Vec<Logged>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, user_id, session_id, reason, revoked_at from revocations \
-         where id > $1 order by id limit $2",
+         where id > $1 and id <= $2 order by id limit $3",
     )
     .bind(after)
+    .bind(head)
     .bind(PAGE)
     .fetch_all(pool)
     .await?;
@@ -511,20 +522,35 @@ impl Revocations {
         known.confirmed.retain(|_, confirmed| confirmed.until > now);
     }
 
-    /// Reads the log past the last id read and applies it; on success this process is
-    /// current as of when the read started. The log has no gaps (see the migration), so
-    /// having read up to an id is having read everything below it.
+    /// Reads the log past the last id read, up to its head, and applies it; on success
+    /// this process is current as of when the read started. Ids are given in the order
+    /// they commit, none skipped (see the migration), so every id up to the head is in
+    /// the log unless the janitor has pruned it. One missing was pruned before this
+    /// process read it: its writer's clock was behind, or this process could not read
+    /// for longer than an entry is kept. What it said is lost, so every session
+    /// confirmed so far is asked of the database again.
     pub async fn catch_up(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         let started = self.millis_now();
+        let head = read_head(pool).await?;
         loop {
             let after = self.known.read().unwrap_or_else(|e| e.into_inner()).last_id;
-            let page = read_since(pool, after).await?;
-            self.apply(&page);
-            if let Some(last) = page.last() {
-                let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-                known.last_id = known.last_id.max(last.id);
+            if after >= head {
+                break;
             }
-            if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+            let page = read_since(pool, after, head).await?;
+            self.apply(&page);
+            let full = page.len() >= usize::try_from(PAGE).unwrap_or(usize::MAX);
+            let read_to = match page.last() {
+                Some(last) if full => last.id,
+                _ => head,
+            };
+            let whole = page.iter().map(|logged| logged.id).eq(after + 1..=read_to);
+            let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+            if !whole {
+                known.confirmed.clear();
+            }
+            known.last_id = known.last_id.max(read_to);
+            if !full {
                 break;
             }
         }
@@ -535,10 +561,7 @@ impl Revocations {
     /// Fills an empty set from the log at start: every entry still relevant, then the
     /// rest of the log past them.
     pub async fn load(&self, pool: &Pool) -> Result<(), sqlx::Error> {
-        let head: i64 = sqlx::query("select last_id from revocation_head")
-            .fetch_one(pool)
-            .await?
-            .try_get("last_id")?;
+        let head = read_head(pool).await?;
         let first: Option<i64> =
             sqlx::query("select min(id) as first from revocations where revoked_at >= $1")
                 .bind(self.forgotten_before())
@@ -1089,6 +1112,44 @@ mod tests {
             .unwrap();
         assert_eq!(swept.revocations, 1, "the change's entry is pruned");
         assert_eq!(standing(clock.now()).await, Standing::AccountChanged);
+    }
+
+    #[tokio::test]
+    async fn entries_pruned_before_they_were_read_send_every_confirmed_session_to_the_database() {
+        let pool = memory_pool().await;
+        let known = current(&pool).await;
+        let ada = token("ada", "s1", Some(UPDATED));
+        let grace = token("grace", "s2", Some(UPDATED));
+        known.confirm("s1", &ada, live(account_of(&ada)));
+        known.confirm("s2", &grace, live(account_of(&grace)));
+        let from_a_clock_far_behind = Entry {
+            revoked_at: crate::testing::now().plus_secs(-3600),
+            ..ended("ada", "s1")
+        };
+        logged(&pool, vec![from_a_clock_far_behind]).await;
+        let pruned = sqlx::query(PRUNE)
+            .bind(crate::testing::now().plus_secs(-keep_secs(900, 30)))
+            .bind(100_i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(pruned.rows_affected(), 1);
+        known.catch_up(&pool).await.unwrap();
+        assert_eq!(
+            known.standing("s1", &ada),
+            None,
+            "the ended session is asked of the database"
+        );
+        assert_eq!(known.standing("s2", &grace), None, "and so is every other");
+
+        known.confirm("s2", &grace, live(account_of(&grace)));
+        logged(&pool, vec![ended("grace", "other")]).await;
+        known.catch_up(&pool).await.unwrap();
+        assert_eq!(
+            known.standing("s2", &grace),
+            Some(Standing::Active),
+            "a log read whole keeps what was confirmed"
+        );
     }
 
     #[tokio::test]
