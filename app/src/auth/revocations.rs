@@ -31,8 +31,9 @@
 //! than the `updated_at` the change wrote. (Not their `iat`: a refresh that read the
 //! account just before the change may sign its token just after.) A token without that
 //! claim (another encoder's, which the contract allows) is refused by any user entry
-//! while it is kept, and once it is forgotten by its `iat`, when that is earlier than
-//! the account's last change: such a token may be minted to outlive the entry.
+//! while it is kept, and once it is forgotten by its `iat`, when that is not later than
+//! the second of the account's last change: such a token may be minted to outlive the
+//! entry.
 
 use crate::{
     auth::{
@@ -243,15 +244,19 @@ fn unix_millis(time: &str) -> Option<i64> {
 
 /// Whether a token could have been minted from this record of its user: its `updatedAt`
 /// is the record's, to the millisecond. One without Better Auth's user fields (another
-/// encoder's, which the contract allows) must have been issued (`iat`, whole seconds) no
-/// earlier than the second the record last changed. The log refuses such a token after
-/// any change only while it keeps the entry (`keep_secs`), and such a token may be
-/// minted to live longer than that.
+/// encoder's, which the contract allows) must have been issued (`iat`, whole seconds)
+/// in a later second than the record last changed, unless it never has (its other
+/// service's clock may be behind ours). The log refuses such a token after any change
+/// only while it keeps the entry (`keep_secs`), and such a token may be minted to live
+/// longer than that; one minted in the change's own second was refused all that time.
 pub fn minted_from(claims: &Claims, record: &User) -> bool {
     match &claims.profile {
         Some(minted) => same_millisecond(&minted.updated_at, &record.updated_at),
-        None => Timestamp::parse(&record.updated_at)
-            .is_some_and(|changed| claims.iat >= changed.unix_secs()),
+        None => {
+            record.updated_at == record.created_at
+                || Timestamp::parse(&record.updated_at)
+                    .is_some_and(|changed| claims.iat > changed.unix_secs())
+        }
     }
 }
 
@@ -547,6 +552,13 @@ impl Revocations {
             let whole = page.iter().map(|logged| logged.id).eq(after + 1..=read_to);
             let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
             if !whole {
+                tracing::warn!(
+                    after,
+                    read_to,
+                    read = page.len(),
+                    "revocation log entries were pruned before they were read (a writer's \
+                     clock behind, or a long outage): checking every session in the database again"
+                );
                 known.confirmed.clear();
             }
             known.last_id = known.last_id.max(read_to);
@@ -1045,15 +1057,24 @@ mod tests {
             None,
             "the entry is forgotten, and the token older than the account it names"
         );
-        let minted_since = Claims {
+        let in_its_second = Claims {
             iat: change.unix_secs(),
             ..unstamped.clone()
         };
+        assert!(!minted_from(&in_its_second, &changed), "perhaps before it");
+        let after_it = Claims {
+            iat: change.unix_secs() + 1,
+            ..unstamped.clone()
+        };
+        assert!(minted_from(&after_it, &changed));
+        let never_changed = User {
+            created_at: changed.updated_at.clone(),
+            ..changed
+        };
         assert!(
-            minted_from(&minted_since, &changed),
-            "in the change's second"
+            minted_from(&unstamped, &never_changed),
+            "another service's clock may be behind"
         );
-        assert!(!minted_from(&unstamped, &changed));
     }
 
     #[tokio::test]
