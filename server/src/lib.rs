@@ -24,6 +24,7 @@ use config::{Config, ConnectionLimits};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -151,9 +152,54 @@ impl Application {
 /// The whole app; requests whose answer has not started after `request_timeout` get 408.
 /// With `api_docs`, the API's OpenAPI document is at `/openapi.json` and Swagger UI shows
 /// it at `/docs`.
+///
+/// The middleware every request passes through wraps the routed app once, rather than
+/// being layered onto each route with `Router::layer`. Layered per route, each level is
+/// a boxed service, and each `from_fn` clones the boxed chain below it for every
+/// request: dozens of allocations per request, whatever the route (PERFORMANCE.md).
 pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Router {
-    let routes = generate_route_list(App);
     let served_over_https = state.site.secure_cookies;
+    let middleware = ServiceBuilder::new()
+        .option_layer(served_over_https.then(|| {
+            security_header(
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            )
+        }))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        ))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Inside the trace and the security headers, so a 408 is logged and has them.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(app::extract::BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(no_store_for_credentials))
+        .layer(axum::middleware::from_fn(static_cache_control))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::auth::extract::same_origin_server_functions,
+        ))
+        .layer(axum::middleware::from_fn(
+            app::extract::limit_server_fn_bodies,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::form_errors::only_our_own_words,
+        ))
+        .layer(axum::middleware::from_fn(
+            app::error::server_fn_error_status,
+        ));
+    Router::new().fallback_service(middleware.service(routes(state, api_docs)))
+}
+
+/// Every route of the app, and the fallback that serves files and the not-found page.
+fn routes(state: AppState, api_docs: bool) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(app::openapi::ApiDoc::openapi())
         .nest("/api", app::api::router(&state.site))
         .split_for_parts();
@@ -163,51 +209,14 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
     } else {
         router
     };
-    let router = router
+    router
         .route("/health", get(|| async { "ok" }))
-        .leptos_routes_with_context(&state, routes, || (), {
+        .leptos_routes_with_context(&state, generate_route_list(App), || (), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(
-            app::error::server_fn_error_status,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            app::form_errors::only_our_own_words,
-        ))
-        .layer(axum::middleware::from_fn(
-            app::extract::limit_server_fn_bodies,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            app::auth::extract::same_origin_server_functions,
-        ))
-        .layer(axum::middleware::from_fn(static_cache_control))
-        .layer(axum::middleware::from_fn(no_store_for_credentials))
-        .layer(DefaultBodyLimit::max(app::extract::BODY_LIMIT_BYTES))
-        // Inside the trace and the security headers, so a 408 is logged and has them.
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(
-            header::REFERRER_POLICY,
-            "strict-origin-when-cross-origin",
-        ))
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"));
-    let router = if served_over_https {
-        router.layer(security_header(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ))
-    } else {
-        router
-    };
-    router.with_state(state)
+        .with_state(state)
 }
 
 /// Browser caching for the files under `/pkg`. The content-hashed ones
