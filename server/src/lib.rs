@@ -157,8 +157,11 @@ impl Application {
 /// being layered onto each route with `Router::layer`. Layered per route, each level is
 /// a boxed service, and each `from_fn` clones the boxed chain below it for every
 /// request: dozens of allocations per request, whatever the route (PERFORMANCE.md).
+/// Wrapped around the router, it runs before routing: it sees the whole path, but no
+/// `MatchedPath`, which none of it needs.
 pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Router {
     let served_over_https = state.site.secure_cookies;
+    // The first layer is the outermost: it sees the request first and the answer last.
     let middleware = ServiceBuilder::new()
         .option_layer(served_over_https.then(|| {
             security_header(

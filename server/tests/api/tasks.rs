@@ -372,18 +372,52 @@ async fn an_unexpected_failure_is_a_500_with_a_generic_detail_and_no_cause() {
 #[tokio::test]
 async fn pages_and_api_answers_carry_the_security_headers() {
     let app = TestApp::spawn().await;
-    for path in ["/", "/api/tasks", "/sign-in"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+    let get = |path: &str| app.client.get(app.url(path));
+    let answers = [
+        ("a page", get("/"), StatusCode::OK),
+        (
+            "the API, unauthenticated",
+            get("/api/tasks"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("a page of the auth flow", get("/sign-in"), StatusCode::OK),
+        (
+            "an unknown API path",
+            get("/api/nowhere"),
+            StatusCode::NOT_FOUND,
+        ),
+        ("an unknown page", get("/nowhere"), StatusCode::NOT_FOUND),
+        (
+            "a missing static file",
+            get("/pkg/nowhere.js"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "a method the API path lacks",
+            app.client.put(app.url("/api/tasks")),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "a server function called from another origin",
+            app.client
+                .post(app.url("/fn/sign-out"))
+                .header(header::ORIGIN, "https://evil.example"),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (what, request, status) in answers {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{what}");
         let headers = response.headers();
-        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
         assert_eq!(
             headers["referrer-policy"], "strict-origin-when-cross-origin",
-            "{path}"
+            "{what}"
         );
-        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{what}");
         assert!(
             headers.get("strict-transport-security").is_none(),
-            "no HSTS over plain http: {path}"
+            "no HSTS over plain http: {what}"
         );
     }
 }
