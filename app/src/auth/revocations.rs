@@ -826,7 +826,12 @@ mod tests {
     }
 
     async fn current(pool: &Pool) -> Revocations {
-        let known = Revocations::new(900, 30, Clock::default());
+        current_by(pool, &Clock::default()).await
+    }
+
+    /// A current set whose time is `clock`'s, for a test that lets time pass.
+    async fn current_by(pool: &Pool, clock: &Clock) -> Revocations {
+        let known = Revocations::new(900, 30, clock.clone());
         known.load(pool).await.unwrap();
         known
     }
@@ -1020,8 +1025,7 @@ mod tests {
     async fn a_token_without_the_user_fields_stays_refused_once_its_accounts_change_is_forgotten() {
         let pool = memory_pool().await;
         let clock = Clock::default();
-        let known = Revocations::new(900, 30, clock.clone());
-        known.load(&pool).await.unwrap();
+        let known = current_by(&pool, &clock).await;
         let change = clock.now();
         let unstamped = Claims {
             iat: change.unix_secs() - 60,
@@ -1082,8 +1086,7 @@ mod tests {
         use crate::auth::{extract::stored_standing, repo};
         let pool = memory_pool().await;
         let clock = Clock::default();
-        let known = Revocations::new(900, 30, clock.clone());
-        known.load(&pool).await.unwrap();
+        let known = current_by(&pool, &clock).await;
         let user = crate::testing::ada(&pool, "hash").await;
         let session = repo::insert_session(
             &pool,
