@@ -651,6 +651,28 @@ pub fn payload(jwt: &str) -> Value {
     segment(jwt, 1)
 }
 
+/// A time as the API sends it (RFC 3339), in Unix seconds, as JWT times are.
+pub fn unix_secs(time: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(time.as_str().expect("a time"))
+        .expect("RFC 3339")
+        .timestamp()
+}
+
+/// That an API token's `exp` is `lifetime_secs` from when its session began (a moment
+/// before it was signed, perhaps in the second before), never past the session.
+pub fn assert_lives_from_its_session(claims: &Value, session: &Value, lifetime_secs: i64) {
+    let began = unix_secs(&session["createdAt"]);
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    assert_eq!(exp, began + lifetime_secs, "its session began at {began}");
+    assert!(
+        (began..=began + 1).contains(&iat),
+        "signed at {iat}, its session began at {began}"
+    );
+}
+
 /// The JSON of a JWT's segment `n` (0, the header; 1, the payload).
 fn segment(jwt: &str, n: usize) -> Value {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
