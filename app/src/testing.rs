@@ -39,3 +39,15 @@ pub async fn ada(pool: &crate::db::Pool, password_hash: &str) -> crate::auth::ty
         .unwrap()
         .expect("a new address")
 }
+
+/// What a sign-in of the user `user_id` inserts: an hour-long session, no client details.
+pub fn new_session(user_id: &str) -> crate::auth::repo::NewSession<'_> {
+    crate::auth::repo::NewSession {
+        user_id,
+        token_hash: "hash",
+        lifetime_secs: 3600,
+        ip_address: None,
+        user_agent: None,
+        verified_hash: None,
+    }
+}

@@ -1163,17 +1163,6 @@ mod tests {
     use super::*;
     use crate::testing::memory_pool;
 
-    fn session_for(user_id: &str) -> NewSession<'_> {
-        NewSession {
-            user_id,
-            token_hash: "hash",
-            lifetime_secs: 3600,
-            ip_address: None,
-            user_agent: None,
-            verified_hash: None,
-        }
-    }
-
     #[tokio::test]
     async fn a_role_the_table_does_not_know_reads_as_a_plain_user() {
         let pool = memory_pool().await;
@@ -1196,18 +1185,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            insert_session(&pool, session_for(&user.id), crate::testing::now())
-                .await
-                .unwrap()
-                .map(|s| s.user_id),
+            insert_session(
+                &pool,
+                crate::testing::new_session(&user.id),
+                crate::testing::now()
+            )
+            .await
+            .unwrap()
+            .map(|s| s.user_id),
             None
         );
         set_banned(&pool, &known, &user.id, false, None)
             .await
             .unwrap();
-        let session = insert_session(&pool, session_for(&user.id), crate::testing::now())
-            .await
-            .unwrap();
+        let session = insert_session(
+            &pool,
+            crate::testing::new_session(&user.id),
+            crate::testing::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(session.map(|s| s.user_id), Some(user.id));
     }
 
@@ -1218,7 +1215,7 @@ mod tests {
         let user = crate::testing::ada(&pool, "old hash").await;
         let checked_against = |hash| NewSession {
             verified_hash: Some(hash),
-            ..session_for(&user.id)
+            ..crate::testing::new_session(&user.id)
         };
         change_password(&pool, &known, &user.id, "new hash", Some(""))
             .await

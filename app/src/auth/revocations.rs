@@ -971,20 +971,13 @@ mod tests {
 
     #[tokio::test]
     async fn the_database_check_refuses_what_a_current_process_would() {
-        use crate::auth::repo::{self, NewSession};
+        use crate::auth::repo;
         let pool = memory_pool().await;
         let known = current(&pool).await;
         let user = crate::testing::ada(&pool, "hash").await;
         let session = repo::insert_session(
             &pool,
-            NewSession {
-                user_id: &user.id,
-                token_hash: "hash",
-                lifetime_secs: 3600,
-                ip_address: None,
-                user_agent: None,
-                verified_hash: None,
-            },
+            crate::testing::new_session(&user.id),
             crate::testing::now(),
         )
         .await
@@ -1091,12 +1084,8 @@ mod tests {
         let session = repo::insert_session(
             &pool,
             repo::NewSession {
-                user_id: &user.id,
-                token_hash: "hash",
                 lifetime_secs: 7200,
-                ip_address: None,
-                user_agent: None,
-                verified_hash: None,
+                ..crate::testing::new_session(&user.id)
             },
             clock.now(),
         )
