@@ -156,7 +156,7 @@ impl Application {
 /// The middleware every request passes through wraps the routed app once, rather than
 /// being layered onto each route with `Router::layer`. Layered per route, each level is
 /// a boxed service, and each `from_fn` clones the boxed chain below it for every
-/// request: dozens of allocations per request, whatever the route (PERFORMANCE.md).
+/// request: dozens of allocations per request, whatever the route (docs/performance.md).
 /// Wrapped around the router, it runs before routing: it sees the whole path, but no
 /// `MatchedPath`, which none of it needs.
 pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Router {

@@ -49,7 +49,7 @@ pub async fn insert_task(
 /// A page of `owner`'s tasks, oldest first. The database builds the page as one JSON
 /// array, so it comes back as one row: sqlx's SQLite driver sends each row from the
 /// connection's thread as a message of its own, and at twenty rows those hand-offs were
-/// most of the list's time (PERFORMANCE.md). The page itself (filter, order, limit) is
+/// most of the list's time (docs/performance.md). The page itself (filter, order, limit) is
 /// one statement on both backends; only the JSON functions around it differ.
 pub async fn list_tasks(
     pool: &Pool,
