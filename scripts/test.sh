@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 
+step "links in README and docs"
+scripts/check-links.sh
+
 step "rustfmt"
 cargo fmt --all -- --check
 
