@@ -4,12 +4,14 @@
 //!
 //! A link is for the address it was sent to: it verifies the account only while that
 //! is still the account's address, and a change of address happens only when the new
-//! address's link is opened, so nobody can claim an address they cannot read. An
-//! account whose address is verified must first approve the move from that address (as
-//! Better Auth does with `sendChangeEmailConfirmation`): a session alone, left open or
-//! stolen, cannot move the account to an address of someone else's choosing and reset
-//! its password there. The address the account left is told. Every change revokes the
-//! tokens minted before it, which carry the old `email` and `emailVerified`.
+//! address's link is opened, so nobody can claim an address they cannot read. A move
+//! must first be approved from the account's current address (as Better Auth does with
+//! `sendChangeEmailConfirmation`), in a browser signed in to the account, unless the
+//! request carries the account's password and that address was never verified: a
+//! session alone, left open or stolen, cannot move the account to an address of
+//! someone else's choosing and reset its password there, verified or not. The address
+//! the account left is told. Every change revokes the tokens minted before it, which
+//! carry the old `email` and `emailVerified`.
 
 use crate::{
     audit::{
@@ -23,7 +25,7 @@ use crate::{
         password_reset::callback_target,
         repo::{self, LinkOutcome, Session},
         session,
-        types::{Email, User},
+        types::{Email, Password, User},
     },
     client::ClientInfo,
     error::{AppError, FieldError},
@@ -121,13 +123,25 @@ pub fn request_verification(
     )
 }
 
-/// Asks to move `user`'s account to `new`. A verified address is asked to approve it
-/// first; otherwise (and once approved) a link goes to `new`, and the account moves when
-/// it is opened. An address another account has gets the same answer and no email.
+/// What the person asking to move an account showed besides its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The account's password, checked in this request.
+    Password,
+    /// Nothing: a session may be a browser left signed in, or a token lifted from a
+    /// script.
+    SessionOnly,
+}
+
+/// Asks to move `user`'s account to `new`. The current address approves it first when
+/// it is verified, or when nothing but the session vouches for the request; otherwise
+/// (and once approved) a link goes to `new`, and the account moves when it is opened.
+/// An address another account has gets the same answer and no email.
 pub async fn request_email_change(
     state: &AppState,
     user: &User,
     new: Email,
+    proof: Proof,
     callback: &RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
@@ -143,7 +157,7 @@ pub async fn request_email_change(
     state.limits.email_to_new_address(new.as_str())?;
     let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
         .user(&user.id, &user.email);
-    if user.email_verified {
+    if user.email_verified || proof == Proof::SessionOnly {
         let purpose = Purpose::ApproveEmailChange;
         email_tokens::mail_link(state, user, purpose, new.as_str(), callback).await?;
         let entry = entry.detail("to be approved from the current address");
@@ -501,10 +515,15 @@ struct ChangeEmailBody {
     #[serde(rename = "callbackURL")]
     #[schema(rename = "callbackURL")]
     callback_url: Option<String>,
+    /// The account's password. Without it the current address approves the move first,
+    /// as it always does when it is verified.
+    #[schema(min_length = 1)]
+    password: Option<String>,
 }
 
-/// Mails a link to a new address (once the current address, when it is verified, has
-/// approved the move); the caller's account moves to it when the link is opened. An
+/// Mails a link to a new address once the current address has approved the move (asked
+/// for by email first, unless the body carries the password and the current address
+/// was never verified); the caller's account moves to it when the link is opened. An
 /// address that has an account is answered the same, and gets no email.
 #[utoipa::path(
     post,
@@ -545,6 +564,16 @@ async fn change_email(
         VERIFIED_PAGE,
         "INVALID_CALLBACK_URL",
     )?;
-    request_email_change(&state, &user, new, &callback, &client).await?;
+    let proof = match body.password.as_deref() {
+        None => Proof::SessionOnly,
+        Some(password) => {
+            let password = Password::presented("password", password)
+                .map_err(|e| AppError::Validation(vec![e]))?;
+            let event = EventKind::EmailChangeRequested;
+            session::check_password(&state, &client, &user, event, "password", password).await?;
+            Proof::Password
+        }
+    };
+    request_email_change(&state, &user, new, proof, &callback, &client).await?;
     Ok(Json(Updated { status: true }))
 }

@@ -379,7 +379,9 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
         Some(email_verification::VERIFIED_PAGE),
         &state.site.public_origin,
     );
-    email_verification::request_email_change(&state, &user, new, &callback, &client).await?;
+    let proof = email_verification::Proof::Password;
+    email_verification::request_email_change(&state, &user, new, proof, &callback, &client)
+        .await?;
     leptos_axum::redirect(EMAIL_CHANGE_REQUESTED);
     Ok(())
 }

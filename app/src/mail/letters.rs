@@ -114,8 +114,9 @@ pub fn approve_email_change(
             action: "Approve the new address",
             after: vec![
                 "If you did not ask for this, do not open the link: the account keeps this \
-                 address. Someone may know your password, so change it from the account \
-                 page, with \"sign out my other sessions\" checked."
+                 address. Someone may know your password, or use a browser left signed in \
+                 to your account, so change your password from the account page, with \
+                 \"sign out my other sessions\" checked."
                     .to_owned(),
             ],
         },

@@ -61,13 +61,14 @@ async fn send_verification(app: &TestApp, user: &TestUser) -> reqwest::Response 
     .await
 }
 
+/// Asks to move `user`'s account to `new`, with the account's password.
 async fn change_email(app: &TestApp, user: &TestUser, new: &str) -> reqwest::Response {
-    app.auth_post(
-        "/api/auth/change-email",
-        &user.session_token,
-        &json!({ "newEmail": new }),
-    )
-    .await
+    change_email_with(app, user, json!({ "newEmail": new, "password": PASSWORD })).await
+}
+
+async fn change_email_with(app: &TestApp, user: &TestUser, body: Value) -> reqwest::Response {
+    app.auth_post("/api/auth/change-email", &user.session_token, &body)
+        .await
 }
 
 /// A new user whose address is verified: the verification link was sent and opened.
@@ -552,6 +553,56 @@ async fn a_verified_address_approves_a_change_before_the_new_address_gets_its_li
     assert_eq!(mail.subject, "Confirm your new email address for Taskboard");
     assert_eq!(location(&open(&app, &mail.link()).await), "/email-verified");
     assert_eq!(app.user_of(&ada.session_token).await.email, new.as_str());
+}
+
+#[tokio::test]
+async fn a_session_alone_moves_no_account_without_its_current_address_even_unverified() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let new = new_address();
+    let response = change_email_with(&app, &ada, json!({ "newEmail": new })).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": true}),
+        "Better Auth's client gets its usual answer"
+    );
+    let approval = app.mail.message_to(&ada.email).await;
+    assert_eq!(
+        approval.subject,
+        "Approve the new email address of your Taskboard account"
+    );
+    assert!(
+        app.mail.delivered_to(&new).is_empty(),
+        "whoever holds only the session gets no link at an address of their choosing"
+    );
+    let scanned = open(&app, &approval.link()).await;
+    assert_eq!(location(&scanned), "/email-verified?error=UNAUTHORIZED");
+    let opened = open_as(&app, &ada, &approval.link()).await;
+    assert_eq!(location(&opened), "/email-verified?approved=true");
+    let mail = app.mail.message_to(&new).await;
+    assert_eq!(location(&open(&app, &mail.link()).await), "/email-verified");
+    assert_eq!(app.user_of(&ada.session_token).await.email, new.as_str());
+}
+
+#[tokio::test]
+async fn a_wrong_password_asks_nothing_of_either_address() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let new = new_address();
+    let body = json!({ "newEmail": new, "password": "not the password at all" });
+    let refused = change_email_with(&app, &ada, body).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(code(refused).await, "INVALID_PASSWORD");
+    // Asked for after the refused one: once it is here, anything the first sent would be.
+    let later = new_address();
+    assert_eq!(
+        change_email(&app, &ada, &later).await.status(),
+        StatusCode::OK
+    );
+    app.mail.message_to(&later).await;
+    assert!(app.mail.delivered_to(&new).is_empty());
+    assert!(app.mail.delivered_to(&ada.email).is_empty());
 }
 
 #[tokio::test]
