@@ -320,12 +320,17 @@ pub enum IssuedElsewhere {
 }
 
 /// The standing of the trusted issuer's user `id`, whose account is made on the first
-/// request that names it (from the token's email and name) and kept after, so the same
-/// person has the same tasks on every request. Such an account has no password.
+/// request that names it (from the token's email and name, verified only when the
+/// issuer says so) and kept after, so the same person has the same tasks on every
+/// request. Such an account has no password; while its address is not verified, a reset
+/// link to that address lets the address's owner take the account over
+/// (`password_reset::request_reset`), so an issuer's unchecked `email` holds no address
+/// for good.
 pub async fn issued_elsewhere(
     pool: &Pool,
     id: &str,
     email: &str,
+    email_verified: bool,
     name: &str,
     now: Timestamp,
 ) -> Result<IssuedElsewhere, sqlx::Error> {
@@ -340,11 +345,12 @@ pub async fn issued_elsewhere(
         None => {
             sqlx::query(
                 "insert into users (id, email, name, password_hash, email_verified, created_at, \
-                 updated_at) values ($1, $2, $3, '', 0, $4, $4) on conflict do nothing",
+                 updated_at) values ($1, $2, $3, '', $4, $5, $5) on conflict do nothing",
             )
             .bind(id)
             .bind(email)
             .bind(name)
+            .bind(i32::from(email_verified))
             .bind(now)
             .execute(pool)
             .await?;

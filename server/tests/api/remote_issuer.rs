@@ -106,6 +106,92 @@ async fn a_disabled_account_of_the_issuers_users_is_refused_here() {
 }
 
 #[tokio::test]
+async fn an_address_the_issuer_never_verified_is_not_held_for_good_by_its_user() {
+    let (issuer, api) = issuer_and_api().await;
+    // Mallory signs up at the issuer with Ada's address, which nobody there verifies, and
+    // her first request here makes an account that holds it.
+    let ada_address = format!("ada-{}@example.com", uuid::Uuid::new_v4());
+    let mallory = issuer.user_with_email(&ada_address).await;
+    assert_eq!(payload(&mallory.jwt)["emailVerified"], false);
+    assert_eq!(api.get_tasks(&mallory.jwt, "").await.status(), StatusCode::OK);
+    let signed_up = api.sign_up("Ada", &ada_address, PASSWORD).await;
+    assert_eq!(signed_up.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Ada's reset here reaches her inbox, and she takes the account over.
+    let asked = api
+        .post_json(
+            "/api/auth/request-password-reset",
+            &json!({ "email": ada_address }),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let token = api.mail.message_to(&ada_address).await.token();
+    let new_password = "ada takes her address back";
+    let reset = api
+        .post_json(
+            "/api/auth/reset-password",
+            &json!({ "token": token, "newPassword": new_password }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let signed_in = api.sign_in(&ada_address, new_password).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let refused = api.get_tasks(&mallory.jwt, "").await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "the issuer no longer speaks for the account"
+    );
+}
+
+#[tokio::test]
+async fn an_address_the_issuer_verified_stays_its_users_and_gets_no_reset_here() {
+    let (issuer, api) = issuer_and_api().await;
+    let grace = issuer.new_user().await;
+    let asked = issuer
+        .auth_post(
+            "/api/auth/send-verification-email",
+            &grace.session_token,
+            &json!({ "email": grace.email }),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let link = issuer.mail.message_to(&grace.email).await.link();
+    issuer.client.get(link).send().await.unwrap();
+    let verified = issuer.jwt_for(&grace.session_token).await;
+    assert_eq!(payload(&verified)["emailVerified"], true);
+    assert_eq!(api.get_tasks(&verified, "").await.status(), StatusCode::OK);
+
+    let asked = api
+        .post_json(
+            "/api/auth/request-password-reset",
+            &json!({ "email": grace.email }),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    // A verification for another address, asked for after the reset, arrives; had the
+    // reset been sent, it would have arrived first.
+    let later = api.new_user().await;
+    let resend = api
+        .auth_post(
+            "/api/auth/send-verification-email",
+            &later.session_token,
+            &json!({ "email": later.email }),
+        )
+        .await;
+    assert_eq!(resend.status(), StatusCode::OK);
+    api.mail.message_to(&later.email).await;
+    let resets = api
+        .mail
+        .delivered_to(&grace.email)
+        .into_iter()
+        .filter(|mail| mail.subject == "Reset your Taskboard password")
+        .count();
+    assert_eq!(resets, 0, "the issuer's user signs in there: no reset here");
+    assert_eq!(api.get_tasks(&verified, "").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn under_required_verification_the_issuers_unverified_users_are_refused_until_verified() {
     let issuer = TestApp::spawn_with(&[("JWT_ALGORITHM", "EdDSA")]).await;
     let jwks = issuer.url("/api/auth/jwks");
