@@ -22,7 +22,6 @@ function server(serverPort: number, dir: string, env: Record<string, string>) {
       JWT_SECRET_KEY: "end-to-end-test-secret-not-for-production-0123456789",
       LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
       LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_HASH_FILES: "true",
       RUST_LOG: "warn",
       ...env,
     },

@@ -22,6 +22,30 @@ use std::{
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/taskboard.db?mode=rwc";
 
+/// Leptos's settings from the environment, where the build's own settings fill in what
+/// the environment leaves out. cargo-leptos builds the site with hashed file names
+/// (`hash-files` in Cargo.toml) and tells the compiler so; a release binary started
+/// without `LEPTOS_HASH_FILES` would otherwise link `/pkg/taskboard.js` while the site
+/// holds `taskboard.<hash>.js`, and serve every page unstyled and never hydrated.
+pub fn site_options() -> anyhow::Result<LeptosOptions> {
+    let mut options = leptos::config::get_configuration(None)?.leptos_options;
+    options.hash_files = hash_files(
+        std::env::var("LEPTOS_HASH_FILES").ok().as_deref(),
+        option_env!("LEPTOS_HASH_FILES"),
+    )?;
+    Ok(options)
+}
+
+/// Whether page links name hashed files: as the environment says, else as the build did.
+fn hash_files(run: Option<&str>, build: Option<&str>) -> anyhow::Result<bool> {
+    match run.or(build) {
+        None => Ok(false),
+        Some(value) => value.trim().parse().with_context(|| {
+            format!("LEPTOS_HASH_FILES is {value:?}: write true or false")
+        }),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub leptos_options: LeptosOptions,
@@ -590,6 +614,17 @@ mod tests {
     use std::collections::HashMap;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-long";
+
+    #[test]
+    fn a_binary_built_with_hashed_files_links_them_unless_told_otherwise() {
+        assert!(hash_files(None, Some("true")).unwrap());
+        assert!(!hash_files(Some("false"), Some("true")).unwrap());
+        assert!(hash_files(Some("true"), None).unwrap());
+        assert!(!hash_files(None, None).unwrap());
+        assert!(!hash_files(None, Some("false")).unwrap());
+        let error = hash_files(Some("yes"), Some("true")).unwrap_err();
+        assert!(error.to_string().contains("LEPTOS_HASH_FILES"), "{error}");
+    }
 
     fn config(vars: &[(&str, &str)], mode: Mode) -> anyhow::Result<Config> {
         let vars: HashMap<String, String> = vars

@@ -8,7 +8,6 @@
 
 use anyhow::{bail, Context};
 use app::auth::types::Email;
-use leptos::config::get_configuration;
 use server::{
     config::{Config, DEFAULT_DATABASE_URL},
     database::{connect, Database},
@@ -42,7 +41,7 @@ async fn main() -> anyhow::Result<ExitCode> {
 }
 
 async fn serve() -> anyhow::Result<()> {
-    let leptos_options = get_configuration(None)?.leptos_options;
+    let leptos_options = server::config::site_options()?;
     let config = Config::from_env(leptos_options)?;
     let app = Application::build(config).await?;
     tracing::info!("Taskboard is listening on http://{}", app.address());
@@ -58,7 +57,7 @@ async fn serve() -> anyhow::Result<()> {
 /// refresh onto the successor.
 async fn rotate_keys(compromised: bool) -> anyhow::Result<()> {
     use app::auth::signing_keys;
-    let config = Config::from_env(get_configuration(None)?.leptos_options)?;
+    let config = Config::from_env(server::config::site_options()?)?;
     if !signing_keys::is_asymmetric(config.tokens.algorithm) {
         bail!("JWT_ALGORITHM signs with the shared secret: there are no key pairs to rotate");
     }

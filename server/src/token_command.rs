@@ -85,7 +85,7 @@ async fn execute(args: &[String]) -> anyhow::Result<Option<AppError>> {
     if let Command::Mint(mint) = &command {
         may_mint(cfg!(debug_assertions), mint.allow_release)?;
     }
-    let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    let leptos_options = crate::config::site_options()?;
     let config = Config::from_env(leptos_options)?;
     let db = database::connect(&config.database).await?;
     let outcome = perform(&db, config.tokens, command).await;
