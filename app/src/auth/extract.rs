@@ -168,7 +168,7 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
             &state.db,
             &claims.sub,
             email.as_str(),
-            claims.issuer_email_verified == Some(true),
+            claims.issuer_email_verified,
             &name,
             state.clock.now(),
         )

@@ -72,10 +72,8 @@ pub fn callback_target(
 /// Asks for a reset link for `email`. At most `RATE_LIMIT_EMAILS_PER_ADDRESS` a window
 /// per address, counted whether or not it has an account, so the limit says nothing
 /// about which addresses do, and `RATE_LIMIT_EMAIL_REQUESTS` per client. Nothing is sent
-/// for an unknown address, a disabled account, or a trusted issuer's user (no password
-/// here: they sign in there) whose address the issuer verified. One whose address it
-/// never verified gets the link: the issuer's word did not prove the address, so its
-/// owner may take the account over rather than find the address held for good.
+/// for an unknown address, a disabled account or one without a password (a trusted
+/// issuer's user, who signs in there).
 pub fn request_reset(
     state: &AppState,
     email: Email,
@@ -89,7 +87,7 @@ pub fn request_reset(
         callback,
         client,
         EventKind::PasswordResetRequested,
-        |user, hash| !user.banned && (!hash.is_empty() || !user.email_verified),
+        |user, hash| !user.banned && !hash.is_empty(),
     )
 }
 

@@ -68,7 +68,10 @@ pub struct Session {
     pub token_unseen: bool,
 }
 
-/// Inserts a user with the `user` role; `Ok(None)` when the email is taken.
+/// Inserts a user with the `user` role; `Ok(None)` when the email is taken. An address
+/// that a trusted issuer's user holds only on the issuer's `emailVerified: false` is
+/// taken from them first (`issued_elsewhere`): their account keeps its id and tasks under
+/// an address of the reserved `.invalid` domain, which no mail reaches.
 pub async fn insert_user(
     pool: &Pool,
     name: &str,
@@ -89,6 +92,16 @@ pub async fn insert_user(
         banned: false,
         ban_reason: None,
     };
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "update users set email = $1, updated_at = $2 \
+         where email = $3 and password_hash = '' and email_verified = 0",
+    )
+    .bind(format!("{}@unverified.invalid", db::new_id()))
+    .bind(&user.created_at)
+    .bind(&user.email)
+    .execute(&mut *tx)
+    .await?;
     let inserted = sqlx::query(
         "insert into users (id, email, name, password_hash, email_verified, created_at, updated_at) \
          values ($1, $2, $3, $4, 0, $5, $6)",
@@ -99,10 +112,13 @@ pub async fn insert_user(
     .bind(password_hash)
     .bind(&user.created_at)
     .bind(&user.updated_at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await;
     match inserted {
-        Ok(_) => Ok(Some(user)),
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Some(user))
+        }
         Err(e) if db::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e),
     }
@@ -320,24 +336,28 @@ pub enum IssuedElsewhere {
 }
 
 /// The standing of the trusted issuer's user `id`, whose account is made on the first
-/// request that names it (from the token's email and name, verified only when the
-/// issuer says so) and kept after, so the same person has the same tasks on every
-/// request. Such an account has no password; while its address is not verified, a reset
-/// link to that address lets the address's owner take the account over
-/// (`password_reset::request_reset`), so an issuer's unchecked `email` holds no address
-/// for good.
+/// request that names it (from the token's email and name) and kept after, so the same
+/// person has the same tasks on every request. Such an account has no password.
+///
+/// Its address is held (verified) unless the issuer said `emailVerified: false`: an
+/// address the issuer never checked may be anybody's, so a sign-up with it takes it
+/// (`insert_user`), and the issuer's user keeps their account under its id. A claim the
+/// issuer leaves out is taken as its word for the address, as before this rule; a later
+/// token that says `true` marks the address verified, never the other way.
 pub async fn issued_elsewhere(
     pool: &Pool,
     id: &str,
     email: &str,
-    email_verified: bool,
+    issuer_says_verified: Option<bool>,
     name: &str,
     now: Timestamp,
 ) -> Result<IssuedElsewhere, sqlx::Error> {
     let standing = || {
-        sqlx::query("select password_hash, banned from users where id = $1")
-            .bind(id)
-            .fetch_optional(pool)
+        sqlx::query(
+            "select email, password_hash, email_verified, banned from users where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
     };
     // Read first: only a person's first request writes.
     let row = match standing().await? {
@@ -350,7 +370,7 @@ pub async fn issued_elsewhere(
             .bind(id)
             .bind(email)
             .bind(name)
-            .bind(i32::from(email_verified))
+            .bind(i32::from(issuer_says_verified != Some(false)))
             .bind(now)
             .execute(pool)
             .await?;
@@ -360,6 +380,16 @@ pub async fn issued_elsewhere(
             }
         }
     };
+    let unverified = row.try_get::<i64, _>("email_verified")? == 0;
+    if unverified && issuer_says_verified == Some(true) && row.try_get::<String, _>("email")? == email {
+        sqlx::query(
+            "update users set email_verified = 1 where id = $1 and email = $2 and password_hash = ''",
+        )
+        .bind(id)
+        .bind(email)
+        .execute(pool)
+        .await?;
+    }
     Ok(if !row.try_get::<String, _>("password_hash")?.is_empty() {
         IssuedElsewhere::LocalAccount
     } else if row.try_get::<i64, _>("banned")? != 0 {
