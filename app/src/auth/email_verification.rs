@@ -152,9 +152,10 @@ pub async fn request_email_change(
         )
         .with_code("EMAIL_IS_THE_SAME")]));
     }
-    // Both emails are counted here, the approval's and the new address's link.
+    // The approval and the new address's link both count against the account; the new
+    // address counts when its link goes (`link_new_address`), so that approvals nobody
+    // opens cannot use up the moves to someone's address.
     state.limits.email_about_account(&user.id)?;
-    state.limits.email_to_new_address(new.as_str())?;
     let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
         .user(&user.id, &user.email);
     if user.email_verified || proof == Proof::SessionOnly {
@@ -176,6 +177,7 @@ async fn link_new_address(
     callback: &RedirectTarget,
     entry: Entry<'_>,
 ) -> Result<(), AppError> {
+    state.limits.email_to_new_address(new.as_str())?;
     let taken = repo::find_user_with_hash_by_email(&state.db, new.as_str())
         .await?
         .is_some();

@@ -317,6 +317,23 @@ async fn naming_someones_address_as_a_new_one_does_not_use_up_their_resets() {
 }
 
 #[tokio::test]
+async fn moves_nobody_approved_do_not_use_up_the_moves_to_an_address() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_EMAILS_PER_ADDRESS", "2/1h")]).await;
+    let (mallory, ada) = (app.new_user().await, app.new_user().await);
+    let wanted = new_address();
+    for _ in 0..3 {
+        let asked = change_email_with(&app, &mallory, json!({ "newEmail": wanted })).await;
+        assert_eq!(asked.status(), StatusCode::OK);
+    }
+    let moved = change_email(&app, &ada, &wanted).await;
+    assert_eq!(moved.status(), StatusCode::OK);
+    assert_eq!(
+        app.mail.message_to(&wanted).await.subject,
+        "Confirm your new email address for Taskboard"
+    );
+}
+
+#[tokio::test]
 async fn a_link_may_only_lead_to_a_page_of_this_site() {
     let app = TestApp::spawn().await;
     let ada = app.new_user().await;
