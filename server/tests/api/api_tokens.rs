@@ -279,6 +279,50 @@ async fn an_api_tokens_session_is_marked_as_one_and_a_browser_calling_itself_one
 }
 
 #[tokio::test]
+async fn the_account_page_lists_api_tokens_apart_from_the_browsers_signed_in() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let cookie = session_cookie(&user.session_token);
+    issued_token(&app, &cookie).await;
+    sign_in_calling_itself(&app, &user.email, "API token (tasks:read)").await;
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    // The items of the list named `name`, as the server renders the page.
+    let items = |name: &str| {
+        let list = html
+            .split(&format!(r#"aria-label="{name}""#))
+            .nth(1)
+            .and_then(|rest| rest.split("</ul>").next())
+            .unwrap_or_else(|| panic!("no list {name} in {html}"));
+        list.split("<li")
+            .skip(1)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let tokens = items("API tokens");
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(tokens[0].contains("API token (tasks:read)"), "{tokens:?}");
+    assert!(html.contains("Your API tokens"));
+    let sessions = items("Sessions");
+    assert_eq!(
+        sessions.len(),
+        2,
+        "this browser, and the one calling itself a token: {sessions:?}"
+    );
+    assert!(sessions.iter().any(|s| s.contains("This browser")));
+    assert!(sessions
+        .iter()
+        .any(|s| s.contains("API token (tasks:read)")));
+}
+
+#[tokio::test]
 async fn an_api_token_outlives_signing_out_the_browser_that_issued_it_but_not_signing_out_everywhere(
 ) {
     let app = TestApp::spawn().await;
