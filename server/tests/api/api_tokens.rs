@@ -69,12 +69,7 @@ async fn the_account_page_issues_a_read_only_token_whose_session_is_listed_and_r
         .await;
     assert_eq!(write.status(), StatusCode::FORBIDDEN);
 
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = listed_by_better_auth(&app, &user.session_token).await;
     let session = listed
         .iter()
         .find(|s| s["id"] == claims["sid"])
@@ -133,12 +128,7 @@ async fn issuing_an_api_token_refuses_unknown_scopes_and_lifetimes_past_the_maxi
         .contains("at most 7 days on this site"));
     let unknown = issue(&app, Some(&cookie), "admin", "3600").await;
     assert!(unknown.status().is_client_error(), "{}", unknown.status());
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = listed_by_better_auth(&app, &user.session_token).await;
     assert_eq!(listed.len(), 1, "no session was made");
 }
 
@@ -239,7 +229,16 @@ async fn sign_in_calling_itself(app: &TestApp, email: &str, user_agent: &str) ->
 
 /// The sessions the account page lists (`/fn/list-sessions`) to the holder of `cookie`.
 async fn listed_on_the_account_page(app: &TestApp, cookie: &str) -> Vec<Value> {
-    let listed = call(app, "/fn/list-sessions", Some(cookie), &[]).await;
+    sessions_in(call(app, "/fn/list-sessions", Some(cookie), &[]).await).await
+}
+
+/// The sessions Better Auth's `list-sessions` answers to `session_token`.
+async fn listed_by_better_auth(app: &TestApp, session_token: &str) -> Vec<Value> {
+    sessions_in(app.auth_get("/api/auth/list-sessions", session_token).await).await
+}
+
+/// The sessions a list answers: a 200 with a JSON array.
+async fn sessions_in(listed: Response) -> Vec<Value> {
     assert_eq!(listed.status(), StatusCode::OK);
     listed.json().await.unwrap()
 }
@@ -268,12 +267,7 @@ async fn an_api_tokens_session_is_marked_as_one_and_a_browser_calling_itself_one
         "a browser is a session whatever it calls itself"
     );
 
-    let contract: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let contract = listed_by_better_auth(&app, &user.session_token).await;
     assert_eq!(contract.len(), 3, "Better Auth's list keeps every session");
     assert!(contract.iter().all(|s| s.get("apiToken").is_none()));
 }
