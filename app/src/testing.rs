@@ -49,5 +49,6 @@ pub fn new_session(user_id: &str) -> crate::auth::repo::NewSession<'_> {
         ip_address: None,
         user_agent: None,
         verified_hash: None,
+        api_token: false,
     }
 }

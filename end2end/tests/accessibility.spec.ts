@@ -208,4 +208,5 @@ async function tryAnOperation(page: Page): Promise<void> {
 async function issueToken(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Issue token" }).click();
   await expect(page.getByRole("textbox", { name: "API token" })).toBeVisible();
+  await expect(page.getByRole("list", { name: "API tokens" })).toBeVisible();
 }

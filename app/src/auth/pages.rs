@@ -1,5 +1,5 @@
 //! The sign-in and sign-up pages, the header's account area, and the account page (its
-//! sessions, and "Use the API").
+//! sessions, and "Use the API" with its API tokens).
 
 use crate::{
     auth::{
@@ -234,9 +234,10 @@ pub fn AccountArea(user: UserResource) -> impl IntoView {
     }
 }
 
-/// The account page: every session of the signed-in user, each one revocable, a way to
-/// sign out everywhere at once, API tokens for scripts (whose sessions are listed with
-/// the others), and the account itself: name, password, deletion.
+/// The account page: every browser and client signed in to the user's account, each one
+/// revocable, a way to sign out everywhere at once, API tokens for scripts (each with a
+/// session of its own, listed and revoked under "Use the API"), and the account itself:
+/// name, password, deletion.
 pub struct AccountPage;
 
 #[lazy_route]
@@ -247,34 +248,48 @@ impl LazyRoute for AccountPage {
 
     fn view(_this: Self) -> AnyView {
         let issue = ServerAction::<IssueApiToken>::new();
+        let revoke = ServerAction::<RevokeSession>::new();
+        let sessions = Resource::new(
+            move || (revoke.version().get(), issue.version().get()),
+            |_| list_sessions(),
+        );
         view! {
-            {sessions_list(issue)}
-            {use_the_api(issue)}
+            {sessions_list(sessions, revoke)}
+            {use_the_api(issue, sessions, revoke)}
             {account_settings()}
         }
         .into_any()
     }
 }
 
-fn sessions_list(issue: ServerAction<IssueApiToken>) -> impl IntoView {
-    let revoke = ServerAction::<RevokeSession>::new();
+/// The user's sessions, browsers' and API tokens' alike, as `list_sessions` answers them.
+type SessionsResource = Resource<Result<Vec<SessionInfo>, AppError>>;
+
+/// The browsers and clients signed in: the sessions that are not an API token's (those
+/// are listed under "Use the API"). A session is an API token's by the mark the server
+/// gave it, not by its user agent, which whoever signs in chooses: a browser that calls
+/// itself "API token (tasks:read)" is listed here.
+fn sessions_list(sessions: SessionsResource, revoke: ServerAction<RevokeSession>) -> impl IntoView {
     let everywhere = ServerAction::<SignOutEverywhere>::new();
-    let sessions = Resource::new(
-        move || (revoke.version().get(), issue.version().get()),
-        |_| list_sessions(),
-    );
     let ready = crate::hydrated();
     view! {
         <Title text="Your sessions · Taskboard" />
         <section class="card account-page" aria-labelledby="account-title">
             <h1 id="account-title">"Your sessions"</h1>
-            <p>"Every browser and client signed in to your account. Sign out any you do not recognise."</p>
+            <p>
+                "Every browser and client signed in to your account. Sign out any you do not recognise. "
+                "Your API tokens are listed under “Use the API”."
+            </p>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
                         Ok(list) => EitherOf3::A(view! {
                             <ul class="sessions" aria-label="Sessions">
-                                {list.into_iter().map(|s| view! { <SessionRow session=s revoke ready /> }).collect_view()}
+                                {list
+                                    .into_iter()
+                                    .filter(|s| !s.api_token)
+                                    .map(|s| view! { <SessionRow session=s revoke ready /> })
+                                    .collect_view()}
                             </ul>
                         }),
                         Err(e) if e.needs_sign_in() => EitherOf3::B(view! { <Redirect path="/sign-in?next=/account" /> }),
@@ -283,7 +298,10 @@ fn sessions_list(issue: ServerAction<IssueApiToken>) -> impl IntoView {
                 })}
             </Transition>
             <ActionForm action=everywhere>
-                <button type="submit" class="danger" disabled=everywhere.pending()>
+                <p class="hint" id="everywhere-hint">
+                    "Signs out every browser, this one included, and revokes your API tokens."
+                </p>
+                <button type="submit" class="danger" disabled=everywhere.pending() aria-describedby="everywhere-hint">
                     {move || if everywhere.pending().get() { "Signing out…" } else { "Sign out everywhere" }}
                 </button>
             </ActionForm>
@@ -344,9 +362,12 @@ fn account_settings() -> impl IntoView {
                     error=Signal::derive(move || change_error().and_then(|e| e.message_for("newPassword"))) />
                 <p class="hint">"At least 8 characters, and not one of the common passwords."</p>
                 <label class="check">
-                    <input type="checkbox" name="sign_out_others" value="on" checked />
+                    <input type="checkbox" name="sign_out_others" value="on" checked aria-describedby="sign-out-others-hint" />
                     "Sign out my other sessions"
                 </label>
+                <p class="hint" id="sign-out-others-hint">
+                    "And revoke your API tokens. A new password stops them working either way: issue new ones after."
+                </p>
                 <p class="form-error" role="alert">{move || form_error(change_error())}</p>
                 <p class="saved" role="status">{move || changed().then_some("Password changed.")}</p>
                 <button type="submit" class="primary" disabled=change.pending()>
@@ -375,8 +396,12 @@ fn account_settings() -> impl IntoView {
 /// `/docs`, and a form that issues a token. The token comes back in the server
 /// function's answer and nowhere else, so the form needs the wasm: without it a plain
 /// post would issue a token that no page could show. Its button waits for it, as the
-/// session list's do.
-fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
+/// session list's do. Below the form, the API tokens the user has, each revocable.
+fn use_the_api(
+    issue: ServerAction<IssueApiToken>,
+    sessions: SessionsResource,
+    revoke: ServerAction<RevokeSession>,
+) -> impl IntoView {
     let access = Resource::new(|| (), |_| load_api_access());
     let ready = crate::hydrated();
     let error = move || {
@@ -402,10 +427,11 @@ fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
                         <pre class="curl"><code>{curl_lines(&access)}</code></pre>
                         <p>
                             "Or issue a token here, for a script that should not know your password. "
-                            "It has a session of its own, listed above, that you can sign out like any other."
+                            "It has a session of its own, so signing out of this browser does not end it: "
+                            "revoke it under “Your API tokens” below, or with “Sign out everywhere”."
                         </p>
                         <p>
-                            "Signing that session out refuses the token at once here, but a service that checks only its signature and claims (one that verifies against "
+                            "Revoking it refuses the token at once here, but a service that checks only its signature and claims (one that verifies against "
                             <code>"/api/auth/jwks"</code>
                             ", say) accepts it until it expires, so choose the shortest lifetime that works."
                         </p>
@@ -436,6 +462,21 @@ fn use_the_api(issue: ServerAction<IssueApiToken>) -> impl IntoView {
                 })}
             </Transition>
             {move || issued().map(|issued| view! { <IssuedToken issued /> })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // An error is shown, or sends to sign-in, in the list of sessions.
+                    let tokens: Vec<_> = sessions
+                        .await
+                        .map(|list| list.into_iter().filter(|s| s.api_token).collect())
+                        .unwrap_or_default();
+                    (!tokens.is_empty()).then(|| view! {
+                        <h3>"Your API tokens"</h3>
+                        <ul class="sessions" aria-label="API tokens">
+                            {tokens.into_iter().map(|token| view! { <ApiTokenRow token revoke ready /> }).collect_view()}
+                        </ul>
+                    })
+                })}
+            </Transition>
         </section>
     }
 }
@@ -527,10 +568,11 @@ fn SessionRow(
 ) -> impl IntoView {
     let device = describe_client(session.user_agent.as_deref());
     let id = session.id.clone();
+    let name = format!("Sign out {device}");
     view! {
         <li class="session">
             <div>
-                <strong>{device.clone()}</strong>
+                <strong>{device}</strong>
                 {session.current.then(|| view! { <span class="badge">"This browser"</span> })}
                 <p class="meta">
                     {session.ip_address.unwrap_or_else(|| "unknown address".to_owned())}
@@ -538,14 +580,52 @@ fn SessionRow(
                     " · last used " {short_time(&session.last_used_at)}
                 </p>
             </div>
-            {(!session.current).then(|| view! {
-                <button type="button" class="ghost" disabled=move || revoke.pending().get() || !ready.get()
-                    aria-label=format!("Sign out {device}")
-                    on:click=move |_| { revoke.dispatch(RevokeSession { id: id.clone() }); }>
-                    "Sign out"
-                </button>
-            })}
+            {(!session.current).then(|| revoke_button(revoke, ready, id, name, "Sign out"))}
         </li>
+    }
+}
+
+/// An API token's session: what it may do (its label, `API token (tasks:read)`), when it
+/// was issued and when it expires. Not when it was last used: the token's requests do not
+/// touch its session's row, so that is not known.
+#[component]
+fn ApiTokenRow(
+    token: SessionInfo,
+    revoke: ServerAction<RevokeSession>,
+    ready: ReadSignal<bool>,
+) -> impl IntoView {
+    let label = token.user_agent.unwrap_or_else(|| "API token".to_owned());
+    let issued = short_time(&token.created_at);
+    // Two tokens of one scope are told apart by when they were issued.
+    let name = format!("Revoke {label}, issued {issued}");
+    view! {
+        <li class="session">
+            <div>
+                <strong>{label}</strong>
+                <p class="meta">
+                    "issued " {issued} " · expires " {short_time(&token.expires_at)}
+                </p>
+            </div>
+            {revoke_button(revoke, ready, token.id, name, "Revoke")}
+        </li>
+    }
+}
+
+/// A button that ends the session `id` through `revoke`, named `name` for a screen
+/// reader. It waits for the wasm: the list it is in is refreshed in place after.
+fn revoke_button(
+    revoke: ServerAction<RevokeSession>,
+    ready: ReadSignal<bool>,
+    id: String,
+    name: String,
+    text: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="button" class="ghost" disabled=move || revoke.pending().get() || !ready.get()
+            aria-label=name
+            on:click=move |_| { revoke.dispatch(RevokeSession { id: id.clone() }); }>
+            {text}
+        </button>
     }
 }
 

@@ -38,7 +38,7 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for Role {
 
 const SESSION_COLUMNS: &str = "s.id as session_id, s.user_id as session_user_id, s.expires_at, \
      s.created_at as session_created_at, s.updated_at as session_updated_at, s.ip_address, \
-     s.user_agent, s.previous_token_hash, s.token_unseen";
+     s.user_agent, s.previous_token_hash, s.token_unseen, s.api_token";
 
 /// A session row as clients see it (Better Auth's `session` shape, without the token).
 /// `updated_at` is when it was last used: refreshed, or extended by sliding.
@@ -66,6 +66,12 @@ pub struct Session {
     #[serde(skip)]
     #[sqlx(try_from = "db::Flag")]
     pub token_unseen: bool,
+    /// Whether the session carries an API token (`NewSession::api_token`). Left out of
+    /// the JSON: Better Auth's session has no such field, and its `list-sessions` lists
+    /// every session.
+    #[serde(skip)]
+    #[sqlx(try_from = "db::Flag")]
+    pub api_token: bool,
 }
 
 /// Inserts a user with the `user` role; `Ok(None)` when the email is taken. An address
@@ -158,6 +164,10 @@ pub struct NewSession<'a> {
     /// For a sign-in: the password hash the typed password was checked against, which
     /// must still be the user's.
     pub verified_hash: Option<&'a str>,
+    /// Whether the session is an API token's (`session::issue_api_token`), as the
+    /// account page lists it; `false` for every sign-in. Set by the server, never taken
+    /// from the request as `user_agent` is.
+    pub api_token: bool,
 }
 
 /// Starts a session for a user who is not disabled (and, for a sign-in, whose password
@@ -180,6 +190,7 @@ pub async fn insert_session(
         user_agent: new.user_agent.map(str::to_owned),
         previous_token_hash: None,
         token_unseen: false,
+        api_token: new.api_token,
     };
     let mut tx = pool.begin().await?;
     let guard = match new.verified_hash {
@@ -200,8 +211,8 @@ pub async fn insert_session(
         return Ok(None);
     }
     sqlx::query(
-        "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent, api_token) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&session.id)
     .bind(&session.user_id)
@@ -211,6 +222,7 @@ pub async fn insert_session(
     .bind(session.updated_at)
     .bind(&session.ip_address)
     .bind(&session.user_agent)
+    .bind(i64::from(session.api_token))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

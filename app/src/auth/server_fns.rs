@@ -96,7 +96,7 @@ pub async fn refresh_access() -> Result<(), AppError> {
     crate::context::refresh(&state, &token).await.map(drop)
 }
 
-/// The signed-in user's active sessions, this one marked.
+/// The signed-in user's active sessions, this one marked, and those of API tokens.
 #[server(prefix = "/fn", endpoint = "list-sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let state = crate::state::AppState::from_context()?;
@@ -107,10 +107,12 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
         .map(|s| SessionInfo {
             current: s.id == current.id,
             id: s.id,
+            api_token: s.api_token,
             ip_address: s.ip_address,
             user_agent: s.user_agent,
             created_at: s.created_at.to_string(),
             last_used_at: s.updated_at.to_string(),
+            expires_at: s.expires_at.to_string(),
         })
         .collect())
 }

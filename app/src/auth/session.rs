@@ -353,6 +353,7 @@ async fn start_session(
             ip_address: client.ip_address.as_deref(),
             user_agent: client.user_agent.as_deref(),
             verified_hash,
+            api_token: false,
         },
         state.clock.now(),
     )
@@ -702,8 +703,10 @@ pub async fn issue_api_token_from(
 /// API" hand out (`via` says which, in the audit log). `None` when the user is disabled
 /// (audited as a refusal).
 ///
-/// The session is listed and revoked like any other (its user agent says what it is),
-/// and its JWT stops working the moment it is revoked. Its session token is never handed
+/// The session is marked as an API token's (`NewSession::api_token`), which the account
+/// page lists apart from the browsers signed in, and is revoked like any other session:
+/// its JWT stops working the moment it is. Signing out the session it was issued from
+/// does not end it (it is a session of its own); signing out everywhere does. Its session token is never handed
 /// out (only its hash is stored, as for every session): nothing can refresh or slide it,
 /// so it ends when its token does. A token that lives longer than `JWT_EXPIRES_IN` is
 /// still checked for revocation: the revocation set vouches for a session one token
@@ -727,6 +730,7 @@ pub async fn issue_api_token(
             ip_address: client.ip_address.as_deref(),
             user_agent: Some(&label),
             verified_hash: None,
+            api_token: true,
         },
         tokens.clock().now(),
     )
@@ -751,7 +755,8 @@ pub async fn issue_api_token(
     Ok(Some(ApiToken { token, session }))
 }
 
-/// How an API token's session is named in the list of sessions: `API token (tasks:read)`.
+/// How an API token's session is named (its `user_agent`) where it is listed: `API token
+/// (tasks:read)`.
 pub fn api_token_label(scope: &Scope) -> String {
     format!("API token ({})", scope.as_str())
 }

@@ -284,12 +284,17 @@ pub struct SessionInfo {
     pub id: String,
     /// Whether this is the session of the browser asking.
     pub current: bool,
+    /// Whether it is an API token's session rather than a browser's or a client's: the
+    /// page lists those under "Use the API".
+    pub api_token: bool,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     #[serde(serialize_with = "crate::wire_time::millis")]
     pub created_at: String,
     #[serde(serialize_with = "crate::wire_time::millis")]
     pub last_used_at: String,
+    #[serde(serialize_with = "crate::wire_time::millis")]
+    pub expires_at: String,
 }
 
 /// What a user may do: everyone is a `user`; an `admin` also manages users.

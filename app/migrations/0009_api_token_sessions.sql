@@ -1,0 +1,11 @@
+-- Which sessions carry an API token (`auth::session::issue_api_token`): 1 for those, 0
+-- for every browser or client that signed in. The account page lists the two apart, so
+-- that signing out other devices is about devices. A marker the server sets, not the
+-- user agent: whoever signs in chooses their User-Agent, and one who took the password
+-- could name their browser "API token (tasks:read)" to pass for a token in the owner's
+-- list of sessions.
+--
+-- Rows already there are not backfilled (the label in `user_agent` is not to be
+-- trusted): the API tokens issued before this migration keep showing among the
+-- sessions until they expire or are signed out.
+alter table sessions add column api_token integer not null default 0;
