@@ -59,16 +59,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Emails `user` a link that verifies their address, leading to `callback`. Counted
 /// against the account and against the verifications its address gets
 /// (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in person, or a sign-up (under its own
-/// limits), asks for it.
+/// limits), asks for it; `asked_by` is the session that asks, if any.
 pub async fn send_verification(
     state: &AppState,
     user: &User,
+    asked_by: Option<&str>,
     callback: &RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     state.limits.email_about_account(&user.id)?;
     state.limits.verification_to_address(&user.email)?;
-    email_tokens::mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
+    email_tokens::mail_link(
+        state,
+        user,
+        Purpose::VerifyEmail,
+        &user.email,
+        asked_by,
+        callback,
+    )
+    .await?;
     let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;
@@ -124,9 +133,11 @@ pub fn request_verification(
 /// Asks to move `user`'s account to `new`. A verified address is asked to approve it
 /// first; otherwise (and once approved) a link goes to `new`, and the account moves when
 /// it is opened. An address another account has gets the same answer and no email.
+/// `asked_by` is the session that asks.
 pub async fn request_email_change(
     state: &AppState,
     user: &User,
+    asked_by: &str,
     new: Email,
     callback: &RedirectTarget,
     client: &ClientInfo,
@@ -145,19 +156,22 @@ pub async fn request_email_change(
         .user(&user.id, &user.email);
     if user.email_verified {
         let purpose = Purpose::ApproveEmailChange;
-        email_tokens::mail_link(state, user, purpose, new.as_str(), callback).await?;
+        email_tokens::mail_link(state, user, purpose, new.as_str(), Some(asked_by), callback)
+            .await?;
         let entry = entry.detail("to be approved from the current address");
         record(&state.db, entry).await;
         return Ok(());
     }
-    link_new_address(state, user, new, callback, entry).await
+    link_new_address(state, user, Some(asked_by), new, callback, entry).await
 }
 
-/// Mails `new` the link that moves `user`'s account to it, and audits `entry`; an
-/// address another account has gets no email, after the same work.
+/// Mails `new` the link that moves `user`'s account to it, asked for by the session
+/// `asked_by`, and audits `entry`; an address another account has gets no email, after
+/// the same work.
 async fn link_new_address(
     state: &AppState,
     user: &User,
+    asked_by: Option<&str>,
     new: Email,
     callback: &RedirectTarget,
     entry: Entry<'_>,
@@ -174,6 +188,7 @@ async fn link_new_address(
             Purpose::ChangeEmail,
             &user.id,
             new.as_str(),
+            asked_by,
             lifetime,
             state.clock.now(),
         )
@@ -185,7 +200,15 @@ async fn link_new_address(
         .await;
         return Ok(());
     }
-    email_tokens::mail_link(state, user, Purpose::ChangeEmail, new.as_str(), callback).await?;
+    email_tokens::mail_link(
+        state,
+        user,
+        Purpose::ChangeEmail,
+        new.as_str(),
+        asked_by,
+        callback,
+    )
+    .await?;
     record(&state.db, entry).await;
     Ok(())
 }
@@ -247,7 +270,16 @@ pub async fn open_link(
             let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
                 .user(&user.id, &user.email)
                 .detail("approved from the current address");
-            link_new_address(state, &user, new, callback, entry).await?;
+            // Still the move the asking session asked for: revoking it cancels the link.
+            link_new_address(
+                state,
+                &user,
+                approved.session_id.as_deref(),
+                new,
+                callback,
+                entry,
+            )
+            .await?;
             return Ok(Opened::Approved);
         }
         Purpose::ChangeEmail => {
@@ -360,7 +392,7 @@ async fn send_verification_email(
     )?;
     match current {
         None => request_verification(&state, email, callback, &client)?,
-        Some((_, user, _)) => {
+        Some((session, user, _)) => {
             if email.as_str() != user.email {
                 return Err(refused("email", "EMAIL_MISMATCH", "Email mismatch"));
             }
@@ -371,7 +403,7 @@ async fn send_verification_email(
                     "Email is already verified",
                 ));
             }
-            send_verification(&state, &user, &callback, &client).await?;
+            send_verification(&state, &user, Some(&session.id), &callback, &client).await?;
         }
     }
     Ok(Json(Updated { status: true }))
@@ -545,6 +577,6 @@ async fn change_email(
         VERIFIED_PAGE,
         "INVALID_CALLBACK_URL",
     )?;
-    request_email_change(&state, &user, new, &callback, &client).await?;
+    request_email_change(&state, &user, &session.id, new, &callback, &client).await?;
     Ok(Json(Updated { status: true }))
 }

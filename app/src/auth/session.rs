@@ -105,7 +105,10 @@ pub async fn sign_up(
         // Counted against the address as the owner's notice of a second sign-up is, so
         // the limit tells no more than the answer.
         let sent = match state.limits.email_to_address(client.address(), &user.email) {
-            Ok(()) => email_verification::send_verification(state, &user, &callback, client).await,
+            // No session asks: the account may sign in once the link is opened.
+            Ok(()) => {
+                email_verification::send_verification(state, &user, None, &callback, client).await
+            }
             Err(limited) => Err(limited),
         };
         if let Err(e) = sent {
