@@ -1,6 +1,8 @@
 //! The tokens in emailed links: random, for one purpose and one account, stored only as
 //! hashes, expiring, and deleted when used. A newer link of the same purpose replaces
 //! the account's older ones, and a password reset removes every link of the account.
+//! Each link remembers the session that asked for it, if any: revoking that session
+//! cancels it (`forget_asked_by`).
 
 use crate::{
     audit::{
@@ -249,6 +251,38 @@ pub async fn forget_user(
         .map(drop)
 }
 
+/// Deletes the links of `user_id` that one of the sessions `ended` asked for, inside the
+/// `tx` that ended them, and no others (`repo::forget_ended_sessions_links` says why).
+pub async fn forget_asked_by(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    ended: &[&str],
+) -> Result<(), sqlx::Error> {
+    if ended.is_empty() {
+        return Ok(());
+    }
+    // An account has a link of each purpose at most: these are a few rows, read here
+    // rather than matched against a list of every session that ended.
+    let asked = sqlx::query(
+        "select token_hash, session_id from email_tokens \
+         where user_id = $1 and session_id is not null",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in asked {
+        let session_id: String = row.try_get("session_id")?;
+        if ended.contains(&session_id.as_str()) {
+            let token_hash: String = row.try_get("token_hash")?;
+            sqlx::query("delete from email_tokens where token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Deletes `user_id`'s pending moves to another address (approvals and links) inside
 /// `tx`: once the address is verified, a move asked for before needs its approval.
 pub async fn forget_moves(
@@ -297,6 +331,38 @@ mod tests {
         let found = used(&pool, Purpose::ResetPassword, &token).await.unwrap();
         assert_eq!(found.user_id, id);
         assert_eq!(used(&pool, Purpose::ResetPassword, &token).await, None);
+    }
+
+    #[tokio::test]
+    async fn ending_sessions_forgets_the_links_they_asked_for_and_no_others() {
+        let pool = memory_pool().await;
+        let id = ada(&pool, "hash").await.id;
+        let to = "ada@example.com";
+        let asked = |purpose, by| issue(&pool, purpose, &id, to, by, 3600, now());
+        let reset = asked(Purpose::ResetPassword, None).await.unwrap();
+        let moving = asked(Purpose::ChangeEmail, Some("ended")).await.unwrap();
+        let verifying = asked(Purpose::VerifyEmail, Some("live")).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        forget_asked_by(&mut tx, &id, &["ended", "another"])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let found = |purpose, token| look_up(&pool, purpose, token, now());
+        assert_eq!(
+            found(Purpose::ChangeEmail, &moving).await.unwrap(),
+            Lookup::Unknown
+        );
+        assert!(matches!(
+            found(Purpose::ResetPassword, &reset).await.unwrap(),
+            Lookup::Valid(Found {
+                session_id: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            found(Purpose::VerifyEmail, &verifying).await.unwrap(),
+            Lookup::Valid(Found { session_id: Some(live), .. }) if live == "live"
+        ));
     }
 
     #[tokio::test]

@@ -523,8 +523,8 @@ pub enum SessionEnd {
 }
 
 /// Deletes one of a user's sessions, logging the revocation, and, when it was
-/// `Revoked`, the user's emailed links still waiting; `false` when they have no such
-/// session.
+/// `Revoked`, the emailed links that session asked for (`forget_ended_sessions_links`);
+/// `false` when they have no such session.
 pub async fn delete_session_of(
     pool: &Pool,
     known: &Revocations,
@@ -533,18 +533,17 @@ pub async fn delete_session_of(
     end: SessionEnd,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if end == SessionEnd::Revoked {
-        email_tokens::forget_user(&mut tx, user_id).await?;
-    }
     let ended = end_sessions(&mut tx, user_id, Ending::One(session_id), known.now()).await?;
+    if end == SessionEnd::Revoked {
+        forget_ended_sessions_links(&mut tx, user_id, &ended).await?;
+    }
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(!logged.is_empty())
 }
 
-/// Deletes all of a user's sessions but `except`, logging their revocations, and every
-/// emailed link of theirs still waiting (someone signing out everywhere fears another
-/// has been in: a change of address that other asked for must not stay pending);
-/// answers how many sessions went.
+/// Deletes all of a user's sessions but `except`, logging their revocations, and the
+/// emailed links those sessions asked for (`forget_ended_sessions_links`: someone
+/// signing out everywhere fears another has been in); answers how many sessions went.
 pub async fn delete_sessions_of(
     pool: &Pool,
     known: &Revocations,
@@ -552,11 +551,31 @@ pub async fn delete_sessions_of(
     except: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    email_tokens::forget_user(&mut tx, user_id).await?;
     let which = except.map_or(Ending::All, Ending::AllBut);
     let ended = end_sessions(&mut tx, user_id, which, known.now()).await?;
+    forget_ended_sessions_links(&mut tx, user_id, &ended).await?;
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(logged.len() as u64)
+}
+
+/// Deletes, in the transaction that ended them, the emailed links that the sessions
+/// `ended` asked for: a change of address whoever held one of them asked for must not
+/// stay pending. Only those: every other link of the account stays, above all a reset
+/// asked for while signed out, which is how the owner takes the account back. Were
+/// revoking to delete every link of the account (it once did), anyone holding one
+/// session could call `revoke-session` with any token, again and again, and the owner
+/// could never reset the password that would end that session. Nothing is deleted when
+/// no session ended.
+async fn forget_ended_sessions_links(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    ended: &[revocations::Entry],
+) -> Result<(), sqlx::Error> {
+    let ended: Vec<&str> = ended
+        .iter()
+        .filter_map(|entry| entry.session_id.as_deref())
+        .collect();
+    email_tokens::forget_asked_by(tx, user_id, &ended).await
 }
 
 /// Ends the sessions of every account whose address is not verified, and revokes the

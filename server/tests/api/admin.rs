@@ -180,13 +180,7 @@ async fn every_authentication_event_is_in_the_audit_log() {
     let (app, admin) = app_with_admin().await;
     let user = app.new_user().await;
     app.sign_in(&user.email, "not the password").await;
-    let signed_in: Value = app
-        .sign_in(&user.email, PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second_session = signed_in["token"].as_str().unwrap().to_owned();
+    let second_session = app.another_session(&user).await;
     let rotated = app.browser_refresh(&second_session).await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let current = crate::support::session_token_set(&rotated).unwrap();
