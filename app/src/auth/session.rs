@@ -518,14 +518,14 @@ pub async fn refresh(
             // Revoked (or its user disabled) between the lookup and the rotation.
             return Err(AppError::Unauthenticated);
         }
-        let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
-            .user(&user.id, &user.email)
-            .detail(format!("session {}", session.id));
-        record(&state.db, entry).await;
         // The token may live as long as the session now does, slid or not.
         if let Some(expires_at) = slid.filter(|_| rotated) {
             session.expires_at = expires_at;
         }
+        // Not audited: routine refreshes (`RATE_LIMIT_REFRESH`, 60 a minute per client by
+        // default) would each write a row, kept for the audit log's retention. What a
+        // refresh gives away, a reused token or a lost answer's token issued again, is
+        // audited below.
         return Ok(Refreshed {
             access_token: access_token(state, &user, &session),
             session_token: rotated.then_some(next),
