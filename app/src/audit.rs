@@ -1,6 +1,9 @@
 //! The audit log: every authentication event, with when, who, from where and how it
-//! went. Each event is a row in `audit_events` and a structured log line (target
-//! `audit`). The types compile to wasm for the admin page.
+//! went, but routine refreshes (one each time a browser's access token expires, up to
+//! `RATE_LIMIT_REFRESH` per client): only a refresh that gives something away is in it
+//! (`Refresh` is a lost answer's token issued again).
+//! Each event is a row in `audit_events` and a structured log line (target `audit`).
+//! The types compile to wasm for the admin page.
 
 use serde::{Deserialize, Serialize};
 

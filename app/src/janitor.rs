@@ -1,6 +1,7 @@
 //! Keeps the tables bounded as the work grows. Nothing else deletes rows but people's
-//! own actions, so without this every session ever started, every token every refresh
-//! retired (one per active browser every 15 minutes) and every audit event would stay.
+//! own actions, so without this every session ever started, the tokens each refresh
+//! retired (one per active browser every 15 minutes; a session keeps its newest 1,000)
+//! and every audit event would stay.
 //!
 //! A sweep, run on a timer by every server process (they agree on what is old, so two
 //! sweeping at once delete the same rows once):
@@ -75,8 +76,9 @@ pub async fn sweep(
     now: Timestamp,
 ) -> Result<Swept, sqlx::Error> {
     let expired_before = now.plus_secs(-EXPIRED_SESSION_GRACE_SECS);
-    // A session can have retired thousands of tokens (one a refresh): they go in batches
-    // of their own first, so deleting a batch of sessions cascades to few rows.
+    // A session can keep a thousand retired tokens (`RETIRED_TOKENS_KEPT`, one a
+    // refresh): they go in batches of their own first, so deleting a batch of sessions
+    // cascades to few rows.
     let mut swept = Swept {
         retired_tokens: in_batches(
             pool,

@@ -40,9 +40,10 @@ pub fn site_options() -> anyhow::Result<LeptosOptions> {
 fn hash_files(run: Option<&str>, build: Option<&str>) -> anyhow::Result<bool> {
     match run.or(build) {
         None => Ok(false),
-        Some(value) => value.trim().parse().with_context(|| {
-            format!("LEPTOS_HASH_FILES is {value:?}: write true or false")
-        }),
+        Some(value) => value
+            .trim()
+            .parse()
+            .with_context(|| format!("LEPTOS_HASH_FILES is {value:?}: write true or false")),
     }
 }
 

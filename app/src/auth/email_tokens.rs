@@ -1,6 +1,8 @@
 //! The tokens in emailed links: random, for one purpose and one account, stored only as
 //! hashes, expiring, and deleted when used. A newer link of the same purpose replaces
 //! the account's older ones, and a password reset removes every link of the account.
+//! Each link remembers the session that asked for it, if any: revoking that session
+//! cancels it (`forget_asked_by`).
 
 use crate::{
     audit::{
@@ -40,6 +42,8 @@ pub struct Found {
     /// The address the link was sent to; for an approval, the address the account would
     /// move to (the approval goes to the account's own address).
     pub email: String,
+    /// The session that asked for the link; `None` when it was asked for signed out.
+    pub session_id: Option<String>,
 }
 
 /// What a presented token turned out to be.
@@ -52,29 +56,32 @@ pub enum Lookup {
 }
 
 /// Makes a token for `purpose` that `user_id` can use for `lifetime_secs`, sent to
-/// `email`, replacing their older ones of that purpose. Answers the token itself, which
-/// only the email holds.
+/// `email` and asked for by the session `asked_by` (`None`: signed out), replacing their
+/// older ones of that purpose. Answers the token itself, which only the email holds.
 pub async fn issue(
     pool: &Pool,
     purpose: Purpose,
     user_id: &str,
     email: &str,
+    asked_by: Option<&str>,
     lifetime_secs: i64,
     now: Timestamp,
 ) -> Result<String, sqlx::Error> {
     let token = new_secret_token();
     // One statement, so two links asked for at once still leave one.
     sqlx::query(
-        "insert into email_tokens (token_hash, purpose, user_id, email, expires_at, created_at) \
-         values ($1, $2, $3, $4, $5, $6) \
+        "insert into email_tokens \
+         (token_hash, purpose, user_id, email, session_id, expires_at, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) \
          on conflict (user_id, purpose) do update set token_hash = excluded.token_hash, \
-         email = excluded.email, expires_at = excluded.expires_at, \
-         created_at = excluded.created_at",
+         email = excluded.email, session_id = excluded.session_id, \
+         expires_at = excluded.expires_at, created_at = excluded.created_at",
     )
     .bind(hash_token(&token))
     .bind(<&str>::from(purpose))
     .bind(user_id)
     .bind(email)
+    .bind(asked_by)
     .bind(now.plus_secs(lifetime_secs))
     .bind(now)
     .execute(pool)
@@ -82,15 +89,16 @@ pub async fn issue(
     Ok(token)
 }
 
-/// Makes a link for `purpose` about `user` and `address`, that leads to `callback` once
-/// opened, and mails it to `address` (an approval to move to `address`, to the account's
-/// own): a reset link to the page that sets a new password, the others through
-/// `verify-email`.
+/// Makes a link for `purpose` about `user` and `address`, asked for by the session
+/// `asked_by` (`None`: signed out), that leads to `callback` once opened, and mails it
+/// to `address` (an approval to move to `address`, to the account's own): a reset link
+/// to the page that sets a new password, the others through `verify-email`.
 pub async fn mail_link(
     state: &AppState,
     user: &User,
     purpose: Purpose,
     address: &str,
+    asked_by: Option<&str>,
     callback: &RedirectTarget,
 ) -> Result<(), sqlx::Error> {
     let lifetime = match purpose {
@@ -104,6 +112,7 @@ pub async fn mail_link(
         purpose,
         &user.id,
         address,
+        asked_by,
         lifetime,
         state.clock.now(),
     )
@@ -140,11 +149,12 @@ pub async fn mail_link(
 }
 
 /// Answers a request for a link of `purpose` to `email` that nobody signed in made (a
-/// reset, a verification link asked for from the sign-in page). It is counted against
-/// the client and the address; the rest happens in a task of its own, so the answer is
-/// the same, and as quick, whether or not the address has an account: the link goes,
-/// within the account's limit and audited as `event`, when the address has an account
-/// that `wants` one (given the account and its password hash).
+/// reset, a verification link asked for from the sign-in page): no session asked for
+/// it, so revoking sessions never cancels it. It is counted against the client and the
+/// address; the rest happens in a task of its own, so the answer is the same, and as
+/// quick, whether or not the address has an account: the link goes, within the
+/// account's limit and audited as `event`, when the address has an account that `wants`
+/// one (given the account and its password hash).
 pub fn mail_on_request(
     state: &AppState,
     email: Email,
@@ -172,7 +182,8 @@ pub fn mail_on_request(
             tracing::warn!(user_id = %user.id, ?purpose, "too many emails about this account: none sent");
             return;
         }
-        if let Err(cause) = mail_link(&state, &user, purpose, &user.email, &callback).await {
+        let mailed = mail_link(&state, &user, purpose, &user.email, None, &callback).await;
+        if let Err(cause) = mailed {
             tracing::error!(%cause, ?purpose, "could not prepare an email");
             return;
         }
@@ -190,7 +201,7 @@ pub async fn look_up(
     now: Timestamp,
 ) -> Result<Lookup, sqlx::Error> {
     let row = sqlx::query(
-        "select user_id, email, expires_at from email_tokens \
+        "select user_id, email, session_id, expires_at from email_tokens \
          where token_hash = $1 and purpose = $2",
     )
     .bind(hash_token(token))
@@ -217,7 +228,7 @@ pub async fn consume(
 ) -> Result<Option<Found>, sqlx::Error> {
     let row = sqlx::query(
         "delete from email_tokens where token_hash = $1 and purpose = $2 and expires_at > $3 \
-         returning user_id, email",
+         returning user_id, email, session_id",
     )
     .bind(hash_token(token))
     .bind(<&str>::from(purpose))
@@ -238,6 +249,38 @@ pub async fn forget_user(
         .execute(&mut **tx)
         .await
         .map(drop)
+}
+
+/// Deletes the links of `user_id` that one of the sessions `ended` asked for, inside the
+/// `tx` that ended them, and no others (`repo::forget_ended_sessions_links` says why).
+pub async fn forget_asked_by(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    ended: &[&str],
+) -> Result<(), sqlx::Error> {
+    if ended.is_empty() {
+        return Ok(());
+    }
+    // An account has a link of each purpose at most: these are a few rows, read here
+    // rather than matched against a list of every session that ended.
+    let asked = sqlx::query(
+        "select token_hash, session_id from email_tokens \
+         where user_id = $1 and session_id is not null",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in asked {
+        let session_id: String = row.try_get("session_id")?;
+        if ended.contains(&session_id.as_str()) {
+            let token_hash: String = row.try_get("token_hash")?;
+            sqlx::query("delete from email_tokens where token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes `user_id`'s pending moves to another address (approvals and links) inside
@@ -261,7 +304,9 @@ mod tests {
     use crate::testing::{ada, memory_pool, now};
 
     async fn issued(pool: &Pool, purpose: Purpose, id: &str, to: &str, secs: i64) -> String {
-        issue(pool, purpose, id, to, secs, now()).await.unwrap()
+        issue(pool, purpose, id, to, None, secs, now())
+            .await
+            .unwrap()
     }
 
     async fn used(pool: &Pool, purpose: Purpose, token: &str) -> Option<Found> {
@@ -286,6 +331,38 @@ mod tests {
         let found = used(&pool, Purpose::ResetPassword, &token).await.unwrap();
         assert_eq!(found.user_id, id);
         assert_eq!(used(&pool, Purpose::ResetPassword, &token).await, None);
+    }
+
+    #[tokio::test]
+    async fn ending_sessions_forgets_the_links_they_asked_for_and_no_others() {
+        let pool = memory_pool().await;
+        let id = ada(&pool, "hash").await.id;
+        let to = "ada@example.com";
+        let asked = |purpose, by| issue(&pool, purpose, &id, to, by, 3600, now());
+        let reset = asked(Purpose::ResetPassword, None).await.unwrap();
+        let moving = asked(Purpose::ChangeEmail, Some("ended")).await.unwrap();
+        let verifying = asked(Purpose::VerifyEmail, Some("live")).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        forget_asked_by(&mut tx, &id, &["ended", "another"])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let found = |purpose, token| look_up(&pool, purpose, token, now());
+        assert_eq!(
+            found(Purpose::ChangeEmail, &moving).await.unwrap(),
+            Lookup::Unknown
+        );
+        assert!(matches!(
+            found(Purpose::ResetPassword, &reset).await.unwrap(),
+            Lookup::Valid(Found {
+                session_id: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            found(Purpose::VerifyEmail, &verifying).await.unwrap(),
+            Lookup::Valid(Found { session_id: Some(live), .. }) if live == "live"
+        ));
     }
 
     #[tokio::test]

@@ -61,16 +61,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Emails `user` a link that verifies their address, leading to `callback`. Counted
 /// against the account and against the verifications its address gets
 /// (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in person, or a sign-up (under its own
-/// limits), asks for it.
+/// limits), asks for it; `asked_by` is the session that asks, if any.
 pub async fn send_verification(
     state: &AppState,
     user: &User,
+    asked_by: Option<&str>,
     callback: &RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     state.limits.email_about_account(&user.id)?;
     state.limits.verification_to_address(&user.email)?;
-    email_tokens::mail_link(state, user, Purpose::VerifyEmail, &user.email, callback).await?;
+    email_tokens::mail_link(
+        state,
+        user,
+        Purpose::VerifyEmail,
+        &user.email,
+        asked_by,
+        callback,
+    )
+    .await?;
     let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;
@@ -136,10 +145,12 @@ pub enum Proof {
 /// Asks to move `user`'s account to `new`. The current address approves it first when
 /// it is verified, or when nothing but the session vouches for the request; otherwise
 /// (and once approved) a link goes to `new`, and the account moves when it is opened.
-/// An address another account has gets the same answer and no email.
+/// An address another account has gets the same answer and no email. `asked_by` is the
+/// session that asks.
 pub async fn request_email_change(
     state: &AppState,
     user: &User,
+    asked_by: &str,
     new: Email,
     proof: Proof,
     callback: &RedirectTarget,
@@ -160,19 +171,22 @@ pub async fn request_email_change(
         .user(&user.id, &user.email);
     if user.email_verified || proof == Proof::SessionOnly {
         let purpose = Purpose::ApproveEmailChange;
-        email_tokens::mail_link(state, user, purpose, new.as_str(), callback).await?;
+        email_tokens::mail_link(state, user, purpose, new.as_str(), Some(asked_by), callback)
+            .await?;
         let entry = entry.detail("to be approved from the current address");
         record(&state.db, entry).await;
         return Ok(());
     }
-    link_new_address(state, user, new, callback, entry).await
+    link_new_address(state, user, Some(asked_by), new, callback, entry).await
 }
 
-/// Mails `new` the link that moves `user`'s account to it, and audits `entry`; an
-/// address another account has gets no email, after the same work.
+/// Mails `new` the link that moves `user`'s account to it, asked for by the session
+/// `asked_by`, and audits `entry`; an address another account has gets no email, after
+/// the same work.
 async fn link_new_address(
     state: &AppState,
     user: &User,
+    asked_by: Option<&str>,
     new: Email,
     callback: &RedirectTarget,
     entry: Entry<'_>,
@@ -190,6 +204,7 @@ async fn link_new_address(
             Purpose::ChangeEmail,
             &user.id,
             new.as_str(),
+            asked_by,
             lifetime,
             state.clock.now(),
         )
@@ -201,7 +216,15 @@ async fn link_new_address(
         .await;
         return Ok(());
     }
-    email_tokens::mail_link(state, user, Purpose::ChangeEmail, new.as_str(), callback).await?;
+    email_tokens::mail_link(
+        state,
+        user,
+        Purpose::ChangeEmail,
+        new.as_str(),
+        asked_by,
+        callback,
+    )
+    .await?;
     record(&state.db, entry).await;
     Ok(())
 }
@@ -263,7 +286,16 @@ pub async fn open_link(
             let entry = Entry::new(EventKind::EmailChangeRequested, Outcome::Success, client)
                 .user(&user.id, &user.email)
                 .detail("approved from the current address");
-            link_new_address(state, &user, new, callback, entry).await?;
+            // Still the move the asking session asked for: revoking it cancels the link.
+            link_new_address(
+                state,
+                &user,
+                approved.session_id.as_deref(),
+                new,
+                callback,
+                entry,
+            )
+            .await?;
             return Ok(Opened::Approved);
         }
         Purpose::ChangeEmail => {
@@ -376,7 +408,7 @@ async fn send_verification_email(
     )?;
     match current {
         None => request_verification(&state, email, callback, &client)?,
-        Some((_, user, _)) => {
+        Some((session, user, _)) => {
             if email.as_str() != user.email {
                 return Err(refused("email", "EMAIL_MISMATCH", "Email mismatch"));
             }
@@ -387,7 +419,7 @@ async fn send_verification_email(
                     "Email is already verified",
                 ));
             }
-            send_verification(&state, &user, &callback, &client).await?;
+            send_verification(&state, &user, Some(&session.id), &callback, &client).await?;
         }
     }
     Ok(Json(Updated { status: true }))
@@ -576,6 +608,6 @@ async fn change_email(
             Proof::Password
         }
     };
-    request_email_change(&state, &user, new, proof, &callback, &client).await?;
+    request_email_change(&state, &user, &session.id, new, proof, &callback, &client).await?;
     Ok(Json(Updated { status: true }))
 }

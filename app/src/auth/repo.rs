@@ -365,11 +365,9 @@ pub async fn issued_elsewhere(
     now: Timestamp,
 ) -> Result<IssuedElsewhere, sqlx::Error> {
     let standing = || {
-        sqlx::query(
-            "select email, password_hash, email_verified, banned from users where id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
+        sqlx::query("select email, password_hash, email_verified, banned from users where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
     };
     // Read first: only a person's first request writes.
     let row = match standing().await? {
@@ -393,7 +391,10 @@ pub async fn issued_elsewhere(
         }
     };
     let unverified = row.try_get::<i64, _>("email_verified")? == 0;
-    if unverified && issuer_says_verified == Some(true) && row.try_get::<String, _>("email")? == email {
+    if unverified
+        && issuer_says_verified == Some(true)
+        && row.try_get::<String, _>("email")? == email
+    {
         sqlx::query(
             "update users set email_verified = 1 where id = $1 and email = $2 and password_hash = ''",
         )
@@ -411,9 +412,38 @@ pub async fn issued_elsewhere(
     })
 }
 
+/// How many retired tokens a session keeps, the newest: a token it retired before those
+/// is no longer recognised as stolen when presented again (it is refused as unknown).
+/// Without a bound, a session refreshed at the limit (`RATE_LIMIT_REFRESH`, 60 a
+/// minute) would add 86,400 rows a day for the whole of its life. A thousand still
+/// catches a stolen token presented after up to 1,000 rotations: over 16 hours of
+/// deliberate churn at that limit, and days of a browser's own refreshes (one each
+/// time its access token expires).
+pub const RETIRED_TOKENS_KEPT: i64 = 1000;
+
+/// Deletes the retired tokens of `session_id` older than its `RETIRED_TOKENS_KEPT`
+/// newest, in the transaction that retired one more.
+async fn keep_newest_retired_tokens(
+    conn: &mut AnyConnection,
+    session_id: &str,
+) -> Result<(), sqlx::Error> {
+    // The subquery finds nothing while the session has fewer, and nothing is deleted.
+    sqlx::query(
+        "delete from retired_session_tokens where session_id = $1 and retired_at < \
+         (select retired_at from retired_session_tokens where session_id = $1 \
+          order by retired_at desc limit 1 offset $2)",
+    )
+    .bind(session_id)
+    .bind(RETIRED_TOKENS_KEPT - 1)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Replaces a session's token hash (if it is still `old_hash`), keeps the old one as
-/// retired and records the use; with `expires_at`, also extends the session. `false`
-/// when another refresh rotated it first.
+/// retired (with the newest `RETIRED_TOKENS_KEPT`) and records the use; with
+/// `expires_at`, also extends the session. `false` when another refresh rotated it
+/// first.
 pub async fn rotate_session_token(
     pool: &Pool,
     session_id: &str,
@@ -445,6 +475,7 @@ pub async fn rotate_session_token(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        keep_newest_retired_tokens(&mut tx, session_id).await?;
     }
     tx.commit().await?;
     Ok(rotated)
@@ -461,9 +492,10 @@ pub async fn mark_token_seen(pool: &Pool, session_id: &str) -> Result<(), sqlx::
 
 /// Issues a session's token again because the answer that carried the current one never
 /// arrived: only while `previous_hash` is the token before it and the current one has
-/// never been presented. The undelivered token is retired, and the previous one is
-/// forgotten as the current one's predecessor, so it is forgiven once: presented again,
-/// it is reuse. `false` when that no longer holds.
+/// never been presented. The undelivered token is retired (with the newest
+/// `RETIRED_TOKENS_KEPT`), and the previous one is forgotten as the current one's
+/// predecessor, so it is forgiven once: presented again, it is reuse. `false` when that
+/// no longer holds.
 pub async fn replace_lost_token(
     pool: &Pool,
     session_id: &str,
@@ -494,6 +526,7 @@ pub async fn replace_lost_token(
         .bind(session_id)
         .execute(&mut *tx)
         .await?;
+        keep_newest_retired_tokens(&mut tx, session_id).await?;
         sqlx::query("update sessions set token_hash = $1, updated_at = $2 where id = $3")
             .bind(new_hash)
             .bind(now)
@@ -571,8 +604,8 @@ pub enum SessionEnd {
 }
 
 /// Deletes one of a user's sessions, logging the revocation, and, when it was
-/// `Revoked`, the user's emailed links still waiting; `false` when they have no such
-/// session.
+/// `Revoked`, the emailed links that session asked for (`forget_ended_sessions_links`);
+/// `false` when they have no such session.
 pub async fn delete_session_of(
     pool: &Pool,
     known: &Revocations,
@@ -581,18 +614,17 @@ pub async fn delete_session_of(
     end: SessionEnd,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if end == SessionEnd::Revoked {
-        email_tokens::forget_user(&mut tx, user_id).await?;
-    }
     let ended = end_sessions(&mut tx, user_id, Ending::One(session_id), known.now()).await?;
+    if end == SessionEnd::Revoked {
+        forget_ended_sessions_links(&mut tx, user_id, &ended).await?;
+    }
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(!logged.is_empty())
 }
 
-/// Deletes all of a user's sessions but `except`, logging their revocations, and every
-/// emailed link of theirs still waiting (someone signing out everywhere fears another
-/// has been in: a change of address that other asked for must not stay pending);
-/// answers how many sessions went.
+/// Deletes all of a user's sessions but `except`, logging their revocations, and the
+/// emailed links those sessions asked for (`forget_ended_sessions_links`: someone
+/// signing out everywhere fears another has been in); answers how many sessions went.
 pub async fn delete_sessions_of(
     pool: &Pool,
     known: &Revocations,
@@ -600,11 +632,31 @@ pub async fn delete_sessions_of(
     except: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    email_tokens::forget_user(&mut tx, user_id).await?;
     let which = except.map_or(Ending::All, Ending::AllBut);
     let ended = end_sessions(&mut tx, user_id, which, known.now()).await?;
+    forget_ended_sessions_links(&mut tx, user_id, &ended).await?;
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(logged.len() as u64)
+}
+
+/// Deletes, in the transaction that ended them, the emailed links that the sessions
+/// `ended` asked for: a change of address whoever held one of them asked for must not
+/// stay pending. Only those: every other link of the account stays, above all a reset
+/// asked for while signed out, which is how the owner takes the account back. Were
+/// revoking to delete every link of the account (it once did), anyone holding one
+/// session could call `revoke-session` with any token, again and again, and the owner
+/// could never reset the password that would end that session. Nothing is deleted when
+/// no session ended.
+async fn forget_ended_sessions_links(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    ended: &[revocations::Entry],
+) -> Result<(), sqlx::Error> {
+    let ended: Vec<&str> = ended
+        .iter()
+        .filter_map(|entry| entry.session_id.as_deref())
+        .collect();
+    email_tokens::forget_asked_by(tx, user_id, &ended).await
 }
 
 /// Ends the sessions of every account whose address is not verified, and revokes the
@@ -1254,6 +1306,46 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(session.map(|s| s.user_id), Some(user.id));
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_its_newest_thousand_retired_tokens_only() {
+        let pool = memory_pool().await;
+        let user = crate::testing::ada(&pool, "hash").await;
+        let new = crate::testing::new_session(&user.id);
+        let mut current = new.token_hash.to_owned();
+        let session = insert_session(&pool, new, crate::testing::now())
+            .await
+            .unwrap()
+            .unwrap();
+        let start = crate::testing::now();
+        // 1,005 refreshes, a second apart: they retire the first token, then `token 0`
+        // to `token 1003`.
+        for i in 0..1005 {
+            let next = format!("token {i}");
+            let at = start.plus_secs(i);
+            let rotated = rotate_session_token(&pool, &session.id, &current, &next, None, at)
+                .await
+                .unwrap();
+            assert!(rotated, "rotation {i}");
+            current = next;
+        }
+        let kept: i64 =
+            sqlx::query("select count(*) as n from retired_session_tokens where session_id = $1")
+                .bind(&session.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get("n");
+        assert_eq!(kept, 1000);
+        let found = |hash: &'static str| find_retired_token(&pool, hash);
+        assert!(found("token 1003").await.unwrap().is_some(), "the newest");
+        assert!(found("token 4").await.unwrap().is_some(), "the oldest kept");
+        assert!(
+            found("token 3").await.unwrap().is_none(),
+            "the newest let go"
+        );
+        assert!(found("hash").await.unwrap().is_none(), "the first");
     }
 
     #[tokio::test]

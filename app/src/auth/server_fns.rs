@@ -309,12 +309,13 @@ pub async fn send_verification_email(next: Option<String>) -> Result<(), AppErro
         redirect::RedirectTarget,
     };
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let origin = &state.site.public_origin;
     if !user.email_verified {
         let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), origin);
         let client = crate::context::client_info(&state);
-        email_verification::send_verification(&state, &user, &callback, &client).await?;
+        let asked_by = Some(session.id.as_str());
+        email_verification::send_verification(&state, &user, asked_by, &callback, &client).await?;
     }
     let back = RedirectTarget::or_default(next.as_deref(), origin);
     leptos_axum::redirect(back.with_query("verification", "sent").as_str());
@@ -362,7 +363,7 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
         redirect::RedirectTarget,
     };
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let mut fields = FieldErrors::default();
     let new = fields.check(Email::parse(&new_email).map_err(|e| e.on_field("newEmail")));
     let password = fields.check(Password::presented("emailPassword", &email_password));
@@ -381,9 +382,11 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
         Some(email_verification::VERIFIED_PAGE),
         &state.site.public_origin,
     );
-    let proof = email_verification::Proof::Password;
-    email_verification::request_email_change(&state, &user, new, proof, &callback, &client)
-        .await?;
+    let (asked_by, proof) = (&session.id, email_verification::Proof::Password);
+    email_verification::request_email_change(
+        &state, &user, asked_by, new, proof, &callback, &client,
+    )
+    .await?;
     leptos_axum::redirect(EMAIL_CHANGE_REQUESTED);
     Ok(())
 }

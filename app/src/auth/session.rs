@@ -105,7 +105,10 @@ pub async fn sign_up(
         // Counted against the address as the owner's notice of a second sign-up is, so
         // the limit tells no more than the answer.
         let sent = match state.limits.email_to_address(client.address(), &user.email) {
-            Ok(()) => email_verification::send_verification(state, &user, &callback, client).await,
+            // No session asks: the account may sign in once the link is opened.
+            Ok(()) => {
+                email_verification::send_verification(state, &user, None, &callback, client).await
+            }
             Err(limited) => Err(limited),
         };
         if let Err(e) = sent {
@@ -516,14 +519,14 @@ pub async fn refresh(
             // Revoked (or its user disabled) between the lookup and the rotation.
             return Err(AppError::Unauthenticated);
         }
-        let entry = Entry::new(EventKind::Refresh, Outcome::Success, client)
-            .user(&user.id, &user.email)
-            .detail(format!("session {}", session.id));
-        record(&state.db, entry).await;
         // The token may live as long as the session now does, slid or not.
         if let Some(expires_at) = slid.filter(|_| rotated) {
             session.expires_at = expires_at;
         }
+        // Not audited: routine refreshes (`RATE_LIMIT_REFRESH`, 60 a minute per client by
+        // default) would each write a row, kept for the audit log's retention. What a
+        // refresh gives away, a reused token or a lost answer's token issued again, is
+        // audited below.
         return Ok(Refreshed {
             access_token: access_token(state, &user, &session),
             session_token: rotated.then_some(next),

@@ -63,7 +63,15 @@ async fn send_verification(app: &TestApp, user: &TestUser) -> reqwest::Response 
 
 /// Asks to move `user`'s account to `new`, with the account's password.
 async fn change_email(app: &TestApp, user: &TestUser, new: &str) -> reqwest::Response {
-    change_email_with(app, user, json!({ "newEmail": new, "password": PASSWORD })).await
+    change_email_from(app, &user.session_token, new).await
+}
+
+/// Asks, with the account's password, for a change of address from the session of
+/// `session_token`.
+async fn change_email_from(app: &TestApp, session_token: &str, new: &str) -> reqwest::Response {
+    let body = json!({ "newEmail": new, "password": PASSWORD });
+    app.auth_post("/api/auth/change-email", session_token, &body)
+        .await
 }
 
 async fn change_email_with(app: &TestApp, user: &TestUser, body: Value) -> reqwest::Response {
@@ -799,20 +807,27 @@ async fn a_reset_link_sent_before_a_change_of_address_no_longer_works() {
 #[tokio::test]
 async fn a_password_change_or_ending_other_sessions_cancels_a_pending_change_of_address() {
     let app = TestApp::spawn().await;
-    for cancel in ["change-password", "revoke-sessions", "revoke-session"] {
+    let cancels = [
+        "change-password",
+        "revoke-sessions",
+        "revoke-session",
+        "revoke-other-sessions",
+    ];
+    for cancel in cancels {
         let ada = app.new_user().await;
-        let elsewhere: Value = app
-            .sign_in(&ada.email, PASSWORD)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let elsewhere = app.another_session(&ada).await;
         let new = new_address();
-        change_email(&app, &ada, &new).await;
+        // Revoking sessions cancels the links they asked for (and no others): here, the
+        // session revoked is the one that asked.
+        let asking = match cancel {
+            "revoke-session" | "revoke-other-sessions" => &elsewhere,
+            _ => &ada.session_token,
+        };
+        change_email_from(&app, asking, &new).await;
         let link = app.mail.message_to(&new).await.link();
         let body = match cancel {
             "change-password" => json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}),
-            "revoke-session" => json!({"token": elsewhere["token"]}),
+            "revoke-session" => json!({"token": elsewhere}),
             _ => json!({}),
         };
         let cancelled = app
@@ -825,6 +840,97 @@ async fn a_password_change_or_ending_other_sessions_cancels_a_pending_change_of_
             "{cancel}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_thief_ending_sessions_cannot_cancel_the_owners_reset() {
+    let app = TestApp::spawn().await;
+    for attack in ["revoke-session", "revoke-other-sessions"] {
+        let ada = app.new_user().await;
+        let thief = app.another_session(&ada).await;
+        // Ada, signed out, asks for a reset to take her account back.
+        let mail = reset_email(&app, &ada).await;
+        let calls = if attack == "revoke-session" { 5 } else { 1 };
+        for _ in 0..calls {
+            let body = json!({"token": "anything"});
+            let response = app
+                .auth_post(&format!("/api/auth/{attack}"), &thief, &body)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{attack}");
+        }
+        let response = reset(&app, &mail.token(), NEW_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "{attack}");
+        assert!(
+            app.session(&thief).await.is_none(),
+            "{attack}: the reset ends the thief's session"
+        );
+        assert_eq!(
+            app.sign_in(&ada.email, NEW_PASSWORD).await.status(),
+            StatusCode::OK,
+            "{attack}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_change_of_address_survives_revoking_sessions_other_than_the_one_that_asked() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    let (one, two) = (
+        app.another_session(&ada).await,
+        app.another_session(&ada).await,
+    );
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    let link = app.mail.message_to(&new).await.link();
+    for (revoke, body) in [
+        ("revoke-session", json!({ "token": one })),
+        ("revoke-other-sessions", json!({})),
+    ] {
+        let revoked = app
+            .auth_post(&format!("/api/auth/{revoke}"), &ada.session_token, &body)
+            .await;
+        assert_eq!(revoked.status(), StatusCode::OK, "{revoke}");
+    }
+    assert!(app.session(&one).await.is_none());
+    assert!(app.session(&two).await.is_none());
+    assert_eq!(
+        location(&open(&app, &link).await),
+        "/email-verified",
+        "the session that asked for it is still signed in"
+    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, new.as_str());
+}
+
+#[tokio::test]
+async fn an_approved_moves_link_goes_with_the_session_that_asked_for_the_move() {
+    let app = TestApp::spawn().await;
+    let ada = verified_user(&app).await;
+    let thief = app.another_session(&ada).await;
+    let theirs = new_address();
+    change_email_from(&app, &thief, &theirs).await;
+    let approval = app.mail.messages_to(&ada.email, 2).await.pop().unwrap();
+    // Ada approves it, in her own browser, without reading what she approves.
+    let approved = open_as(&app, &ada, &approval.link()).await;
+    assert_eq!(location(&approved), "/email-verified?approved=true");
+    let link = app.mail.message_to(&theirs).await.link();
+    let revoked = app
+        .auth_post(
+            "/api/auth/revoke-session",
+            &ada.session_token,
+            &json!({ "token": thief }),
+        )
+        .await;
+    assert_eq!(
+        revoked.json::<Value>().await.unwrap(),
+        json!({"status": true})
+    );
+    assert_eq!(
+        location(&open(&app, &link).await),
+        "/email-verified?error=INVALID_TOKEN",
+        "asked for by the revoked session, though approved from another"
+    );
+    assert_eq!(app.user_of(&ada.session_token).await.email, ada.email);
 }
 
 #[tokio::test]

@@ -139,7 +139,10 @@ async fn an_address_the_issuer_never_verified_is_not_held_by_its_user() {
         .await
         .unwrap();
     let users = listed["users"].as_array().unwrap();
-    let theirs = users.iter().find(|u| u["id"] == mallory.id.as_str()).unwrap();
+    let theirs = users
+        .iter()
+        .find(|u| u["id"] == mallory.id.as_str())
+        .unwrap();
     let address = theirs["email"].as_str().unwrap();
     assert!(
         address.ends_with("@unverified.invalid"),

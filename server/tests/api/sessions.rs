@@ -51,6 +51,28 @@ async fn a_used_session_token_presented_again_revokes_the_whole_session() {
 }
 
 #[tokio::test]
+async fn an_older_retired_token_presented_again_still_revokes_the_session() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
+    let victim = app.new_user().await;
+    let stolen = victim.session_token.clone();
+    let mut current = stolen.clone();
+    // The browser goes on refreshing, each time with the token it was given last.
+    for _ in 0..5 {
+        let refreshed = app.browser_refresh(&current).await;
+        assert_eq!(refreshed.status(), StatusCode::OK);
+        current = session_token_set(&refreshed).unwrap();
+    }
+    assert!(app.session(&current).await.is_some());
+
+    let replayed = app.browser_refresh(&stolen).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        app.session(&current).await.is_none(),
+        "a token five rotations old still gives the theft away"
+    );
+}
+
+#[tokio::test]
 async fn a_refresh_whose_answer_never_arrived_can_be_asked_again() {
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_INTERVAL", "0")]).await;
     let user = app.new_user().await;

@@ -218,6 +218,14 @@ impl TestApp {
         .await
     }
 
+    /// Signs `user` in again, with `PASSWORD`: the token of their new session.
+    pub async fn another_session(&self, user: &TestUser) -> String {
+        let response = self.sign_in(&user.email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("session token").to_owned()
+    }
+
     /// Signs up a new user with a unique email and fetches a JWT for them.
     pub async fn new_user(&self) -> TestUser {
         self.user_with_email(&format!("user-{}@example.com", uuid::Uuid::new_v4()))
