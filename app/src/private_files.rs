@@ -1,4 +1,5 @@
-//! Files and directories for this user alone: the outbox and the development secret.
+//! Files and directories for this user alone: the outbox, the development secret, the
+//! SQLite database and its directory.
 //!
 //! Each is made with its permissions from the start (`mode` at `open`/`mkdir`), never
 //! made open and narrowed after: in between, another user could open it, and keep what
@@ -26,6 +27,40 @@ pub fn write_private(file: &Path, contents: &str) -> std::io::Result<()> {
         .truncate(true)
         .open(file)?
         .write_all(contents.as_bytes())
+}
+
+/// Makes `file`, empty and this user's alone (0600), unless it is there already; one
+/// that is there is left as it is.
+pub fn create_private(file: &Path) -> std::io::Result<()> {
+    match private_file().create_new(true).open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the group's and everyone else's permissions off `file` when it has any:
+/// `Some` with the mode it had then, `None` when there was nothing to take (or no file).
+pub fn make_private(file: &Path) -> std::io::Result<Option<u32>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(file) {
+            Ok(metadata) => metadata.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if mode & 0o077 == 0 {
+            return Ok(None);
+        }
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o700))?;
+        Ok(Some(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(None)
+    }
 }
 
 /// Options that open a file for writing and, when they make it, make it 0600.
