@@ -49,12 +49,7 @@ async fn the_account_page_issues_a_read_only_token_whose_session_is_listed_and_r
         .await;
     assert_eq!(write.status(), StatusCode::FORBIDDEN);
 
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.sessions_of(&user.session_token).await;
     let session = listed
         .iter()
         .find(|s| s["id"] == claims["sid"])
@@ -113,12 +108,7 @@ async fn issuing_an_api_token_refuses_unknown_scopes_and_lifetimes_past_the_maxi
         .contains("at most 7 days on this site"));
     let unknown = issue(&app, Some(&cookie), "admin", "3600").await;
     assert!(unknown.status().is_client_error(), "{}", unknown.status());
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.sessions_of(&user.session_token).await;
     assert_eq!(listed.len(), 1, "no session was made");
 }
 

@@ -112,6 +112,15 @@ impl TestApp {
         }
     }
 
+    /// The sessions `list-sessions` answers for the user of this session.
+    pub async fn sessions_of(&self, session_token: &str) -> Vec<Value> {
+        self.auth_get("/api/auth/list-sessions", session_token)
+            .await
+            .json()
+            .await
+            .expect("a list of sessions")
+    }
+
     /// The time now, for the app.
     pub fn now(&self) -> app::clock::Timestamp {
         self.clock.clone().unwrap_or_default().now()
