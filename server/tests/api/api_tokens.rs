@@ -20,6 +20,19 @@ async fn issue(app: &TestApp, cookie: Option<&str>, scope: &str, lifetime_secs: 
 }
 
 #[tokio::test]
+async fn a_lifetime_that_is_not_a_number_is_a_400_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let cookie = session_cookie(&user.session_token);
+    for lifetime in ["an hour", "3600s", "", "99999999999999999999"] {
+        let issued = issue(&app, Some(&cookie), "tasks:read", lifetime).await;
+        assert_unreadable_arguments_refused(issued).await;
+    }
+    let listed = app.sessions_of(&user.session_token).await;
+    assert_eq!(listed.len(), 1, "no token was issued: {listed:?}");
+}
+
+#[tokio::test]
 async fn the_account_page_issues_a_read_only_token_whose_session_is_listed_and_revocable() {
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on(&db.url).await;

@@ -717,6 +717,23 @@ pub fn with_other_subject(jwt: &str) -> String {
     with_segment(jwt, 1, &claims)
 }
 
+/// Asserts that a server function refused arguments it could not read as a client's
+/// mistake: a 400 whose body is the error as server functions answer every error (the
+/// page's client reads it back as an `AppError`), in words of the app's own, never the
+/// deserializer's (`missing field`, `invalid digit`), which describe the request back.
+pub async fn assert_unreadable_arguments_refused(response: Response) {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.text().await.expect("a body");
+    assert_eq!(
+        serde_json::from_str::<app::error::AppError>(&body).ok(),
+        Some(app::error::AppError::BadRequest),
+        "{body}"
+    );
+    for deserializers_words in ["missing field", "invalid digit", "deserializ", "argument"] {
+        assert!(!body.contains(deserializers_words), "{body}");
+    }
+}
+
 /// The Better Auth `code` of an error answer.
 pub async fn code(response: Response) -> String {
     let body: Value = response.json().await.expect("json");
