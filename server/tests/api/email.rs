@@ -71,7 +71,7 @@ async fn change_email(app: &TestApp, user: &TestUser, new: &str) -> reqwest::Res
 }
 
 /// A new user whose address is verified: the verification link was sent and opened.
-async fn verified_user(app: &TestApp) -> TestUser {
+pub async fn verified_user(app: &TestApp) -> TestUser {
     let user = app.new_user().await;
     assert_eq!(send_verification(app, &user).await.status(), StatusCode::OK);
     let opened = open(app, &app.mail.message_to(&user.email).await.link()).await;

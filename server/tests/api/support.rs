@@ -376,13 +376,14 @@ impl TestApp {
     }
 }
 
-/// Gives the user with this email the admin role, through the code `server make-admin` runs.
+/// Gives the user with this email the admin role, through the code `server make-admin`
+/// runs, as `--unverified` does: the test admin's address is not verified.
 pub async fn make_admin(database_url: &str, email: &str) {
     let database = server::database::Database::parse(database_url).expect("a database URL");
     let db = server::database::connect(&database)
         .await
         .expect("a pool on the test database");
-    app::admin::service::make_admin(&db, email)
+    app::admin::service::make_admin(&db, email, app::admin::service::Unverified::Allow)
         .await
         .expect("the user is made admin");
     db.close().await;
