@@ -124,6 +124,9 @@ pub enum AppError {
     Conflict { code: String, message: String },
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// A server function's arguments could not be read from the request.
+    #[error("The request could not be read. Reload the page and try again.")]
+    BadRequest,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) is down; retrying later can succeed.
@@ -193,6 +196,7 @@ impl AppError {
                 .find_map(|e| e.code)
                 .unwrap_or("VALIDATION_ERROR"),
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::BadRequest => "BAD_REQUEST",
             Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal | Self::Transport(_) => "INTERNAL_SERVER_ERROR",
@@ -234,6 +238,13 @@ impl AppError {
         }
     }
 
+    /// A server function called with arguments it cannot read.
+    fn bad_arguments() -> Self {
+        #[cfg(feature = "ssr")]
+        tracing::debug!("refused a server function call whose arguments could not be read");
+        Self::BadRequest
+    }
+
     pub fn unreachable_server() -> Self {
         Self::Transport("Can't reach the server. Check your connection and try again.".to_owned())
     }
@@ -256,6 +267,7 @@ impl AppError {
 
     pub fn status(&self) -> u16 {
         match self {
+            Self::BadRequest => 400,
             Self::Unauthenticated | Self::InvalidToken(_) | Self::InvalidCredentials => 401,
             Self::Forbidden { .. } | Self::InsufficientScope(_) => 403,
             Self::NotFound { .. } => 404,
@@ -324,9 +336,19 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// On the server, `Args` and `MissingArg` (and `Deserialization`, which there means
+    /// a body that is not the JSON a function takes) say that a request's arguments
+    /// could not be read: a missing field, a number that is none. That is the caller's
+    /// mistake, not the server's, so it is a 400 and no error in the log; and the
+    /// deserializer's words, which describe the request back to whoever sent it and tell
+    /// a person nothing, are neither sent nor logged (they can quote what was sent). In
+    /// the browser, `Deserialization` is an answer the page could not read, which stays a
+    /// transport error.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(_) => Self::unreachable_server(),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::bad_arguments(),
+            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => Self::bad_arguments(),
             other => Self::Transport(other.to_string()),
         }
     }

@@ -30,6 +30,8 @@ pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]
+pub mod private_files;
+#[cfg(feature = "ssr")]
 pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod state;

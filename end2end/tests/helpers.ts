@@ -22,10 +22,11 @@ export const ADMIN_EMAIL = "e2e-admin@example.com";
 /**
  * Makes an existing user an admin the one way the app allows: the server's
  * `make-admin` command on the test server's database (nobody becomes admin by signing
- * up). Run from a directory of its own, so a developer's `.env` is not read.
+ * up). Run from a directory of its own, so a developer's `.env` is not read. The test
+ * admin's address is never verified, hence `--unverified`.
  */
 export function makeAdmin(email: string): void {
-  execFileSync(resolve(WORKSPACE, SERVER_BINARY), ["make-admin", email], {
+  execFileSync(resolve(WORKSPACE, SERVER_BINARY), ["make-admin", "--unverified", email], {
     cwd: tmpdir(),
     env: {
       ...process.env,

@@ -10,6 +10,7 @@ use app::{
     client::{ForwardingHeader, TrustedProxies},
     janitor::Retention,
     mail::MailSettings,
+    private_files::{private_dir, write_private},
     state::SiteSettings,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -588,7 +589,8 @@ fn development_secret(database: &Database) -> anyhow::Result<Secret> {
             return Ok(secret);
         }
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Most often the database's directory, made here before the database is opened.
+    private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut bytes = [0u8; 48];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = URL_SAFE_NO_PAD.encode(bytes);
@@ -598,15 +600,6 @@ fn development_secret(database: &Database) -> anyhow::Result<Secret> {
         "no JWT_SECRET_KEY set: generated a development secret; set JWT_SECRET_KEY in production"
     );
     Secret::new(secret.into_bytes()).map_err(anyhow::Error::msg)
-}
-
-fn write_private(file: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(file)?.write_all(contents.as_bytes())
 }
 
 #[cfg(test)]

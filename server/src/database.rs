@@ -6,6 +6,7 @@
 //! same on both (sqlx's `Any` driver, portable schema).
 
 use anyhow::Context;
+use app::private_files::{create_private, make_private, private_dir};
 use sqlx::{any::AnyPoolOptions, sqlite::SqliteConnectOptions, AnyPool, Executor};
 use std::{
     path::{Path, PathBuf},
@@ -121,13 +122,8 @@ impl Backend {
 /// Opens the pool and runs the embedded migrations; fails loudly if either fails.
 pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
-    if let Some(dir) = database
-        .backend
-        .data_dir()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+    if let Backend::Sqlite { file: Some(file) } = &database.backend {
+        keep_private(file, creates_missing_file(&database.url))?;
     }
     let pool = open(database, database.backend.max_connections()).await?;
     sqlx::migrate!("../app/migrations")
@@ -135,6 +131,62 @@ pub async fn connect(database: &Database) -> anyhow::Result<AnyPool> {
         .await
         .context("database migrations failed")?;
     Ok(pool)
+}
+
+/// The SQLite file and the `-wal` and `-shm` files beside it hold every password hash,
+/// session and key of the server: they are for this user alone, as the secret file and
+/// the outbox are. The directory, when the server makes it, is 0700; a new database file
+/// is made here, 0600, before SQLite opens it (when the URL lets SQLite create one,
+/// `?mode=rwc`), because SQLite gives the `-wal` and `-shm` files it makes the
+/// permissions of the main file. Files that others could read already (a database made
+/// before) lose those permissions, said once in the log; where that is not allowed (a
+/// file of another owner, shared on purpose) the server says so and starts.
+fn keep_private(file: &Path, create: bool) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private_dir(dir)
+            .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+    }
+    if create {
+        create_private(file)
+            .with_context(|| format!("cannot create the database file {}", file.display()))?;
+    }
+    let mut tightened = Vec::new();
+    for path in database_files(file) {
+        match make_private(&path) {
+            Ok(Some(mode)) => tightened.push(format!("{} (was {mode:o})", path.display())),
+            Ok(None) => {}
+            Err(cause) => tracing::warn!(
+                path = %path.display(),
+                %cause,
+                "cannot check or narrow the permissions of a database file"
+            ),
+        }
+    }
+    if !tightened.is_empty() {
+        tracing::warn!(
+            files = %tightened.join(", "),
+            "the database files could be read by other users: made them readable by this \
+             user alone"
+        );
+    }
+    Ok(())
+}
+
+/// An SQLite database file and the `-wal` and `-shm` files SQLite keeps beside it.
+fn database_files(file: &Path) -> [PathBuf; 3] {
+    ["", "-wal", "-shm"].map(|suffix| {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        PathBuf::from(path)
+    })
+}
+
+/// Whether the URL lets SQLite create a missing file (`?mode=rwc`), read as sqlx reads it.
+fn creates_missing_file(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .any(|(key, value)| key == "mode" && value == "rwc")
+    })
 }
 
 /// A pool of its own for reading the revocation log (`auth::revocations::follow`): with
@@ -223,6 +275,61 @@ mod tests {
             let printed = format!("{:?}", Database::parse(url).unwrap());
             assert!(!printed.contains("secret"), "{printed}");
         }
+    }
+
+    /// The permission bits of a file or directory, in octal.
+    #[cfg(unix)]
+    fn mode(path: &Path) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .map(|m| format!("{:o}", m.permissions().mode() & 0o777))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_its_log_and_its_directory_are_readable_by_this_user_alone() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        let file = dir.join("app.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let pool = connect(&Database::parse(&url).unwrap()).await.unwrap();
+        // A write after the migrations': the write-ahead log and its index are on disk.
+        pool.execute("create table written (x)").await.unwrap();
+        assert_eq!(mode(&dir), "700", "the directory the server made");
+        for path in database_files(&file) {
+            assert_eq!(mode(&path), "600", "{}", path.display());
+        }
+        pool.close().await;
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_database_others_could_read_is_made_private_at_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.db");
+        for path in database_files(&file).iter().take(2) {
+            std::fs::write(path, "").unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let pool = connect(&Database::parse(&url).unwrap()).await.unwrap();
+        pool.execute("create table written (x)").await.unwrap();
+        for path in database_files(&file) {
+            assert_eq!(mode(&path), "600", "{}", path.display());
+        }
+        pool.close().await;
+    }
+
+    #[test]
+    fn a_database_file_is_made_only_where_the_url_lets_sqlite_make_one() {
+        assert!(creates_missing_file("sqlite://data/app.db?mode=rwc"));
+        assert!(creates_missing_file(
+            "sqlite://data/app.db?cache=shared&mode=rwc"
+        ));
+        assert!(!creates_missing_file("sqlite://data/app.db?mode=rw"));
+        assert!(!creates_missing_file("sqlite://data/app.db"));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Starts Taskboard: reads the configuration, migrates the database and serves.
 //!
 //! `server make-admin <email>` instead gives an existing user the admin role and exits:
-//! the way to the first admin. `server rotate-keys` retires the current signing key pair
+//! the way to the first admin. It refuses an account whose address was never verified
+//! unless told `--unverified`. `server rotate-keys` retires the current signing key pair
 //! (`JWT_ALGORITHM=EdDSA`, `ES256` or `RS256`) and makes its successor; with
 //! `--compromised` it withdraws every published key at once. `server token decode|mint`
 //! explains a token check by check, or mints one for a script (`token_command`).
 
 use anyhow::{bail, Context};
-use app::auth::types::Email;
+use app::{admin::service::Unverified, auth::types::Email};
 use server::{
     config::{Config, DEFAULT_DATABASE_URL},
     database::{connect, Database},
@@ -22,7 +23,10 @@ async fn main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let done = match args.as_slice() {
         [] => serve().await,
-        [command, email] if command == "make-admin" => make_admin(email).await,
+        [command, rest @ ..] if command == "make-admin" => match make_admin_args(rest) {
+            Some((email, unverified)) => make_admin(email, unverified).await,
+            None => bail!("{USAGE}"),
+        },
         [command] if command == "rotate-keys" => rotate_keys(false).await,
         [command, flag] if command == "rotate-keys" && flag == "--compromised" => {
             rotate_keys(true).await
@@ -31,13 +35,24 @@ async fn main() -> anyhow::Result<ExitCode> {
         [command, rest @ ..] if command == "token" => {
             return Ok(server::token_command::run(rest).await)
         }
-        _ => bail!(
-            "usage: server [make-admin <email> | rotate-keys [--compromised] | token \
-             decode|mint …]\n\n{}",
-            server::token_command::USAGE
-        ),
+        _ => bail!("{USAGE}\n\n{}", server::token_command::USAGE),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+const USAGE: &str = "usage: server [make-admin [--unverified] <email> | rotate-keys \
+                     [--compromised] | token decode|mint …]";
+
+/// `make-admin`'s arguments: one address, with `--unverified` before or after it.
+fn make_admin_args(args: &[String]) -> Option<(&str, Unverified)> {
+    let address = |arg: &String| !arg.starts_with('-');
+    match args {
+        [email] if address(email) => Some((email.as_str(), Unverified::Refuse)),
+        [flag, email] | [email, flag] if flag == "--unverified" && address(email) => {
+            Some((email.as_str(), Unverified::Allow))
+        }
+        _ => None,
+    }
 }
 
 async fn serve() -> anyhow::Result<()> {
@@ -85,17 +100,25 @@ async fn rotate_keys(compromised: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn make_admin(email: &str) -> anyhow::Result<()> {
+async fn make_admin(email: &str, unverified: Unverified) -> anyhow::Result<()> {
     let database_url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let db = connect(&Database::parse(&database_url)?).await?;
     let email = Email::parse(email)
         .map_err(|e| anyhow::anyhow!("{email} is not an email address: {}", e.msg))?;
     let email = email.as_str();
-    let user = app::admin::service::make_admin(&db, email)
-        .await
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("cannot make {email} an admin"))?;
+    let user = match app::admin::service::make_admin(&db, email, unverified).await {
+        Ok(user) => user,
+        Err(e) if e.code() == app::auth::session::EMAIL_NOT_VERIFIED => bail!(
+            "cannot make {email} an admin: its address is not verified, so nothing shows that \
+             whoever signed up with it owns it. Have them verify it (the account page sends a \
+             link), or, if that is really meant, run: server make-admin --unverified {email}"
+        ),
+        Err(e) => {
+            return Err(anyhow::Error::msg(e))
+                .with_context(|| format!("cannot make {email} an admin"))
+        }
+    };
     println!("{} ({}) is now an admin", user.email, user.id);
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::{
     auth::{
         repo,
         revocations::Revocations,
+        session::EMAIL_NOT_VERIFIED,
         types::{Role, User},
     },
     client::ClientInfo,
@@ -102,16 +103,44 @@ pub async fn set_role(
     Ok(user)
 }
 
+/// Whether `make-admin` may promote an account whose address was never verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    Refuse,
+    /// `server make-admin --unverified`: the operator says they know who owns it.
+    Allow,
+}
+
 /// Makes the user with this email an admin: what `server make-admin` does, in a process
 /// that serves no requests. The running servers learn of the change from the revocation
 /// log, so the set it is applied to here is this process's own, and then dropped.
-pub async fn make_admin(pool: &Pool, email: &str) -> Result<User, AppError> {
+///
+/// Anyone can sign up with an address that is not theirs, the operator's own among them
+/// (`admin@`, a colleague's), before its owner does; an unverified account with it is
+/// refused (`EMAIL_NOT_VERIFIED`) unless `unverified` allows it. The account is then
+/// changed by its id, so it is the one that was checked: nothing makes a verified
+/// address unverified again, while a check by email, then a change by email, could
+/// change an account that took the address in between.
+pub async fn make_admin(
+    pool: &Pool,
+    email: &str,
+    unverified: Unverified,
+) -> Result<User, AppError> {
+    let user = repo::find_user_by_email(pool, email)
+        .await?
+        .ok_or_else(user_not_found)?;
+    if !user.email_verified && unverified == Unverified::Refuse {
+        return Err(AppError::forbidden(
+            EMAIL_NOT_VERIFIED,
+            "The account's address has not been verified",
+        ));
+    }
     let known = Revocations::new(0, 0, crate::clock::Clock::default());
     set_role(
         pool,
         &known,
         None,
-        email,
+        &user.id,
         Role::Admin,
         &ClientInfo::default(),
     )

@@ -146,10 +146,23 @@ pub async fn find_user_with_hash_by_email(
 }
 
 pub async fn find_user(pool: &Pool, user_id: &str) -> Result<Option<User>, sqlx::Error> {
+    find_user_where(pool, "u.id = $1", user_id).await
+}
+
+/// The user with this (canonical) email.
+pub async fn find_user_by_email(pool: &Pool, email: &str) -> Result<Option<User>, sqlx::Error> {
+    find_user_where(pool, "u.email = $1", email).await
+}
+
+async fn find_user_where(
+    pool: &Pool,
+    matching: &str,
+    key: &str,
+) -> Result<Option<User>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "select {USER_COLUMNS} from users u where u.id = $1"
+        "select {USER_COLUMNS} from users u where {matching}"
     ))
-    .bind(user_id)
+    .bind(key)
     .fetch_optional(pool)
     .await?;
     row.as_ref().map(User::from_row).transpose()

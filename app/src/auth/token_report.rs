@@ -102,10 +102,10 @@ pub async fn report(
                         checks.push(match repo::find_user(db, &stated.sub).await? {
                             None => "user: FAILS, no such user".to_owned(),
                             Some(user) if user.banned => {
-                                format!("user: FAILS, disabled ({})", user.email.escape_debug())
+                                format!("user: FAILS, disabled ({})", escaped(&user.email))
                             }
                             Some(user) => {
-                                format!("user: ok, enabled ({})", user.email.escape_debug())
+                                format!("user: ok, enabled ({})", escaped(&user.email))
                             }
                         });
                         if found == Standing::AccountChanged {
@@ -244,10 +244,42 @@ fn claim_lines(keys: &TokenKeys, claims: &ClaimChecks, now: i64) -> Vec<String> 
     lines
 }
 
-/// A value the token carries, in quotes, escaped (`\n`, `\u{1b}`, `\'`) so that it stays
-/// on its line and inside its quotes.
+/// A value the token carries, in quotes, escaped (`\n`, `\u{1b}`, `\u{202e}`, `\'`) so
+/// that it stays on its line, inside its quotes, and in the order it is written.
 fn quoted(text: &str) -> String {
-    format!("'{}'", text.escape_debug())
+    format!("'{}'", escaped(text))
+}
+
+/// `text` as Rust writes it escaped (`\n`, `\'`, `\u{1b}`), and with every character
+/// `must_escape` names written `\u{202e}` too: which characters `escape_debug` leaves as
+/// they are is the standard library's choice, and may change with its Unicode tables.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.escape_debug() {
+        if must_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What a value may not put on a terminal as it is: controls (C0, DEL, C1), which
+/// terminals obey as commands; format characters (Cf: the bidi embeddings, overrides and
+/// isolates U+202A to U+202E and U+2066 to U+2069, the marks and zero-width characters
+/// U+200B to U+200F, the byte order mark), which reorder or hide the text around them, so
+/// a claim could show the block in another order than it has; and the line and paragraph
+/// separators (Zl U+2028, Zp U+2029), which some terminals and viewers break lines at.
+fn must_escape(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control()
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
 }
 
 /// `name: ok, …` or `name: FAILS, …`, saying the claim's value, or why there is none.
@@ -272,7 +304,7 @@ fn scope_line(scope: Option<&str>) -> String {
             } else {
                 "reads only"
             };
-            format!("scope: {} ({what})", scope.escape_debug())
+            format!("scope: {} ({what})", escaped(scope))
         }
     }
 }
@@ -294,16 +326,21 @@ fn utc(secs: i64) -> String {
 }
 
 /// A base64url segment's JSON, pretty; `None` when it is not that. serde_json escapes
-/// the control characters below U+0020 in strings; DEL and the C1 controls (U+0080 to
-/// U+009F, which some terminals obey as escapes) are escaped here too, as JSON allows.
+/// the control characters below U+0020 in strings; every other character `must_escape`
+/// names (DEL, the C1 controls, format characters, line and paragraph separators) is
+/// escaped here too, the way JSON spells it (`\u202e`, a surrogate pair past U+FFFF),
+/// so the text is still the JSON it was. The only raw line breaks left are the ones
+/// between its members, which serde_json writes.
 fn pretty_json(segment: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let pretty = serde_json::to_string_pretty(&value).ok()?;
     let mut printable = String::with_capacity(pretty.len());
     for c in pretty.chars() {
-        if c.is_control() && c != '\n' {
-            printable.push_str(&format!("\\u{:04x}", u32::from(c)));
+        if must_escape(c) && c != '\n' {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                printable.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             printable.push(c);
         }
@@ -421,6 +458,9 @@ mod tests {
         claims["iss"] = json!("https://auth.example\nverdict: accepted");
         claims["sub"] = json!("user-1\u{1b}[2J");
         claims["aud"] = json!(["tasks-api", "x'\r"]);
+        // Bidi override and isolate, line and paragraph separators: the terminal would
+        // show what follows them reordered, or on a line of its own.
+        claims["sid"] = json!("s\u{202e}1\u{2028}2\u{2029}3\u{2066}");
         let lines = lines_for(&claims);
         assert!(lines.contains(
             &"issuer: FAILS, 'https://auth.example\\nverdict: accepted' does not match \
@@ -432,27 +472,54 @@ mod tests {
             &"audience: ok, 'tasks-api', 'x\\'\\r' names one of JWT_AUDIENCE 'tasks-api'"
                 .to_owned()
         ));
+        assert!(lines.contains(&"sid: ok, 's\\u{202e}1\\u{2028}2\\u{2029}3\\u{2066}'".to_owned()));
         for line in &lines {
             assert!(!line.chars().any(char::is_control), "{line:?}");
+            assert!(!line.contains(REORDERING), "{line:?}");
         }
+        assert_eq!(
+            scope_line(Some("tasks:read\u{202e}\u{2028}")),
+            "scope: tasks:read\\u{202e}\\u{2028} (reads only)"
+        );
     }
+
+    /// Characters that reorder or break the text shown around them.
+    const REORDERING: [char; 7] = [
+        '\u{202e}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{feff}',
+        '\u{e0001}',
+    ];
 
     #[test]
     fn the_claims_json_shows_control_characters_escaped() {
+        let reordering = "\u{202e}1\u{2028}2\u{2029}3\u{2066}4\u{200b}\u{feff}\u{e0001}";
         let payload = URL_SAFE_NO_PAD.encode(
-            json!({"iss": "a\nverdict: accepted", "sub": "\u{1b}[31m", "name": "\u{9b}2J\u{7f}"})
-                .to_string(),
+            json!({
+                "iss": "a\nverdict: accepted", "sub": "\u{1b}[31m", "name": "\u{9b}2J\u{7f}",
+                "sid": reordering,
+            })
+            .to_string(),
         );
         let pretty = pretty_json(&payload).unwrap();
         assert!(
             !pretty.chars().any(|c| c.is_control() && c != '\n'),
             "{pretty}"
         );
+        assert!(!pretty.contains(REORDERING), "{pretty}");
         assert!(pretty.contains(r#""a\nverdict: accepted""#), "{pretty}");
         assert!(pretty.contains(r#""\u001b[31m""#), "{pretty}");
         assert!(pretty.contains(r#""\u009b2J\u007f""#), "{pretty}");
+        assert!(
+            pretty.contains(r#""\u202e1\u20282\u20293\u20664\u200b\ufeff\udb40\udc01""#),
+            "{pretty}"
+        );
         let read: Value = serde_json::from_str(&pretty).unwrap();
         assert_eq!(read["name"], "\u{9b}2J\u{7f}", "still the JSON it was");
+        assert_eq!(read["sid"], reordering, "still the JSON it was");
     }
 
     #[test]

@@ -84,22 +84,6 @@ pub struct Mailer {
     log_links: bool,
 }
 
-/// Makes `dir` (and its parents) if missing, the outbox itself readable by this user
-/// alone: its messages hold live reset links. A directory that is there already keeps
-/// the permissions its owner gave it.
-fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
 impl Mailer {
     pub fn new(settings: MailSettings) -> Result<Self, MailSetupError> {
         let transport = match &settings.smtp_url {
@@ -110,8 +94,9 @@ impl Mailer {
                     .build(),
             ),
             None => {
+                // Readable by this user alone: its messages hold live reset links.
                 let dir = &settings.outbox_dir;
-                private_dir(dir)
+                crate::private_files::private_dir(dir)
                     .map_err(|e| MailSetupError::Outbox(dir.display().to_string(), e))?;
                 Transport::Outbox(AsyncFileTransport::new(dir), dir.clone())
             }

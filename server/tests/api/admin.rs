@@ -1,7 +1,8 @@
 //! Roles, disabled users and the audit log, through Better Auth's admin routes.
 
-use crate::support::{
-    claims_for, detail, mint, payload, TestApp, TestDatabase, ADMIN_EMAIL, PASSWORD,
+use crate::{
+    email::verified_user,
+    support::{claims_for, detail, mint, payload, TestApp, TestDatabase, ADMIN_EMAIL, PASSWORD},
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -306,19 +307,25 @@ async fn every_authentication_event_is_in_the_audit_log() {
     assert_eq!(bad_filter.status(), StatusCode::BAD_REQUEST);
 }
 
+/// `server make-admin` with these arguments, on this database.
+fn make_admin_command(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("make-admin")
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the server binary runs")
+}
+
 #[tokio::test]
 async fn the_make_admin_command_promotes_an_existing_user() {
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on(&db.url).await;
-    let user = app.user_with_email("first-admin@example.com").await;
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["make-admin", "First-Admin@example.com"])
-        .env("DATABASE_URL", &db.url)
-        .env("RUST_LOG", "error")
-        .current_dir(std::env::temp_dir())
-        .status()
-        .expect("the server binary runs");
-    assert!(status.success());
+    let user = verified_user(&app).await;
+    let made = make_admin_command(&db.url, &[&user.email.to_uppercase()]);
+    assert!(made.status.success(), "{made:?}");
     let listed = app
         .auth_get("/api/auth/admin/list-users", &user.session_token)
         .await;
@@ -328,15 +335,45 @@ async fn the_make_admin_command_promotes_an_existing_user() {
         "admin"
     );
 
-    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["make-admin", "nobody@example.com"])
-        .env("DATABASE_URL", &db.url)
-        .env("RUST_LOG", "error")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("the server binary runs");
+    let unknown = make_admin_command(&db.url, &["nobody@example.com"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("User not found"));
+}
+
+#[tokio::test]
+async fn the_make_admin_command_refuses_an_unverified_address_unless_told() {
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on(&db.url).await;
+    // Signed up with an address nobody has shown they own: the operator's, say.
+    let squatter = app.new_user().await;
+    let refused = make_admin_command(&db.url, &[&squatter.email]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("not verified") && said.contains("--unverified"),
+        "{said}"
+    );
+    let listed = app
+        .auth_get("/api/auth/admin/list-users", &squatter.session_token)
+        .await;
+    assert_eq!(listed.status(), StatusCode::FORBIDDEN, "not an admin");
+
+    let known = app.new_user().await;
+    for (user, args) in [
+        (&squatter, ["--unverified", squatter.email.as_str()]),
+        (&known, [known.email.as_str(), "--unverified"]),
+    ] {
+        let made = make_admin_command(&db.url, &args);
+        assert!(made.status.success(), "{args:?}: {made:?}");
+        let listed = app
+            .auth_get("/api/auth/admin/list-users", &user.session_token)
+            .await;
+        assert_eq!(listed.status(), StatusCode::OK, "{args:?}");
+    }
+
+    let usage = make_admin_command(&db.url, &["--unverified"]);
+    assert!(!usage.status.success());
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("make-admin [--unverified] <email>"));
 }
 
 #[tokio::test]

@@ -40,6 +40,19 @@ async fn issued_token(app: &TestApp, cookie: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_lifetime_that_is_not_a_number_is_a_400_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let cookie = session_cookie(&user.session_token);
+    for lifetime in ["an hour", "3600s", "", "99999999999999999999"] {
+        let issued = issue(&app, Some(&cookie), "tasks:read", lifetime).await;
+        assert_unreadable_arguments_refused(issued).await;
+    }
+    let listed = app.sessions_of(&user.session_token).await;
+    assert_eq!(listed.len(), 1, "no token was issued: {listed:?}");
+}
+
+#[tokio::test]
 async fn the_account_page_issues_a_read_only_token_whose_session_is_listed_and_revocable() {
     let db = TestDatabase::fresh().await;
     let app = TestApp::spawn_on(&db.url).await;
@@ -69,7 +82,7 @@ async fn the_account_page_issues_a_read_only_token_whose_session_is_listed_and_r
         .await;
     assert_eq!(write.status(), StatusCode::FORBIDDEN);
 
-    let listed = listed_by_better_auth(&app, &user.session_token).await;
+    let listed = app.sessions_of(&user.session_token).await;
     let session = listed
         .iter()
         .find(|s| s["id"] == claims["sid"])
@@ -128,7 +141,7 @@ async fn issuing_an_api_token_refuses_unknown_scopes_and_lifetimes_past_the_maxi
         .contains("at most 7 days on this site"));
     let unknown = issue(&app, Some(&cookie), "admin", "3600").await;
     assert!(unknown.status().is_client_error(), "{}", unknown.status());
-    let listed = listed_by_better_auth(&app, &user.session_token).await;
+    let listed = app.sessions_of(&user.session_token).await;
     assert_eq!(listed.len(), 1, "no session was made");
 }
 
@@ -232,11 +245,6 @@ async fn listed_on_the_account_page(app: &TestApp, cookie: &str) -> Vec<Value> {
     sessions_in(call(app, "/fn/list-sessions", Some(cookie), &[]).await).await
 }
 
-/// The sessions Better Auth's `list-sessions` answers to `session_token`.
-async fn listed_by_better_auth(app: &TestApp, session_token: &str) -> Vec<Value> {
-    sessions_in(app.auth_get("/api/auth/list-sessions", session_token).await).await
-}
-
 /// The sessions a list answers: a 200 with a JSON array.
 async fn sessions_in(listed: Response) -> Vec<Value> {
     assert_eq!(listed.status(), StatusCode::OK);
@@ -267,7 +275,7 @@ async fn an_api_tokens_session_is_marked_as_one_and_a_browser_calling_itself_one
         "a browser is a session whatever it calls itself"
     );
 
-    let contract = listed_by_better_auth(&app, &user.session_token).await;
+    let contract = app.sessions_of(&user.session_token).await;
     assert_eq!(contract.len(), 3, "Better Auth's list keeps every session");
     assert!(contract.iter().all(|s| s.get("apiToken").is_none()));
 }

@@ -287,6 +287,26 @@ async fn server_function_errors_carry_the_status_they_mean() {
 }
 
 #[tokio::test]
+async fn a_server_function_call_missing_an_argument_is_a_400_and_no_error_in_the_log() {
+    let db = TestDatabase::fresh().await;
+    let server = ServerProcess::start(&db.url, "info").await;
+    let app = server.app();
+    let without_password = app
+        .client
+        .post(app.url("/fn/sign-in"))
+        .header(header::ORIGIN, &app.base)
+        .header(header::ACCEPT, "application/json")
+        .form(&[("email", "ada@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_unreadable_arguments_refused(without_password).await;
+    let logs = server.logs();
+    assert!(!logs.contains("ERROR"), "{logs}");
+    assert!(!logs.contains("missing field"), "{logs}");
+}
+
+#[tokio::test]
 async fn signing_in_never_redirects_off_the_site_whatever_next_says() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;

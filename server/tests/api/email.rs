@@ -80,7 +80,7 @@ async fn change_email_with(app: &TestApp, user: &TestUser, body: Value) -> reqwe
 }
 
 /// A new user whose address is verified: the verification link was sent and opened.
-async fn verified_user(app: &TestApp) -> TestUser {
+pub async fn verified_user(app: &TestApp) -> TestUser {
     let user = app.new_user().await;
     assert_eq!(send_verification(app, &user).await.status(), StatusCode::OK);
     let opened = open(app, &app.mail.message_to(&user.email).await.link()).await;

@@ -1,6 +1,8 @@
 //! What attackers try: password guessing, floods, oversized and random input.
 
-use crate::support::{detail, location, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET};
+use crate::support::{
+    detail, location, session_cookie, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET,
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use reqwest::{header, Response, StatusCode};
 use serde_json::json;
@@ -225,6 +227,135 @@ async fn random_requests_never_get_a_5xx() {
             response.status()
         );
     }
+}
+
+/// Every server function that takes arguments, with the fields its form (or, for the
+/// audit log, its JSON) sends.
+const SERVER_FUNCTIONS: [(&str, &[&str]); 15] = [
+    ("sign-up", &["name", "email", "password", "next"]),
+    ("sign-in", &["email", "password", "next"]),
+    ("revoke-session", &["id"]),
+    ("issue-api-token", &["scope", "lifetime_secs"]),
+    ("update-profile", &["name"]),
+    (
+        "change-password",
+        &["current_password", "new_password", "sign_out_others"],
+    ),
+    ("delete-account", &["password"]),
+    ("request-password-reset", &["email"]),
+    ("reset-password", &["token", "new_password"]),
+    ("send-verification-email", &["next"]),
+    ("resend-verification", &["email"]),
+    ("change-email", &["new_email", "email_password"]),
+    ("admin/set-disabled", &["user_id", "disabled"]),
+    ("admin/set-role", &["user_id", "role"]),
+    ("admin/audit-log", &["filter"]),
+];
+
+/// Server functions called as the page calls them (this site's origin, an admin's
+/// session), with arguments that cannot be read: each field left out, doubled, nested or
+/// of the wrong type, random bytes, a JSON body where a form is expected and the other
+/// way round. Whatever arrives, the answer is a 4xx (or a success), never a 5xx.
+#[tokio::test]
+async fn random_server_function_calls_never_get_a_5xx() {
+    let db = TestDatabase::fresh().await;
+    let app = TestApp::spawn_on(&db.url).await;
+    let admin = app.admin(&db.url).await;
+    let cookie = session_cookie(&admin.session_token);
+    let mut rng = StdRng::seed_from_u64(0x5e7f);
+    for round in 0..300 {
+        let (function, fields) = SERVER_FUNCTIONS[rng.gen_range(0..SERVER_FUNCTIONS.len())];
+        let (content_type, body) = match round % 3 {
+            0 => (
+                "application/x-www-form-urlencoded",
+                random_form(&mut rng, fields).into_bytes(),
+            ),
+            1 => {
+                let content_type = if rng.gen() {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                };
+                let bytes: Vec<u8> = (0..rng.gen_range(0..512)).map(|_| rng.gen()).collect();
+                (content_type, bytes)
+            }
+            _ => (
+                "application/json",
+                random_json(&mut rng, fields).to_string().into_bytes(),
+            ),
+        };
+        let response = app
+            .client
+            .post(app.url(&format!("/fn/{function}")))
+            .header(header::ORIGIN, &app.base)
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("an answer");
+        assert!(
+            !response.status().is_server_error(),
+            "round {round}: /fn/{function}: {}",
+            response.status()
+        );
+    }
+}
+
+/// A form body of these fields, each left out, doubled, nested, listed or given a value
+/// of random characters (raw `%`, `&`, `=` and brackets among them), with an unknown
+/// field now and then.
+fn random_form(rng: &mut StdRng, fields: &[&str]) -> String {
+    let mut pairs = Vec::new();
+    for field in fields {
+        match rng.gen_range(0..6) {
+            0 => {}
+            1 => pairs.push(format!(
+                "{field}={}&{field}={}",
+                random_text(rng),
+                random_text(rng)
+            )),
+            2 => pairs.push(format!(
+                "{field}[{}]={}",
+                random_text(rng),
+                random_text(rng)
+            )),
+            3 => pairs.push(format!("{field}[]={}", random_text(rng))),
+            _ => pairs.push(format!("{field}={}", random_text(rng))),
+        }
+    }
+    if rng.gen_bool(0.3) {
+        pairs.push(format!("{}={}", random_text(rng), random_text(rng)));
+    }
+    pairs.join("&")
+}
+
+/// A JSON object of these fields, each left out or given a value of a random type.
+fn random_json(rng: &mut StdRng, fields: &[&str]) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for field in fields {
+        let value = match rng.gen_range(0..7) {
+            0 => continue,
+            1 => json!(null),
+            2 => json!(rng.gen::<i64>()),
+            3 => json!(-1e300),
+            4 => json!([random_text(rng)]),
+            5 => json!({ "event": random_text(rng), "limit": rng.gen::<i64>() }),
+            _ => json!(random_text(rng)),
+        };
+        object.insert((*field).to_owned(), value);
+    }
+    serde_json::Value::Object(object)
+}
+
+/// Up to 40 printable ASCII characters, or now and then a few that are not ASCII.
+fn random_text(rng: &mut StdRng) -> String {
+    if rng.gen_bool(0.1) {
+        return "\u{e9}\u{202e}\u{0}".to_owned();
+    }
+    let len = rng.gen_range(0..40);
+    (0..len).map(|_| rng.gen_range(' '..='~')).collect()
 }
 
 /// Percent-encodes everything but unreserved characters and `=`/`&` (to keep query shapes).

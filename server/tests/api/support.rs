@@ -112,6 +112,15 @@ impl TestApp {
         }
     }
 
+    /// The sessions `list-sessions` answers for the user of this session.
+    pub async fn sessions_of(&self, session_token: &str) -> Vec<Value> {
+        self.auth_get("/api/auth/list-sessions", session_token)
+            .await
+            .json()
+            .await
+            .expect("a list of sessions")
+    }
+
     /// The time now, for the app.
     pub fn now(&self) -> app::clock::Timestamp {
         self.clock.clone().unwrap_or_default().now()
@@ -375,13 +384,14 @@ impl TestApp {
     }
 }
 
-/// Gives the user with this email the admin role, through the code `server make-admin` runs.
+/// Gives the user with this email the admin role, through the code `server make-admin`
+/// runs, as `--unverified` does: the test admin's address is not verified.
 pub async fn make_admin(database_url: &str, email: &str) {
     let database = server::database::Database::parse(database_url).expect("a database URL");
     let db = server::database::connect(&database)
         .await
         .expect("a pool on the test database");
-    app::admin::service::make_admin(&db, email)
+    app::admin::service::make_admin(&db, email, app::admin::service::Unverified::Allow)
         .await
         .expect("the user is made admin");
     db.close().await;
@@ -714,6 +724,23 @@ pub fn with_other_subject(jwt: &str) -> String {
     let mut claims = payload(jwt);
     claims["sub"] = serde_json::json!("someone-else");
     with_segment(jwt, 1, &claims)
+}
+
+/// Asserts that a server function refused arguments it could not read as a client's
+/// mistake: a 400 whose body is the error as server functions answer every error (the
+/// page's client reads it back as an `AppError`), in words of the app's own, never the
+/// deserializer's (`missing field`, `invalid digit`), which describe the request back.
+pub async fn assert_unreadable_arguments_refused(response: Response) {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.text().await.expect("a body");
+    assert_eq!(
+        serde_json::from_str::<app::error::AppError>(&body).ok(),
+        Some(app::error::AppError::BadRequest),
+        "{body}"
+    );
+    for deserializers_words in ["missing field", "invalid digit", "deserializ", "argument"] {
+        assert!(!body.contains(deserializers_words), "{body}");
+    }
 }
 
 /// The Better Auth `code` of an error answer.

@@ -244,12 +244,7 @@ async fn a_minted_read_only_token_reads_refuses_writes_is_listed_and_ends_with_i
     assert!(www_authenticate(&write).contains("insufficient_scope"));
 
     let sid = claims["sid"].as_str().unwrap();
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.sessions_of(&user.session_token).await;
     let minted = listed
         .iter()
         .find(|s| s["id"] == sid)
@@ -307,12 +302,7 @@ async fn mint_refuses_a_lifetime_past_the_session_max_age() {
         "{}",
         stderr(&output)
     );
-    let listed: Vec<Value> = app
-        .auth_get("/api/auth/list-sessions", &user.session_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = app.sessions_of(&user.session_token).await;
     assert_eq!(listed.len(), 1, "no session was made");
 }
 
