@@ -66,4 +66,4 @@ macro_rules! decoded_by_name {
     )+};
 }
 
-decoded_by_name!(crate::audit::EventKind, crate::audit::Outcome);
+pub(crate) use decoded_by_name;
