@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod paths;
 pub mod tasks;
 pub mod wire_time;
 
@@ -58,9 +59,6 @@ pub fn hydrated() -> ReadSignal<bool> {
     Effect::new(move || set_ready.set(true));
     ready
 }
-
-/// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
-pub const SERVER_FN_PREFIX: &str = "/fn/";
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

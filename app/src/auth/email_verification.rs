@@ -33,6 +33,7 @@ use crate::{
         BadRequest, Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests, Unavailable,
         UnsupportedMediaType, AUTH_TAG,
     },
+    paths::VERIFIED_PAGE,
     redirect::RedirectTarget,
     state::AppState,
 };
@@ -45,9 +46,6 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-
-/// The page an opened link leads to unless asked otherwise: it says what happened.
-pub const VERIFIED_PAGE: &str = "/email-verified";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

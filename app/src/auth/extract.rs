@@ -27,8 +27,8 @@ use crate::{
     client::ClientInfo,
     clock::Timestamp,
     error::AppError,
+    paths::SERVER_FN_PREFIX,
     state::AppState,
-    SERVER_FN_PREFIX,
 };
 use axum::{
     extract::{FromRequestParts, Request, State},

@@ -302,10 +302,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 /// `next` (the page the banner was on) saying so.
 #[server(prefix = "/fn", endpoint = "send-verification-email")]
 pub async fn send_verification_email(next: Option<String>) -> Result<(), AppError> {
-    use crate::{
-        auth::email_verification::{self, VERIFIED_PAGE},
-        redirect::RedirectTarget,
-    };
+    use crate::{auth::email_verification, paths::VERIFIED_PAGE, redirect::RedirectTarget};
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
     let origin = &state.site.public_origin;
@@ -330,10 +327,8 @@ pub async fn resend_verification(email: String) -> Result<(), AppError> {
     };
     let state = crate::state::AppState::from_context()?;
     let email = Email::parse(&email).map_err(|e| AppError::Validation(vec![e]))?;
-    let callback = RedirectTarget::or_default(
-        Some(email_verification::VERIFIED_PAGE),
-        &state.site.public_origin,
-    );
+    let callback =
+        RedirectTarget::or_default(Some(crate::paths::VERIFIED_PAGE), &state.site.public_origin);
     let client = crate::context::client_info(&state);
     email_verification::request_verification(&state, email, callback, &client)?;
     leptos_axum::redirect(CHECK_YOUR_EMAIL);
@@ -375,10 +370,8 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
         password,
     )
     .await?;
-    let callback = RedirectTarget::or_default(
-        Some(email_verification::VERIFIED_PAGE),
-        &state.site.public_origin,
-    );
+    let callback =
+        RedirectTarget::or_default(Some(crate::paths::VERIFIED_PAGE), &state.site.public_origin);
     email_verification::request_email_change(&state, &user, new, &callback, &client).await?;
     leptos_axum::redirect(EMAIL_CHANGE_REQUESTED);
     Ok(())

@@ -20,7 +20,7 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
-        email_verification::{self, VERIFIED_PAGE},
+        email_verification,
         failed_sign_ins,
         repo::{self, NewSession, Session, SessionEnd},
         token::{Scope, Subject},
@@ -30,6 +30,7 @@ use crate::{
     clock::Timestamp,
     db,
     error::{AppError, FieldError},
+    paths::VERIFIED_PAGE,
     redirect::RedirectTarget,
     state::AppState,
 };
