@@ -41,3 +41,5 @@ pub mod signing_keys;
 pub mod token;
 #[cfg(feature = "ssr")]
 pub mod token_report;
+#[cfg(feature = "ssr")]
+pub mod token_settings;
