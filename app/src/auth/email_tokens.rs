@@ -9,12 +9,11 @@ use crate::{
     },
     auth::{
         repo,
-        session::{hash_token, new_secret_token},
         types::{Email, User},
     },
     client::ClientInfo,
     clock::Timestamp,
-    db::Pool,
+    db::{hash_token, new_secret_token, Pool},
     error::AppError,
     mail::letters::{self, Recipient},
     redirect::RedirectTarget,

@@ -28,15 +28,12 @@ use crate::{
     },
     client::ClientInfo,
     clock::Timestamp,
-    db,
+    db::{self, hash_token, new_secret_token},
     error::{AppError, FieldError},
     paths::VERIFIED_PAGE,
     redirect::RedirectTarget,
     state::AppState,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 pub struct SignedIn {
     pub user: User,
@@ -805,18 +802,6 @@ pub async fn revoke_sessions(
         });
     record(&state.db, entry).await;
     Ok(revoked)
-}
-
-/// 32 random bytes, base64url: a session token, or the token of an emailed link.
-pub(crate) fn new_secret_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// How a secret token is stored: its SHA-256, base64url.
-pub(crate) fn hash_token(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]
