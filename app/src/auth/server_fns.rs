@@ -302,14 +302,14 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 /// `next` (the page the banner was on) saying so.
 #[server(prefix = "/fn", endpoint = "send-verification-email")]
 pub async fn send_verification_email(next: Option<String>) -> Result<(), AppError> {
-    use crate::{auth::email_verification, paths::VERIFIED_PAGE, redirect::RedirectTarget};
+    use crate::{auth::emails, paths::VERIFIED_PAGE, redirect::RedirectTarget};
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
     let origin = &state.site.public_origin;
     if !user.email_verified {
         let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), origin);
         let client = crate::context::client_info(&state);
-        email_verification::send_verification(&state, &user, &callback, &client).await?;
+        emails::send_verification(&state, &user, &callback, &client).await?;
     }
     let back = RedirectTarget::or_default(next.as_deref(), origin);
     leptos_axum::redirect(back.with_query("verification", "sent").as_str());

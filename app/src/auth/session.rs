@@ -20,8 +20,7 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
-        email_verification,
-        failed_sign_ins,
+        emails, failed_sign_ins,
         repo::{self, NewSession, Session, SessionEnd},
         token::{Scope, Subject},
         types::{Credentials, Email, Password, Registration, User, UserName},
@@ -77,9 +76,7 @@ pub async fn sign_up(
             // Answered as a new account waiting for its link, as Better Auth does: the
             // sign-up tells nobody which addresses have accounts, as the reset and
             // verification requests do not. The owner is told instead.
-            if let Err(e) =
-                email_verification::tell_owner_of_sign_up(state, &form.email, client).await
-            {
+            if let Err(e) = emails::tell_owner_of_sign_up(state, &form.email, client).await {
                 tracing::debug!(cause = %e, "the owner of the address is not told of the sign-up");
             }
             return Ok(SignedUp::AwaitingVerification(unsaved_user(
@@ -103,7 +100,7 @@ pub async fn sign_up(
         // Counted against the address as the owner's notice of a second sign-up is, so
         // the limit tells no more than the answer.
         let sent = match state.limits.email_to_address(client.address(), &user.email) {
-            Ok(()) => email_verification::send_verification(state, &user, &callback, client).await,
+            Ok(()) => emails::send_verification(state, &user, &callback, client).await,
             Err(limited) => Err(limited),
         };
         if let Err(e) = sent {
