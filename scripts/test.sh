@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Second command: set up what is missing, then run every check and test:
-# formatting, clippy (server and wasm) with warnings as errors, unit tests, the API
+# Second command: set up what is missing, then run every check and test: the import
+# layers, formatting, clippy (server and wasm) with warnings as errors, unit tests, the API
 # tests on SQLite (their emails through a throw-away SMTP server), the OpenAPI document
 # checked against the running server, the API tests on PostgreSQL, and the Playwright
 # suite in headless Debian chromium against the debug build and then the release build.
@@ -8,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "layers: imports only point down"
+python3 scripts/check-layers.py
 
 step "rustfmt"
 cargo fmt --all -- --check
