@@ -2,8 +2,7 @@
 //! holds 100,000 revocations, and how much memory they take.
 
 use app::auth::{
-    repo::{LiveSession, Standing},
-    revocations::{self, Entry, Logged, Revocations},
+    revocations::{self, Entry, LiveSession, Logged, Revocations, Standing},
     token::{Audience, Claims, Profile},
     types::{Role, User},
 };

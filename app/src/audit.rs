@@ -159,6 +159,8 @@ pub mod repo {
     };
     use sqlx::FromRow;
 
+    db::decoded_by_name!(crate::audit::EventKind, crate::audit::Outcome);
+
     /// An event about to be recorded.
     pub struct Entry<'a> {
         kind: EventKind,

@@ -11,15 +11,15 @@
 //! setting, behind a load balancer every client would be the balancer, and one client's
 //! rate limit everyone's.
 
-use crate::state::AppState;
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::{ConnectInfo, FromRef, FromRequestParts},
     http::{header, request::Parts, HeaderMap},
 };
 use ipnet::IpNet;
 use std::{
     convert::Infallible,
     net::{IpAddr, SocketAddr},
+    sync::Arc,
 };
 
 /// Where a request came from, recorded on sessions and in the audit log, and counted by
@@ -52,11 +52,16 @@ impl ClientInfo {
     }
 }
 
-impl FromRequestParts<AppState> for ClientInfo {
+/// From any state that gives the trusted proxies (`FromRef`), as the app's does.
+impl<S> FromRequestParts<S> for ClientInfo
+where
+    TrustedProxies: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        Ok(Self::of(parts, &state.site.trusted_proxies))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        Ok(Self::of(parts, &TrustedProxies::from_ref(state)))
     }
 }
 
@@ -83,7 +88,8 @@ impl ForwardingHeader {
 /// that is (`TRUSTED_PROXY_HEADER`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies {
-    networks: Vec<IpNet>,
+    /// Shared, so that handing them to a request (`FromRef`) copies nothing.
+    networks: Arc<[IpNet]>,
     header: ForwardingHeader,
 }
 

@@ -44,7 +44,11 @@ pub fn set_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
 
 /// Hands the browser a new session's cookies and sends it on to `next`.
 pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
-    set_cookies(credentials::session_cookies(state, signed_in));
+    set_cookies(credentials::session_cookies(
+        state,
+        &signed_in.session_token,
+        &signed_in.access_token,
+    ));
     leptos_axum::redirect(RedirectTarget::or_default(next, &state.site.public_origin).as_str());
 }
 

@@ -1,13 +1,30 @@
-//! Database helpers shared by the repositories: ids stored portably, and which errors
-//! are conflicts. (Times: `clock::Timestamp`.)
+//! Database helpers shared by the repositories: ids stored portably, secret tokens and
+//! the hashes they are stored as, and which errors are conflicts. (Times:
+//! `clock::Timestamp`.)
 //!
 //! Schema decision: ids are UUID strings, which mean the same on SQLite and PostgreSQL
 //! through sqlx's `Any` driver (which has no portable UUID type).
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 pub use sqlx::AnyPool as Pool;
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// 32 random bytes, base64url: a session token, or the token of an emailed link.
+pub(crate) fn new_secret_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How a secret token is stored: its SHA-256, base64url.
+pub(crate) fn hash_token(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Whether an error is a unique-constraint violation (a conflict, not a failure).
@@ -66,4 +83,4 @@ macro_rules! decoded_by_name {
     )+};
 }
 
-decoded_by_name!(crate::audit::EventKind, crate::audit::Outcome);
+pub(crate) use decoded_by_name;

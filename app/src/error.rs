@@ -360,6 +360,7 @@ pub use ssr::{better_auth_statuses, server_fn_error_status, ErrorBody, Validatio
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::AppError;
+    use crate::paths::SERVER_FN_PREFIX;
     use axum::{
         body::Body,
         extract::Request,
@@ -533,7 +534,7 @@ mod ssr {
     /// decodes the error from any 4xx or 5xx. Plain form posts are answered with a
     /// redirect by Leptos and pass through untouched.
     pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
-        let server_fn = request.uri().path().starts_with(crate::SERVER_FN_PREFIX);
+        let server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
         let response = next.run(request).await;
         if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
             return response;

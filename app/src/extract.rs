@@ -5,7 +5,10 @@
 //! and SQLite would answer the same request otherwise; a field that names nothing a
 //! client could have been given is a field error on either backend.
 
-use crate::error::{AppError, FieldError};
+use crate::{
+    error::{AppError, FieldError},
+    paths::SERVER_FN_PREFIX,
+};
 use axum::{
     body::{Body, Bytes},
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Query, Request},
@@ -24,7 +27,7 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// its internal text), so the body is read here first, within the limit. Form posts
 /// and server-function calls are small; buffering them costs nothing.
 pub async fn limit_server_fn_bodies(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with(crate::SERVER_FN_PREFIX) {
+    if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
         return next.run(request).await;
     }
     let declared = request

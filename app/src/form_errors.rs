@@ -23,9 +23,9 @@
 use crate::{
     auth::token::Secret,
     error::AppError,
+    paths::SERVER_FN_PREFIX,
     redirect::{carries_error_keys, path_query_fragment, RedirectTarget, ERROR_KEYS},
     state::AppState,
-    SERVER_FN_PREFIX,
 };
 use axum::{
     extract::{Request, State},

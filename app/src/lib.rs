@@ -6,7 +6,9 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod paths;
 pub mod tasks;
+pub mod ui;
 pub mod wire_time;
 
 #[cfg(feature = "ssr")]
@@ -41,7 +43,7 @@ mod testing;
 use admin::pages::AdminPage;
 use auth::{
     email_pages::{EmailVerifiedPage, ForgotPasswordPage, ResetPasswordPage, VerifyBanner},
-    pages::{AccountArea, AccountPage, SignInPage, SignUpPage, UserResource},
+    pages::{AccountArea, AccountPage, SignInPage, SignUpPage},
     server_fns::current_user,
 };
 use leptos::prelude::*;
@@ -52,17 +54,7 @@ use leptos_router::{
     path, Lazy, SsrMode,
 };
 use tasks::pages::TasksPage;
-
-/// False until the page has hydrated (effects run only in the browser). Controls that
-/// need the wasm stay disabled until then, so an early click is never silently lost.
-pub fn hydrated() -> ReadSignal<bool> {
-    let (ready, set_ready) = signal(false);
-    Effect::new(move || set_ready.set(true));
-    ready
-}
-
-/// Where the `#[server(prefix = "/fn", …)]` functions are mounted.
-pub const SERVER_FN_PREFIX: &str = "/fn/";
+use ui::UserResource;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -114,6 +114,13 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// What `ClientInfo` is extracted with.
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.site.trusted_proxies.clone()
+    }
+}
+
 impl AppState {
     /// The state inside a server function, where the router provided it as context.
     pub fn from_context() -> Result<Self, AppError> {

@@ -415,7 +415,7 @@ async fn no_store_for_credentials(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     // The JWKS holds public keys only, and verifiers are meant to cache it.
     let by_path = (path.starts_with("/api/auth/") && path != "/api/auth/jwks")
-        || path.starts_with(app::SERVER_FN_PREFIX);
+        || path.starts_with(app::paths::SERVER_FN_PREFIX);
     let mut response = next.run(request).await;
     let headers = response.headers();
     let is_page = headers

@@ -75,7 +75,7 @@ fn UserTable(
     disable: ServerAction<AdminSetDisabled>,
     set_role: ServerAction<AdminSetRole>,
 ) -> impl IntoView {
-    let ready = crate::hydrated();
+    let ready = crate::ui::hydrated();
     let busy = move || disable.pending().get() || set_role.pending().get() || !ready.get();
     let rows = users
         .into_iter()

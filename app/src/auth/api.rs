@@ -209,7 +209,9 @@ async fn sign_in(
 /// token themselves.
 fn with_session_cookies(state: &AppState, signed_in: &SignedIn, body: impl Serialize) -> Response {
     let mut headers = HeaderMap::new();
-    for cookie in credentials::session_cookies(state, signed_in) {
+    for cookie in
+        credentials::session_cookies(state, &signed_in.session_token, &signed_in.access_token)
+    {
         headers.append(SET_COOKIE, cookie);
     }
     headers.insert(

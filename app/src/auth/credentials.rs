@@ -8,7 +8,7 @@
 //! signature does not match is no session at all. The bearer plugin's header may carry
 //! the token signed the same way, or bare.
 
-use crate::{auth::session::SignedIn, auth::token::Secret, state::AppState};
+use crate::{auth::token::Secret, state::AppState};
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use cookie::{Cookie, SameSite};
@@ -97,11 +97,16 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-/// `Set-Cookie` values for both credentials of a new session.
-pub fn session_cookies(state: &AppState, signed_in: &SignedIn) -> [HeaderValue; 2] {
+/// `Set-Cookie` values for both credentials of a new session: its session token and
+/// its access JWT.
+pub fn session_cookies(
+    state: &AppState,
+    session_token: &str,
+    access_token: &str,
+) -> [HeaderValue; 2] {
     [
-        session_cookie(state, &signed_in.session_token),
-        access_cookie(state, &signed_in.access_token),
+        session_cookie(state, session_token),
+        access_cookie(state, access_token),
     ]
 }
 

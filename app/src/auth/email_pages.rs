@@ -4,10 +4,12 @@
 //! its server function first, so each works before the wasm has loaded; the function's
 //! redirect says what happened (`?sent=1`, `?verification=sent`, `?email=sent`).
 
-use crate::auth::{
-    pages::{form_error, Field, UserResource},
-    server_fns::{ChangeEmail, RequestPasswordReset, ResetPassword, SendVerificationEmail},
-    types::Viewer,
+use crate::{
+    auth::{
+        server_fns::{ChangeEmail, RequestPasswordReset, ResetPassword, SendVerificationEmail},
+        types::Viewer,
+    },
+    ui::{form_error, Field, UserResource},
 };
 use leptos::{either::EitherOf3, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;

@@ -21,6 +21,7 @@ use crate::{
     auth::{
         account::Updated,
         email_tokens::{self, Lookup, Purpose},
+        emails::{self, send_verification},
         extract::CurrentSession,
         password_reset::callback_target,
         repo::{self, LinkOutcome, Session},
@@ -35,6 +36,7 @@ use crate::{
         BadRequest, Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests, Unavailable,
         UnsupportedMediaType, AUTH_TAG,
     },
+    paths::VERIFIED_PAGE,
     redirect::RedirectTarget,
     state::AppState,
 };
@@ -48,68 +50,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// The page an opened link leads to unless asked otherwise: it says what happened.
-pub const VERIFIED_PAGE: &str = "/email-verified";
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(send_verification_email))
         .routes(routes!(verify_email))
         .routes(routes!(change_email))
-}
-
-/// Emails `user` a link that verifies their address, leading to `callback`. Counted
-/// against the account and against the verifications its address gets
-/// (`RATE_LIMIT_EMAILS_PER_*`): only a signed-in person, or a sign-up (under its own
-/// limits), asks for it; `asked_by` is the session that asks, if any.
-pub async fn send_verification(
-    state: &AppState,
-    user: &User,
-    asked_by: Option<&str>,
-    callback: &RedirectTarget,
-    client: &ClientInfo,
-) -> Result<(), AppError> {
-    state.limits.email_about_account(&user.id)?;
-    state.limits.verification_to_address(&user.email)?;
-    email_tokens::mail_link(
-        state,
-        user,
-        Purpose::VerifyEmail,
-        &user.email,
-        asked_by,
-        callback,
-    )
-    .await?;
-    let entry = Entry::new(EventKind::VerificationEmailSent, Outcome::Success, client)
-        .user(&user.id, &user.email);
-    record(&state.db, entry).await;
-    Ok(())
-}
-
-/// Tells the owner of `email` that someone tried to sign up with it, under
-/// `REQUIRE_EMAIL_VERIFICATION` (whose answer to that sign-up keeps the account secret):
-/// if it was them, how to get in; if not, that someone tried. Counted against the
-/// address as the new account's link would be.
-pub async fn tell_owner_of_sign_up(
-    state: &AppState,
-    email: &Email,
-    client: &ClientInfo,
-) -> Result<(), AppError> {
-    state
-        .limits
-        .email_to_address(client.address(), email.as_str())?;
-    let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await?;
-    if let Some((owner, _)) = found {
-        let to = Recipient {
-            user_id: &owner.id,
-            address: &owner.email,
-        };
-        let origin = &state.site.public_origin;
-        state
-            .mail
-            .send(letters::sign_up_with_your_address(to, origin));
-    }
-    Ok(())
 }
 
 /// Asks for a verification link for `email` without a session (the sign-in page of an
@@ -121,7 +66,7 @@ pub fn request_verification(
     callback: RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    email_tokens::mail_on_request(
+    emails::mail_on_request(
         state,
         email,
         Purpose::VerifyEmail,
@@ -171,8 +116,7 @@ pub async fn request_email_change(
         .user(&user.id, &user.email);
     if user.email_verified || proof == Proof::SessionOnly {
         let purpose = Purpose::ApproveEmailChange;
-        email_tokens::mail_link(state, user, purpose, new.as_str(), Some(asked_by), callback)
-            .await?;
+        emails::mail_link(state, user, purpose, new.as_str(), Some(asked_by), callback).await?;
         let entry = entry.detail("to be approved from the current address");
         record(&state.db, entry).await;
         return Ok(());
@@ -216,15 +160,8 @@ async fn link_new_address(
         .await;
         return Ok(());
     }
-    email_tokens::mail_link(
-        state,
-        user,
-        Purpose::ChangeEmail,
-        new.as_str(),
-        asked_by,
-        callback,
-    )
-    .await?;
+    let purpose = Purpose::ChangeEmail;
+    emails::mail_link(state, user, purpose, new.as_str(), asked_by, callback).await?;
     record(&state.db, entry).await;
     Ok(())
 }

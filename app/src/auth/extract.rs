@@ -19,16 +19,17 @@ use crate::{
     },
     auth::{
         credentials,
-        repo::{self, IssuedElsewhere, Session, Standing},
-        revocations, session,
+        repo::{self, IssuedElsewhere, Session},
+        revocations::{self, Standing},
+        session,
         token::{Claims, TASKS_READ, TASKS_WRITE},
         types::{Email, User, UserName},
     },
     client::ClientInfo,
     clock::Timestamp,
     error::AppError,
+    paths::SERVER_FN_PREFIX,
     state::AppState,
-    SERVER_FN_PREFIX,
 };
 use axum::{
     extract::{FromRequestParts, Request, State},
@@ -128,7 +129,7 @@ pub async fn stored_standing(
     session_id: &str,
     claims: &Claims,
     now: Timestamp,
-) -> Result<(Standing, Option<repo::LiveSession>), sqlx::Error> {
+) -> Result<(Standing, Option<revocations::LiveSession>), sqlx::Error> {
     let minted_by = revocations::minted_by(claims);
     Ok(
         match repo::standing(db, session_id, &claims.sub, minted_by, now).await? {

@@ -18,6 +18,8 @@ pub mod email_tokens;
 #[cfg(feature = "ssr")]
 pub mod email_verification;
 #[cfg(feature = "ssr")]
+pub mod emails;
+#[cfg(feature = "ssr")]
 pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod failed_sign_ins;
@@ -41,3 +43,5 @@ pub mod signing_keys;
 pub mod token;
 #[cfg(feature = "ssr")]
 pub mod token_report;
+#[cfg(feature = "ssr")]
+pub mod token_settings;

@@ -10,9 +10,10 @@ use crate::{
             ResendVerification, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp,
             UpdateProfile,
         },
-        types::{Role, SessionInfo, Viewer},
+        types::{Role, SessionInfo},
     },
     error::AppError,
+    ui::{form_error, Field, UserResource},
 };
 use leptos::{
     either::{Either, EitherOf3},
@@ -25,48 +26,6 @@ use leptos_router::{
     hooks::use_query_map,
     lazy_route, LazyRoute,
 };
-
-/// Who is signed in, loaded on the server for every page and refreshed on navigation.
-pub type UserResource = Resource<Result<Option<Viewer>, AppError>>;
-
-/// A labelled input with its validation message next to it.
-#[component]
-pub fn Field(
-    label: &'static str,
-    name: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    autocomplete: &'static str,
-    #[prop(into)] error: Signal<Option<String>>,
-    /// What the field holds when the page is shown.
-    #[prop(optional, into)]
-    value: MaybeProp<String>,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                value=move || value.get()
-                required
-                aria-invalid=move || error.get().is_some().to_string()
-                aria-describedby=error_id.clone()
-            />
-            <p class="field-error" id=error_id>{move || error.get()}</p>
-        </div>
-    }
-}
-
-/// The message for the form as a whole: anything that is not about one field.
-pub fn form_error(error: Option<AppError>) -> Option<String> {
-    error
-        .filter(|e| !matches!(e, AppError::Validation(_)))
-        .map(|e| e.to_string())
-}
 
 /// The sign-in page. Like sign-up, account and admin, its code is a wasm chunk of its own
 /// in split builds, fetched the first time the page is shown.
@@ -271,7 +230,7 @@ type SessionsResource = Resource<Result<Vec<SessionInfo>, AppError>>;
 /// itself "API token (tasks:read)" is listed here.
 fn sessions_list(sessions: SessionsResource, revoke: ServerAction<RevokeSession>) -> impl IntoView {
     let everywhere = ServerAction::<SignOutEverywhere>::new();
-    let ready = crate::hydrated();
+    let ready = crate::ui::hydrated();
     view! {
         <Title text="Your sessions · Taskboard" />
         <section class="card account-page" aria-labelledby="account-title">
@@ -403,7 +362,7 @@ fn use_the_api(
     revoke: ServerAction<RevokeSession>,
 ) -> impl IntoView {
     let access = Resource::new(|| (), |_| load_api_access());
-    let ready = crate::hydrated();
+    let ready = crate::ui::hydrated();
     let error = move || {
         issue
             .value()

@@ -16,6 +16,7 @@ use crate::{
     auth::{
         account::{new_password, Updated},
         email_tokens::{self, Lookup, Purpose},
+        emails,
         repo::{self, LinkOutcome},
         types::{Email, Password},
     },
@@ -80,7 +81,7 @@ pub fn request_reset(
     callback: RedirectTarget,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    email_tokens::mail_on_request(
+    emails::mail_on_request(
         state,
         email,
         Purpose::ResetPassword,

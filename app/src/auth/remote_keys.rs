@@ -6,13 +6,10 @@
 //! size limit; one that fails leaves the cache as it was, so an issuer that cannot be
 //! reached costs its new keys, never a hung request, until the cache is `MAX_STALE`
 //! old: then its keys, which the issuer may have withdrawn meanwhile, are no longer
-//! trusted. Only public signing keys are kept (`token::verifying_key`): a symmetric key
+//! trusted. Only public signing keys are kept (`signing_keys::verifying_key`): a symmetric key
 //! in the set is ignored.
 
-use crate::auth::{
-    signing_keys::VerifyingKey,
-    token::{verifying_key, Throttle, MIN_KEY_REFRESH},
-};
+use crate::auth::signing_keys::{verifying_key, Throttle, VerifyingKey, MIN_KEY_REFRESH};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, RwLock},

@@ -3,7 +3,7 @@
 use crate::{
     auth::{
         email_tokens::{self, Purpose},
-        revocations::{self, Revocations},
+        revocations::{self, LiveSession, Revocations, Standing},
         types::{Role, User},
     },
     clock::Timestamp,
@@ -279,17 +279,6 @@ async fn find_active_session(
         .transpose()
 }
 
-/// Where the holder of an access token stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Active,
-    /// The session was revoked or expired, or the user is gone.
-    SessionEnded,
-    Disabled,
-    /// The token was minted before its account changed (its role, say).
-    AccountChanged,
-}
-
 /// Whether user `user_id` is enabled, their session `session_id` is live, and their
 /// account has not changed since `minted_by` (the last instant a token's `updatedAt`
 /// covers, `revocations::minted_by`), with the user as they are and when the
@@ -338,14 +327,6 @@ pub async fn standing(
             expires_at,
         }),
     ))
-}
-
-/// A live session's account, as the database has it, and when the session expires
-/// (Unix seconds).
-#[derive(Debug, Clone)]
-pub struct LiveSession {
-    pub account: User,
-    pub expires_at: i64,
 }
 
 /// Where a user of the trusted issuer (`JWT_JWKS_URL`) stands here.

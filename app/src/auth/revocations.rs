@@ -36,11 +36,7 @@
 //! entry.
 
 use crate::{
-    auth::{
-        repo::{LiveSession, Standing},
-        token::Claims,
-        types::User,
-    },
+    auth::{token::Claims, types::User},
     clock::{Clock, Timestamp},
     db::Pool,
 };
@@ -69,6 +65,25 @@ const FORGET_EVERY_SECS: i64 = 1;
 /// Sessions remembered as confirmed at most; past it, new ones are checked in the
 /// database on every request until older ones expire.
 pub const MAX_CONFIRMED: usize = 100_000;
+
+/// Where the holder of an access token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    /// The session was revoked or expired, or the user is gone.
+    SessionEnded,
+    Disabled,
+    /// The token was minted before its account changed (its role, say).
+    AccountChanged,
+}
+
+/// A live session's account, as the database has it, and when the session expires
+/// (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub account: User,
+    pub expires_at: i64,
+}
 
 /// What a revocation stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -304,10 +304,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 /// `next` (the page the banner was on) saying so.
 #[server(prefix = "/fn", endpoint = "send-verification-email")]
 pub async fn send_verification_email(next: Option<String>) -> Result<(), AppError> {
-    use crate::{
-        auth::email_verification::{self, VERIFIED_PAGE},
-        redirect::RedirectTarget,
-    };
+    use crate::{auth::emails, paths::VERIFIED_PAGE, redirect::RedirectTarget};
     let state = crate::state::AppState::from_context()?;
     let (session, user) = crate::context::require_session(&state).await?;
     let origin = &state.site.public_origin;
@@ -315,7 +312,7 @@ pub async fn send_verification_email(next: Option<String>) -> Result<(), AppErro
         let callback = RedirectTarget::or_default(Some(VERIFIED_PAGE), origin);
         let client = crate::context::client_info(&state);
         let asked_by = Some(session.id.as_str());
-        email_verification::send_verification(&state, &user, asked_by, &callback, &client).await?;
+        emails::send_verification(&state, &user, asked_by, &callback, &client).await?;
     }
     let back = RedirectTarget::or_default(next.as_deref(), origin);
     leptos_axum::redirect(back.with_query("verification", "sent").as_str());
@@ -333,10 +330,8 @@ pub async fn resend_verification(email: String) -> Result<(), AppError> {
     };
     let state = crate::state::AppState::from_context()?;
     let email = Email::parse(&email).map_err(|e| AppError::Validation(vec![e]))?;
-    let callback = RedirectTarget::or_default(
-        Some(email_verification::VERIFIED_PAGE),
-        &state.site.public_origin,
-    );
+    let callback =
+        RedirectTarget::or_default(Some(crate::paths::VERIFIED_PAGE), &state.site.public_origin);
     let client = crate::context::client_info(&state);
     email_verification::request_verification(&state, email, callback, &client)?;
     leptos_axum::redirect(CHECK_YOUR_EMAIL);
@@ -378,10 +373,8 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
         password,
     )
     .await?;
-    let callback = RedirectTarget::or_default(
-        Some(email_verification::VERIFIED_PAGE),
-        &state.site.public_origin,
-    );
+    let callback =
+        RedirectTarget::or_default(Some(crate::paths::VERIFIED_PAGE), &state.site.public_origin);
     let (asked_by, proof) = (&session.id, email_verification::Proof::Password);
     email_verification::request_email_change(
         &state, &user, asked_by, new, proof, &callback, &client,

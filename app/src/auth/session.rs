@@ -20,22 +20,19 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
-        email_verification::{self, VERIFIED_PAGE},
-        failed_sign_ins,
+        emails, failed_sign_ins,
         repo::{self, NewSession, Session, SessionEnd},
         token::{Scope, Subject},
         types::{Credentials, Email, Password, Registration, User, UserName},
     },
     client::ClientInfo,
     clock::Timestamp,
-    db,
+    db::{self, hash_token, new_secret_token},
     error::{AppError, FieldError},
+    paths::VERIFIED_PAGE,
     redirect::RedirectTarget,
     state::AppState,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 pub struct SignedIn {
     pub user: User,
@@ -79,9 +76,7 @@ pub async fn sign_up(
             // Answered as a new account waiting for its link, as Better Auth does: the
             // sign-up tells nobody which addresses have accounts, as the reset and
             // verification requests do not. The owner is told instead.
-            if let Err(e) =
-                email_verification::tell_owner_of_sign_up(state, &form.email, client).await
-            {
+            if let Err(e) = emails::tell_owner_of_sign_up(state, &form.email, client).await {
                 tracing::debug!(cause = %e, "the owner of the address is not told of the sign-up");
             }
             return Ok(SignedUp::AwaitingVerification(unsaved_user(
@@ -106,9 +101,7 @@ pub async fn sign_up(
         // the limit tells no more than the answer.
         let sent = match state.limits.email_to_address(client.address(), &user.email) {
             // No session asks: the account may sign in once the link is opened.
-            Ok(()) => {
-                email_verification::send_verification(state, &user, None, &callback, client).await
-            }
+            Ok(()) => emails::send_verification(state, &user, None, &callback, client).await,
             Err(limited) => Err(limited),
         };
         if let Err(e) = sent {
@@ -812,18 +805,6 @@ pub async fn revoke_sessions(
         });
     record(&state.db, entry).await;
     Ok(revoked)
-}
-
-/// 32 random bytes, base64url: a session token, or the token of an emailed link.
-pub(crate) fn new_secret_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// How a secret token is stored: its SHA-256, base64url.
-pub(crate) fn hash_token(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! loads the keys it uses.
 
 use crate::{
-    auth::token::{verifying_key, Secret, TokenSettings},
+    auth::token_settings::{Secret, TokenSettings},
     clock::Timestamp,
     db::{self, Pool},
 };
@@ -29,7 +29,11 @@ use ring::{
 };
 use serde_json::{json, Value};
 use sqlx::Row;
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 /// RSA keys are made with this many bits of modulus.
 const RSA_BITS: usize = 2048;
@@ -414,6 +418,62 @@ pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::PS256 => "PS256",
         Algorithm::PS384 => "PS384",
         Algorithm::PS512 => "PS512",
+    }
+}
+
+/// The algorithm a public JWK is for, and the key to check with; `None` for anything
+/// that is not a public signing key this server can check (a symmetric `oct` key above
+/// all: a published secret would let anyone sign). A JWK's `alg`, when present, must
+/// agree with its key type; without one (Better Auth leaves it out) the key type says.
+pub fn verifying_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<(Algorithm, DecodingKey)> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse};
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|u| *u != PublicKeyUse::Signature)
+    {
+        return None;
+    }
+    let stated = jwk.common.key_algorithm;
+    let algorithm = match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            matches!(stated, None | Some(KeyAlgorithm::EdDSA)).then_some(Algorithm::EdDSA)
+        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            matches!(stated, None | Some(KeyAlgorithm::ES256)).then_some(Algorithm::ES256)
+        }
+        AlgorithmParameters::RSA(_) => match stated {
+            None | Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+            Some(KeyAlgorithm::PS256) => Some(Algorithm::PS256),
+            _ => None,
+        },
+        _ => None,
+    }?;
+    Some((algorithm, DecodingKey::from_jwk(jwk).ok()?))
+}
+
+/// Keys are looked up again for an unknown `kid` at most this often (ours and the
+/// trusted issuer's each), so tokens with made-up `kid`s cannot make every request a
+/// database query or a fetch.
+pub const MIN_KEY_REFRESH: Duration = Duration::from_secs(5);
+
+/// Lets something happen at most once per period.
+#[derive(Default)]
+pub struct Throttle(Mutex<Option<Instant>>);
+
+impl Throttle {
+    /// Whether it may happen now (and, if so, it counts as having happened).
+    pub fn allow(&self, every: Duration) -> bool {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 }
 

@@ -14,10 +14,11 @@
 //! - with `JWT_JWKS_URL`, another issuer's published keys (`auth::remote_keys`), by
 //!   `kid`. Its tokens name no session here: `Claims::sid` is `None` for them.
 
+pub use crate::auth::token_settings::{Secret, TokenSettings};
 use crate::{
     auth::{
         remote_keys::{KeySet, RemoteKeys},
-        signing_keys::{self, KeyRing},
+        signing_keys::{self, KeyRing, Throttle, MIN_KEY_REFRESH},
     },
     clock::Clock,
 };
@@ -26,8 +27,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::{
     borrow::Cow,
-    sync::{Arc, Mutex, RwLock},
-    time::{Duration, Instant},
+    sync::{Arc, RwLock},
 };
 
 /// Tokens longer than this are refused before any parsing: no legitimate token is near it.
@@ -36,125 +36,6 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Header parameters that would let a token choose its own key, or demand processing
 /// we do not implement. Their mere presence is a rejection.
 const FORBIDDEN_HEADER_KEYS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];
-
-/// The shared secret. It never prints.
-#[derive(Clone)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub const MIN_LEN: usize = 32;
-
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
-        let bytes = bytes.into();
-        if looks_like_a_placeholder(&bytes) {
-            return Err("the JWT secret is a placeholder from an example, not a secret".to_owned());
-        }
-        if bytes.len() < Self::MIN_LEN {
-            return Err(format!(
-                "the JWT secret must be at least {} bytes long (it has {})",
-                Self::MIN_LEN,
-                bytes.len()
-            ));
-        }
-        Ok(Self(bytes))
-    }
-}
-
-/// Whether a secret is one of the stand-ins that setup guides show (such as
-/// `your-32-character-secret-key`) or too repetitive to be random.
-fn looks_like_a_placeholder(secret: &[u8]) -> bool {
-    const STAND_INS: [&str; 12] = [
-        "yoursecret",
-        "your32",
-        "secretkey",
-        "supersecret",
-        "mysecret",
-        "changeme",
-        "changethis",
-        "replaceme",
-        "replacethis",
-        "placeholder",
-        "example",
-        "insertyour",
-    ];
-    let letters: String = String::from_utf8_lossy(secret)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let distinct = secret
-        .iter()
-        .collect::<std::collections::HashSet<_>>()
-        .len();
-    STAND_INS.iter().any(|s| letters.contains(s)) || distinct < 8
-}
-
-impl Secret {
-    /// HMAC-SHA256 under this secret of `message`, for `purpose`: one secret, a separate
-    /// key for each thing the server signs.
-    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
-        use hmac::Mac;
-        let mut mac = self.hmac();
-        mac.update(purpose.as_bytes());
-        mac.update(&[0]);
-        mac.update(message);
-        mac.finalize().into_bytes().into()
-    }
-}
-
-impl Secret {
-    fn hmac(&self) -> hmac::Hmac<sha2::Sha256> {
-        use hmac::Mac;
-        hmac::Hmac::new_from_slice(&self.0)
-            .unwrap_or_else(|e| unreachable!("HMAC takes keys of any length: {e}"))
-    }
-
-    /// Better Auth's signature of a cookie value: HMAC-SHA256 keyed with the secret
-    /// itself over the value, with no purpose of ours mixed in, so that Better Auth's own
-    /// code (and `getSessionCookie()` beside it) and this server sign alike.
-    pub fn sign_cookie_value(&self, value: &str) -> [u8; 32] {
-        use hmac::Mac;
-        let mut mac = self.hmac();
-        mac.update(value.as_bytes());
-        mac.finalize().into_bytes().into()
-    }
-
-    /// Whether `signature` is `sign_cookie_value(value)`, compared in constant time.
-    pub fn cookie_value_signed_by(&self, value: &str, signature: &[u8]) -> bool {
-        use hmac::Mac;
-        let mut mac = self.hmac();
-        mac.update(value.as_bytes());
-        mac.verify_slice(signature).is_ok()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Everything configurable about tokens.
-#[derive(Debug, Clone)]
-pub struct TokenSettings {
-    pub secret: Secret,
-    pub algorithm: Algorithm,
-    pub issuer: String,
-    /// Tokens are issued for all of these and accepted when they name any one of them.
-    pub audience: Vec<String>,
-    pub lifetime_secs: i64,
-    /// The longest an API token (`server token mint`, the account page's "Use the API")
-    /// may live: `SESSION_MAX_AGE`. A retired key pair stays published that long too.
-    pub api_token_max_secs: i64,
-    pub leeway_secs: i64,
-    /// With an asymmetric algorithm: make a new key pair when the current one is this
-    /// old (`JWT_KEY_ROTATION`); `None`, never.
-    pub key_rotation_secs: Option<i64>,
-    /// How long a retired key stays published after the last token it signed expired.
-    pub key_grace_secs: i64,
-    /// A trusted issuer's JWKS (`JWT_JWKS_URL`), whose tokens the API accepts too.
-    pub jwks_url: Option<String>,
-}
 
 /// Parses `JWT_ALGORITHM`: the HMAC family with the shared secret, or one of the
 /// algorithms this server can make key pairs for.
@@ -171,38 +52,6 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
              secret, or EdDSA, ES256 or RS256 for key pairs published at /api/auth/jwks"
         )),
     }
-}
-
-/// The algorithm a public JWK is for, and the key to check with; `None` for anything
-/// that is not a public signing key this server can check (a symmetric `oct` key above
-/// all: a published secret would let anyone sign). A JWK's `alg`, when present, must
-/// agree with its key type; without one (Better Auth leaves it out) the key type says.
-pub fn verifying_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<(Algorithm, DecodingKey)> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse};
-    if jwk
-        .common
-        .public_key_use
-        .as_ref()
-        .is_some_and(|u| *u != PublicKeyUse::Signature)
-    {
-        return None;
-    }
-    let stated = jwk.common.key_algorithm;
-    let algorithm = match &jwk.algorithm {
-        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
-            matches!(stated, None | Some(KeyAlgorithm::EdDSA)).then_some(Algorithm::EdDSA)
-        }
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            matches!(stated, None | Some(KeyAlgorithm::ES256)).then_some(Algorithm::ES256)
-        }
-        AlgorithmParameters::RSA(_) => match stated {
-            None | Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
-            Some(KeyAlgorithm::PS256) => Some(Algorithm::PS256),
-            _ => None,
-        },
-        _ => None,
-    }?;
-    Some((algorithm, DecodingKey::from_jwk(jwk).ok()?))
 }
 
 /// The algorithm a token header names, of those `jsonwebtoken` can check.
@@ -394,30 +243,6 @@ pub struct TokenKeys {
     own_reloaded: Throttle,
     /// What time `issue` and `verify` take it to be.
     clock: Clock,
-}
-
-/// Keys are looked up again for an unknown `kid` at most this often (ours and the
-/// trusted issuer's each), so tokens with made-up `kid`s cannot make every request a
-/// database query or a fetch.
-pub const MIN_KEY_REFRESH: Duration = Duration::from_secs(5);
-
-/// Lets something happen at most once per period.
-#[derive(Default)]
-pub struct Throttle(Mutex<Option<Instant>>);
-
-impl Throttle {
-    /// Whether it may happen now (and, if so, it counts as having happened).
-    pub fn allow(&self, every: Duration) -> bool {
-        let mut last = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < every) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
-    }
 }
 
 /// The longest a trusted issuer's token may live (`exp` − `iat`): it names no session

@@ -16,7 +16,8 @@ use crate::{
     auth::{
         api_tokens::in_words,
         extract::{refusal, stored_standing},
-        repo::{self, Standing},
+        repo,
+        revocations::Standing,
         signing_keys::algorithm_name,
         token::{Audience, Checked, ClaimChecks, Explanation, KeySource, TokenError, TokenKeys},
     },

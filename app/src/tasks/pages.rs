@@ -1,12 +1,12 @@
 //! The task page: rendered on the server on first load, then changed through the API.
 
 use crate::{
-    auth::pages::UserResource,
     error::AppError,
     tasks::{
         client,
         types::{NewTask, Task, TaskPatch, TaskTitle},
     },
+    ui::UserResource,
 };
 use leptos::{either::EitherOf3, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -121,7 +121,7 @@ impl Filter {
 struct Board {
     tasks: RwSignal<Vec<Task>>,
     report: Callback<AppError>,
-    /// See `crate::hydrated`.
+    /// See `crate::ui::hydrated`.
     ready: ReadSignal<bool>,
     /// Whose board this is: a kept draft goes back only to the person who typed it.
     user_id: StoredValue<String>,
@@ -145,7 +145,7 @@ fn TaskBoard(initial: Vec<Task>, user_id: String) -> impl IntoView {
     provide_context(Board {
         tasks,
         report,
-        ready: crate::hydrated(),
+        ready: crate::ui::hydrated(),
         user_id: StoredValue::new(user_id),
     });
 
