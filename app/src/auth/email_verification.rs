@@ -38,7 +38,7 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::header::SET_COOKIE,
+    http::{header::SET_COOKIE, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
@@ -286,6 +286,36 @@ pub async fn open_link(
     })
 }
 
+/// Opens the link that holds `token` as `open_link` does, in the browser's `session` if
+/// any, with the access cookie that session needs once its account changed.
+pub async fn follow_link(
+    state: &AppState,
+    token: &str,
+    session: Option<&Session>,
+    callback: &RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(Opened, Option<HeaderValue>), AppError> {
+    let signed_in_as = session.map(|session| session.user_id.as_str());
+    let opened = open_link(state, token, signed_in_as, callback, client).await?;
+    let cookie = match (&opened, session) {
+        (Opened::Done(user), Some(session)) if session.user_id == user.id => {
+            Some(session::access_cookie(state, user, session))
+        }
+        _ => None,
+    };
+    Ok((opened, cookie))
+}
+
+/// Where a browser goes once a link was opened: `callback`, with `?error=` when it was
+/// refused, `?approved=true` when it approved a move.
+pub fn landing(callback: &RedirectTarget, opened: &Opened) -> RedirectTarget {
+    match opened {
+        Opened::Done(_) => callback.clone(),
+        Opened::Approved => callback.with_query("approved", "true"),
+        Opened::Refused(code) => callback.with_query("error", code),
+    }
+}
+
 /// What Better Auth says for each refusal of a link.
 fn refusal_message(code: &str) -> &'static str {
     match code {
@@ -438,46 +468,30 @@ async fn verify_email(
         .as_deref()
         .map(|raw| callback_target(&state, Some(raw), VERIFIED_PAGE, "INVALID_CALLBACK_URL"))
         .transpose()?;
-    let signed_in_as = current
-        .as_ref()
-        .map(|(session, _, _)| session.user_id.as_str());
     let next = callback.clone().unwrap_or_else(|| {
         RedirectTarget::or_default(Some(VERIFIED_PAGE), &state.site.public_origin)
     });
-    let user = match open_link(&state, &query.token, signed_in_as, &next, &client).await? {
-        Opened::Done(user) => user,
-        Opened::Approved => {
-            return Ok(match callback {
-                Some(callback) => callback.with_query("approved", "true").found(),
-                None => Json(Verified {
-                    status: true,
-                    user: None,
-                })
-                .into_response(),
-            })
-        }
-        Opened::Refused(code) => {
-            return Ok(match (callback, code) {
-                (Some(callback), _) => callback.with_query("error", code).found(),
-                (None, "UNAUTHORIZED") => AppError::Unauthenticated.into_response(),
-                (None, _) => {
-                    AppError::InvalidToken(refusal_message(code).to_owned()).into_response()
-                }
-            })
-        }
-    };
-    let mut response = match callback {
-        Some(callback) => callback.found(),
-        None => Json(Verified {
+    let session = current.as_ref().map(|(session, _, _)| session);
+    let (opened, cookie) = follow_link(&state, &query.token, session, &next, &client).await?;
+    let mut response = match (callback, opened) {
+        (Some(callback), opened) => landing(&callback, &opened).found(),
+        (None, Opened::Done(user)) => Json(Verified {
             status: true,
-            user: Some(user.clone()),
+            user: Some(user),
         })
         .into_response(),
+        (None, Opened::Approved) => Json(Verified {
+            status: true,
+            user: None,
+        })
+        .into_response(),
+        (None, Opened::Refused("UNAUTHORIZED")) => AppError::Unauthenticated.into_response(),
+        (None, Opened::Refused(code)) => {
+            AppError::InvalidToken(refusal_message(code).to_owned()).into_response()
+        }
     };
-    if let Some((session, _, _)) = current.filter(|(session, _, _)| session.user_id == user.id) {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, session::access_cookie(&state, &user, &session));
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
     }
     Ok(response)
 }
