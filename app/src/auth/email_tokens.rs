@@ -116,7 +116,8 @@ pub async fn mail_link(
             format!("{origin}/api/auth/reset-password/{token}?callbackURL={callback}")
         }
         Purpose::VerifyEmail | Purpose::ApproveEmailChange | Purpose::ChangeEmail => {
-            format!("{origin}/api/auth/verify-email?token={token}&callbackURL={callback}")
+            // A page that asks before it acts: mail gateways fetch every link they pass on.
+            format!("{origin}/confirm-email?token={token}&callbackURL={callback}")
         }
     };
     let to = Recipient {

@@ -23,7 +23,7 @@ use crate::{
         password_reset::callback_target,
         repo::{self, LinkOutcome, Session},
         session,
-        types::{Email, User},
+        types::{Email, EmailLink, User},
     },
     client::ClientInfo,
     error::{AppError, FieldError},
@@ -216,9 +216,8 @@ pub async fn open_link(
     client: &ClientInfo,
 ) -> Result<Opened, AppError> {
     let (purpose, found) = match find_link(state, token).await? {
-        (purpose, Lookup::Valid(found)) => (purpose, found),
-        (_, Lookup::Expired) => return Ok(Opened::Refused("TOKEN_EXPIRED")),
-        (_, Lookup::Unknown) => return Ok(Opened::Refused("INVALID_TOKEN")),
+        Ok(link) => link,
+        Err(code) => return Ok(Opened::Refused(code)),
     };
     if signed_in_as.is_some_and(|id| id != found.user_id) {
         return Ok(Opened::Refused("INVALID_USER"));
@@ -316,6 +315,30 @@ pub fn landing(callback: &RedirectTarget, opened: &Opened) -> RedirectTarget {
     }
 }
 
+/// What opening the link that holds `token` would do, found without using it: the page
+/// an emailed link leads to says it, and opens the link only when its button is pressed,
+/// so a mail gateway that fetches every link it passes on does nothing.
+pub async fn describe_link(state: &AppState, token: &str) -> Result<EmailLink, AppError> {
+    let refused = |code: &str| EmailLink::Refused {
+        code: code.to_owned(),
+    };
+    let (purpose, found) = match find_link(state, token).await? {
+        Ok(link) => link,
+        Err(code) => return Ok(refused(code)),
+    };
+    let (from, to) = match repo::find_user(&state.db, &found.user_id).await? {
+        Some(user) => (user.email, found.email),
+        None => return Ok(refused("INVALID_TOKEN")),
+    };
+    Ok(match purpose {
+        Purpose::ApproveEmailChange => EmailLink::ApproveMove { from, to },
+        Purpose::ChangeEmail => EmailLink::Move { from, to },
+        // A link to an address the account has left verifies nothing.
+        _ if from != to => refused("INVALID_TOKEN"),
+        _ => EmailLink::Verify { email: to },
+    })
+}
+
 /// What Better Auth says for each refusal of a link.
 fn refusal_message(code: &str) -> &'static str {
     match code {
@@ -326,8 +349,12 @@ fn refusal_message(code: &str) -> &'static str {
     }
 }
 
-/// The link `token` belongs to, of the kinds `verify-email` opens.
-async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), sqlx::Error> {
+/// The link `token` belongs to, of the kinds `verify-email` opens, without using it; or
+/// why it cannot be used: `TOKEN_EXPIRED`, `INVALID_TOKEN`.
+async fn find_link(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<(Purpose, email_tokens::Found), &'static str>, sqlx::Error> {
     let kinds = [
         Purpose::VerifyEmail,
         Purpose::ApproveEmailChange,
@@ -336,10 +363,11 @@ async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), s
     for purpose in kinds {
         match email_tokens::look_up(&state.db, purpose, token, state.clock.now()).await? {
             Lookup::Unknown => {}
-            known => return Ok((purpose, known)),
+            Lookup::Expired => return Ok(Err("TOKEN_EXPIRED")),
+            Lookup::Valid(found) => return Ok(Ok((purpose, found))),
         }
     }
-    Ok((Purpose::VerifyEmail, Lookup::Unknown))
+    Ok(Err("INVALID_TOKEN"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -433,8 +461,10 @@ struct Verified {
     user: Option<User>,
 }
 
-/// The link in a verification, approval or change-of-address email. With `callbackURL`
-/// (as every emailed link has), redirects there: with `?error=INVALID_TOKEN`,
+/// Opens a verification, approval or change-of-address link with its token, as Better
+/// Auth's client does (`verifyEmail`). The emailed link itself leads to the site's
+/// `/confirm-email` page, which opens it only when a person presses its button: mail
+/// gateways fetch the links they pass on. With `callbackURL`, redirects there: with `?error=INVALID_TOKEN`,
 /// `TOKEN_EXPIRED` or `USER_ALREADY_EXISTS` when the link was refused, with
 /// `?approved=true` when it approved a move (whose link is then sent to the new
 /// address); without, answers JSON. A session of the account in the request gets its
