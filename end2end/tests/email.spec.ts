@@ -75,7 +75,7 @@ test("an address is verified from the banner's link, once its page's button is p
   await expect(banner).toContainText(`Your email address ${email} is not confirmed yet.`);
 
   await page.goto(link);
-  await expect(page.getByRole("heading", { name: "Confirm your email address" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Verify your email address" })).toBeVisible();
   await expect(page.getByText(`Verify the address ${email} for your Taskboard account.`)).toBeVisible();
   await page.getByRole("button", { name: "Confirm my address" }).click();
   await expect(page).toHaveURL(/\/email-verified$/);

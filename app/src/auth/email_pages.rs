@@ -152,7 +152,7 @@ type ConfirmWords = (&'static str, String, &'static str, &'static str);
 fn confirm_words(link: &EmailLink) -> Result<ConfirmWords, &'static str> {
     Ok(match link {
         EmailLink::Verify { email } => (
-            "Confirm your email address",
+            "Verify your email address",
             format!("Verify the address {email} for your Taskboard account."),
             "If you did not make this account, close this page: nothing happens unless you confirm.",
             "Confirm my address",
