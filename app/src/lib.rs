@@ -42,7 +42,9 @@ mod testing;
 
 use admin::pages::AdminPage;
 use auth::{
-    email_pages::{EmailVerifiedPage, ForgotPasswordPage, ResetPasswordPage, VerifyBanner},
+    email_pages::{
+        ConfirmEmailPage, EmailVerifiedPage, ForgotPasswordPage, ResetPasswordPage, VerifyBanner,
+    },
     pages::{AccountArea, AccountPage, SignInPage, SignUpPage},
     server_fns::current_user,
 };
@@ -132,6 +134,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/sign-up") view={Lazy::<SignUpPage>::new()} />
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPage>::new()} />
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPage>::new()} />
+                // In order, so what the link does, and its button, work without wasm.
+                <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmailPage>::new()} ssr=SsrMode::InOrder />
                 <Route path=path!("/email-verified") view={Lazy::<EmailVerifiedPage>::new()} />
                 <Route path=path!("/account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::InOrder />
                 <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} />

@@ -5,6 +5,7 @@ import {
   addTask,
   freshEmail,
   makeAdmin,
+  sendVerificationLink,
   signIn,
   signUp,
   waitUntilInteractive,
@@ -48,6 +49,8 @@ const PAGES: Checked[] = [
   { path: "/forgot-password?sent=1", ready: shows("a link to choose a new password is on its way"), visitors: ["signed out"] },
   { path: "/reset-password?token=an-emailed-token", ready: heading("Choose a new password"), visitors: ["signed out"] },
   { path: "/reset-password?error=INVALID_TOKEN", ready: shows("This link has been used"), visitors: ["signed out"] },
+  { path: "/tasks", ready: waitUntilInteractive, visitors: ["signed in"], state: { name: "its verification link's page opened", reach: verificationPage } },
+  { path: "/confirm-email?token=an-emailed-token", ready: heading("That link did not work") },
   { path: "/email-verified", ready: heading("Your email address is confirmed") },
   { path: "/email-verified?error=TOKEN_EXPIRED", ready: heading("That link did not work") },
   { path: "/email-verified?approved=true", ready: heading("Now open the link sent to your new address"), visitors: ["signed out"] },
@@ -203,6 +206,15 @@ async function tryAnOperation(page: Page): Promise<void> {
   await expect(list.locator(".live-responses-table tbody .response-col_status")).toHaveText(/401/);
   await page.getByRole("button", { name: "Authorize" }).first().click();
   await expect(page.getByRole("button", { name: "Close the dialog" })).toBeVisible();
+}
+
+/** Sends the banner's link to this person's address and opens it: the page that asks to confirm. */
+async function verificationPage(page: Page): Promise<void> {
+  const banner = page.getByRole("region", { name: "Confirm your email address" });
+  const email = (await banner.textContent())?.match(/(\S+@\S+) is not confirmed/)?.[1] ?? "";
+  await page.goto(await sendVerificationLink(page, email));
+  await expect(page.getByRole("button", { name: "Confirm my address" })).toBeVisible();
+  await page.waitForLoadState("networkidle");
 }
 
 async function issueToken(page: Page): Promise<void> {

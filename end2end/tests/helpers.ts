@@ -89,12 +89,23 @@ export async function linkMailedTo(address: string, nth = 1): Promise<string> {
   return link ?? "";
 }
 
-/** The first link into the app's API in a raw message, its quoted-printable undone. */
+/**
+ * The link in a raw message, its quoted-printable undone: to the page that confirms a
+ * verification, an approval or a change of address, or a reset link into the API.
+ */
 function linkIn(raw: string): string | undefined {
   const text = raw
     .replace(/=\r?\n/g, "")
     .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  return text.match(/https?:\/\/[^\s"<>]+\/api\/auth\/[^\s"<>]+/)?.[0];
+  return text.match(/https?:\/\/[^\s"<>]+\/(?:confirm-email\?|api\/auth\/reset-password\/)[^\s"<>]+/)?.[0];
+}
+
+/** Sends the banner's verification link to `email`, the signed-in person's, and answers the link. */
+export async function sendVerificationLink(page: Page, email: string): Promise<string> {
+  const banner = page.getByRole("region", { name: "Confirm your email address" });
+  await banner.getByRole("button", { name: "Send me the link" }).click();
+  await expect(banner).toContainText(`We sent a link to ${email}.`);
+  return linkMailedTo(email);
 }
 
 export function freshEmail(): string {

@@ -1,13 +1,18 @@
-import { expect, test } from "@playwright/test";
-import { PASSWORD, accountFor, addTask, freshEmail, signUp, waitUntilInteractive } from "./helpers";
+import { expect, test, type Page } from "@playwright/test";
+import { PASSWORD, accountFor, addTask, freshEmail, sendVerificationLink, signUp, waitUntilInteractive } from "./helpers";
 
-test("the app hydrates and works under its Content-Security-Policy", async ({ page }) => {
+/** Records, in every page the tab opens from now on, what the Content-Security-Policy blocks. */
+async function recordViolations(page: Page): Promise<void> {
   await page.addInitScript(() => {
     (window as any).violations = [];
     document.addEventListener("securitypolicyviolation", (event) => {
       (window as any).violations.push(`${event.violatedDirective} ${event.blockedURI}`);
     });
   });
+}
+
+test("the app hydrates and works under its Content-Security-Policy", async ({ page }) => {
+  await recordViolations(page);
   const response = await page.goto("/sign-up");
   expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
 
@@ -18,6 +23,18 @@ test("the app hydrates and works under its Content-Security-Policy", async ({ pa
   await page.getByRole("link", { name: "Account" }).click();
   await expect(page.getByRole("heading", { name: "Your sessions" })).toBeVisible();
 
+  expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
+});
+
+test("an emailed link's page and its button work under the Content-Security-Policy", async ({ page }) => {
+  await recordViolations(page);
+  const email = await signUp(page, "Strict Verifier");
+  const response = await page.goto(await sendVerificationLink(page, email));
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
+  await page.waitForLoadState("networkidle");
+  expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await expect(page.getByRole("heading", { name: "Your email address is confirmed" })).toBeVisible();
   expect(await page.evaluate(() => (window as any).violations)).toEqual([]);
 });
 

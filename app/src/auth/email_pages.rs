@@ -1,17 +1,25 @@
 //! The pages behind the emailed links: asking for a password reset, setting the new
-//! password, what became of a verification link, the banner that asks to verify an
-//! address, and the account page's change of address. Every form is a plain post to
+//! password, confirming a verification, approval or change-of-address link, what became
+//! of it, the banner that asks to verify an address, and the account page's change of
+//! address. Every form is a plain post to
 //! its server function first, so each works before the wasm has loaded; the function's
 //! redirect says what happened (`?sent=1`, `?verification=sent`, `?email=sent`).
 
 use crate::{
     auth::{
-        server_fns::{ChangeEmail, RequestPasswordReset, ResetPassword, SendVerificationEmail},
-        types::Viewer,
+        server_fns::{
+            describe_email_link, ChangeEmail, ConfirmEmail, RequestPasswordReset, ResetPassword,
+            SendVerificationEmail,
+        },
+        types::{EmailLink, Viewer},
     },
     ui::{form_error, Field, UserResource},
 };
-use leptos::{either::EitherOf3, prelude::*, server_fn::ServerFn};
+use leptos::{
+    either::{Either, EitherOf3},
+    prelude::*,
+    server_fn::ServerFn,
+};
 use leptos_meta::Title;
 use leptos_router::{
     components::A,
@@ -122,8 +130,121 @@ fn reset_password_form() -> impl IntoView {
     }
 }
 
-/// `/email-verified`: where a verification, approval or change-of-address link leads,
-/// saying whether it worked and, if not, why and what to do.
+/// `/confirm-email`: where a verification, approval or change-of-address link leads. It
+/// says what the link will do, and does it only when its button posts the form: mail
+/// gateways fetch every link they pass on, and fetching this page changes nothing. A
+/// link that cannot be used says why, with no button.
+pub struct ConfirmEmailPage;
+
+#[lazy_route]
+impl LazyRoute for ConfirmEmailPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        confirm_email().into_any()
+    }
+}
+
+/// The words of a link's page: the heading, what confirming does, what to do if it was
+/// not asked for, and the button's label; or why the link cannot be used.
+type ConfirmWords = (&'static str, String, &'static str, &'static str);
+
+fn confirm_words(link: &EmailLink) -> Result<ConfirmWords, &'static str> {
+    Ok(match link {
+        EmailLink::Verify { email } => (
+            "Verify your email address",
+            format!("Verify the address {email} for your Taskboard account."),
+            "If you did not make this account, close this page: nothing happens unless you confirm.",
+            "Confirm my address",
+        ),
+        EmailLink::ApproveMove { from, to } => (
+            "Approve a new email address",
+            format!("Approve moving your Taskboard account from {from} to {to}."),
+            "Then a link goes to the new address, and the account moves when that one is confirmed. \
+             This works only in a browser signed in to the account. If you did not ask for this, \
+             close this page and change your password.",
+            "Approve the new address",
+        ),
+        EmailLink::Move { from, to } => (
+            "Use a new email address",
+            format!("Move your Taskboard account from {from} to {to}."),
+            "You sign in with the new address from then on. If you did not ask for this, close \
+             this page: the account keeps its address.",
+            "Use this address",
+        ),
+        EmailLink::Refused { code } => return Err(link_problem(code)),
+    })
+}
+
+fn confirm_email() -> impl IntoView {
+    let action = ServerAction::<ConfirmEmail>::new();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let callback = move || query.read().get("callbackURL").unwrap_or_default();
+    let link = Resource::new(token, describe_email_link);
+    let error = move || action.value().get().and_then(Result::err);
+    let pending = action.pending();
+    view! {
+        <Title text="Confirm your email address · Taskboard" />
+        <section class="card auth-card" aria-labelledby="confirm-title">
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let words = link.await.map_err(|e| e.to_string()).and_then(|link| {
+                        confirm_words(&link).map_err(str::to_owned)
+                    });
+                    match words {
+                        Ok((title, what, unasked, button)) => Either::Left(view! {
+                            <h1 id="confirm-title">{title}</h1>
+                            <p class="notice">{what}</p>
+                            <p>{unasked}</p>
+                            <ActionForm action=action>
+                                <input type="hidden" name="token" value=token />
+                                <input type="hidden" name="callback_url" value=callback />
+                                <p class="form-error" role="alert">{move || form_error(error())}</p>
+                                <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
+                                    {move || if pending.get() { "Confirming…" } else { button }}
+                                </button>
+                            </ActionForm>
+                        }),
+                        Err(problem) => Either::Right(link_refused("confirm-title", problem)),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A link that did not work (under the heading `title_id`): why, and how to get another.
+fn link_refused(title_id: &'static str, problem: String) -> impl IntoView {
+    view! {
+        <h1 id=title_id>"That link did not work"</h1>
+        <p class="banner error" role="alert">{problem}</p>
+        <p>"Signed in, the banner at the top sends a new link; otherwise sign in first."</p>
+        <p><A href="/sign-in">"Sign in"</A></p>
+    }
+}
+
+/// Why a link with Better Auth's refusal `code` did not work, and what to do.
+fn link_problem(code: &str) -> &'static str {
+    match code {
+        "TOKEN_EXPIRED" => "This link has expired. Send yourself a new one.",
+        "USER_ALREADY_EXISTS" => {
+            "Another account uses that address now, so yours was not moved to it."
+        }
+        "INVALID_USER" => {
+            "This link is for another account than the one signed in here. Sign out, then open it again."
+        }
+        "UNAUTHORIZED" => {
+            "A change of address is approved only in a browser signed in to the account. Sign in here, then open the link again."
+        }
+        _ => "This link has been used or is not valid. Send yourself a new one.",
+    }
+}
+
+/// `/email-verified`: where a verification, approval or change-of-address link leads
+/// once confirmed, saying whether it worked and, if not, why and what to do.
 pub struct EmailVerifiedPage;
 
 #[lazy_route]
@@ -140,31 +261,14 @@ impl LazyRoute for EmailVerifiedPage {
 fn email_verified() -> impl IntoView {
     let query = use_query_map();
     let approved = move || query.read().get("approved").is_some();
-    let problem = move || {
-        query.read().get("error").map(|code| match code.as_str() {
-            "TOKEN_EXPIRED" => "This link has expired. Send yourself a new one.",
-            "USER_ALREADY_EXISTS" => {
-                "Another account uses that address now, so yours was not moved to it."
-            }
-            "INVALID_USER" => {
-                "This link is for another account than the one signed in here. Sign out, then open it again."
-            }
-            "UNAUTHORIZED" => {
-                "A change of address is approved only in a browser signed in to the account. Sign in here, then open the link again."
-            }
-            _ => "This link has been used or is not valid. Send yourself a new one.",
-        })
-    };
+    let problem = move || query.read().get("error").map(|code| link_problem(&code));
     view! {
         <Title text="Email address · Taskboard" />
         <section class="card auth-card" aria-labelledby="verified-title">
             {move || match (problem(), approved()) {
-                (Some(problem), _) => EitherOf3::A(view! {
-                    <h1 id="verified-title">"That link did not work"</h1>
-                    <p class="banner error" role="alert">{problem}</p>
-                    <p>"Signed in, the banner at the top sends a new link; otherwise sign in first."</p>
-                    <p><A href="/sign-in">"Sign in"</A></p>
-                }),
+                (Some(problem), _) => {
+                    EitherOf3::A(link_refused("verified-title", problem.to_owned()))
+                }
                 (None, true) => EitherOf3::B(view! {
                     <h1 id="verified-title">"Now open the link sent to your new address"</h1>
                     <p class="notice" role="status">

@@ -26,7 +26,7 @@ use crate::{
         password_reset::callback_target,
         repo::{self, LinkOutcome, Session},
         session,
-        types::{Email, Password, User},
+        types::{Email, EmailLink, Password, User},
     },
     client::ClientInfo,
     error::{AppError, FieldError},
@@ -42,7 +42,7 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::header::SET_COOKIE,
+    http::{header::SET_COOKIE, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
@@ -192,9 +192,8 @@ pub async fn open_link(
     client: &ClientInfo,
 ) -> Result<Opened, AppError> {
     let (purpose, found) = match find_link(state, token).await? {
-        (purpose, Lookup::Valid(found)) => (purpose, found),
-        (_, Lookup::Expired) => return Ok(Opened::Refused("TOKEN_EXPIRED")),
-        (_, Lookup::Unknown) => return Ok(Opened::Refused("INVALID_TOKEN")),
+        Ok(link) => link,
+        Err(code) => return Ok(Opened::Refused(code)),
     };
     if signed_in_as.is_some_and(|id| id != found.user_id) {
         return Ok(Opened::Refused("INVALID_USER"));
@@ -271,6 +270,60 @@ pub async fn open_link(
     })
 }
 
+/// Opens the link that holds `token` as `open_link` does, in the browser's `session` if
+/// any, with the access cookie that session needs once its account changed.
+pub async fn follow_link(
+    state: &AppState,
+    token: &str,
+    session: Option<&Session>,
+    callback: &RedirectTarget,
+    client: &ClientInfo,
+) -> Result<(Opened, Option<HeaderValue>), AppError> {
+    let signed_in_as = session.map(|session| session.user_id.as_str());
+    let opened = open_link(state, token, signed_in_as, callback, client).await?;
+    let cookie = match (&opened, session) {
+        (Opened::Done(user), Some(session)) if session.user_id == user.id => {
+            Some(session::access_cookie(state, user, session))
+        }
+        _ => None,
+    };
+    Ok((opened, cookie))
+}
+
+/// Where a browser goes once a link was opened: `callback`, with `?error=` when it was
+/// refused, `?approved=true` when it approved a move.
+pub fn landing(callback: &RedirectTarget, opened: &Opened) -> RedirectTarget {
+    match opened {
+        Opened::Done(_) => callback.clone(),
+        Opened::Approved => callback.with_query("approved", "true"),
+        Opened::Refused(code) => callback.with_query("error", code),
+    }
+}
+
+/// What opening the link that holds `token` would do, found without using it: the page
+/// an emailed link leads to says it, and opens the link only when its button is pressed,
+/// so a mail gateway that fetches every link it passes on does nothing.
+pub async fn describe_link(state: &AppState, token: &str) -> Result<EmailLink, AppError> {
+    let refused = |code: &str| EmailLink::Refused {
+        code: code.to_owned(),
+    };
+    let (purpose, found) = match find_link(state, token).await? {
+        Ok(link) => link,
+        Err(code) => return Ok(refused(code)),
+    };
+    let (from, to) = match repo::find_user(&state.db, &found.user_id).await? {
+        Some(user) => (user.email, found.email),
+        None => return Ok(refused("INVALID_TOKEN")),
+    };
+    Ok(match purpose {
+        Purpose::ApproveEmailChange => EmailLink::ApproveMove { from, to },
+        Purpose::ChangeEmail => EmailLink::Move { from, to },
+        // A link to an address the account has left verifies nothing.
+        _ if from != to => refused("INVALID_TOKEN"),
+        _ => EmailLink::Verify { email: to },
+    })
+}
+
 /// What Better Auth says for each refusal of a link.
 fn refusal_message(code: &str) -> &'static str {
     match code {
@@ -281,8 +334,12 @@ fn refusal_message(code: &str) -> &'static str {
     }
 }
 
-/// The link `token` belongs to, of the kinds `verify-email` opens.
-async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), sqlx::Error> {
+/// The link `token` belongs to, of the kinds `verify-email` opens, without using it; or
+/// why it cannot be used: `TOKEN_EXPIRED`, `INVALID_TOKEN`.
+async fn find_link(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<(Purpose, email_tokens::Found), &'static str>, sqlx::Error> {
     let kinds = [
         Purpose::VerifyEmail,
         Purpose::ApproveEmailChange,
@@ -291,10 +348,11 @@ async fn find_link(state: &AppState, token: &str) -> Result<(Purpose, Lookup), s
     for purpose in kinds {
         match email_tokens::look_up(&state.db, purpose, token, state.clock.now()).await? {
             Lookup::Unknown => {}
-            known => return Ok((purpose, known)),
+            Lookup::Expired => return Ok(Err("TOKEN_EXPIRED")),
+            Lookup::Valid(found) => return Ok(Ok((purpose, found))),
         }
     }
-    Ok((Purpose::VerifyEmail, Lookup::Unknown))
+    Ok(Err("INVALID_TOKEN"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -388,8 +446,10 @@ struct Verified {
     user: Option<User>,
 }
 
-/// The link in a verification, approval or change-of-address email. With `callbackURL`
-/// (as every emailed link has), redirects there: with `?error=INVALID_TOKEN`,
+/// Opens a verification, approval or change-of-address link with its token, as Better
+/// Auth's client does (`verifyEmail`). The emailed link itself leads to the site's
+/// `/confirm-email` page, which opens it only when a person presses its button: mail
+/// gateways fetch the links they pass on. With `callbackURL`, redirects there: with `?error=INVALID_TOKEN`,
 /// `TOKEN_EXPIRED` or `USER_ALREADY_EXISTS` when the link was refused, with
 /// `?approved=true` when it approved a move (whose link is then sent to the new
 /// address); without, answers JSON. A session of the account in the request gets its
@@ -423,46 +483,30 @@ async fn verify_email(
         .as_deref()
         .map(|raw| callback_target(&state, Some(raw), VERIFIED_PAGE, "INVALID_CALLBACK_URL"))
         .transpose()?;
-    let signed_in_as = current
-        .as_ref()
-        .map(|(session, _, _)| session.user_id.as_str());
     let next = callback.clone().unwrap_or_else(|| {
         RedirectTarget::or_default(Some(VERIFIED_PAGE), &state.site.public_origin)
     });
-    let user = match open_link(&state, &query.token, signed_in_as, &next, &client).await? {
-        Opened::Done(user) => user,
-        Opened::Approved => {
-            return Ok(match callback {
-                Some(callback) => callback.with_query("approved", "true").found(),
-                None => Json(Verified {
-                    status: true,
-                    user: None,
-                })
-                .into_response(),
-            })
-        }
-        Opened::Refused(code) => {
-            return Ok(match (callback, code) {
-                (Some(callback), _) => callback.with_query("error", code).found(),
-                (None, "UNAUTHORIZED") => AppError::Unauthenticated.into_response(),
-                (None, _) => {
-                    AppError::InvalidToken(refusal_message(code).to_owned()).into_response()
-                }
-            })
-        }
-    };
-    let mut response = match callback {
-        Some(callback) => callback.found(),
-        None => Json(Verified {
+    let session = current.as_ref().map(|(session, _, _)| session);
+    let (opened, cookie) = follow_link(&state, &query.token, session, &next, &client).await?;
+    let mut response = match (callback, opened) {
+        (Some(callback), opened) => landing(&callback, &opened).found(),
+        (None, Opened::Done(user)) => Json(Verified {
             status: true,
-            user: Some(user.clone()),
+            user: Some(user),
         })
         .into_response(),
+        (None, Opened::Approved) => Json(Verified {
+            status: true,
+            user: None,
+        })
+        .into_response(),
+        (None, Opened::Refused("UNAUTHORIZED")) => AppError::Unauthenticated.into_response(),
+        (None, Opened::Refused(code)) => {
+            AppError::InvalidToken(refusal_message(code).to_owned()).into_response()
+        }
     };
-    if let Some((session, _, _)) = current.filter(|(session, _, _)| session.user_id == user.id) {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, session::access_cookie(&state, &user, &session));
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
     }
     Ok(response)
 }

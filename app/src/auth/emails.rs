@@ -23,7 +23,8 @@ use crate::{
 /// Makes a link for `purpose` about `user` and `address`, asked for by the session
 /// `asked_by` (`None`: signed out), that leads to `callback` once opened, and mails it
 /// to `address` (an approval to move to `address`, to the account's own): a reset link
-/// to the page that sets a new password, the others through `verify-email`.
+/// to the page that sets a new password, the others to the page that confirms them
+/// (`/confirm-email`).
 pub async fn mail_link(
     state: &AppState,
     user: &User,
@@ -56,7 +57,8 @@ pub async fn mail_link(
             format!("{origin}/api/auth/reset-password/{token}?callbackURL={callback}")
         }
         Purpose::VerifyEmail | Purpose::ApproveEmailChange | Purpose::ChangeEmail => {
-            format!("{origin}/api/auth/verify-email?token={token}&callbackURL={callback}")
+            // A page that asks before it acts: mail gateways fetch every link they pass on.
+            format!("{origin}/confirm-email?token={token}&callbackURL={callback}")
         }
     };
     let to = Recipient {

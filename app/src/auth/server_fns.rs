@@ -8,7 +8,7 @@
 use crate::{
     auth::{
         api_tokens::{ApiAccess, IssuedApiToken},
-        types::{SessionInfo, Viewer},
+        types::{EmailLink, SessionInfo, Viewer},
     },
     error::AppError,
 };
@@ -316,6 +316,39 @@ pub async fn send_verification_email(next: Option<String>) -> Result<(), AppErro
     }
     let back = RedirectTarget::or_default(next.as_deref(), origin);
     leptos_axum::redirect(back.with_query("verification", "sent").as_str());
+    Ok(())
+}
+
+/// What the emailed link that holds `token` will do once confirmed, for its page to say:
+/// found without using the link.
+#[server(prefix = "/fn", endpoint = "describe-email-link")]
+pub async fn describe_email_link(token: String) -> Result<EmailLink, AppError> {
+    let state = crate::state::AppState::from_context()?;
+    crate::auth::email_verification::describe_link(&state, &token).await
+}
+
+/// Opens the emailed link that holds `token` (verifies the address, approves a move, or
+/// moves the account), in this browser's session if any, and goes where `verify-email`
+/// sends a browser: to `callback_url` (`/email-verified` when absent), with `?error=`
+/// when the link was refused, `?approved=true` when it approved a move. The link's page
+/// posts it when its button is pressed, so that fetching the link does nothing.
+#[server(prefix = "/fn", endpoint = "confirm-email")]
+pub async fn confirm_email(token: String, callback_url: Option<String>) -> Result<(), AppError> {
+    use crate::auth::{email_verification, password_reset::callback_target};
+    let state = crate::state::AppState::from_context()?;
+    let callback = callback_target(
+        &state,
+        callback_url.as_deref().filter(|raw| !raw.is_empty()),
+        crate::paths::VERIFIED_PAGE,
+        "INVALID_CALLBACK_URL",
+    )?;
+    let current = crate::context::cookie_session(&state).await?;
+    let session = current.as_ref().map(|(session, _)| session);
+    let client = crate::context::client_info(&state);
+    let (opened, cookie) =
+        email_verification::follow_link(&state, &token, session, &callback, &client).await?;
+    crate::context::set_cookies(cookie);
+    leptos_axum::redirect(email_verification::landing(&callback, &opened).as_str());
     Ok(())
 }
 

@@ -297,6 +297,21 @@ pub struct SessionInfo {
     pub expires_at: String,
 }
 
+/// What an emailed verification, approval or change-of-address link will do once its
+/// page is confirmed, as the page says it before the button: found without using the
+/// link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailLink {
+    /// Verifies `email`, the account's address.
+    Verify { email: String },
+    /// Approves moving the account from `from` to `to`, which then gets a link of its own.
+    ApproveMove { from: String, to: String },
+    /// Moves the account from `from` to `to`.
+    Move { from: String, to: String },
+    /// Cannot be used: Better Auth's `INVALID_TOKEN` or `TOKEN_EXPIRED`.
+    Refused { code: String },
+}
+
 /// What a user may do: everyone is a `user`; an `admin` also manages users.
 #[derive(
     Debug,

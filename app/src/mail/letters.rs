@@ -56,12 +56,12 @@ pub fn verify_email(to: Recipient, origin: &str, link: &str, lifetime: &str) -> 
             subject: format!("Confirm your email address for {SITE_NAME}"),
             before: vec![format!(
                 "This address was used for a {SITE_NAME} account. To confirm that it is \
-                 yours, open this link within {lifetime}:"
+                 yours, open this link within {lifetime} and press the button on its page:"
             )],
             action: "Confirm my address",
             after: vec![
                 "If you did not make this account, ignore this email: nothing happens \
-                 unless the link is opened."
+                 unless the button on the link's page is pressed."
                     .to_owned(),
             ],
         },
@@ -78,8 +78,8 @@ pub fn confirm_new_email(to: Recipient, origin: &str, link: &str, lifetime: &str
             subject: format!("Confirm your new email address for {SITE_NAME}"),
             before: vec![format!(
                 "Someone signed in to a {SITE_NAME} account asked to use this address for \
-                 it. The account moves to this address when this link is opened, within \
-                 {lifetime}:"
+                 it. The account moves to this address when the button on this link's page \
+                 is pressed, within {lifetime}:"
             )],
             action: "Use this address",
             after: vec![
@@ -108,8 +108,9 @@ pub fn approve_email_change(
             before: vec![format!(
                 "Someone signed in to your {SITE_NAME} account asked to move it to \
                  {new_address}. To approve it, open this link within {lifetime}, in a \
-                 browser where you are signed in to {SITE_NAME}; then a link goes to the \
-                 new address, and the account moves when that one is opened:"
+                 browser where you are signed in to {SITE_NAME}, and press the button on \
+                 its page; then a link goes to the new address, and the account moves \
+                 when that one is confirmed:"
             )],
             action: "Approve the new address",
             after: vec![

@@ -425,6 +425,7 @@ async fn pages_are_never_cached_for_the_next_person_at_the_machine() {
         "/account",
         "/tasks",
         "/reset-password?token=an-emailed-token",
+        "/confirm-email?token=an-emailed-token",
         "/email-verified",
         "/sign-in",
     ] {

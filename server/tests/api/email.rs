@@ -4,7 +4,7 @@
 //! command) and follows its link as the person would.
 
 use crate::support::{
-    code, location, payload, session_cookie, Delivered, Mailbox, TestApp, TestUser, PASSWORD,
+    code, location, payload, set_cookie, Delivered, Mailbox, TestApp, TestUser, PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -28,19 +28,25 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
     .await
 }
 
-/// Opens a link as a browser does, without following the redirect.
+/// Opens a link as a person does, in a browser signed in nowhere: its page, then its
+/// button. Answers where that leads, without following the redirect.
 async fn open(app: &TestApp, link: &str) -> reqwest::Response {
-    app.client.get(link).send().await.expect("request")
+    app.follow_link(link, None).await
 }
 
 /// Opens `link` in a browser signed in as `user`.
 async fn open_as(app: &TestApp, user: &TestUser, link: &str) -> reqwest::Response {
-    app.client
-        .get(link)
-        .header(reqwest::header::COOKIE, session_cookie(&user.session_token))
-        .send()
-        .await
-        .expect("request")
+    app.follow_link(link, Some(user)).await
+}
+
+/// What fetching `link` answers, as a mail gateway fetches every link it passes on,
+/// signed in nowhere: the page, which must change nothing, and say `says`.
+async fn fetched(app: &TestApp, link: &str, says: &str) -> String {
+    let page = app.client.get(link).send().await.expect("request");
+    assert_eq!(page.status(), StatusCode::OK, "{link}");
+    let page = page.text().await.expect("the page");
+    assert!(page.contains(says), "{says:?} in {page}");
+    page
 }
 
 /// The reset link mailed to `user` after asking for one.
@@ -951,15 +957,21 @@ async fn a_link_opened_while_signed_in_as_someone_else_is_refused() {
     let app = TestApp::spawn().await;
     let (ada, bob) = (app.new_user().await, app.new_user().await);
     send_verification(&app, &ada).await;
-    let link = app.mail.message_to(&ada.email).await.link();
-    let response = app
+    let mail = app.mail.message_to(&ada.email).await;
+    let link = mail.link();
+    let response = open_as(&app, &bob, &link).await;
+    assert_eq!(location(&response), "/email-verified?error=INVALID_USER");
+    let by_a_client = app
         .client
-        .get(&link)
+        .get(app.url(&format!(
+            "/api/auth/verify-email?token={}&callbackURL=/email-verified",
+            mail.token()
+        )))
         .bearer_auth(&bob.session_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&response), "/email-verified?error=INVALID_USER");
+    assert_eq!(location(&by_a_client), "/email-verified?error=INVALID_USER");
     assert!(!app.user_of(&ada.session_token).await.email_verified);
     assert_eq!(location(&open(&app, &link).await), "/email-verified");
 }
@@ -1025,4 +1037,107 @@ async fn turning_verification_on_ends_the_sessions_of_unverified_accounts_and_no
         app.sign_in(&ada.email, PASSWORD).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn fetching_a_verification_link_verifies_nothing_until_its_button_is_pressed() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    send_verification(&app, &ada).await;
+    let link = app.mail.message_to(&ada.email).await.link();
+    let says = format!(
+        "Verify the address {} for your Taskboard account.",
+        ada.email
+    );
+    for _ in 0..2 {
+        fetched(&app, &link, &says).await;
+    }
+    assert!(
+        !app.user_of(&ada.session_token).await.email_verified,
+        "a mail gateway fetching the link verifies nobody's account"
+    );
+
+    let confirmed = open_as(&app, &ada, &link).await;
+    assert_eq!(location(&confirmed), "/email-verified");
+    let jwt = set_cookie(&confirmed, "access_token").expect("a new access cookie");
+    assert_eq!(payload(&jwt)["emailVerified"], true);
+    assert!(app.user_of(&ada.session_token).await.email_verified);
+}
+
+#[tokio::test]
+async fn fetching_a_new_address_link_moves_nothing_until_its_button_is_pressed() {
+    let app = TestApp::spawn().await;
+    let mallory = app.new_user().await;
+    let victim = new_address();
+    change_email(&app, &mallory, &victim).await;
+    let link = app.mail.message_to(&victim).await.link();
+    let says = format!(
+        "Move your Taskboard account from {} to {victim}.",
+        mallory.email
+    );
+    fetched(&app, &link, &says).await;
+    assert_eq!(
+        app.user_of(&mallory.session_token).await.email,
+        mallory.email,
+        "the victim's mail gateway fetching the link moves no account onto their address"
+    );
+    assert_eq!(
+        app.sign_in(&victim, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    assert_eq!(location(&open(&app, &link).await), "/email-verified");
+    assert_eq!(app.user_of(&mallory.session_token).await.email, victim);
+}
+
+#[tokio::test]
+async fn a_links_page_names_the_addresses_and_one_that_cannot_be_used_has_no_button() {
+    let app = TestApp::spawn_with(&[("EMAIL_VERIFICATION_EXPIRES_IN", "1s")]).await;
+    let ada = verified_user(&app).await;
+    let new = new_address();
+    change_email(&app, &ada, &new).await;
+    let approval = app.mail.messages_to(&ada.email, 2).await.pop().unwrap();
+    let says = format!(
+        "Approve moving your Taskboard account from {} to {new}.",
+        ada.email
+    );
+    let page = fetched(&app, &approval.link(), &says).await;
+    assert!(page.contains("action=\"/fn/confirm-email\""), "{page}");
+
+    let unknown = format!("{}/confirm-email?token=not-a-token", app.base);
+    let page = fetched(&app, &unknown, "This link has been used or is not valid.").await;
+    assert!(!page.contains("/fn/confirm-email"), "no button: {page}");
+
+    app.advance(Duration::from_millis(1100));
+    let page = fetched(&app, &approval.link(), "This link has expired.").await;
+    assert!(!page.contains("/fn/confirm-email"), "no button: {page}");
+    assert_eq!(app.user_of(&ada.session_token).await.email, ada.email);
+}
+
+#[tokio::test]
+async fn a_confirmed_link_leads_only_to_a_page_of_this_site() {
+    let app = TestApp::spawn().await;
+    let ada = app.new_user().await;
+    send_verification(&app, &ada).await;
+    let mail = app.mail.message_to(&ada.email).await;
+    let token = mail.token();
+    let page = format!("/confirm-email?token={token}&callbackURL=https://evil.example/");
+    let response = app
+        .post_form(
+            "/fn/confirm-email",
+            &page,
+            &[("token", &token), ("callback_url", "https://evil.example/")],
+        )
+        .await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let site = url::Url::parse(&app.base).unwrap();
+    let went = site.join(&location(&response)).unwrap();
+    assert_eq!(went.origin(), site.origin(), "{went}");
+    assert_eq!(
+        went.path(),
+        "/confirm-email",
+        "back to the page, saying why: {went}"
+    );
+    assert!(!app.user_of(&ada.session_token).await.email_verified);
+    assert_eq!(location(&open(&app, &mail.link()).await), "/email-verified");
 }

@@ -220,7 +220,7 @@ async fn under_required_verification_the_issuers_unverified_users_are_refused_un
         .await;
     assert_eq!(asked.status(), StatusCode::OK);
     let link = issuer.mail.message_to(&ada.email).await.link();
-    issuer.client.get(link).send().await.unwrap();
+    issuer.follow_link(&link, None).await;
     let verified = issuer.jwt_for(&ada.session_token).await;
     assert_eq!(api.get_tasks(&verified, "").await.status(), StatusCode::OK);
 }

@@ -191,15 +191,78 @@ impl TestApp {
         page: &str,
         fields: &[(&str, &str)],
     ) -> Response {
-        self.client
-            .post(self.url(server_fn))
+        self.post_form_from(server_fn, &self.url(page), fields, None)
+            .await
+    }
+
+    /// `post_form` from the page at `page_url`, in a browser signed in as `user` if
+    /// anyone.
+    pub async fn post_form_from(
+        &self,
+        server_fn: &str,
+        page_url: &str,
+        fields: &[(&str, &str)],
+        user: Option<&TestUser>,
+    ) -> Response {
+        in_browser_of(self.client.post(self.url(server_fn)), user)
             .header(header::ORIGIN, &self.base)
-            .header(header::REFERER, self.url(page))
+            .header(header::REFERER, page_url)
             .header(header::ACCEPT, "text/html")
             .form(fields)
             .send()
             .await
             .expect("request")
+    }
+
+    /// Follows an emailed link as a person does, in a browser signed in as `user` if
+    /// anyone, without following the redirect it ends in. A reset link is an API route
+    /// that redirects to the page with the form: that answer. The other links lead to a
+    /// page that says what the link does; the person presses its button, which posts
+    /// its form (as a browser without wasm does): that answer. A link that cannot be
+    /// used has a page that says why, and no button; what its form would have posted is
+    /// posted anyway, to show the server refuses it too.
+    pub async fn follow_link(&self, link: &str, user: Option<&TestUser>) -> Response {
+        let opened = in_browser_of(self.client.get(link), user)
+            .send()
+            .await
+            .expect("request");
+        if !link.contains("/confirm-email?") {
+            return opened;
+        }
+        assert_eq!(opened.status(), StatusCode::OK, "{link}");
+        let page = opened.text().await.expect("the page");
+        let fields = match form_fields(&page, CONFIRM_EMAIL) {
+            Some(fields) => {
+                assert!(
+                    page.contains("your Taskboard account"),
+                    "the page says what confirming does: {page}"
+                );
+                fields
+            }
+            None => {
+                assert!(
+                    page.contains("That link did not work"),
+                    "neither a button nor why not: {page}"
+                );
+                let link = url::Url::parse(link).expect("a URL");
+                let query = |key: &str| {
+                    link.query_pairs()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                };
+                vec![
+                    ("token".to_owned(), query("token")),
+                    ("callback_url".to_owned(), query("callbackURL")),
+                ]
+            }
+        };
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        self.post_form_from(CONFIRM_EMAIL, link, &fields, user)
+            .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
@@ -791,12 +854,64 @@ pub struct Delivered {
     pub from: String,
 }
 
+/// `request` with the cookies of a browser signed in as `user`, if anyone: its session
+/// and its access token.
+fn in_browser_of(
+    request: reqwest::RequestBuilder,
+    user: Option<&TestUser>,
+) -> reqwest::RequestBuilder {
+    match user {
+        Some(user) => request.header(
+            header::COOKIE,
+            format!(
+                "{}; access_token={}",
+                session_cookie(&user.session_token),
+                user.jwt
+            ),
+        ),
+        None => request,
+    }
+}
+
+/// The server function behind the button of an emailed link's page.
+const CONFIRM_EMAIL: &str = "/fn/confirm-email";
+
+/// The names and values of the inputs of the form in `html` that posts to `server_fn`,
+/// as a browser sends them; `None` when the page has no such form.
+fn form_fields(html: &str, server_fn: &str) -> Option<Vec<(String, String)>> {
+    let action = html.find(&format!("action=\"{server_fn}\""))?;
+    let form = &html[html[..action].rfind("<form")?..];
+    let form = &form[..form.find("</form>")?];
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let value = &tag[start..start + tag[start..].find('"')?];
+        Some(html_escape::decode_html_entities(value).into_owned())
+    };
+    Some(
+        form.split("<input")
+            .skip(1)
+            .filter_map(|input| {
+                let tag = &input[..input.find('>')?];
+                Some((
+                    attribute(tag, "name")?,
+                    attribute(tag, "value").unwrap_or_default(),
+                ))
+            })
+            .collect(),
+    )
+}
+
 impl Delivered {
-    /// The first link into the app's API the message carries.
+    /// The link the message carries: to the page that confirms a verification, an
+    /// approval or a change of address, or a reset link into the API.
     pub fn link(&self) -> String {
         self.text
             .split_whitespace()
-            .find(|word| word.starts_with("http") && word.contains("/api/auth/"))
+            .find(|word| {
+                word.starts_with("http")
+                    && (word.contains("/confirm-email?")
+                        || word.contains("/api/auth/reset-password/"))
+            })
             .unwrap_or_else(|| panic!("no link in {:?}", self.text))
             .to_owned()
     }
