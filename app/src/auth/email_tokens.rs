@@ -133,6 +133,28 @@ pub async fn forget_user(
         .map(drop)
 }
 
+/// Deletes the moves to another address (approvals and new addresses' links) of
+/// `user_id` whose asking session has ended, inside `tx`, after the sessions it ends:
+/// someone who signs out everywhere fears another has been in, and a move that other
+/// asked for before signing out would otherwise stay pending. A reset, asked for while
+/// signed out, belongs to no session and stays.
+pub async fn forget_moves_of_ended_sessions(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from email_tokens where user_id = $1 and purpose in ($2, $3) \
+         and session_id is not null \
+         and session_id not in (select id from sessions where user_id = $1)",
+    )
+    .bind(user_id)
+    .bind(<&str>::from(Purpose::ApproveEmailChange))
+    .bind(<&str>::from(Purpose::ChangeEmail))
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
 /// Deletes the links of `user_id` that one of the sessions `ended` asked for, inside the
 /// `tx` that ended them, and no others (`repo::forget_ended_sessions_links` says why).
 pub async fn forget_asked_by(

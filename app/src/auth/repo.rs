@@ -410,9 +410,12 @@ pub async fn issued_elsewhere(
 /// is no longer recognised as stolen when presented again (it is refused as unknown).
 /// Without a bound, a session refreshed at the limit (`RATE_LIMIT_REFRESH`, 60 a
 /// minute) would add 86,400 rows a day for the whole of its life. A thousand still
-/// catches a stolen token presented after up to 1,000 rotations: over 16 hours of
-/// deliberate churn at that limit, and days of a browser's own refreshes (one each
-/// time its access token expires).
+/// catches a stolen token presented after up to 1,000 rotations: days of a browser's own
+/// refreshes (one each time its access token expires), but only about 17 minutes of
+/// deliberate churn at that limit from one address (less from several). A thief who
+/// refreshes first and churns that long is not caught when the owner's old token comes
+/// back: it is refused as unknown, and the session stays the thief's until it ends.
+/// Limiting rotations per session, or a token that names its session, would close that.
 pub const RETIRED_TOKENS_KEPT: i64 = 1000;
 
 /// Deletes the retired tokens of `session_id` older than its `RETIRED_TOKENS_KEPT`
@@ -616,9 +619,10 @@ pub async fn delete_session_of(
     Ok(!logged.is_empty())
 }
 
-/// Deletes all of a user's sessions but `except`, logging their revocations, and the
-/// emailed links those sessions asked for (`forget_ended_sessions_links`: someone
-/// signing out everywhere fears another has been in); answers how many sessions went.
+/// Deletes all of a user's sessions but `except`, logging their revocations, the emailed
+/// links those sessions asked for (`forget_ended_sessions_links`: someone signing out
+/// everywhere fears another has been in), and the moves to another address that any
+/// session no longer signed in asked for; answers how many sessions went.
 pub async fn delete_sessions_of(
     pool: &Pool,
     known: &Revocations,
@@ -629,6 +633,7 @@ pub async fn delete_sessions_of(
     let which = except.map_or(Ending::All, Ending::AllBut);
     let ended = end_sessions(&mut tx, user_id, which, known.now()).await?;
     forget_ended_sessions_links(&mut tx, user_id, &ended).await?;
+    email_tokens::forget_moves_of_ended_sessions(&mut tx, user_id).await?;
     let logged = commit_revoking(tx, known, ended).await?;
     Ok(logged.len() as u64)
 }

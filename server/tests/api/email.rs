@@ -909,6 +909,36 @@ async fn a_change_of_address_survives_revoking_sessions_other_than_the_one_that_
 }
 
 #[tokio::test]
+async fn signing_out_everywhere_cancels_a_move_a_signed_out_session_asked_for() {
+    let app = TestApp::spawn().await;
+    let ada = verified_user(&app).await;
+    let thief = app.another_session(&ada).await;
+    let theirs = new_address();
+    let body = json!({ "newEmail": theirs });
+    let asked = app.auth_post("/api/auth/change-email", &thief, &body).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let approval = app.mail.messages_to(&ada.email, 2).await.pop().unwrap();
+    let signed_out = app
+        .auth_post("/api/auth/sign-out", &thief, &json!({}))
+        .await;
+    assert_eq!(signed_out.status(), StatusCode::OK);
+    let everywhere = app
+        .auth_post(
+            "/api/auth/revoke-other-sessions",
+            &ada.session_token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(everywhere.status(), StatusCode::OK);
+    let opened = open_as(&app, &ada, &approval.link()).await;
+    assert_eq!(
+        location(&opened),
+        "/email-verified?error=INVALID_TOKEN",
+        "the move the thief asked for before signing out is cancelled"
+    );
+}
+
+#[tokio::test]
 async fn an_approved_moves_link_goes_with_the_session_that_asked_for_the_move() {
     let app = TestApp::spawn().await;
     let ada = verified_user(&app).await;
