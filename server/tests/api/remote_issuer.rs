@@ -163,7 +163,7 @@ async fn an_address_the_issuer_verified_stays_its_users_and_gets_no_reset_here()
         .await;
     assert_eq!(asked.status(), StatusCode::OK);
     let link = issuer.mail.message_to(&grace.email).await.link();
-    issuer.client.get(link).send().await.unwrap();
+    issuer.follow_link(&link, None).await;
     let verified = issuer.jwt_for(&grace.session_token).await;
     assert_eq!(payload(&verified)["emailVerified"], true);
     assert_eq!(api.get_tasks(&verified, "").await.status(), StatusCode::OK);
