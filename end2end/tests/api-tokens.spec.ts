@@ -15,7 +15,7 @@ test("a read-only token issued on the account page reads, cannot write, is liste
   await expect(api.getByText("/api/auth/sign-in/email")).toBeVisible();
   await expect(api.getByRole("link", { name: "API reference" })).toHaveAttribute("href", "/docs");
   await expect(api.getByText("accepts it until it expires, so choose the shortest lifetime that works")).toBeVisible();
-  await expect(api.getByText("so signing out of this browser does not end it")).toBeVisible();
+  await expect(api.getByText("so signing out of the browser that issued it does not end it")).toBeVisible();
   await expect(page.getByText("and revokes your API tokens")).toBeVisible();
 
   await api.getByLabel("Access").selectOption({ label: "Read only (tasks:read)" });

@@ -386,7 +386,7 @@ fn use_the_api(
                         <pre class="curl"><code>{curl_lines(&access)}</code></pre>
                         <p>
                             "Or issue a token here, for a script that should not know your password. "
-                            "It has a session of its own, so signing out of this browser does not end it: "
+                            "It has a session of its own, so signing out of the browser that issued it does not end it: "
                             "revoke it under “Your API tokens” below, or with “Sign out everywhere”."
                         </p>
                         <p>
