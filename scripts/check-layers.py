@@ -22,8 +22,8 @@ layer or of a lower one, never of a higher one:
        state.rs
   6  stores and parts
        auth/repo.rs, tasks/repo.rs, audit.rs, auth/email_tokens.rs,
-       auth/failed_sign_ins.rs, auth/revocations.rs, auth/signing_keys.rs,
-       auth/remote_keys.rs, auth/rate_limit.rs, auth/api_tokens.rs, auth/token.rs,
+       auth/failed_sign_ins.rs, auth/revocations/*, auth/signing_keys.rs,
+       auth/remote_keys.rs, auth/rate_limit.rs, auth/api_tokens.rs, auth/token/*,
        auth/token_settings.rs, auth/password.rs
   7  base
        error.rs, clock.rs, db.rs, client.rs, mail/*, */types.rs, redirect.rs, csp.rs,
@@ -84,12 +84,12 @@ LAYERS = [
     ("audit.rs", 6),
     ("auth/email_tokens.rs", 6),
     ("auth/failed_sign_ins.rs", 6),
-    ("auth/revocations.rs", 6),
+    ("auth/revocations/*", 6),
     ("auth/signing_keys.rs", 6),
     ("auth/remote_keys.rs", 6),
     ("auth/rate_limit.rs", 6),
     ("auth/api_tokens.rs", 6),
-    ("auth/token.rs", 6),
+    ("auth/token/*", 6),
     ("auth/token_settings.rs", 6),
     ("auth/password.rs", 6),
     # 7: base

@@ -121,3 +121,35 @@ pub struct TokenSettings {
     /// A trusted issuer's JWKS (`JWT_JWKS_URL`), whose tokens the API accepts too.
     pub jwks_url: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::token::test_support::keys;
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        assert!(Secret::new(b"too-short".to_vec()).is_err());
+    }
+
+    #[test]
+    fn placeholder_secrets_from_setup_guides_are_refused() {
+        for placeholder in [
+            "your-32-character-secret-key",
+            "your-super-secret-jwt-key-of-at-least-32-chars",
+            "CHANGE_ME_CHANGE_ME_CHANGE_ME_CHANGE_ME",
+            "replace-this-with-a-long-random-value-please",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "0101010101010101010101010101010101010101",
+        ] {
+            let error = Secret::new(placeholder).unwrap_err();
+            assert!(error.contains("placeholder"), "{placeholder}: {error}");
+        }
+        assert!(Secret::new("kQ3v9ZxT1mW8pL2rB7nY4cF6hJ0sD5gA").is_ok());
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        assert!(!format!("{:?}", keys().settings()).contains("a-test-secret"));
+    }
+}
