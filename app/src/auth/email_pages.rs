@@ -167,9 +167,9 @@ fn confirm_words(link: &EmailLink) -> Result<ConfirmWords, &'static str> {
              close this page and change your password.",
             "Approve the new address",
         ),
-        EmailLink::Move { from, to } => (
+        EmailLink::Move { to } => (
             "Use a new email address",
-            format!("Move your Taskboard account from {from} to {to}."),
+            format!("Move your Taskboard account to {to}."),
             "You sign in with the new address from then on. If you did not ask for this, close \
              this page: the account keeps its address.",
             "Use this address",

@@ -317,7 +317,7 @@ pub async fn describe_link(state: &AppState, token: &str) -> Result<EmailLink, A
     };
     Ok(match purpose {
         Purpose::ApproveEmailChange => EmailLink::ApproveMove { from, to },
-        Purpose::ChangeEmail => EmailLink::Move { from, to },
+        Purpose::ChangeEmail => EmailLink::Move { to },
         // A link to an address the account has left verifies nothing.
         _ if from != to => refused("INVALID_TOKEN"),
         _ => EmailLink::Verify { email: to },

@@ -306,8 +306,9 @@ pub enum EmailLink {
     Verify { email: String },
     /// Approves moving the account from `from` to `to`, which then gets a link of its own.
     ApproveMove { from: String, to: String },
-    /// Moves the account from `from` to `to`.
-    Move { from: String, to: String },
+    /// Moves the account to `to`. The account's current address is not said: the link
+    /// went to `to`, whose reader may not be the account's owner (a mistyped address).
+    Move { to: String },
     /// Cannot be used: Better Auth's `INVALID_TOKEN` or `TOKEN_EXPIRED`.
     Refused { code: String },
 }
