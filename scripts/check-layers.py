@@ -21,8 +21,8 @@ layer or of a lower one, never of a higher one:
   5  the state: AppState, composed from the parts below; nothing below imports it
        state.rs
   6  stores and parts
-       auth/repo.rs, tasks/repo.rs, audit.rs, auth/email_tokens.rs,
-       auth/failed_sign_ins.rs, auth/revocations/*, auth/signing_keys.rs,
+       auth/store/*, tasks/repo.rs, audit.rs, auth/revocations/*,
+       auth/signing_keys.rs,
        auth/remote_keys.rs, auth/rate_limit.rs, auth/api_tokens.rs, auth/token/*,
        auth/token_settings.rs, auth/password.rs
   7  base
@@ -79,11 +79,9 @@ LAYERS = [
     # 5: the state
     ("state.rs", 5),
     # 6: stores and parts
-    ("auth/repo.rs", 6),
+    ("auth/store/*", 6),
     ("tasks/repo.rs", 6),
     ("audit.rs", 6),
-    ("auth/email_tokens.rs", 6),
-    ("auth/failed_sign_ins.rs", 6),
     ("auth/revocations/*", 6),
     ("auth/signing_keys.rs", 6),
     ("auth/remote_keys.rs", 6),
@@ -322,7 +320,7 @@ def imports_of(tree, rel):
     found = []
 
     # Names that a `use` binds to one of the crate's folders (`use crate::auth;`): a
-    # path written through them (`auth::repo::find_user`) is resolved as the full path.
+    # path written through them (`auth::store::users::find_user`) is resolved as the full path.
     aliases = {}
 
     def absolute_of(segments, pos):

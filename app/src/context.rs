@@ -6,8 +6,8 @@
 use crate::{
     auth::{
         credentials,
-        repo::Session,
         session::{self, SignedIn},
+        store::sessions::Session,
         types::User,
     },
     client::ClientInfo,

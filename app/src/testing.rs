@@ -34,15 +34,15 @@ pub fn now() -> crate::clock::Timestamp {
 
 /// Ada, a user whose password hashes to `password_hash`, inserted into `pool` now.
 pub async fn ada(pool: &crate::db::Pool, password_hash: &str) -> crate::auth::types::User {
-    crate::auth::repo::insert_user(pool, "Ada", "ada@example.com", password_hash, now())
+    crate::auth::store::users::insert_user(pool, "Ada", "ada@example.com", password_hash, now())
         .await
         .unwrap()
         .expect("a new address")
 }
 
 /// What a sign-in of the user `user_id` inserts: an hour-long session, no client details.
-pub fn new_session(user_id: &str) -> crate::auth::repo::NewSession<'_> {
-    crate::auth::repo::NewSession {
+pub fn new_session(user_id: &str) -> crate::auth::store::sessions::NewSession<'_> {
+    crate::auth::store::sessions::NewSession {
         user_id,
         token_hash: "hash",
         lifetime_secs: 3600,

@@ -89,7 +89,7 @@ impl Application {
         let log_reader = database::log_reader(&config.database, &db).await?;
         app::auth::revocations::follow(&revocations, &log_reader, postgres_url);
         if site.require_email_verification {
-            let ended = app::auth::repo::end_unverified_sessions(&db, &revocations)
+            let ended = app::auth::store::sessions::end_unverified_sessions(&db, &revocations)
                 .await
                 .context("cannot end the sessions of unverified accounts")?;
             if ended > 0 {

@@ -13,7 +13,8 @@ use crate::{
 use anyhow::{anyhow, bail, Context};
 use app::auth::{
     api_tokens::{in_words, ApiTokenLifetime},
-    repo, session,
+    session,
+    store::users,
     token::{self, Scope},
     token_report,
     types::Email,
@@ -208,7 +209,7 @@ async fn issue(db: &app::db::Pool, keys: &token::TokenKeys, mint: Mint) -> anyho
     let lifetime = ApiTokenLifetime::parse(mint.expires_secs, keys.settings().api_token_max_secs)
         .map_err(|e| anyhow!("--expires: {e}"))?;
     let email = mint.email.as_str();
-    let (user, _) = repo::find_user_with_hash_by_email(db, email)
+    let (user, _) = users::find_user_with_hash_by_email(db, email)
         .await?
         .with_context(|| format!("no user has the email {email}: they sign up first"))?;
     let client = ClientInfo {

@@ -9,7 +9,7 @@ use crate::{
     audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
     auth::{
         extract::CurrentSession,
-        repo::{self, TextMatch, UserColumn, UserListing},
+        store::users::{self, TextMatch, UserColumn, UserListing},
         types::{Role, User},
     },
     client::ClientInfo,
@@ -176,7 +176,7 @@ async fn list_users(
 ) -> Result<Json<UserList>, AppError> {
     admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
     let listing = query.parse()?;
-    let (users, total) = repo::list_users(&state.db, &listing).await?;
+    let (users, total) = users::list_users(&state.db, &listing).await?;
     Ok(Json(UserList {
         users,
         total,

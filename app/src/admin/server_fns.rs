@@ -19,9 +19,11 @@ async fn signed_in_admin() -> Result<(crate::state::AppState, User), AppError> {
 #[server(prefix = "/fn", endpoint = "admin/users")]
 pub async fn admin_users() -> Result<Vec<User>, AppError> {
     let (state, _) = signed_in_admin().await?;
-    let (users, _) =
-        crate::auth::repo::list_users(&state.db, &crate::auth::repo::UserListing::default())
-            .await?;
+    let (users, _) = crate::auth::store::users::list_users(
+        &state.db,
+        &crate::auth::store::users::UserListing::default(),
+    )
+    .await?;
     Ok(users)
 }
 

@@ -7,9 +7,9 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
-        repo,
         revocations::Revocations,
         session::EMAIL_NOT_VERIFIED,
+        store::{user_changes, users},
         types::{Role, User},
     },
     client::ClientInfo,
@@ -53,7 +53,7 @@ pub async fn set_disabled(
         ));
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    let (user, revoked) = repo::set_banned(pool, known, user_id, disabled, reason)
+    let (user, revoked) = user_changes::set_banned(pool, known, user_id, disabled, reason)
         .await?
         .ok_or_else(user_not_found)?;
     let kind = if disabled {
@@ -92,7 +92,7 @@ pub async fn set_role(
             ));
         }
     }
-    let user = repo::set_role(pool, known, id_or_email, role)
+    let user = user_changes::set_role(pool, known, id_or_email, role)
         .await?
         .ok_or_else(user_not_found)?;
     let by = admin.map_or("the server's make-admin command", |a| a.email.as_str());
@@ -126,7 +126,7 @@ pub async fn make_admin(
     email: &str,
     unverified: Unverified,
 ) -> Result<User, AppError> {
-    let user = repo::find_user_by_email(pool, email)
+    let user = users::find_user_by_email(pool, email)
         .await?
         .ok_or_else(user_not_found)?;
     if !user.email_verified && unverified == Unverified::Refuse {

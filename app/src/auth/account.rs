@@ -12,8 +12,8 @@ use crate::{
     auth::{
         credentials,
         extract::CurrentSession,
-        repo::{self, Session},
         session,
+        store::{sessions::Session, user_changes},
         types::{Password, User, UserName},
     },
     client::ClientInfo,
@@ -114,7 +114,7 @@ pub async fn update_profile(
         .map(|image| image.as_ref().map(|url| url.0.as_str()));
     state.limits.profile_updated(&user.id)?;
     let name = change.name.as_ref().map(UserName::as_str);
-    let user = repo::update_profile(&state.db, &state.revocations, &user.id, name, image)
+    let user = user_changes::update_profile(&state.db, &state.revocations, &user.id, name, image)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let entry =
@@ -145,9 +145,10 @@ pub async fn change_password(
     .await?;
     let hash = state.passwords.hash(new).await?;
     let kept = end_others.then_some(session.id.as_str());
-    let (user, ended) = repo::change_password(&state.db, &state.revocations, &user.id, &hash, kept)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let (user, ended) =
+        user_changes::change_password(&state.db, &state.revocations, &user.id, &hash, kept)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
     let entry = Entry::new(EventKind::PasswordChanged, Outcome::Success, client)
         .user(&user.id, &user.email)
         .detail(format!("{ended} other sessions ended"));
@@ -171,7 +172,7 @@ pub async fn delete_account(
         password,
     )
     .await?;
-    if !repo::delete_user(&state.db, &state.revocations, &user.id).await? {
+    if !user_changes::delete_user(&state.db, &state.revocations, &user.id).await? {
         // Deleted meanwhile (by another request of theirs): nothing to record again.
         return Err(AppError::Unauthenticated);
     }

@@ -5,9 +5,12 @@ use crate::{
     auth::{
         credentials,
         extract::{Caller, CurrentSession},
-        repo::{self, Session},
         session::{self, SignedIn, SignedUp},
         signing_keys,
+        store::{
+            sessions::{self, Session},
+            users,
+        },
         token::Scope,
         types::{Credentials, Registration, User},
     },
@@ -75,7 +78,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Us
     if let Some(account) = state.revocations.account(&caller.claims) {
         return Ok(Json(account));
     }
-    repo::find_user(&state.db, &caller.user_id)
+    users::find_user(&state.db, &caller.user_id)
         .await?
         .map(Json)
         .ok_or(AppError::Unauthenticated)
@@ -379,7 +382,7 @@ async fn list_sessions(
     current: CurrentSession,
 ) -> Result<Json<Vec<ListedSession>>, AppError> {
     let (_, user) = current.signed_in()?;
-    let sessions = repo::list_sessions(&state.db, &user.id, state.clock.now()).await?;
+    let sessions = sessions::list_sessions(&state.db, &user.id, state.clock.now()).await?;
     Ok(Json(
         sessions
             .into_iter()

@@ -20,12 +20,16 @@ use crate::{
     },
     auth::{
         account::Updated,
-        email_tokens::{self, Lookup, Purpose},
         emails::{self, send_verification},
         extract::CurrentSession,
         password_reset::callback_target,
-        repo::{self, LinkOutcome, Session},
         session,
+        store::{
+            email_tokens::{self, Lookup, Purpose},
+            sessions::Session,
+            user_changes::{self, LinkOutcome},
+            users,
+        },
         types::{Email, EmailLink, Password, User},
     },
     client::ClientInfo,
@@ -136,7 +140,7 @@ async fn link_new_address(
     entry: Entry<'_>,
 ) -> Result<(), AppError> {
     state.limits.email_to_new_address(new.as_str())?;
-    let taken = repo::find_user_with_hash_by_email(&state.db, new.as_str())
+    let taken = users::find_user_with_hash_by_email(&state.db, new.as_str())
         .await?
         .is_some();
     if taken {
@@ -211,7 +215,7 @@ pub async fn open_link(
             let approved =
                 email_tokens::consume(&mut tx, purpose, token, state.clock.now()).await?;
             tx.commit().await?;
-            let user = repo::find_user(db, &found.user_id).await?;
+            let user = users::find_user(db, &found.user_id).await?;
             let approved = approved.zip(user.filter(|user| !user.banned));
             let Some((approved, user)) = approved else {
                 return Ok(Opened::Refused("INVALID_TOKEN"));
@@ -235,8 +239,8 @@ pub async fn open_link(
             return Ok(Opened::Approved);
         }
         Purpose::ChangeEmail => {
-            let before = repo::find_user(db, &found.user_id).await?;
-            let moved = repo::move_email(db, known, &found, token).await?;
+            let before = users::find_user(db, &found.user_id).await?;
+            let moved = user_changes::move_email(db, known, &found, token).await?;
             if let (LinkOutcome::Done(user), Some(before)) = (&moved, before) {
                 let entry = Entry::new(EventKind::EmailChanged, Outcome::Success, client)
                     .user(&user.id, &user.email)
@@ -254,7 +258,7 @@ pub async fn open_link(
             moved
         }
         Purpose::VerifyEmail | Purpose::ResetPassword => {
-            let verified = repo::verify_email(db, known, &found, token).await?;
+            let verified = user_changes::verify_email(db, known, &found, token).await?;
             if let LinkOutcome::Done(user) = &verified {
                 let entry = Entry::new(EventKind::EmailVerified, Outcome::Success, client)
                     .user(&user.id, &user.email);
@@ -311,7 +315,7 @@ pub async fn describe_link(state: &AppState, token: &str) -> Result<EmailLink, A
         Ok(link) => link,
         Err(code) => return Ok(refused(code)),
     };
-    let (from, to) = match repo::find_user(&state.db, &found.user_id).await? {
+    let (from, to) = match users::find_user(&state.db, &found.user_id).await? {
         Some(user) => (user.email, found.email),
         None => return Ok(refused("INVALID_TOKEN")),
     };

@@ -9,8 +9,10 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
-        email_tokens::{issue, Purpose},
-        repo,
+        store::{
+            email_tokens::{issue, Purpose},
+            users,
+        },
         types::{Email, User},
     },
     client::ClientInfo,
@@ -102,7 +104,7 @@ pub fn mail_on_request(
         .email_requested(client.address(), email.as_str())?;
     let (state, client) = (state.clone(), client.clone());
     tokio::spawn(async move {
-        let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await;
+        let found = users::find_user_with_hash_by_email(&state.db, email.as_str()).await;
         let user = match found {
             Ok(Some((user, hash))) if wants(&user, &hash) => user,
             Ok(_) => return,
@@ -166,7 +168,7 @@ pub async fn tell_owner_of_sign_up(
     state
         .limits
         .email_to_address(client.address(), email.as_str())?;
-    let found = repo::find_user_with_hash_by_email(&state.db, email.as_str()).await?;
+    let found = users::find_user_with_hash_by_email(&state.db, email.as_str()).await?;
     if let Some((owner, _)) = found {
         let to = Recipient {
             user_id: &owner.id,

@@ -19,9 +19,12 @@ use crate::{
     },
     auth::{
         credentials,
-        repo::{self, IssuedElsewhere, Session},
         revocations::{self, Standing},
         session,
+        store::{
+            sessions::{self, Session},
+            users::{self, IssuedElsewhere},
+        },
         token::{Claims, TASKS_READ, TASKS_WRITE},
         types::{Email, User, UserName},
     },
@@ -132,7 +135,7 @@ pub async fn stored_standing(
 ) -> Result<(Standing, Option<revocations::LiveSession>), sqlx::Error> {
     let minted_by = revocations::minted_by(claims);
     Ok(
-        match repo::standing(db, session_id, &claims.sub, minted_by, now).await? {
+        match sessions::standing(db, session_id, &claims.sub, minted_by, now).await? {
             (Standing::Active, Some(live)) if !revocations::minted_from(claims, &live.account) => {
                 (Standing::AccountChanged, Some(live))
             }
@@ -156,7 +159,7 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
         )));
     };
     // The sessions of this server's own unverified accounts end when the setting is on
-    // (`repo::end_unverified_sessions`); the issuer's word is all there is for its users,
+    // (`sessions::end_unverified_sessions`); the issuer's word is all there is for its users,
     // and a token that says nothing is not taken to say yes.
     if state.site.require_email_verification && claims.issuer_email_verified != Some(true) {
         return Ok(Some(session::email_not_verified()));
@@ -165,7 +168,7 @@ async fn issued_elsewhere(state: &AppState, claims: &Claims) -> Result<Option<Ap
         .map(|n| n.as_str().to_owned())
         .unwrap_or_else(|_| email.as_str().to_owned());
     Ok(
-        match repo::issued_elsewhere(
+        match users::issued_elsewhere(
             &state.db,
             &claims.sub,
             email.as_str(),

@@ -15,9 +15,11 @@ use crate::{
     },
     auth::{
         account::{new_password, Updated},
-        email_tokens::{self, Lookup, Purpose},
         emails,
-        repo::{self, LinkOutcome},
+        store::{
+            email_tokens::{self, Lookup, Purpose},
+            user_changes::{self, LinkOutcome},
+        },
         types::{Email, Password},
     },
     client::ClientInfo,
@@ -107,7 +109,7 @@ pub async fn reset_password(
     };
     let hash = state.passwords.hash(new).await?;
     let LinkOutcome::Done((user, ended)) =
-        repo::reset_password(&state.db, &state.revocations, &found, token, &hash).await?
+        user_changes::reset_password(&state.db, &state.revocations, &found, token, &hash).await?
     else {
         // Used by a request that got there first, or the account went meanwhile.
         return Err(invalid_token());

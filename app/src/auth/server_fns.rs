@@ -101,7 +101,8 @@ pub async fn refresh_access() -> Result<(), AppError> {
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let state = crate::state::AppState::from_context()?;
     let (current, user) = crate::context::require_session(&state).await?;
-    let sessions = crate::auth::repo::list_sessions(&state.db, &user.id, state.clock.now()).await?;
+    let sessions =
+        crate::auth::store::sessions::list_sessions(&state.db, &user.id, state.clock.now()).await?;
     Ok(sessions
         .into_iter()
         .map(|s| SessionInfo {

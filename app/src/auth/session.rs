@@ -20,8 +20,12 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
-        emails, failed_sign_ins,
-        repo::{self, NewSession, Session, SessionEnd},
+        emails,
+        store::{
+            failed_sign_ins,
+            sessions::{self, NewSession, Session, SessionEnd},
+            user_changes, users,
+        },
         token::{Scope, Subject},
         types::{Credentials, Email, Password, Registration, User, UserName},
     },
@@ -59,7 +63,7 @@ pub async fn sign_up(
     // it, so granting a role by address at sign-up (`ADMIN_EMAILS` did) hands it to
     // whoever registers that address first. Admins are made by `server make-admin` or by
     // another admin.
-    let Some(user) = repo::insert_user(
+    let Some(user) = users::insert_user(
         &state.db,
         form.name.as_str(),
         form.email.as_str(),
@@ -158,7 +162,7 @@ pub async fn sign_in(
         refused("rate limited"),
     )
     .await?;
-    let found = repo::find_user_with_hash_by_email(&state.db, credentials.email.as_str()).await?;
+    let found = users::find_user_with_hash_by_email(&state.db, credentials.email.as_str()).await?;
     // An account made for a trusted issuer's user has no password (an empty hash): it is
     // checked against the dummy hash like an unknown email, so it takes as long.
     let (user, stored) = match found {
@@ -171,7 +175,7 @@ pub async fn sign_in(
         .await?;
     // Hashing can take a while under load: an admin may have disabled the user meanwhile.
     let user = match user {
-        Some(user) if matches => repo::find_user(&state.db, &user.id).await?,
+        Some(user) if matches => users::find_user(&state.db, &user.id).await?,
         other => other,
     };
     match user {
@@ -191,7 +195,7 @@ pub async fn sign_in(
             else {
                 // Disabled, or given a new password, after the check: the session the
                 // check allowed must not start.
-                let disabled = repo::find_user(&state.db, &id)
+                let disabled = users::find_user(&state.db, &id)
                     .await?
                     .is_some_and(|user| user.banned);
                 let reason = if disabled {
@@ -245,7 +249,7 @@ pub async fn check_password(
     };
     let standing =
         admit_password_attempt(state, client, &user.email, refused("rate limited")).await?;
-    let stored = repo::password_hash(&state.db, &user.id)
+    let stored = user_changes::password_hash(&state.db, &user.id)
         .await?
         .filter(|hash| !hash.is_empty());
     if state.passwords.verify(password, stored).await? {
@@ -340,7 +344,7 @@ async fn start_session(
     verified_hash: Option<&str>,
 ) -> Result<Option<SignedIn>, AppError> {
     let session_token = new_secret_token();
-    let Some(session) = repo::insert_session(
+    let Some(session) = sessions::insert_session(
         &state.db,
         NewSession {
             user_id: &user.id,
@@ -373,7 +377,7 @@ pub async fn sign_out(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     if let Some((session, user)) = resume(state, session_token).await? {
-        repo::delete_session_of(
+        sessions::delete_session_of(
             &state.db,
             &state.revocations,
             &user.id,
@@ -398,34 +402,37 @@ pub async fn resume(
     session_token: &str,
 ) -> Result<Option<(Session, User)>, AppError> {
     let token_hash = hash_token(session_token);
-    let found =
-        match repo::find_active_session_by_token_hash(&state.db, &token_hash, state.clock.now())
-            .await?
-        {
-            Some((session, user)) => {
-                if session.token_unseen {
-                    repo::mark_token_seen(&state.db, &session.id).await?;
-                }
-                Some((session, user))
+    let found = match sessions::find_active_session_by_token_hash(
+        &state.db,
+        &token_hash,
+        state.clock.now(),
+    )
+    .await?
+    {
+        Some((session, user)) => {
+            if session.token_unseen {
+                sessions::mark_token_seen(&state.db, &session.id).await?;
             }
-            None => match repo::find_retired_token(&state.db, &token_hash).await? {
-                Some(retired) if within_reuse_interval(state, &retired) => {
-                    repo::find_active_session_by_id(
-                        &state.db,
-                        &retired.session_id,
-                        state.clock.now(),
-                    )
-                    .await?
-                }
-                _ => None,
-            },
-        };
+            Some((session, user))
+        }
+        None => match sessions::find_retired_token(&state.db, &token_hash).await? {
+            Some(retired) if within_reuse_interval(state, &retired) => {
+                sessions::find_active_session_by_id(
+                    &state.db,
+                    &retired.session_id,
+                    state.clock.now(),
+                )
+                .await?
+            }
+            _ => None,
+        },
+    };
     let Some((mut session, user)) = found.filter(|(_, user)| may_stay_signed_in(state, user))
     else {
         return Ok(None);
     };
     if let Some(expires_at) = slid_expiry(state, &session) {
-        repo::extend_session(&state.db, &session.id, expires_at, state.clock.now()).await?;
+        sessions::extend_session(&state.db, &session.id, expires_at, state.clock.now()).await?;
         session.expires_at = expires_at;
     }
     Ok(Some((session, user)))
@@ -434,14 +441,14 @@ pub async fn resume(
 /// Whether `user`'s sessions are live: with `REQUIRE_EMAIL_VERIFICATION`, not until
 /// their address is verified (they neither resume, refresh, nor mint API tokens). The
 /// sessions begun before the setting was turned on are ended when the server starts
-/// (`repo::end_unverified_sessions`); this holds any that another process, still without
+/// (`sessions::end_unverified_sessions`); this holds any that another process, still without
 /// the setting, begins after that.
 fn may_stay_signed_in(state: &AppState, user: &User) -> bool {
     user.email_verified || !state.site.require_email_verification
 }
 
 /// Whether a token was rotated away less than the reuse interval ago.
-fn within_reuse_interval(state: &AppState, retired: &repo::RetiredToken) -> bool {
+fn within_reuse_interval(state: &AppState, retired: &sessions::RetiredToken) -> bool {
     retired.retired_at
         >= state
             .clock
@@ -489,13 +496,13 @@ pub async fn refresh(
     state.limits.refresh_attempt(client.address())?;
     let presented_hash = hash_token(presented);
     if let Some((mut session, user)) =
-        repo::find_active_session_by_token_hash(&state.db, &presented_hash, state.clock.now())
+        sessions::find_active_session_by_token_hash(&state.db, &presented_hash, state.clock.now())
             .await?
             .filter(|(_, user)| may_stay_signed_in(state, user))
     {
         let next = new_secret_token();
         let slid = slid_expiry(state, &session);
-        let rotated = repo::rotate_session_token(
+        let rotated = sessions::rotate_session_token(
             &state.db,
             &session.id,
             &presented_hash,
@@ -505,7 +512,7 @@ pub async fn refresh(
         )
         .await?;
         if !rotated
-            && repo::find_active_session_by_id(&state.db, &session.id, state.clock.now())
+            && sessions::find_active_session_by_id(&state.db, &session.id, state.clock.now())
                 .await?
                 .is_none()
         {
@@ -527,11 +534,12 @@ pub async fn refresh(
             session,
         });
     }
-    let Some(retired) = repo::find_retired_token(&state.db, &presented_hash).await? else {
+    let Some(retired) = sessions::find_retired_token(&state.db, &presented_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
     if let Some((session, user)) =
-        repo::find_active_session_by_id(&state.db, &retired.session_id, state.clock.now()).await?
+        sessions::find_active_session_by_id(&state.db, &retired.session_id, state.clock.now())
+            .await?
     {
         if !may_stay_signed_in(state, &user) {
             return Err(AppError::Unauthenticated);
@@ -555,7 +563,7 @@ pub async fn refresh(
                     .plus_secs(-state.site.lost_refresh_window_secs);
         let next = new_secret_token();
         if answer_was_lost
-            && repo::replace_lost_token(
+            && sessions::replace_lost_token(
                 &state.db,
                 &session.id,
                 &presented_hash,
@@ -579,7 +587,7 @@ pub async fn refresh(
             });
         }
     }
-    repo::delete_session_of(
+    sessions::delete_session_of(
         &state.db,
         &state.revocations,
         &retired.user_id,
@@ -717,7 +725,7 @@ pub async fn issue_api_token(
     via: &str,
 ) -> Result<Option<ApiToken>, AppError> {
     let label = api_token_label(scope);
-    let Some(session) = repo::insert_session(
+    let Some(session) = sessions::insert_session(
         db,
         NewSession {
             user_id: &user.id,
@@ -764,7 +772,7 @@ pub async fn revoke_session(
     id_or_token: &str,
     client: &ClientInfo,
 ) -> Result<bool, AppError> {
-    let by_token = repo::find_active_session_by_token_hash(
+    let by_token = sessions::find_active_session_by_token_hash(
         &state.db,
         &hash_token(id_or_token),
         state.clock.now(),
@@ -772,7 +780,7 @@ pub async fn revoke_session(
     .await?
     .map(|(session, _)| session.id);
     let session_id = by_token.as_deref().unwrap_or(id_or_token);
-    let revoked = repo::delete_session_of(
+    let revoked = sessions::delete_session_of(
         &state.db,
         &state.revocations,
         &user.id,
@@ -796,7 +804,8 @@ pub async fn revoke_sessions(
     except: Option<&str>,
     client: &ClientInfo,
 ) -> Result<u64, AppError> {
-    let revoked = repo::delete_sessions_of(&state.db, &state.revocations, &user.id, except).await?;
+    let revoked =
+        sessions::delete_sessions_of(&state.db, &state.revocations, &user.id, except).await?;
     let entry = Entry::new(EventKind::SessionRevoked, Outcome::Success, client)
         .user(&user.id, &user.email)
         .detail(match except {

@@ -16,9 +16,9 @@ use crate::{
     auth::{
         api_tokens::in_words,
         extract::{refusal, stored_standing},
-        repo,
         revocations::Standing,
         signing_keys::algorithm_name,
+        store::users,
         token::{Audience, Checked, ClaimChecks, Explanation, KeySource, TokenError, TokenKeys},
     },
     clock::Timestamp,
@@ -100,7 +100,7 @@ pub async fn report(
                                      never one of this server's)"
                                 .to_owned(),
                         });
-                        checks.push(match repo::find_user(db, &stated.sub).await? {
+                        checks.push(match users::find_user(db, &stated.sub).await? {
                             None => "user: FAILS, no such user".to_owned(),
                             Some(user) if user.banned => {
                                 format!("user: FAILS, disabled ({})", escaped(&user.email))

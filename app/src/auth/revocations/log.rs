@@ -195,14 +195,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_database_refuses_a_token_without_the_user_fields_from_before_a_pruned_change() {
-        use crate::auth::{extract::stored_standing, repo};
+        use crate::auth::{
+            extract::stored_standing,
+            store::{sessions, user_changes},
+        };
         let pool = memory_pool().await;
         let clock = Clock::default();
         let known = current_by(&pool, &clock).await;
         let user = crate::testing::ada(&pool, "hash").await;
-        let session = repo::insert_session(
+        let session = sessions::insert_session(
             &pool,
-            repo::NewSession {
+            sessions::NewSession {
                 lifetime_secs: 7200,
                 ..crate::testing::new_session(&user.id)
             },
@@ -228,7 +231,7 @@ mod tests {
         assert_eq!(standing(clock.now()).await, Standing::Active);
 
         clock.advance(Duration::from_secs(10));
-        repo::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
+        user_changes::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
             .await
             .unwrap()
             .expect("the user exists");

@@ -499,11 +499,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_database_check_refuses_what_a_current_process_would() {
-        use crate::auth::repo;
+        use crate::auth::store::{sessions, user_changes};
         let pool = memory_pool().await;
         let known = current(&pool).await;
         let user = crate::testing::ada(&pool, "hash").await;
-        let session = repo::insert_session(
+        let session = sessions::insert_session(
             &pool,
             crate::testing::new_session(&user.id),
             crate::testing::now(),
@@ -516,7 +516,7 @@ mod tests {
             let pool = pool.clone();
             let session_id = session.id.clone();
             async move {
-                repo::standing(
+                sessions::standing(
                     &pool,
                     &session_id,
                     &claims.sub,
@@ -529,10 +529,11 @@ mod tests {
             }
         };
         assert_eq!(asked(minted.clone()).await, Standing::Active);
-        let promoted = repo::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
-            .await
-            .unwrap()
-            .unwrap();
+        let promoted =
+            user_changes::set_role(&pool, &known, &user.id, crate::auth::types::Role::Admin)
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(
             known.standing(&session.id, &minted),
             Some(Standing::AccountChanged)
