@@ -15,9 +15,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub fn router(site: &SiteSettings) -> OpenApiRouter<AppState> {
     let router = OpenApiRouter::new()
         .merge(tasks::api::router())
-        .routes(routes!(auth::api::me))
+        .routes(routes!(auth::web::api::me))
         .nest("/auth/admin", admin::api::router())
-        .nest("/auth", auth::api::router())
+        .nest("/auth", auth::web::api::router())
         .fallback(|| async { AppError::not_found("NOT_FOUND", "Not found") })
         .layer(axum::middleware::from_fn(method_not_allowed_in_json));
     match cors(site) {

@@ -5,8 +5,10 @@
 
 use crate::{
     auth::{
-        credentials,
-        session::{self, SignedIn},
+        service::{
+            credentials,
+            session::{self, SignedIn},
+        },
         store::sessions::Session,
         types::User,
     },

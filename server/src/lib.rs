@@ -186,7 +186,7 @@ pub fn router(state: AppState, request_timeout: Duration, api_docs: bool) -> Rou
         .layer(axum::middleware::from_fn(static_cache_control))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            app::auth::extract::same_origin_server_functions,
+            app::auth::web::extract::same_origin_server_functions,
         ))
         .layer(axum::middleware::from_fn(
             app::extract::limit_server_fn_bodies,

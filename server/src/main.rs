@@ -109,7 +109,7 @@ async fn make_admin(email: &str, unverified: Unverified) -> anyhow::Result<()> {
     let email = email.as_str();
     let user = match app::admin::service::make_admin(&db, email, unverified).await {
         Ok(user) => user,
-        Err(e) if e.code() == app::auth::session::EMAIL_NOT_VERIFIED => bail!(
+        Err(e) if e.code() == app::auth::service::session::EMAIL_NOT_VERIFIED => bail!(
             "cannot make {email} an admin: its address is not verified, so nothing shows that \
              whoever signed up with it owns it. Have them verify it (the account page sends a \
              link), or, if that is really meant, run: server make-admin --unverified {email}"

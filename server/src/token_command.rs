@@ -13,7 +13,7 @@ use crate::{
 use anyhow::{anyhow, bail, Context};
 use app::auth::{
     api_tokens::{in_words, ApiTokenLifetime},
-    session,
+    service::api_tokens,
     store::users,
     token::{self, Scope},
     token_report,
@@ -216,7 +216,7 @@ async fn issue(db: &app::db::Pool, keys: &token::TokenKeys, mint: Mint) -> anyho
         ip_address: None,
         user_agent: Some("server token mint".to_owned()),
     };
-    let issued = session::issue_api_token(
+    let issued = api_tokens::issue_api_token(
         db,
         keys,
         &user,

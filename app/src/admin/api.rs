@@ -8,9 +8,9 @@ use crate::{
     },
     audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
     auth::{
-        extract::CurrentSession,
         store::users::{self, TextMatch, UserColumn, UserListing},
         types::{Role, User},
+        web::extract::CurrentSession,
     },
     client::ClientInfo,
     error::{AppError, ErrorBody, FieldError, FieldErrors},

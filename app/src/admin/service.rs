@@ -8,7 +8,7 @@ use crate::{
     },
     auth::{
         revocations::Revocations,
-        session::EMAIL_NOT_VERIFIED,
+        service::session::EMAIL_NOT_VERIFIED,
         store::{user_changes, users},
         types::{Role, User},
     },

@@ -8,21 +8,7 @@ pub mod server_fns;
 pub mod types;
 
 #[cfg(feature = "ssr")]
-pub mod account;
-#[cfg(feature = "ssr")]
-pub mod api;
-#[cfg(feature = "ssr")]
-pub mod credentials;
-#[cfg(feature = "ssr")]
-pub mod email_verification;
-#[cfg(feature = "ssr")]
-pub mod emails;
-#[cfg(feature = "ssr")]
-pub mod extract;
-#[cfg(feature = "ssr")]
 pub mod password;
-#[cfg(feature = "ssr")]
-pub mod password_reset;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
@@ -30,7 +16,7 @@ pub mod remote_keys;
 #[cfg(feature = "ssr")]
 pub mod revocations;
 #[cfg(feature = "ssr")]
-pub mod session;
+pub mod service;
 #[cfg(feature = "ssr")]
 pub mod signing_keys;
 #[cfg(feature = "ssr")]
@@ -41,3 +27,5 @@ pub mod token;
 pub mod token_report;
 #[cfg(feature = "ssr")]
 pub mod token_settings;
+#[cfg(feature = "ssr")]
+pub mod web;

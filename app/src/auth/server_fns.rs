@@ -30,7 +30,7 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{session, types::Registration};
+    use crate::auth::{service::session, types::Registration};
     let state = crate::state::AppState::from_context()?;
     let form = Registration::parse(&name, &email, &password)?;
     match session::sign_up(&state, form, &crate::context::client_info(&state)).await? {
@@ -50,7 +50,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{session, types::Credentials};
+    use crate::auth::{service::session, types::Credentials};
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
     let signed_in =
@@ -61,12 +61,12 @@ pub async fn sign_in(
 
 #[server(prefix = "/fn", endpoint = "sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::auth::session;
+    use crate::auth::service::session;
     let state = crate::state::AppState::from_context()?;
     if let Some(token) = crate::context::session_token(&state) {
         session::sign_out(&state, &token, &crate::context::client_info(&state)).await?;
     }
-    crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
+    crate::context::set_cookies(crate::auth::service::credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
 }
@@ -123,19 +123,24 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 pub async fn revoke_session(id: String) -> Result<(), AppError> {
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
-    crate::auth::session::revoke_session(&state, &user, &id, &crate::context::client_info(&state))
-        .await?;
+    crate::auth::service::session::revoke_session(
+        &state,
+        &user,
+        &id,
+        &crate::context::client_info(&state),
+    )
+    .await?;
     Ok(())
 }
 
 /// Revokes every one of the user's sessions, this one included.
 #[server(prefix = "/fn", endpoint = "sign-out-everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    use crate::auth::session;
+    use crate::auth::service::session;
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
     session::revoke_sessions(&state, &user, None, &crate::context::client_info(&state)).await?;
-    crate::context::set_cookies(crate::auth::credentials::cleared_cookies(&state));
+    crate::context::set_cookies(crate::auth::service::credentials::cleared_cookies(&state));
     leptos_axum::redirect("/sign-in");
     Ok(())
 }
@@ -155,7 +160,7 @@ pub async fn load_api_access() -> Result<ApiAccess, AppError> {
 
 /// Issues the signed-in user an API token of `scope` (`tasks:read`, or `tasks:read
 /// tasks:write`) for `lifetime_secs`, in a session of its own that ends, at the latest,
-/// when the sign-in it is issued from must (`session::issue_api_token_from`). The token
+/// when the sign-in it is issued from must (`service::api_tokens::issue_api_token_from`). The token
 /// is in the answer only: shown once, never stored.
 #[server(prefix = "/fn", endpoint = "issue-api-token")]
 pub async fn issue_api_token(
@@ -163,7 +168,7 @@ pub async fn issue_api_token(
     lifetime_secs: i64,
 ) -> Result<IssuedApiToken, AppError> {
     use crate::{
-        auth::{api_tokens::ApiTokenLifetime, session, token::Scope},
+        auth::{api_tokens::ApiTokenLifetime, service::api_tokens, token::Scope},
         error::{FieldError, FieldErrors},
     };
     let state = crate::state::AppState::from_context()?;
@@ -178,7 +183,8 @@ pub async fn issue_api_token(
     let (scope, lifetime) = fields.finish(|| Some((scope?, lifetime?)))?;
     let client = crate::context::client_info(&state);
     let issued =
-        session::issue_api_token_from(&state, &issuing, &user, &scope, lifetime, &client).await?;
+        api_tokens::issue_api_token_from(&state, &issuing, &user, &scope, lifetime, &client)
+            .await?;
     Ok(IssuedApiToken {
         token: issued.token,
         scope: scope.as_str().to_owned(),
@@ -191,8 +197,10 @@ pub async fn issue_api_token(
 #[server(prefix = "/fn", endpoint = "update-profile")]
 pub async fn update_profile(name: String) -> Result<(), AppError> {
     use crate::auth::{
-        account::{self, ProfileChange},
-        session,
+        service::{
+            account::{self, ProfileChange},
+            session,
+        },
         types::UserName,
     };
     let state = crate::state::AppState::from_context()?;
@@ -217,7 +225,10 @@ pub async fn change_password(
     sign_out_others: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
-        auth::{account, session, types::Password},
+        auth::{
+            service::{account, session},
+            types::Password,
+        },
         error::FieldErrors,
     };
     let state = crate::state::AppState::from_context()?;
@@ -246,7 +257,10 @@ pub async fn change_password(
 /// `password` is theirs, and goes to the sign-in page.
 #[server(prefix = "/fn", endpoint = "delete-account")]
 pub async fn delete_account(password: String) -> Result<(), AppError> {
-    use crate::auth::{account, credentials, types::Password};
+    use crate::auth::{
+        service::{account, credentials},
+        types::Password,
+    };
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
     let password =
@@ -268,7 +282,7 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "request-password-reset")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use crate::{
-        auth::{password_reset, types::Email},
+        auth::{service::password_reset, types::Email},
         redirect::RedirectTarget,
     };
     let state = crate::state::AppState::from_context()?;
@@ -290,7 +304,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 /// `REQUIRE_EMAIL_VERIFICATION` or a disabled account's refusal.
 #[server(prefix = "/fn", endpoint = "reset-password")]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
-    use crate::auth::{account, credentials, password_reset};
+    use crate::auth::service::{account, credentials, password_reset};
     let state = crate::state::AppState::from_context()?;
     let password = account::new_password("newPassword", &new_password)
         .map_err(|e| AppError::Validation(vec![e]))?;
@@ -305,7 +319,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 /// `next` (the page the banner was on) saying so.
 #[server(prefix = "/fn", endpoint = "send-verification-email")]
 pub async fn send_verification_email(next: Option<String>) -> Result<(), AppError> {
-    use crate::{auth::emails, paths::VERIFIED_PAGE, redirect::RedirectTarget};
+    use crate::{auth::service::emails, paths::VERIFIED_PAGE, redirect::RedirectTarget};
     let state = crate::state::AppState::from_context()?;
     let (session, user) = crate::context::require_session(&state).await?;
     let origin = &state.site.public_origin;
@@ -325,7 +339,7 @@ pub async fn send_verification_email(next: Option<String>) -> Result<(), AppErro
 #[server(prefix = "/fn", endpoint = "describe-email-link")]
 pub async fn describe_email_link(token: String) -> Result<EmailLink, AppError> {
     let state = crate::state::AppState::from_context()?;
-    crate::auth::email_verification::describe_link(&state, &token).await
+    crate::auth::service::email_verification::describe_link(&state, &token).await
 }
 
 /// Opens the emailed link that holds `token` (verifies the address, approves a move, or
@@ -335,7 +349,7 @@ pub async fn describe_email_link(token: String) -> Result<EmailLink, AppError> {
 /// posts it when its button is pressed, so that fetching the link does nothing.
 #[server(prefix = "/fn", endpoint = "confirm-email")]
 pub async fn confirm_email(token: String, callback_url: Option<String>) -> Result<(), AppError> {
-    use crate::auth::{email_verification, password_reset::callback_target};
+    use crate::auth::service::{email_verification, password_reset::callback_target};
     let state = crate::state::AppState::from_context()?;
     let callback = callback_target(
         &state,
@@ -359,7 +373,7 @@ pub async fn confirm_email(token: String, callback_url: Option<String>) -> Resul
 #[server(prefix = "/fn", endpoint = "resend-verification")]
 pub async fn resend_verification(email: String) -> Result<(), AppError> {
     use crate::{
-        auth::{email_verification, types::Email},
+        auth::{service::email_verification, types::Email},
         redirect::RedirectTarget,
     };
     let state = crate::state::AppState::from_context()?;
@@ -385,7 +399,7 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
     use crate::{
         audit::EventKind,
         auth::{
-            email_verification, session,
+            service::{email_verification, session},
             types::{Email, Password},
         },
         error::FieldErrors,

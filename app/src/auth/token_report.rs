@@ -15,11 +15,11 @@
 use crate::{
     auth::{
         api_tokens::in_words,
-        extract::{refusal, stored_standing},
         revocations::Standing,
         signing_keys::algorithm_name,
         store::users,
         token::{Audience, Checked, ClaimChecks, Explanation, KeySource, TokenError, TokenKeys},
+        web::extract::{refusal, stored_standing},
     },
     clock::Timestamp,
     db::Pool,

@@ -1,7 +1,7 @@
 //! The tasks API (CONTRACT §4): each caller reads and changes only their own tasks.
 
 use crate::{
-    auth::extract::Caller,
+    auth::web::extract::Caller,
     error::{AppError, ErrorBody},
     extract::{ValidJson, ValidQuery},
     openapi::{

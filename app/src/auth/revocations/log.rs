@@ -196,8 +196,8 @@ mod tests {
     #[tokio::test]
     async fn the_database_refuses_a_token_without_the_user_fields_from_before_a_pruned_change() {
         use crate::auth::{
-            extract::stored_standing,
             store::{sessions, user_changes},
+            web::extract::stored_standing,
         };
         let pool = memory_pool().await;
         let clock = Clock::default();

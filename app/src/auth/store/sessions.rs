@@ -59,7 +59,7 @@ pub struct NewSession<'a> {
     /// For a sign-in: the password hash the typed password was checked against, which
     /// must still be the user's.
     pub verified_hash: Option<&'a str>,
-    /// Whether the session is an API token's (`session::issue_api_token`), as the
+    /// Whether the session is an API token's (`service::api_tokens::issue_api_token`), as the
     /// account page lists it; `false` for every sign-in. Set by the server, never taken
     /// from the request as `user_agent` is.
     pub api_token: bool,
@@ -535,6 +535,7 @@ pub(super) async fn end_sessions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::store::user_changes::{change_password, set_banned};
     use crate::testing::memory_pool;
 
     #[tokio::test]

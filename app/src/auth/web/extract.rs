@@ -18,9 +18,8 @@ use crate::{
         EventKind, Outcome,
     },
     auth::{
-        credentials,
         revocations::{self, Standing},
-        session,
+        service::{credentials, session},
         store::{
             sessions::{self, Session},
             users::{self, IssuedElsewhere},

@@ -3,9 +3,10 @@
 
 use crate::{
     auth::{
-        credentials,
-        extract::{Caller, CurrentSession},
-        session::{self, SignedIn, SignedUp},
+        service::{
+            credentials,
+            session::{self, SignedIn, SignedUp},
+        },
         signing_keys,
         store::{
             sessions::{self, Session},
@@ -13,6 +14,7 @@ use crate::{
         },
         token::Scope,
         types::{Credentials, Registration, User},
+        web::extract::{Caller, CurrentSession},
     },
     client::ClientInfo,
     error::{AppError, ErrorBody, FieldError},
