@@ -211,6 +211,16 @@ pub async fn standing(
     ))
 }
 
+/// How many retired tokens a session keeps, the newest: a token it retired before those
+/// is no longer recognised as stolen when presented again (it is refused as unknown).
+/// Without a bound, a session refreshed at the limit (`RATE_LIMIT_REFRESH`, 60 a
+/// minute) would add 86,400 rows a day for the whole of its life. A thousand still
+/// catches a stolen token presented after up to 1,000 rotations: days of a browser's own
+/// refreshes (one each time its access token expires), but only about 17 minutes of
+/// deliberate churn at that limit from one address (less from several). A thief who
+/// refreshes first and churns that long is not caught when the owner's old token comes
+/// back: it is refused as unknown, and the session stays the thief's until it ends.
+/// Limiting rotations per session, or a token that names its session, would close that.
 pub const RETIRED_TOKENS_KEPT: i64 = 1000;
 
 /// Deletes the retired tokens of `session_id` older than its `RETIRED_TOKENS_KEPT`
