@@ -9,6 +9,7 @@ mod cluster;
 mod connections;
 mod docs;
 mod email;
+mod email_change;
 mod faults;
 mod hostile;
 mod interop;
