@@ -1,5 +1,5 @@
 //! API tokens for scripts: the lifetimes they may have, and what the account page's
-//! "Use the API" section shows. Issued by `auth::service::service::api_tokens::issue_api_token`, for
+//! "Use the API" section shows. Issued by `service::api_tokens::issue_api_token`, for
 //! `server token mint` and the page alike.
 
 use serde::{Deserialize, Serialize};

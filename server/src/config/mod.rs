@@ -1,5 +1,4 @@
 //! Configuration from the environment (and `.env`), validated once at start.
-
 //!
 //! Each section reads its own variables: `site`, `tokens`, `connections`, `mail` and
 //! `limits`, through `vars`, which names the variable and the form it takes in every

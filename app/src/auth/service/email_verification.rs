@@ -1,6 +1,7 @@
-//! Proving an address, with Better Auth's routes and shapes: (re)sending the link that
-//! verifies an account's address (`send-verification-email`), asking to move the
-//! account to a new address (`change-email`), and opening the links (`verify-email`).
+//! Proving an address (Better Auth's routes for it are in `web::email_verification`):
+//! (re)sending the link that verifies an account's address (`send-verification-email`),
+//! asking to move the account to a new address (`change-email`), and opening the links
+//! (`verify-email`).
 //!
 //! A link is for the address it was sent to: it verifies the account only while that
 //! is still the account's address, and a change of address happens only when the new

@@ -156,7 +156,7 @@ pub async fn forget_moves_of_ended_sessions(
 }
 
 /// Deletes the links of `user_id` that one of the sessions `ended` asked for, inside the
-/// `tx` that ended them, and no others (`repo::forget_ended_sessions_links` says why).
+/// `tx` that ended them, and no others (`sessions::forget_ended_sessions_links` says why).
 pub async fn forget_asked_by(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     user_id: &str,
