@@ -1,7 +1,7 @@
 //! A forgotten password (Better Auth's routes for it are in `web::password_reset`):
-//! asking for a reset link (`request-password-reset`), opening it (`GET reset-
-//! password/{token}`, which sends the browser to the page that sets a new password) and
-//! setting the new password (`POST reset-password`).
+//! asking for a reset link (`request-password-reset`), opening it
+//! (`GET reset-password/{token}`, which sends the browser to the page that sets a new
+//! password) and setting the new password (`POST reset-password`).
 //!
 //! Asking answers the same, at once, whether or not the address has an account: the
 //! lookup, the token and the email happen in a task of their own. A reset ends every
