@@ -7,7 +7,8 @@ layer or of a lower one, never of a higher one:
 
   1  server/, the other crate (not checked here)
   2  pages and server functions
-       lib.rs, */pages.rs, */server_fns.rs, auth/email_pages.rs, form_errors.rs,
+       lib.rs, */pages.rs, */server_fns.rs, auth/email_pages.rs,
+       auth/second_factor_pages.rs, form_errors.rs,
        context.rs, tasks/client.rs, and the module lists auth/mod.rs, admin/mod.rs,
        tasks/mod.rs
   3  web: routes, handlers, extractors
@@ -50,6 +51,7 @@ LAYERS = [
     ("*/pages.rs", 2),
     ("*/server_fns.rs", 2),
     ("auth/email_pages.rs", 2),
+    ("auth/second_factor_pages.rs", 2),
     ("form_errors.rs", 2),
     ("context.rs", 2),
     ("tasks/client.rs", 2),
@@ -75,6 +77,8 @@ LAYERS = [
     ("audit.rs", 6),
     ("auth/revocations/*", 6),
     ("auth/signing_keys.rs", 6),
+    ("auth/sealed.rs", 6),
+    ("auth/totp.rs", 6),
     ("auth/remote_keys.rs", 6),
     ("auth/rate_limit.rs", 6),
     ("auth/api_tokens.rs", 6),

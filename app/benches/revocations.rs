@@ -27,6 +27,7 @@ fn token(user_id: &str, session_id: &str) -> Claims {
         sid: Some(session_id.to_owned()),
         role: Some("user".to_owned()),
         scope: None,
+        amr: None,
         profile: Some(Profile {
             id: user_id.to_owned(),
             email_verified: false,
@@ -51,6 +52,7 @@ fn account(user_id: &str) -> User {
         role: Role::User,
         banned: false,
         ban_reason: None,
+        two_factor_enabled: false,
     }
 }
 

@@ -56,6 +56,7 @@ fn token_contract(c: &mut Criterion) {
         session_id: "0b6d4f2e-8e8a-4c43-a2a4-93a0d5b1f7c2",
         role: "user",
         scope: &Scope::full(),
+        amr: "pwd",
         email_verified: true,
         banned: false,
         image: None,

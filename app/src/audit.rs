@@ -45,6 +45,11 @@ pub enum EventKind {
     UserEnabled,
     RoleChanged,
     TokenRejected,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    SecondFactor,
+    BackupCodesGenerated,
+    DeviceTrusted,
 }
 
 impl EventKind {
@@ -79,6 +84,11 @@ impl EventKind {
             Self::UserEnabled => "User enabled",
             Self::RoleChanged => "Role changed",
             Self::TokenRejected => "Token rejected",
+            Self::TwoFactorEnabled => "Two-factor enabled",
+            Self::TwoFactorDisabled => "Two-factor disabled",
+            Self::SecondFactor => "Second factor",
+            Self::BackupCodesGenerated => "Backup codes generated",
+            Self::DeviceTrusted => "Device trusted",
         }
     }
 }

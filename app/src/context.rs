@@ -36,6 +36,12 @@ pub fn session_token(state: &AppState) -> Option<String> {
     parts().and_then(|p| credentials::session_cookie_token(&p.headers, state))
 }
 
+/// The token of Better Auth's cookie `name` on the current request, when its signature
+/// matches (`credentials::auth_cookie_token`).
+pub fn auth_cookie_token(state: &AppState, name: &str) -> Option<String> {
+    parts().and_then(|p| credentials::auth_cookie_token(&p.headers, state, name))
+}
+
 pub fn set_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
     if let Some(response) = use_context::<ResponseOptions>() {
         for cookie in cookies {

@@ -111,6 +111,10 @@ pub enum AppError {
     InvalidToken(String),
     #[error("Invalid email or password")]
     InvalidCredentials,
+    /// A second factor (a code, or the sign-in it completes) that did not hold: 401 with
+    /// Better Auth's code (`INVALID_CODE`, `INVALID_TWO_FACTOR_COOKIE`, ...).
+    #[error("{message}")]
+    WrongFactor { code: String, message: String },
     #[error("{message}")]
     Forbidden { code: String, message: String },
     /// A valid token whose scope lacks the one named.
@@ -164,6 +168,13 @@ impl AppError {
         }
     }
 
+    pub fn wrong_factor(code: &str, message: impl Into<String>) -> Self {
+        Self::WrongFactor {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {
         Self::NotFound {
             code: code.to_owned(),
@@ -187,6 +198,7 @@ impl AppError {
             Self::InvalidToken(_) => "INVALID_TOKEN",
             Self::InvalidCredentials => "INVALID_EMAIL_OR_PASSWORD",
             Self::Forbidden { code, .. }
+            | Self::WrongFactor { code, .. }
             | Self::Conflict { code, .. }
             | Self::NotFound { code, .. } => code,
             Self::InsufficientScope(_) => "INSUFFICIENT_SCOPE",
@@ -268,7 +280,10 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::BadRequest => 400,
-            Self::Unauthenticated | Self::InvalidToken(_) | Self::InvalidCredentials => 401,
+            Self::Unauthenticated
+            | Self::InvalidToken(_)
+            | Self::InvalidCredentials
+            | Self::WrongFactor { .. } => 401,
             Self::Forbidden { .. } | Self::InsufficientScope(_) => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,

@@ -46,6 +46,7 @@ use auth::{
         ConfirmEmailPage, EmailVerifiedPage, ForgotPasswordPage, ResetPasswordPage, VerifyBanner,
     },
     pages::{AccountArea, AccountPage, SignInPage, SignUpPage},
+    second_factor_pages::TwoFactorPage,
     server_fns::current_user,
 };
 use leptos::prelude::*;
@@ -131,6 +132,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view=Home />
                 // Lazy: each is a wasm chunk of its own, fetched when first shown.
                 <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
+                <Route path=path!("/two-factor") view={Lazy::<TwoFactorPage>::new()} />
                 <Route path=path!("/sign-up") view={Lazy::<SignUpPage>::new()} />
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordPage>::new()} />
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordPage>::new()} />

@@ -50,5 +50,6 @@ pub fn new_session(user_id: &str) -> crate::auth::store::sessions::NewSession<'_
         user_agent: None,
         verified_hash: None,
         api_token: false,
+        amr: "pwd",
     }
 }

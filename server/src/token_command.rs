@@ -224,6 +224,8 @@ async fn issue(db: &app::db::Pool, keys: &token::TokenKeys, mint: Mint) -> anyho
         lifetime,
         &client,
         "by `server token mint`",
+        // Nobody signed in: an operator minted it.
+        "",
     )
     .await
     .map_err(|e| anyhow!("{e}"))?

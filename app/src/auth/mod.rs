@@ -4,6 +4,7 @@
 pub mod api_tokens;
 pub mod email_pages;
 pub mod pages;
+pub mod second_factor_pages;
 pub mod server_fns;
 pub mod types;
 
@@ -16,6 +17,8 @@ pub mod remote_keys;
 #[cfg(feature = "ssr")]
 pub mod revocations;
 #[cfg(feature = "ssr")]
+pub mod sealed;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod signing_keys;
@@ -27,5 +30,7 @@ pub mod token;
 pub mod token_report;
 #[cfg(feature = "ssr")]
 pub mod token_settings;
+#[cfg(feature = "ssr")]
+pub mod totp;
 #[cfg(feature = "ssr")]
 pub mod web;

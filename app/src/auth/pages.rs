@@ -5,6 +5,7 @@ use crate::{
     auth::{
         api_tokens::{in_words, ApiAccess, IssuedApiToken, OFFERED_LIFETIMES},
         email_pages::change_email_form,
+        second_factor_pages::two_factor_settings,
         server_fns::{
             list_sessions, load_api_access, ChangePassword, DeleteAccount, IssueApiToken,
             ResendVerification, RevokeSession, SignIn, SignOut, SignOutEverywhere, SignUp,
@@ -215,6 +216,7 @@ impl LazyRoute for AccountPage {
         view! {
             {sessions_list(sessions, revoke)}
             {use_the_api(issue, sessions, revoke)}
+            {two_factor_settings()}
             {account_settings()}
         }
         .into_any()

@@ -8,7 +8,7 @@
 use crate::{
     auth::{
         api_tokens::{ApiAccess, IssuedApiToken},
-        types::{EmailLink, SessionInfo, Viewer},
+        types::{EmailLink, SecondFactors, SessionInfo, TwoFactorSetup, Viewer},
     },
     error::AppError,
 };
@@ -50,13 +50,231 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::auth::{service::session, types::Credentials};
+    use crate::{
+        auth::{
+            service::{
+                credentials::{self, TRUST_DEVICE, TWO_FACTOR},
+                session::{self, SignIn},
+            },
+            types::Credentials,
+        },
+        context,
+        paths::TWO_FACTOR_PAGE,
+        redirect::RedirectTarget,
+    };
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
-    let signed_in =
-        session::sign_in(&state, credentials, &crate::context::client_info(&state)).await?;
-    crate::context::enter(&state, &signed_in, next.as_deref());
+    let trusted = context::auth_cookie_token(&state, TRUST_DEVICE);
+    let client = context::client_info(&state);
+    match session::sign_in(&state, credentials, trusted.as_deref(), &client).await? {
+        SignIn::Done(signed_in) => context::enter(&state, &signed_in, next.as_deref()),
+        SignIn::SecondFactor { challenge, .. } => {
+            context::set_cookies([credentials::auth_cookie(
+                &state,
+                TWO_FACTOR,
+                &challenge,
+                session::CHALLENGE_SECS,
+            )]);
+            let next = RedirectTarget::or_default(next.as_deref(), &state.site.public_origin);
+            let page = RedirectTarget::or_default(Some(TWO_FACTOR_PAGE), &state.site.public_origin)
+                .with_query("next", next.as_str());
+            leptos_axum::redirect(page.as_str());
+        }
+    }
     Ok(())
+}
+
+/// Finishes a sign-in that waits for its second factor (the `two_factor` cookie) with a
+/// code from the authenticator app, trusts the browser for 30 days when `trust_device`
+/// is sent, and goes to `next`.
+#[server(prefix = "/fn", endpoint = "verify-two-factor")]
+pub async fn verify_two_factor(
+    code: String,
+    trust_device: Option<String>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    pass_second_factor(
+        crate::auth::service::two_factor::Factor::Totp(code),
+        trust_device.is_some(),
+        next,
+    )
+    .await
+}
+
+/// As `verify_two_factor`, with one of the account's backup codes, which is used up.
+#[server(prefix = "/fn", endpoint = "use-backup-code")]
+pub async fn use_backup_code(
+    backup_code: String,
+    trust_device: Option<String>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    pass_second_factor(
+        crate::auth::service::two_factor::Factor::BackupCode(backup_code),
+        trust_device.is_some(),
+        next,
+    )
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn pass_second_factor(
+    factor: crate::auth::service::two_factor::Factor,
+    trust_device: bool,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        auth::service::{
+            credentials::{self, TRUST_DEVICE, TWO_FACTOR},
+            two_factor,
+        },
+        context,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let challenge = context::auth_cookie_token(&state, TWO_FACTOR).ok_or_else(|| {
+        AppError::wrong_factor(
+            "INVALID_TWO_FACTOR_COOKIE",
+            "This sign-in has expired. Sign in again.",
+        )
+    })?;
+    let client = context::client_info(&state);
+    let passed = two_factor::pass(&state, &challenge, factor, trust_device, &client).await?;
+    context::set_cookies([credentials::auth_cookie(&state, TWO_FACTOR, "", 0)]);
+    if let Some(token) = &passed.trusted_device {
+        context::set_cookies([credentials::auth_cookie(
+            &state,
+            TRUST_DEVICE,
+            token,
+            two_factor::TRUST_SECS,
+        )]);
+    }
+    context::enter(&state, &passed.signed_in, next.as_deref());
+    Ok(())
+}
+
+/// Where the signed-in user's second factors stand, for the account page.
+#[server(prefix = "/fn", endpoint = "two-factor-status")]
+pub async fn two_factor_status() -> Result<SecondFactors, AppError> {
+    use crate::auth::{service::two_factor, store::two_factor as store, types::TrustedDeviceInfo};
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let backup_codes_left = store::count_backup_codes(&state.db, &user.id).await?;
+    let trusted_devices = two_factor::trusted_devices(&state, &user)
+        .await?
+        .into_iter()
+        .map(|device| TrustedDeviceInfo {
+            id: device.id,
+            user_agent: device.user_agent,
+            created_at: device.created_at.to_string(),
+            expires_at: device.expires_at.to_string(),
+        })
+        .collect();
+    Ok(SecondFactors {
+        enabled: user.two_factor_enabled,
+        backup_codes_left,
+        trusted_devices,
+    })
+}
+
+/// Starts turning second factors on, after the password: the secret for the
+/// authenticator app (as a URI and as text to type) and the backup codes.
+#[server(prefix = "/fn", endpoint = "start-two-factor")]
+pub async fn start_two_factor(two_factor_password: String) -> Result<TwoFactorSetup, AppError> {
+    use crate::auth::{service::two_factor, types::Password};
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let password = Password::presented("two_factor_password", &two_factor_password)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let client = crate::context::client_info(&state);
+    let enabled = two_factor::enable(&state, &user, password, None, &client)
+        .await
+        .map_err(|e| on_field(e, "two_factor_password"))?;
+    Ok(TwoFactorSetup {
+        uri: enabled.totp_uri,
+        secret: enabled.secret_base32,
+        backup_codes: enabled.backup_codes,
+    })
+}
+
+/// Takes the first code from the authenticator app: second factors are on. The session
+/// is replaced by one that gave a second factor, and the account's others end.
+#[server(prefix = "/fn", endpoint = "confirm-two-factor")]
+pub async fn confirm_two_factor(first_code: String) -> Result<(), AppError> {
+    use crate::auth::service::{credentials, two_factor};
+    let state = crate::state::AppState::from_context()?;
+    let (session, user) = crate::context::require_session(&state).await?;
+    let client = crate::context::client_info(&state);
+    let signed_in = two_factor::confirm(&state, &user, &session, &first_code, &client)
+        .await
+        .map_err(|e| on_field(e, "first_code"))?;
+    crate::context::set_cookies(credentials::session_cookies(
+        &state,
+        &signed_in.session_token,
+        &signed_in.access_token,
+    ));
+    Ok(())
+}
+
+/// Turns second factors off, after the password.
+#[server(prefix = "/fn", endpoint = "disable-two-factor")]
+pub async fn disable_two_factor(disable_password: String) -> Result<(), AppError> {
+    use crate::auth::{
+        service::{credentials, two_factor},
+        types::Password,
+    };
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let password = Password::presented("disable_password", &disable_password)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let client = crate::context::client_info(&state);
+    two_factor::disable(&state, &user, password, &client)
+        .await
+        .map_err(|e| on_field(e, "disable_password"))?;
+    crate::context::set_cookies([credentials::auth_cookie(
+        &state,
+        credentials::TRUST_DEVICE,
+        "",
+        0,
+    )]);
+    Ok(())
+}
+
+/// Ten new backup codes, after the password; the old ones stop working.
+#[server(prefix = "/fn", endpoint = "new-backup-codes")]
+pub async fn new_backup_codes(codes_password: String) -> Result<Vec<String>, AppError> {
+    use crate::auth::{service::two_factor, types::Password};
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let password = Password::presented("codes_password", &codes_password)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let client = crate::context::client_info(&state);
+    two_factor::regenerate_backup_codes(&state, &user, password, &client)
+        .await
+        .map_err(|e| on_field(e, "codes_password"))
+}
+
+/// Stops trusting one of the user's browsers to skip the second factor.
+#[server(prefix = "/fn", endpoint = "forget-device")]
+pub async fn forget_device(id: String) -> Result<(), AppError> {
+    let state = crate::state::AppState::from_context()?;
+    let (_, user) = crate::context::require_session(&state).await?;
+    let client = crate::context::client_info(&state);
+    crate::auth::service::two_factor::forget_device(&state, &user, &id, &client).await?;
+    Ok(())
+}
+
+/// A field error of the service (`password`, `code`) moved to the form's field `field`,
+/// so the page shows it beside the right input.
+#[cfg(feature = "ssr")]
+fn on_field(error: AppError, field: &str) -> AppError {
+    match error {
+        AppError::Validation(errors) => {
+            AppError::Validation(errors.into_iter().map(|e| e.on_field(field)).collect())
+        }
+        AppError::WrongFactor { message, .. } => {
+            AppError::Validation(vec![crate::error::FieldError::body(field, message)])
+        }
+        other => other,
+    }
 }
 
 #[server(prefix = "/fn", endpoint = "sign-out")]

@@ -16,15 +16,17 @@
 //! loads the keys it uses.
 
 use crate::{
-    auth::token_settings::{Secret, TokenSettings},
+    auth::{
+        sealed,
+        token_settings::{Secret, TokenSettings},
+    },
     clock::Timestamp,
     db::{self, Pool},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{jwk::Jwk, Algorithm, DecodingKey, EncodingKey};
 use ring::{
-    aead,
-    rand::{SecureRandom, SystemRandom},
+    rand::SystemRandom,
     signature::{self, KeyPair as _},
 };
 use serde_json::{json, Value};
@@ -34,6 +36,10 @@ use std::{
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+/// What the private keys are sealed for (`sealed`): the name their storage key is
+/// derived under, kept as it was when keys were first stored.
+const PRIVATE_KEYS: &str = "signing key storage";
 
 /// RSA keys are made with this many bits of modulus.
 const RSA_BITS: usize = 2048;
@@ -222,7 +228,7 @@ async fn new_key(settings: &TokenSettings) -> Result<NewKey, KeyError> {
         let generated = generate(algorithm).ok_or(KeyError::Generation(algorithm))?;
         Ok(NewKey {
             public_jwk: public_jwk(&kid, algorithm, &generated.public).to_string(),
-            private_key: encrypt(&secret, &kid, &generated.private_der),
+            private_key: sealed::seal(&secret, PRIVATE_KEYS, &kid, &generated.private_der),
             kid,
         })
     })
@@ -377,8 +383,13 @@ pub async fn load(
             return Err(unreadable());
         }
         if current.is_none() && row.try_get::<Option<String>, _>("retired_at")?.is_none() {
-            let private_der = decrypt(secret, &kid, &row.try_get::<String, _>("private_key")?)
-                .ok_or_else(|| KeyError::Undecryptable(kid.clone()))?;
+            let private_der = sealed::open(
+                secret,
+                PRIVATE_KEYS,
+                &kid,
+                &row.try_get::<String, _>("private_key")?,
+            )
+            .ok_or_else(|| KeyError::Undecryptable(kid.clone()))?;
             let encoding = encoding_key(algorithm, &private_der);
             // A key that cannot sign is refused here, so issuing a token never fails.
             jsonwebtoken::crypto::sign(b"probe", &encoding, algorithm).map_err(|_| unreadable())?;
@@ -558,48 +569,6 @@ fn public_jwk(kid: &str, algorithm: Algorithm, public: &PublicParts) -> Value {
     jwk
 }
 
-/// The key that encrypts private keys at rest: derived from the secret, used for nothing
-/// else.
-fn storage_key(secret: &Secret) -> aead::LessSafeKey {
-    let key = secret.mac("signing key storage", b"");
-    aead::LessSafeKey::new(
-        aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &key)
-            .unwrap_or_else(|e| unreachable!("a 32-byte ChaCha20 key: {e}")),
-    )
-}
-
-/// `base64url(nonce ‖ ciphertext ‖ tag)`, bound to the key id so a row's private key
-/// cannot be moved to another row.
-fn encrypt(secret: &Secret, kid: &str, plaintext: &[u8]) -> String {
-    let mut nonce = [0u8; aead::NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .unwrap_or_else(|e| unreachable!("the system's random source failed: {e}"));
-    let mut sealed = plaintext.to_vec();
-    storage_key(secret)
-        .seal_in_place_append_tag(
-            aead::Nonce::assume_unique_for_key(nonce),
-            aead::Aad::from(kid.as_bytes()),
-            &mut sealed,
-        )
-        .unwrap_or_else(|e| unreachable!("sealing a short key cannot fail: {e}"));
-    URL_SAFE_NO_PAD.encode([nonce.as_slice(), &sealed].concat())
-}
-
-fn decrypt(secret: &Secret, kid: &str, stored: &str) -> Option<Vec<u8>> {
-    let bytes = URL_SAFE_NO_PAD.decode(stored).ok()?;
-    let (nonce, sealed) = bytes.split_at_checked(aead::NONCE_LEN)?;
-    let mut sealed = sealed.to_vec();
-    let plaintext = storage_key(secret)
-        .open_in_place(
-            aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
-            aead::Aad::from(kid.as_bytes()),
-            &mut sealed,
-        )
-        .ok()?;
-    Some(plaintext.to_vec())
-}
-
 /// A ring of new keys, the first one current, without a database: for the token
 /// contract's own tests.
 #[cfg(test)]
@@ -636,28 +605,6 @@ mod tests {
 
     fn secret() -> Secret {
         Secret::new("a-test-secret-that-is-long-enough-for-keys").unwrap()
-    }
-
-    #[test]
-    fn private_keys_are_encrypted_bound_to_their_id_and_the_secret() {
-        let stored = encrypt(&secret(), "kid-1", b"private key bytes");
-        assert!(!stored.contains("private"));
-        assert_eq!(
-            decrypt(&secret(), "kid-1", &stored).as_deref(),
-            Some(&b"private key bytes"[..])
-        );
-        assert_eq!(
-            decrypt(&secret(), "kid-2", &stored),
-            None,
-            "moved to another row"
-        );
-        let other = Secret::new("another-secret-that-is-long-enough-too").unwrap();
-        assert_eq!(decrypt(&other, "kid-1", &stored), None);
-        assert_ne!(
-            stored,
-            encrypt(&secret(), "kid-1", b"private key bytes"),
-            "a fresh nonce"
-        );
     }
 
     #[test]

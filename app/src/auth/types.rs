@@ -261,6 +261,10 @@ pub struct User {
     #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub banned: bool,
     pub ban_reason: Option<String>,
+    /// Whether signing in asks for a second factor (Better Auth's `twoFactorEnabled`).
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
+    #[serde(default)]
+    pub two_factor_enabled: bool,
 }
 
 /// The signed-in person as the pages know them: the header shows the name and, for
@@ -275,6 +279,35 @@ pub struct Viewer {
     /// For the banner that asks to verify it, and the account page's change of address.
     pub email: String,
     pub email_verified: bool,
+}
+
+/// Where a user's second factors stand, as the account page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactors {
+    /// Whether signing in asks for a code.
+    pub enabled: bool,
+    /// Backup codes not used yet.
+    pub backup_codes_left: i64,
+    /// Browsers trusted to skip the code, newest first.
+    pub trusted_devices: Vec<TrustedDeviceInfo>,
+}
+
+/// A browser trusted to skip the second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedDeviceInfo {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// What turning second factors on shows, once: the secret for the authenticator app, as
+/// the `otpauth://` URI a QR code holds and as text to type, and the backup codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorSetup {
+    pub uri: String,
+    pub secret: String,
+    pub backup_codes: Vec<String>,
 }
 
 /// One of a user's sessions, as the account page shows it.

@@ -446,6 +446,7 @@ fn development_mode_generates_and_keeps_a_secret_beside_the_database() {
                 session_id: "s",
                 role: "user",
                 scope: &app::auth::token::Scope::full(),
+                amr: "pwd",
                 email_verified: false,
                 banned: false,
                 image: None,

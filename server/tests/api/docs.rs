@@ -47,6 +47,12 @@ async fn the_document_is_openapi_3_1_and_names_every_route_of_the_contract() {
         ("post", "/api/auth/admin/unban-user"),
         ("post", "/api/auth/admin/set-role"),
         ("get", "/api/auth/admin/audit-log"),
+        ("post", "/api/auth/two-factor/enable"),
+        ("post", "/api/auth/two-factor/disable"),
+        ("post", "/api/auth/two-factor/get-totp-uri"),
+        ("post", "/api/auth/two-factor/verify-totp"),
+        ("post", "/api/auth/two-factor/generate-backup-codes"),
+        ("post", "/api/auth/two-factor/verify-backup-code"),
     ];
     for (method, path) in operations {
         assert!(

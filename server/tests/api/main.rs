@@ -23,3 +23,4 @@ mod support;
 mod tasks;
 mod token_command;
 mod tokens;
+mod two_factor;

@@ -35,6 +35,7 @@ pub(super) fn token(user_id: &str, session_id: &str, updated_at: Option<&str>) -
         sid: Some(session_id.to_owned()),
         role: Some("user".to_owned()),
         scope: None,
+        amr: None,
         profile: updated_at.map(|updated_at| Profile {
             id: user_id.to_owned(),
             email_verified: false,
@@ -63,6 +64,7 @@ pub(super) fn account_of(claims: &Claims) -> User {
         role: crate::auth::types::Role::User,
         banned: false,
         ban_reason: None,
+        two_factor_enabled: false,
     }
 }
 

@@ -65,6 +65,7 @@ pub async fn issue_api_token_from(
         lifetime,
         client,
         "on the account page",
+        &issuing.amr,
     )
     .await?
     .ok_or_else(AppError::user_disabled)
@@ -73,7 +74,8 @@ pub async fn issue_api_token_from(
 /// A new session for `user` that carries one access JWT of `scope`, the session and the
 /// token living `lifetime` alike: what `server token mint` and the account page's "Use the
 /// API" hand out (`via` says which, in the audit log). `None` when the user is disabled
-/// (audited as a refusal).
+/// (audited as a refusal). `amr` says how the person behind it signed in: as the
+/// session it was issued from did, or nothing for `server token mint`.
 ///
 /// The session is marked as an API token's (`NewSession::api_token`), which the account
 /// page lists apart from the browsers signed in, and is revoked like any other session:
@@ -91,6 +93,7 @@ pub async fn issue_api_token(
     lifetime: ApiTokenLifetime,
     client: &ClientInfo,
     via: &str,
+    amr: &str,
 ) -> Result<Option<ApiToken>, AppError> {
     let label = api_token_label(scope);
     let Some(session) = sessions::insert_session(
@@ -103,6 +106,7 @@ pub async fn issue_api_token(
             user_agent: Some(&label),
             verified_hash: None,
             api_token: true,
+            amr,
         },
         tokens.clock().now(),
     )

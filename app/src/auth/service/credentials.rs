@@ -141,6 +141,42 @@ pub fn bearer_session_token(state: &AppState, session_token: &str) -> HeaderValu
         .unwrap_or_else(|e| unreachable!("signed token is not a header value: {e}"))
 }
 
+/// Better Auth's `two_factor` cookie: the sign-in waiting for a second factor.
+pub const TWO_FACTOR: &str = "two_factor";
+/// Better Auth's `trust_device` cookie: a browser trusted to skip the second factor.
+pub const TRUST_DEVICE: &str = "trust_device";
+
+/// The name Better Auth gives its cookie `name`: as the session cookie's, with the
+/// configured prefix and `__Secure-` over https (`better-auth.two_factor`).
+fn auth_cookie_name(state: &AppState, name: &str) -> String {
+    let prefix = state
+        .site
+        .session_cookie
+        .strip_suffix("session_token")
+        .unwrap_or_else(|| unreachable!("the session cookie's name ends in session_token"));
+    format!("{prefix}{name}")
+}
+
+/// The `Set-Cookie` value of Better Auth's cookie `name` holding `token`, signed as the
+/// session cookie is, for `max_age_secs` (0 deletes it).
+pub fn auth_cookie(state: &AppState, name: &str, token: &str, max_age_secs: i64) -> HeaderValue {
+    let value = if token.is_empty() {
+        String::new()
+    } else {
+        url_encoded(&sign(token, &state.tokens.settings().secret))
+    };
+    cookie_header(state, &auth_cookie_name(state, name), &value, max_age_secs)
+}
+
+/// The token of Better Auth's cookie `name`, when its signature matches.
+pub fn auth_cookie_token(headers: &HeaderMap, state: &AppState, name: &str) -> Option<String> {
+    cookie_token(
+        headers,
+        &auth_cookie_name(state, name),
+        &state.tokens.settings().secret,
+    )
+}
+
 /// `Set-Cookie` values that delete both credentials.
 pub fn cleared_cookies(state: &AppState) -> [HeaderValue; 2] {
     [

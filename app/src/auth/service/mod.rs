@@ -11,3 +11,4 @@ pub mod email_verification;
 pub mod emails;
 pub mod password_reset;
 pub mod session;
+pub mod two_factor;

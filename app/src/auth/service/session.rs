@@ -23,7 +23,7 @@ use crate::{
         store::{
             failed_sign_ins,
             sessions::{self, NewSession, Session, SessionEnd},
-            user_changes, users,
+            two_factor, user_changes, users,
         },
         token::{Scope, Subject},
         types::{Credentials, Email, Password, Registration, User, UserName},
@@ -43,6 +43,25 @@ pub struct SignedIn {
     pub session_token: String,
     pub access_token: String,
 }
+
+/// How long a sign-in waits for its second factor (Better Auth's `two_factor` cookie
+/// lives as long).
+pub const CHALLENGE_SECS: i64 = 10 * 60;
+
+/// How a sign-in with the right password ended.
+pub enum SignIn {
+    Done(Box<SignedIn>),
+    /// The account asks for a second factor: no session and no token exist yet.
+    /// `challenge` names the wait (the `two_factor` cookie); `methods` are Better Auth's
+    /// `twoFactorMethods`.
+    SecondFactor {
+        challenge: String,
+        methods: Vec<&'static str>,
+    },
+}
+
+/// How a password sign-in proves who the person is (RFC 8176), as sessions store it.
+pub const PASSWORD_ONLY: &str = "pwd";
 
 /// A new account: signed in, or, with `REQUIRE_EMAIL_VERIFICATION`, waiting for its
 /// address to be verified (a link is on its way) before it may sign in.
@@ -112,7 +131,7 @@ pub async fn sign_up(
         }
         return Ok(SignedUp::AwaitingVerification(user));
     }
-    start_session(state, user, client, None)
+    start_session(state, user, client, None, PASSWORD_ONLY)
         .await?
         .map(|signed_in| SignedUp::In(Box::new(signed_in)))
         .ok_or_else(account_disabled)
@@ -133,6 +152,7 @@ fn unsaved_user(name: &UserName, email: &Email, now: Timestamp) -> User {
         role: Default::default(),
         banned: false,
         ban_reason: None,
+        two_factor_enabled: false,
     }
 }
 
@@ -144,11 +164,15 @@ pub fn email_not_verified() -> AppError {
 
 pub const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
 
+/// Signs in with an email and a password. An account with second factors on waits for
+/// one (`SignIn::SecondFactor`) unless `trusted_device` (the `trust_device` cookie's
+/// token) names a browser it trusts.
 pub async fn sign_in(
     state: &AppState,
     credentials: Credentials,
+    trusted_device: Option<&str>,
     client: &ClientInfo,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignIn, AppError> {
     let refused = |reason: &'static str| {
         Entry::new(EventKind::SignIn, Outcome::Failure, client)
             .email(credentials.email.as_str())
@@ -190,7 +214,11 @@ pub async fn sign_in(
         Some(user) if matches => {
             password_matched(state, client, credentials.email.as_str(), standing).await?;
             let (id, email) = (user.id.clone(), user.email.clone());
-            let Some(signed_in) = start_session(state, user, client, stored.as_deref()).await?
+            if user.two_factor_enabled && !is_trusted(state, &user, trusted_device).await? {
+                return ask_second_factor(state, &user, stored.as_deref(), client).await;
+            }
+            let Some(signed_in) =
+                start_session(state, user, client, stored.as_deref(), PASSWORD_ONLY).await?
             else {
                 // Disabled, or given a new password, after the check: the session the
                 // check allowed must not start.
@@ -211,7 +239,7 @@ pub async fn sign_in(
             };
             let entry = Entry::new(EventKind::SignIn, Outcome::Success, client).user(&id, &email);
             record(&state.db, entry).await;
-            Ok(signed_in)
+            Ok(SignIn::Done(Box::new(signed_in)))
         }
         user => {
             password_failed(state, client, credentials.email.as_str()).await?;
@@ -266,7 +294,7 @@ pub async fn check_password(
 /// Lets a password attempt on the account of `email` go ahead, or refuses it as too many
 /// (audited as `refused`): the limiter of this process, then the failures of this
 /// client on the account that every process counts in the database.
-async fn admit_password_attempt(
+pub(super) async fn admit_password_attempt(
     state: &AppState,
     client: &ClientInfo,
     email: &str,
@@ -286,7 +314,7 @@ async fn admit_password_attempt(
 }
 
 /// A password that matched clears the client's failures on the account.
-async fn password_matched(
+pub(super) async fn password_matched(
     state: &AppState,
     client: &ClientInfo,
     email: &str,
@@ -300,7 +328,7 @@ async fn password_matched(
 }
 
 /// A password that did not match counts against the account, here and in the database.
-async fn password_failed(
+pub(super) async fn password_failed(
     state: &AppState,
     client: &ClientInfo,
     email: &str,
@@ -334,13 +362,60 @@ fn account_disabled() -> AppError {
     AppError::forbidden(crate::error::BANNED_USER, ACCOUNT_DISABLED)
 }
 
-/// A session for `user`; `None` when they were disabled before it could start (or, with
-/// `verified_hash`, given another password).
-async fn start_session(
+/// Whether `token` (the `trust_device` cookie's) names a browser `user` trusts.
+async fn is_trusted(state: &AppState, user: &User, token: Option<&str>) -> Result<bool, AppError> {
+    let Some(token) = token else {
+        return Ok(false);
+    };
+    let now = state.clock.now();
+    Ok(two_factor::is_trusted_device(&state.db, &user.id, &hash_token(token), now).await?)
+}
+
+/// Starts the wait for `user`'s second factor, the password having matched
+/// `verified_hash`: refused as a disabled account or a wrong password when either
+/// changed meanwhile, as a session would be.
+async fn ask_second_factor(
+    state: &AppState,
+    user: &User,
+    verified_hash: Option<&str>,
+    client: &ClientInfo,
+) -> Result<SignIn, AppError> {
+    let challenge = new_secret_token();
+    let now = state.clock.now();
+    let started = two_factor::insert_challenge(
+        &state.db,
+        &hash_token(&challenge),
+        &user.id,
+        verified_hash.unwrap_or_default(),
+        now.plus_secs(CHALLENGE_SECS),
+        now,
+    )
+    .await?;
+    if !started {
+        let entry = Entry::new(EventKind::SignIn, Outcome::Failure, client)
+            .user(&user.id, &user.email)
+            .detail("disabled or given a new password during the sign-in");
+        record(&state.db, entry).await;
+        return Err(AppError::InvalidCredentials);
+    }
+    let entry = Entry::new(EventKind::SignIn, Outcome::Success, client)
+        .user(&user.id, &user.email)
+        .detail("password accepted: waiting for a second factor");
+    record(&state.db, entry).await;
+    Ok(SignIn::SecondFactor {
+        challenge,
+        methods: vec!["totp"],
+    })
+}
+
+/// A session for `user`, who signed in by `amr` (`Session::amr`); `None` when they were
+/// disabled before it could start (or, with `verified_hash`, given another password).
+pub(super) async fn start_session(
     state: &AppState,
     user: User,
     client: &ClientInfo,
     verified_hash: Option<&str>,
+    amr: &str,
 ) -> Result<Option<SignedIn>, AppError> {
     let session_token = new_secret_token();
     let Some(session) = sessions::insert_session(
@@ -353,6 +428,7 @@ async fn start_session(
             user_agent: client.user_agent.as_deref(),
             verified_hash,
             api_token: false,
+            amr,
         },
         state.clock.now(),
     )
@@ -642,6 +718,7 @@ pub(super) fn subject<'a>(user: &'a User, session: &'a Session, scope: &'a Scope
         session_id: &session.id,
         role: user.role.as_str(),
         scope,
+        amr: &session.amr,
         email_verified: user.email_verified,
         banned: user.banned,
         image: user.image.as_deref(),

@@ -6,5 +6,6 @@
 pub mod email_tokens;
 pub mod failed_sign_ins;
 pub mod sessions;
+pub mod two_factor;
 pub mod user_changes;
 pub mod users;

@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, FromRow, Row};
 
 const SESSION_COLUMNS: &str = "s.id as session_id, s.user_id as session_user_id, s.expires_at, \
      s.created_at as session_created_at, s.updated_at as session_updated_at, s.ip_address, \
-     s.user_agent, s.previous_token_hash, s.token_unseen, s.api_token";
+     s.user_agent, s.previous_token_hash, s.token_unseen, s.api_token, s.amr";
 
 /// A session row as clients see it (Better Auth's `session` shape, without the token).
 /// `updated_at` is when it was last used: refreshed, or extended by sliding.
@@ -48,6 +48,10 @@ pub struct Session {
     #[serde(skip)]
     #[sqlx(try_from = "db::Flag")]
     pub api_token: bool,
+    /// How its person signed in: RFC 8176 `amr` values, space-separated (`pwd`, or
+    /// `pwd otp mfa` after a second factor). Its access tokens carry them.
+    #[serde(skip)]
+    pub amr: String,
 }
 
 pub struct NewSession<'a> {
@@ -63,6 +67,8 @@ pub struct NewSession<'a> {
     /// account page lists it; `false` for every sign-in. Set by the server, never taken
     /// from the request as `user_agent` is.
     pub api_token: bool,
+    /// How the person signed in (`Session::amr`).
+    pub amr: &'a str,
 }
 
 /// Starts a session for a user who is not disabled (and, for a sign-in, whose password
@@ -86,6 +92,7 @@ pub async fn insert_session(
         previous_token_hash: None,
         token_unseen: false,
         api_token: new.api_token,
+        amr: new.amr.to_owned(),
     };
     let mut tx = pool.begin().await?;
     let guard = match new.verified_hash {
@@ -106,8 +113,8 @@ pub async fn insert_session(
         return Ok(None);
     }
     sqlx::query(
-        "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent, api_token) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into sessions (id, user_id, token_hash, expires_at, created_at, updated_at, ip_address, user_agent, api_token, amr) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&session.id)
     .bind(&session.user_id)
@@ -118,6 +125,7 @@ pub async fn insert_session(
     .bind(&session.ip_address)
     .bind(&session.user_agent)
     .bind(i64::from(session.api_token))
+    .bind(&session.amr)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

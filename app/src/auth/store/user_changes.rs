@@ -5,6 +5,7 @@
 use super::{
     email_tokens::{self, Purpose},
     sessions::{commit_revoking, end_sessions, Ending},
+    two_factor,
     users::returned_user_columns,
 };
 use crate::{
@@ -213,8 +214,10 @@ pub async fn change_password(
     else {
         return Ok(None);
     };
-    // A link someone else asked for while they knew the old password goes with it.
+    // A link someone else asked for while they knew the old password goes with it, as
+    // do the browsers trusted to skip the second factor.
     email_tokens::forget_user(&mut tx, &user.id).await?;
+    two_factor::end_trust(&mut tx, &user.id).await?;
     let mut ended = match keeping {
         Some(kept) => end_sessions(&mut tx, &user.id, Ending::AllBut(kept), known.now()).await?,
         None => Vec::new(),
@@ -343,6 +346,7 @@ pub async fn reset_password(
         LinkOutcome::Refused | LinkOutcome::AddressTaken => return Ok(LinkOutcome::Refused),
     };
     email_tokens::forget_user(&mut tx, &user.id).await?;
+    two_factor::end_trust(&mut tx, &user.id).await?;
     let mut ended = end_sessions(&mut tx, &user.id, Ending::All, known.now()).await?;
     let sessions_ended = ended.len() as u64;
     ended.push(revoked);

@@ -10,7 +10,7 @@ use sqlx::{FromRow, Row};
 
 pub(super) const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.email_verified, u.image, u.created_at, \
-     u.updated_at, u.role, u.banned, u.ban_reason";
+     u.updated_at, u.role, u.banned, u.ban_reason, u.two_factor_enabled";
 
 /// `USER_COLUMNS` for a `returning` clause, which SQLite wants unqualified.
 pub(super) fn returned_user_columns() -> String {
@@ -57,6 +57,7 @@ pub async fn insert_user(
         role: Role::User,
         banned: false,
         ban_reason: None,
+        two_factor_enabled: false,
     };
     let mut tx = pool.begin().await?;
     sqlx::query(

@@ -4,7 +4,7 @@ use super::{
     claims::{Audience, Claims, Profile},
     error::TokenError,
     keys::TokenKeys,
-    raw::{audience, numeric_date, text, RawClaim, RawClaims},
+    raw::{audience, numeric_date, text, texts, RawClaim, RawClaims},
 };
 
 /// The longest a trusted issuer's token may live (`exp` − `iat`): it names no session
@@ -72,6 +72,7 @@ impl TokenKeys {
                 jti: text(raw.jti, "jti")?.unwrap_or_default(),
                 role: text(raw.role, "role")?,
                 scope: text(raw.scope, "scope")?,
+                amr: texts(raw.amr, "amr")?,
                 profile,
                 issuer_email_verified,
             })
@@ -155,6 +156,7 @@ struct Unchecked {
     jti: String,
     role: Option<String>,
     scope: Option<String>,
+    amr: Option<Vec<String>>,
     profile: Option<Profile>,
     issuer_email_verified: Option<bool>,
 }
@@ -195,6 +197,7 @@ impl ClaimChecks {
             sid: self.sid.value,
             role: rest.role,
             scope: rest.scope,
+            amr: rest.amr,
             profile: rest.profile,
             issuer_email_verified: rest.issuer_email_verified,
         })

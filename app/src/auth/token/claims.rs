@@ -40,6 +40,10 @@ pub struct Claims {
     /// Space-separated permissions; a token without one grants every scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// How the person signed in (RFC 8176): `pwd`, and `otp` and `mfa` once a second
+    /// factor was given. Always issued; a token without it proves no second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// Better Auth's payload names for the same person (CONTRACT §1b), so a backend
     /// written against its JWT plugin reads what it expects. Issued, never relied on.
     /// Verified, a token of ours has it when every field is there: its `updated_at` says
@@ -70,6 +74,13 @@ pub struct Profile {
 
 impl Claims {
     /// Whether the token's scope includes `needed`.
+    /// Whether the person gave a second factor to sign in (`amr` holds `mfa`).
+    pub fn has_second_factor(&self) -> bool {
+        self.amr
+            .as_ref()
+            .is_some_and(|amr| amr.iter().any(|method| method == "mfa"))
+    }
+
     pub fn grants(&self, needed: &str) -> bool {
         self.scope
             .as_deref()
@@ -122,6 +133,8 @@ pub struct Subject<'a> {
     pub session_id: &'a str,
     pub role: &'a str,
     pub scope: &'a Scope,
+    /// How the session's person signed in: RFC 8176 values, space-separated.
+    pub amr: &'a str,
     pub email_verified: bool,
     pub banned: bool,
     pub image: Option<&'a str>,

@@ -39,6 +39,7 @@ impl TokenKeys {
             sid: Some(subject.session_id.to_owned()),
             role: Some(subject.role.to_owned()),
             scope: Some(subject.scope.as_str().to_owned()),
+            amr: Some(subject.amr.split_whitespace().map(str::to_owned).collect()),
             profile: Some(Profile {
                 id: subject.user_id.to_owned(),
                 email_verified: subject.email_verified,
@@ -91,6 +92,7 @@ mod tests {
             session_id: "s",
             role: "admin",
             scope: &Scope::full(),
+            amr: "pwd",
             email_verified: false,
             banned: false,
             image: None,

@@ -58,6 +58,8 @@ pub(super) struct RawClaims<'a> {
     #[serde(borrow, default)]
     pub(super) scope: RawClaim<'a>,
     #[serde(borrow, default)]
+    pub(super) amr: RawClaim<'a>,
+    #[serde(borrow, default)]
     id: RawClaim<'a>,
     #[serde(borrow, default, rename = "emailVerified")]
     pub(super) email_verified: RawClaim<'a>,
@@ -276,6 +278,19 @@ pub(super) fn text(claim: RawClaim<'_>, name: &'static str) -> Result<Option<Str
     match claim {
         RawClaim::Missing => Ok(None),
         RawClaim::Text(text) => Ok(Some(text.into_owned())),
+        _ => Err(TokenError::ClaimType(name)),
+    }
+}
+
+/// A list of strings (`amr`); one string counts as a list of one.
+pub(super) fn texts(
+    claim: RawClaim<'_>,
+    name: &'static str,
+) -> Result<Option<Vec<String>>, TokenError> {
+    match claim {
+        RawClaim::Missing => Ok(None),
+        RawClaim::Text(one) => Ok(Some(vec![one.into_owned()])),
+        RawClaim::Texts(many) => Ok(Some(many.into_iter().map(Cow::into_owned).collect())),
         _ => Err(TokenError::ClaimType(name)),
     }
 }

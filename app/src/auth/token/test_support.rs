@@ -95,6 +95,7 @@ pub(super) fn subject() -> Subject<'static> {
         session_id: "s",
         role: "user",
         scope: &SCOPE,
+        amr: "pwd",
         email_verified: true,
         banned: false,
         image: None,

@@ -5,7 +5,7 @@ use crate::{
     auth::{
         service::{
             credentials,
-            session::{self, SignedIn, SignedUp},
+            session::{self, SignIn, SignedIn, SignedUp},
         },
         signing_keys,
         store::{
@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::account::router())
         .merge(super::password_reset::router())
         .merge(super::email_verification::router())
+        .merge(super::two_factor::router())
         .layer(axum::middleware::from_fn(
             crate::error::better_auth_statuses,
         ))
@@ -122,6 +123,25 @@ struct SignedUpAnswer {
     user: User,
 }
 
+/// A sign-in's answer: signed in, or (with second factors on) waiting for one.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum SignInAnswer {
+    SignedIn(SignedInAnswer),
+    SecondFactor(TwoFactorRedirect),
+}
+
+/// Better Auth's answer to a right password on an account with second factors on: no
+/// session yet; the `two_factor` cookie names the sign-in that waits for a code.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorRedirect {
+    /// Always `true`.
+    pub two_factor_redirect: bool,
+    /// The second factors the account can give (`totp`).
+    pub two_factor_methods: Vec<&'static str>,
+}
+
 #[derive(Serialize, ToSchema)]
 struct SignedInAnswer {
     /// Always `false`: this route never redirects.
@@ -172,7 +192,10 @@ async fn sign_up(
     Ok(with_session_cookies(&state, &signed_in, body))
 }
 
-/// Signs in with an email and a password. Answers like sign-up.
+/// Signs in with an email and a password. Answers like sign-up; for an account with
+/// second factors on, `{"twoFactorRedirect": true}` and the `two_factor` cookie instead,
+/// and the session starts at `/two-factor/verify-totp` or `verify-backup-code`. A browser
+/// whose `trust_device` cookie the account trusts signs in with the password alone.
 #[utoipa::path(
     post,
     path = "/sign-in/email",
@@ -180,9 +203,9 @@ async fn sign_up(
     request_body = SignInBody,
     security(()),
     responses(
-        (status = 200, description = "Signed in", body = SignedInAnswer, headers(
+        (status = 200, description = "Signed in, or waiting for a second factor", body = SignInAnswer, headers(
             ("set-auth-token" = String, description = "The signed session token, for `Authorization: Bearer` on `/api/auth/*`"),
-            ("Set-Cookie" = String, description = "The session cookie and the access cookie (HttpOnly)"),
+            ("Set-Cookie" = String, description = "The session cookie and the access cookie (HttpOnly); or the `two_factor` cookie"),
         )),
         (status = 400, response = BadRequest),
         (status = 401, description = "Wrong email or password (`INVALID_EMAIL_OR_PASSWORD`)", body = ErrorBody),
@@ -197,22 +220,48 @@ async fn sign_up(
 async fn sign_in(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     ValidJson(body): ValidJson<SignInBody>,
 ) -> Result<Response, AppError> {
     let credentials = Credentials::parse(&body.email, &body.password)?;
-    let signed_in = session::sign_in(&state, credentials, &client).await?;
-    let body = SignedInAnswer {
-        redirect: false,
-        token: signed_in.session_token.clone(),
-        user: signed_in.user.clone(),
-    };
-    Ok(with_session_cookies(&state, &signed_in, body))
+    let trusted = credentials::auth_cookie_token(&headers, &state, credentials::TRUST_DEVICE);
+    match session::sign_in(&state, credentials, trusted.as_deref(), &client).await? {
+        SignIn::Done(signed_in) => {
+            let body = SignInAnswer::SignedIn(SignedInAnswer {
+                redirect: false,
+                token: signed_in.session_token.clone(),
+                user: signed_in.user.clone(),
+            });
+            Ok(with_session_cookies(&state, &signed_in, body))
+        }
+        SignIn::SecondFactor { challenge, methods } => {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                SET_COOKIE,
+                credentials::auth_cookie(
+                    &state,
+                    credentials::TWO_FACTOR,
+                    &challenge,
+                    session::CHALLENGE_SECS,
+                ),
+            );
+            let body = SignInAnswer::SecondFactor(TwoFactorRedirect {
+                two_factor_redirect: true,
+                two_factor_methods: methods,
+            });
+            Ok((headers, Json(body)).into_response())
+        }
+    }
 }
 
 /// The answer to a sign-in or sign-up: the session's cookies, and its signed token in
 /// `set-auth-token` as Better Auth's bearer plugin sends it, for clients that keep the
 /// token themselves.
-fn with_session_cookies(state: &AppState, signed_in: &SignedIn, body: impl Serialize) -> Response {
+pub fn with_session_cookies(
+    state: &AppState,
+    signed_in: &SignedIn,
+    body: impl Serialize,
+) -> Response {
     let mut headers = HeaderMap::new();
     for cookie in
         credentials::session_cookies(state, &signed_in.session_token, &signed_in.access_token)

@@ -7,3 +7,4 @@ pub mod api;
 pub mod email_verification;
 pub mod extract;
 pub mod password_reset;
+pub mod two_factor;

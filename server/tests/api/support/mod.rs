@@ -484,4 +484,5 @@ pub struct UserBody {
     pub name: String,
     pub email_verified: bool,
     pub image: Option<String>,
+    pub two_factor_enabled: Option<bool>,
 }
