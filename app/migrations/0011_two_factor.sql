@@ -29,12 +29,14 @@ create table backup_codes (
 create index backup_codes_user_id on backup_codes (user_id);
 
 -- A sign-in waiting for its second factor, named by the `two_factor` cookie (only its
--- hash is stored). It allows `attempts` wrong codes up to a limit, and ends after ten
--- minutes or once used.
+-- hash is stored). Each code tried takes one of its `attempts` first, in one statement,
+-- up to a limit; it ends after ten minutes or once used. `password_hash` is the hash
+-- the typed password matched: the session it starts must still find it the user's.
 create table two_factor_challenges (
     token_hash text primary key,
     user_id text not null references users (id) on delete cascade,
     attempts integer not null default 0,
+    password_hash text not null,
     expires_at text not null,
     created_at text not null
 );

@@ -16,7 +16,10 @@
 //! - entries of the revocation log older than the longest token lifetime go: every
 //!   token they could refuse has expired;
 //! - emailed links that expired more than `EXPIRED_LINK_GRACE` ago go (until then,
-//!   opening one says it expired rather than that it is unknown).
+//!   opening one says it expired rather than that it is unknown);
+//! - sign-ins that waited for a second factor and expired go, as do browsers whose 30
+//!   days of trust are over, and authenticator apps added more than a day ago and never
+//!   confirmed with a code.
 //!
 //! Rows go in batches with pauses between them, at most `MAX_BATCHES` of each kind a
 //! sweep, so no sweep holds SQLite's one writer for long.
@@ -26,6 +29,9 @@ use std::time::Duration;
 
 /// How long an expired session is kept before it is deleted.
 pub const EXPIRED_SESSION_GRACE_SECS: i64 = 24 * 3600;
+
+/// How long an authenticator app added but never confirmed is kept.
+const UNCONFIRMED_APP_SECS: i64 = 24 * 3600;
 
 /// How long an expired emailed link is kept before it is deleted.
 const EXPIRED_LINK_GRACE_SECS: i64 = 24 * 3600;
@@ -67,6 +73,9 @@ pub struct Swept {
     pub signing_keys: u64,
     pub revocations: u64,
     pub email_tokens: u64,
+    /// Sign-ins that waited for a second factor and expired, browsers trusted until a
+    /// time that has passed, and authenticator apps added but never confirmed.
+    pub second_factors: u64,
 }
 
 /// Deletes what has outlived its use at `now` (see the module's documentation).
@@ -127,6 +136,25 @@ pub async fn sweep(
         now.plus_secs(-EXPIRED_LINK_GRACE_SECS),
     )
     .await?;
+    for (statement, before) in [
+        (
+            "delete from two_factor_challenges where token_hash in \
+             (select token_hash from two_factor_challenges where expires_at < $1 limit $2)",
+            now,
+        ),
+        (
+            "delete from trusted_devices where id in \
+             (select id from trusted_devices where expires_at < $1 limit $2)",
+            now,
+        ),
+        (
+            "delete from two_factors where verified = 0 and user_id in \
+             (select user_id from two_factors where verified = 0 and created_at < $1 limit $2)",
+            now.plus_secs(-UNCONFIRMED_APP_SECS),
+        ),
+    ] {
+        swept.second_factors += in_batches(pool, statement, before).await?;
+    }
     swept.revocations = in_batches(
         pool,
         crate::auth::revocations::PRUNE,

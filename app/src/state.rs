@@ -77,6 +77,9 @@ pub struct SiteSettings {
     /// Whether sign-in waits until the account's address is verified
     /// (`REQUIRE_EMAIL_VERIFICATION`).
     pub require_email_verification: bool,
+    /// Whether the admin routes and page refuse a session begun without a second factor
+    /// (`REQUIRE_MFA_FOR_ADMINS`).
+    pub require_mfa_for_admins: bool,
     /// How long a password reset link works (`RESET_PASSWORD_EXPIRES_IN`).
     pub reset_link_lifetime_secs: i64,
     /// How long a link that verifies or changes an address works

@@ -1,6 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import {
+  PASSWORD,
   accountFor,
   addTask,
   freshEmail,
@@ -42,6 +43,8 @@ const PAGES: Checked[] = [
   { path: "/sign-up", ready: heading("Create your account") },
   { path: "/account", ready: signedIn(accountHydrated) },
   { path: "/account", ready: accountHydrated, visitors: ["signed in"], state: { name: "a token issued", reach: issueToken } },
+  { path: "/account", ready: accountHydrated, visitors: ["signed in"], state: { name: "two-factor sign-in being turned on", reach: startTwoFactor } },
+  { path: "/two-factor?next=%2Ftasks", ready: heading("Enter your code"), visitors: ["signed out"] },
   { path: "/admin", ready: adminPage, visitors: ["signed out", "signed in", "admin"] },
   { path: "/tasks", ready: signedIn(waitUntilInteractive), setUp: tasks(10) },
   { path: "/tasks", ready: waitUntilInteractive, visitors: ["signed in"], setUp: tasks(2), state: { name: "a task being edited", reach: editTask } },
@@ -215,6 +218,13 @@ async function verificationPage(page: Page): Promise<void> {
   await page.goto(await sendVerificationLink(page, email));
   await expect(page.getByRole("button", { name: "Confirm my address" })).toBeVisible();
   await page.waitForLoadState("networkidle");
+}
+
+async function startTwoFactor(page: Page): Promise<void> {
+  const form = page.getByRole("form", { name: "Turn on two-factor sign-in" });
+  await form.getByLabel("Password").fill(PASSWORD);
+  await form.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.getByTestId("totp-secret")).toBeVisible();
 }
 
 async function issueToken(page: Page): Promise<void> {

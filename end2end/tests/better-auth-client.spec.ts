@@ -1,8 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { createAuthClient } from "better-auth/client";
-import { adminClient, jwtClient } from "better-auth/client/plugins";
+import { adminClient, jwtClient, twoFactorClient } from "better-auth/client/plugins";
 import { decodeJwt } from "jose";
-import { PASSWORD, freshEmail, linkMailedTo, makeAdmin } from "./helpers";
+import { PASSWORD, freshEmail, linkMailedTo, makeAdmin, totpCode } from "./helpers";
 
 // The real Better Auth client (better-auth 1.7.25), run from Node against this server, as
 // an app that used to talk to a Better Auth server would run it. Every flow runs twice:
@@ -58,11 +58,22 @@ class Connection {
   private readonly jar = new CookieJar();
   readonly client;
 
+  /** The methods of the last sign-in that waited for a second factor. */
+  twoFactorMethods: string[] | null = null;
+
   constructor(readonly baseURL: string, readonly mode: Mode) {
     const byCookie = mode === "a cookie jar";
     this.client = createAuthClient({
       baseURL,
-      plugins: [jwtClient(), adminClient()],
+      plugins: [
+        jwtClient(),
+        adminClient(),
+        twoFactorClient({
+          onTwoFactorRedirect: ({ twoFactorMethods }) => {
+            this.twoFactorMethods = twoFactorMethods;
+          },
+        }),
+      ],
       fetchOptions: {
         ...(byCookie
           ? { customFetchImpl: this.jar.fetch, headers: { origin: baseURL } }
@@ -497,4 +508,66 @@ test("getSessionCookie, as a Next.js middleware calls it, sees the signed-in per
   expect(seen, "the middleware finds the session cookie").toBeTruthy();
   expect(await opensASession(baseURL!, { cookie: `${SESSION_COOKIE}=${encodeURIComponent(seen!)}` })).toBe(true);
   expect(getSessionCookie(new Request(`${baseURL}/tasks`))).toBeNull();
+});
+
+test("twoFactorClient turns TOTP on, signs in with a code, a backup code and a trusted browser, and turns it off", async ({
+  baseURL,
+}) => {
+  const owner = new Connection(baseURL!, "a cookie jar");
+  const { user } = await owner.signUp("Two Factor Person");
+
+  const wrongPassword = await owner.client.twoFactor.enable({ password: "not the password" });
+  expectFailure(wrongPassword, 400, "INVALID_PASSWORD");
+  const enabled = await owner.client.twoFactor.enable({ password: PASSWORD });
+  expect(enabled.error).toBeNull();
+  const uri = enabled.data!.totpURI;
+  expect(uri).toMatch(/^otpauth:\/\/totp\//);
+  expect(enabled.data!.backupCodes).toHaveLength(10);
+  const first = totpCode(uri);
+  const confirmed = await owner.client.twoFactor.verifyTotp({ code: first });
+  expect(confirmed.error).toBeNull();
+  expect(confirmed.data!.user.twoFactorEnabled).toBe(true);
+
+  // A sign-in now waits for a code: the client hands the methods to onTwoFactorRedirect.
+  const phone = new Connection(baseURL!, "a cookie jar");
+  const waiting = await phone.client.signIn.email({ email: user.email, password: PASSWORD });
+  expect(waiting.error).toBeNull();
+  expect(phone.twoFactorMethods).toEqual(["totp"]);
+  expect((waiting.data as { token?: string }).token).toBeUndefined();
+  const replayed = await phone.client.twoFactor.verifyTotp({ code: first });
+  expectFailure(replayed, 401, "INVALID_CODE");
+  const passed = await phone.client.twoFactor.verifyTotp({ code: totpCode(uri, 1), trustDevice: true });
+  expect(passed.error).toBeNull();
+  expect(passed.data!.user.id).toBe(user.id);
+  const token = await phone.client.token();
+  expect(decodeJwt(token.data!.token).amr).toEqual(["pwd", "otp", "mfa"]);
+
+  // The trusted browser signs in with the password alone.
+  await phone.client.signOut();
+  phone.twoFactorMethods = null;
+  const trusted = await phone.client.signIn.email({ email: user.email, password: PASSWORD });
+  expect(trusted.error).toBeNull();
+  expect(phone.twoFactorMethods).toBeNull();
+  expect(typeof (trusted.data as { token?: string }).token).toBe("string");
+
+  // Another browser uses a backup code, once.
+  const laptop = new Connection(baseURL!, "a cookie jar");
+  await laptop.client.signIn.email({ email: user.email, password: PASSWORD });
+  expect(laptop.twoFactorMethods).toEqual(["totp"]);
+  const backup = enabled.data!.backupCodes[0];
+  const byBackup = await laptop.client.twoFactor.verifyBackupCode({ code: backup });
+  expect(byBackup.error).toBeNull();
+  const again = new Connection(baseURL!, "a cookie jar");
+  await again.client.signIn.email({ email: user.email, password: PASSWORD });
+  expectFailure(await again.client.twoFactor.verifyBackupCode({ code: backup }), 401, "INVALID_CODE");
+
+  const codes = await laptop.client.twoFactor.generateBackupCodes({ password: PASSWORD });
+  expect(codes.error).toBeNull();
+  expect(codes.data!.backupCodes).toHaveLength(10);
+  const disabled = await laptop.client.twoFactor.disable({ password: PASSWORD });
+  expect(disabled.error).toBeNull();
+  const plain = new Connection(baseURL!, "a cookie jar");
+  const direct = await plain.signIn(user.email);
+  expect(plain.twoFactorMethods).toBeNull();
+  expect(direct.user.twoFactorEnabled).toBe(false);
 });

@@ -1,6 +1,6 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
@@ -160,4 +160,26 @@ export async function addTask(page: Page, title: string, description?: string): 
 
 export function taskList(page: Page) {
   return page.getByRole("list", { name: "Tasks" }).getByRole("listitem");
+}
+
+/**
+ * The code an authenticator app shows (RFC 6238: HMAC-SHA1, 6 digits, 30 s) for a base32
+ * secret, given as typed or inside an `otpauth://` URI, `stepsFromNow` periods ahead.
+ */
+export function totpCode(secretOrUri: string, stepsFromNow = 0): string {
+  const encoded = secretOrUri.startsWith("otpauth:")
+    ? new URL(secretOrUri).searchParams.get("secret")!
+    : secretOrUri.replace(/\s+/g, "");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of encoded) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + stepsFromNow));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
 }

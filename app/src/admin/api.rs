@@ -3,7 +3,7 @@
 
 use crate::{
     admin::service::{
-        require_admin, set_disabled, set_role, NOT_ALLOWED_TO_BAN_USERS,
+        require_admin_session, set_disabled, set_role, NOT_ALLOWED_TO_BAN_USERS,
         NOT_ALLOWED_TO_CHANGE_ROLES, NOT_ALLOWED_TO_LIST_USERS,
     },
     audit::{repo::list, AuditEvent, AuditFilter, EventKind, Outcome},
@@ -41,9 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The calling admin, or 401 without a session and 403 (with `refusal`'s code) for
 /// everyone else.
-fn admin(current: CurrentSession, refusal: &str) -> Result<User, AppError> {
-    let (_, user) = current.signed_in()?;
-    require_admin(&user, refusal)?;
+fn admin(state: &AppState, current: CurrentSession, refusal: &str) -> Result<User, AppError> {
+    let (session, user) = current.signed_in()?;
+    require_admin_session(&user, &session, refusal, state.site.require_mfa_for_admins)?;
     Ok(user)
 }
 
@@ -174,7 +174,7 @@ async fn list_users(
     current: CurrentSession,
     ValidQuery(query): ValidQuery<ListUsersQuery>,
 ) -> Result<Json<UserList>, AppError> {
-    admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
+    admin(&state, current, NOT_ALLOWED_TO_LIST_USERS)?;
     let listing = query.parse()?;
     let (users, total) = users::list_users(&state.db, &listing).await?;
     Ok(Json(UserList {
@@ -225,7 +225,7 @@ async fn ban_user(
     current: CurrentSession,
     ValidJson(body): ValidJson<BanBody>,
 ) -> Result<Json<Changed>, AppError> {
-    let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
+    let admin = admin(&state, current, NOT_ALLOWED_TO_BAN_USERS)?;
     let reason = body.ban_reason.as_deref();
     let user = set_disabled(
         &state.db,
@@ -273,7 +273,7 @@ async fn unban_user(
     current: CurrentSession,
     ValidJson(body): ValidJson<UserBody>,
 ) -> Result<Json<Changed>, AppError> {
-    let admin = admin(current, NOT_ALLOWED_TO_BAN_USERS)?;
+    let admin = admin(&state, current, NOT_ALLOWED_TO_BAN_USERS)?;
     let user = set_disabled(
         &state.db,
         &state.revocations,
@@ -324,7 +324,7 @@ async fn change_role(
     current: CurrentSession,
     ValidJson(body): ValidJson<RoleBody>,
 ) -> Result<Json<Changed>, AppError> {
-    let admin = admin(current, NOT_ALLOWED_TO_CHANGE_ROLES)?;
+    let admin = admin(&state, current, NOT_ALLOWED_TO_CHANGE_ROLES)?;
     let role = Role::parse(&body.role).map_err(|e| AppError::Validation(vec![e]))?;
     let user = set_role(
         &state.db,
@@ -400,7 +400,7 @@ async fn audit_log(
     current: CurrentSession,
     ValidQuery(query): ValidQuery<AuditQuery>,
 ) -> Result<Json<AuditLog>, AppError> {
-    admin(current, NOT_ALLOWED_TO_LIST_USERS)?;
+    admin(&state, current, NOT_ALLOWED_TO_LIST_USERS)?;
     let events = list(&state.db, &query.parse()?).await?;
     Ok(Json(AuditLog { events }))
 }

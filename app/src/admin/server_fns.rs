@@ -11,8 +11,13 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 async fn signed_in_admin() -> Result<(crate::state::AppState, User), AppError> {
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
-    crate::admin::service::require_admin(&user, crate::admin::service::NOT_ALLOWED_TO_LIST_USERS)?;
+    let (session, user) = crate::context::require_session(&state).await?;
+    crate::admin::service::require_admin_session(
+        &user,
+        &session,
+        crate::admin::service::NOT_ALLOWED_TO_LIST_USERS,
+        state.site.require_mfa_for_admins,
+    )?;
     Ok((state, user))
 }
 

@@ -8,8 +8,8 @@ use crate::{
     },
     auth::{
         revocations::Revocations,
-        service::session::EMAIL_NOT_VERIFIED,
-        store::{user_changes, users},
+        service::{session::EMAIL_NOT_VERIFIED, two_factor},
+        store::{sessions::Session, user_changes, users},
         types::{Role, User},
     },
     client::ClientInfo,
@@ -29,6 +29,25 @@ pub fn require_admin(user: &User, refusal: &str) -> Result<(), AppError> {
         Role::Admin if !user.banned => Ok(()),
         _ => Err(AppError::forbidden(refusal, "Admins only")),
     }
+}
+
+/// `require_admin`, and, when `require_second_factor` (`REQUIRE_MFA_FOR_ADMINS`), that
+/// the admin's `session` began with a second factor (`amr` holds `mfa`): a stolen
+/// password alone does not reach the admin routes of an admin who has second factors.
+pub fn require_admin_session(
+    user: &User,
+    session: &Session,
+    refusal: &str,
+    require_second_factor: bool,
+) -> Result<(), AppError> {
+    require_admin(user, refusal)?;
+    if require_second_factor && !two_factor::gave_second_factor(session) {
+        return Err(two_factor::second_factor_required(
+            "Admins sign in with a second factor here: turn on two-factor sign-in on your \
+             account page, then sign out and in again",
+        ));
+    }
+    Ok(())
 }
 
 fn user_not_found() -> AppError {

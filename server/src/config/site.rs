@@ -74,6 +74,7 @@ pub fn read(vars: &Vars, site_url: &str, mode: Mode) -> anyhow::Result<SiteSetti
         cors_allowed_origins,
         public_origin,
         require_email_verification: vars.flag("REQUIRE_EMAIL_VERIFICATION", false)?,
+        require_mfa_for_admins: vars.flag("REQUIRE_MFA_FOR_ADMINS", false)?,
         reset_link_lifetime_secs: vars.duration("RESET_PASSWORD_EXPIRES_IN", 3600)?,
         verification_link_lifetime_secs: vars
             .duration("EMAIL_VERIFICATION_EXPIRES_IN", 24 * 3600)?,

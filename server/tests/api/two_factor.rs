@@ -38,10 +38,12 @@ impl App {
     }
 }
 
+/// A post from a page of the site, as a browser sends it: its cookies and its `Origin`.
 async fn post_with_cookie(app: &TestApp, path: &str, cookie: &str, body: &Value) -> Response {
     reqwest::Client::new()
         .post(app.url(path))
         .header(header::COOKIE, cookie)
+        .header(header::ORIGIN, app.url(""))
         .json(body)
         .send()
         .await
@@ -505,4 +507,151 @@ async fn a_password_only_session_says_so_in_its_tokens() {
     let app = TestApp::spawn().await;
     let user = app.new_user().await;
     assert_eq!(payload(&user.jwt)["amr"], json!(["pwd"]));
+}
+
+#[tokio::test]
+async fn with_require_mfa_for_admins_an_admin_needs_a_session_begun_with_a_second_factor() {
+    let app = TestApp::spawn_with(&[("REQUIRE_MFA_FOR_ADMINS", "true")]).await;
+    let admin = app.admin(&app.database_url).await;
+    let refused = app
+        .auth_get("/api/auth/admin/list-users", &admin.session_token)
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "SECOND_FACTOR_REQUIRED");
+    assert!(
+        body["message"].as_str().unwrap().contains("two-factor"),
+        "says what to do: {body}"
+    );
+    let (_, _, session) = enabled(&app, &admin).await;
+    let allowed = app.auth_get("/api/auth/admin/list-users", &session).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+
+    // Without the setting, a password-only admin session is enough.
+    let relaxed = TestApp::spawn().await;
+    let admin = relaxed.admin(&relaxed.database_url).await;
+    let allowed = relaxed
+        .auth_get("/api/auth/admin/list-users", &admin.session_token)
+        .await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn codes_sent_at_once_get_no_more_than_five_tries() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "100/1m")]).await;
+    let user = app.new_user().await;
+    enabled(&app, &user).await;
+    let waiting = waiting_sign_in(&app, &user).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let (url, cookie) = (app.url("/api/auth/two-factor/verify-totp"), waiting.clone());
+        guesses.spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .json(&json!({"code": format!("{:06}", 100_000 + n)}))
+                .send()
+                .await
+                .unwrap();
+            code(response).await
+        });
+    }
+    let codes = guesses.join_all().await;
+    let tried = codes
+        .iter()
+        .filter(|c| *c == "INVALID_CODE" || *c == "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE")
+        .count();
+    assert_eq!(tried, 5, "{codes:?}");
+    assert!(
+        codes.iter().all(|c| c != "INTERNAL_SERVER_ERROR"),
+        "{codes:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_in_a_session_are_limited_like_sign_ins() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (_, _, session) = enabled(&app, &user).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let response = app
+            .auth_post(
+                "/api/auth/two-factor/verify-totp",
+                &session,
+                &json!({"code": "000000"}),
+            )
+            .await;
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_apps_key_is_shown_again_only_to_a_session_begun_with_it() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let (authenticator, _, session) = enabled(&app, &user).await;
+    let shown = app
+        .auth_post(
+            "/api/auth/two-factor/get-totp-uri",
+            &session,
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    // A browser trusted to skip the code has a session begun with the password alone.
+    let waiting = waiting_sign_in(&app, &user).await;
+    let passed = post_with_cookie(
+        &app,
+        "/api/auth/two-factor/verify-totp",
+        &waiting,
+        &json!({"code": authenticator.code(&app, 1), "trustDevice": true}),
+    )
+    .await;
+    let trust = set_cookie(&passed, TRUST_COOKIE).unwrap();
+    let signed_in = reqwest::Client::new()
+        .post(app.url("/api/auth/sign-in/email"))
+        .header(header::COOKIE, format!("{TRUST_COOKIE}={trust}"))
+        .json(&json!({"email": user.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = signed_in.json().await.unwrap();
+    let password_only = body["token"].as_str().unwrap();
+    let refused = app
+        .auth_post(
+            "/api/auth/two-factor/get-totp-uri",
+            password_only,
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(code(refused).await, "SECOND_FACTOR_REQUIRED");
+}
+
+#[tokio::test]
+async fn a_waiting_sign_in_finishes_in_a_browser_signed_in_as_someone_else() {
+    let app = TestApp::spawn().await;
+    let someone = app.new_user().await;
+    let user = app.new_user().await;
+    let (authenticator, _, _) = enabled(&app, &user).await;
+    let waiting = waiting_sign_in(&app, &user).await;
+    let cookies = format!(
+        "{waiting}; {}",
+        crate::support::session_cookie(&someone.session_token)
+    );
+    let passed = post_with_cookie(
+        &app,
+        "/api/auth/two-factor/verify-totp",
+        &cookies,
+        &json!({"code": authenticator.code(&app, 1)}),
+    )
+    .await;
+    assert_eq!(passed.status(), StatusCode::OK);
+    let body: Value = passed.json().await.unwrap();
+    assert_eq!(body["user"]["id"], user.id.as_str());
 }

@@ -212,11 +212,15 @@ pub async fn sign_in(
             Err(email_not_verified())
         }
         Some(user) if matches => {
-            password_matched(state, client, credentials.email.as_str(), standing).await?;
             let (id, email) = (user.id.clone(), user.email.clone());
+            // The client's failures on the account are cleared by a sign-in that is done,
+            // not by a right password that still waits for its second factor: wrong
+            // codes count as failures too, and a guesser who has the password must not
+            // wipe them by signing in again.
             if user.two_factor_enabled && !is_trusted(state, &user, trusted_device).await? {
                 return ask_second_factor(state, &user, stored.as_deref(), client).await;
             }
+            password_matched(state, client, credentials.email.as_str(), standing).await?;
             let Some(signed_in) =
                 start_session(state, user, client, stored.as_deref(), PASSWORD_ONLY).await?
             else {

@@ -28,7 +28,7 @@ use crate::{
             SignedIn,
         },
         store::{
-            sessions::{self, Session},
+            sessions::{self, Session, SessionEnd},
             two_factor::{self, Enrolment, NewTrustedDevice, TrustedDevice},
             users,
         },
@@ -152,9 +152,12 @@ pub async fn enable(
 pub const ISSUER: &str = "Taskboard";
 
 /// The `otpauth://` URI of `user`'s authenticator app again, after their `password`.
+/// Once the app is confirmed, only from a `session` begun with a second factor: the
+/// password alone must not copy the second factor out.
 pub async fn totp_uri(
     state: &AppState,
     user: &User,
+    session: &Session,
     password: Password,
     client: &ClientInfo,
 ) -> Result<String, AppError> {
@@ -162,13 +165,31 @@ pub async fn totp_uri(
         state,
         client,
         user,
-        EventKind::TwoFactorEnabled,
+        EventKind::SecondFactor,
         "password",
         password,
     )
     .await?;
     let enrolment = enrolment(state, &user.id).await?.ok_or_else(not_totp)?;
+    if enrolment.verified && !gave_second_factor(session) {
+        return Err(second_factor_required(
+            "Sign in with your authenticator app first, then ask for its key again",
+        ));
+    }
     Ok(open_secret(state, &user.id, &enrolment)?.uri(ISSUER, &user.email))
+}
+
+/// The code of a 403 for a session that was not begun with a second factor, where one
+/// is needed (here, and for admins under `REQUIRE_MFA_FOR_ADMINS`).
+pub const SECOND_FACTOR_REQUIRED: &str = "SECOND_FACTOR_REQUIRED";
+
+pub fn second_factor_required(message: &str) -> AppError {
+    AppError::forbidden(SECOND_FACTOR_REQUIRED, message)
+}
+
+/// Whether `session` was begun with a second factor (its `amr` holds `mfa`).
+pub fn gave_second_factor(session: &Session) -> bool {
+    session.amr.split_whitespace().any(|method| method == "mfa")
 }
 
 fn not_totp() -> AppError {
@@ -233,10 +254,11 @@ pub async fn regenerate_backup_codes(
     Ok(codes)
 }
 
-/// Accepts a code from `user`'s app in their `session` (`verify-totp` with a session):
-/// the first one turns second factors on. The session is replaced by one that says a
-/// second factor was given, and the account's other sessions end: whoever signed in
-/// with the password alone is out.
+/// Accepts a code from `user`'s app in their `session` (`verify-totp` with a session).
+/// The first one turns second factors on: the session is replaced by one that says a
+/// second factor was given, and the account's other sessions end, so whoever signed in
+/// with the password alone is out. A later one (a step up) replaces the session only.
+/// Wrong codes count as failed sign-ins of this client on the account, as at sign-in.
 pub async fn confirm(
     state: &AppState,
     user: &User,
@@ -244,9 +266,14 @@ pub async fn confirm(
     code: &str,
     client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
+    let refused = Entry::new(EventKind::SecondFactor, Outcome::Failure, client)
+        .user(&user.id, &user.email)
+        .detail("rate limited");
+    let standing = admit_password_attempt(state, client, &user.email, refused).await?;
     let enrolment = enrolment(state, &user.id).await?.ok_or_else(not_totp)?;
     let first = !enrolment.verified;
-    if !accept_totp(state, user, &enrolment, code).await? {
+    if !accept_totp(state, user, &enrolment, code, false).await? {
+        password_failed(state, client, &user.email).await?;
         audit_code(
             state,
             user,
@@ -257,23 +284,36 @@ pub async fn confirm(
         .await;
         return Err(invalid_code());
     }
+    password_matched(state, client, &user.email, standing).await?;
     let user = users::find_user(&state.db, &user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let signed_in = start_session(state, user, client, None, WITH_SECOND_FACTOR)
         .await?
         .ok_or_else(AppError::user_disabled)?;
-    sessions::delete_sessions_of(
-        &state.db,
-        &state.revocations,
-        &signed_in.user.id,
-        Some(&signed_in.session.id),
-    )
-    .await?;
+    let kept = &signed_in.session.id;
+    if first {
+        sessions::delete_sessions_of(
+            &state.db,
+            &state.revocations,
+            &signed_in.user.id,
+            Some(kept),
+        )
+        .await?;
+    } else {
+        sessions::delete_session_of(
+            &state.db,
+            &state.revocations,
+            &signed_in.user.id,
+            &session.id,
+            SessionEnd::Revoked,
+        )
+        .await?;
+    }
     let (kind, detail) = if first {
         (
             EventKind::TwoFactorEnabled,
-            "first authenticator code accepted: two-factor on",
+            "first authenticator code accepted: two-factor on, other sessions ended",
         )
     } else {
         (
@@ -300,10 +340,10 @@ pub async fn pass(
 ) -> Result<Passed, AppError> {
     let challenge_hash = hash_token(challenge);
     let now = state.clock.now();
-    let found = two_factor::find_challenge(&state.db, &challenge_hash, now)
+    let attempt = two_factor::take_attempt(&state.db, &challenge_hash, ATTEMPTS, now)
         .await?
         .ok_or_else(invalid_challenge)?;
-    let user = users::find_user(&state.db, &found.user_id)
+    let user = users::find_user(&state.db, &attempt.user_id)
         .await?
         .ok_or_else(invalid_challenge)?;
     let refused = Entry::new(EventKind::SecondFactor, Outcome::Failure, client)
@@ -314,7 +354,7 @@ pub async fn pass(
         Factor::Totp(code) => {
             let accepted = match enrolment(state, &user.id).await? {
                 Some(enrolment) if enrolment.verified => {
-                    accept_totp(state, &user, &enrolment, code).await?
+                    accept_totp(state, &user, &enrolment, code, true).await?
                 }
                 _ => false,
             };
@@ -330,7 +370,6 @@ pub async fn pass(
     };
     if !accepted {
         password_failed(state, client, &user.email).await?;
-        let left = two_factor::count_wrong_code(&state.db, &challenge_hash, ATTEMPTS).await?;
         audit_code(
             state,
             &user,
@@ -339,19 +378,22 @@ pub async fn pass(
             &format!("wrong {what}"),
         )
         .await;
-        return Err(match left {
-            Some(_) => invalid_code(),
-            None => too_many_attempts(),
-        });
+        if attempt.attempts >= ATTEMPTS {
+            two_factor::end_challenge(&state.db, &challenge_hash).await?;
+            return Err(too_many_attempts());
+        }
+        return Err(invalid_code());
     }
     password_matched(state, client, &user.email, standing).await?;
     // Of two requests that passed at once, one signs in.
     if !two_factor::end_challenge(&state.db, &challenge_hash).await? {
         return Err(invalid_challenge());
     }
-    let signed_in = start_session(state, user, client, None, WITH_SECOND_FACTOR)
+    // The password the sign-in began with must still be the user's.
+    let verified_hash = Some(attempt.password_hash.as_str());
+    let signed_in = start_session(state, user, client, verified_hash, WITH_SECOND_FACTOR)
         .await?
-        .ok_or_else(AppError::user_disabled)?;
+        .ok_or_else(invalid_challenge)?;
     let user = &signed_in.user;
     let left = match factor {
         Factor::BackupCode(_) => format!(
@@ -445,19 +487,29 @@ async fn enrolment(state: &AppState, user_id: &str) -> Result<Option<Enrolment>,
     Ok(two_factor::find_enrolment(&state.db, user_id).await?)
 }
 
-/// Whether `code` is the next code of `user`'s app: accepted once, in one statement.
+/// Whether `code` is the next code of `user`'s app: accepted once, in one statement,
+/// and only for the secret it was checked against (`confirmed_only`: an app confirmed
+/// before, as a sign-in needs).
 async fn accept_totp(
     state: &AppState,
     user: &User,
     enrolment: &Enrolment,
     code: &str,
+    confirmed_only: bool,
 ) -> Result<bool, AppError> {
     let secret = open_secret(state, &user.id, enrolment)?;
     let now = state.clock.now().unix_secs();
     let Some(step) = secret.accepted_step(code, now, enrolment.last_step) else {
         return Ok(false);
     };
-    Ok(two_factor::accept_step(&state.db, &user.id, step).await?)
+    Ok(two_factor::accept_step(
+        &state.db,
+        &user.id,
+        step,
+        &enrolment.sealed_secret,
+        confirmed_only,
+    )
+    .await?)
 }
 
 fn open_secret(

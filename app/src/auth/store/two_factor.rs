@@ -67,17 +67,29 @@ pub async fn begin_enrolment(
     Ok(true)
 }
 
-/// Records that the code of `step` was accepted for `user_id`, if no code of that step or
+/// Records that the code of `step` was accepted for `user_id`'s app whose sealed secret
+/// is `sealed_secret` (the one the code was checked against), if no code of that step or
 /// a later one was: one statement, so two requests with the same code in two processes
-/// cannot both pass. Turns second factors on for the account when this was the first
-/// code (`verified` and the user's `two_factor_enabled`). `false` when the step was used.
-pub async fn accept_step(pool: &Pool, user_id: &str, step: i64) -> Result<bool, sqlx::Error> {
+/// cannot both pass, and an app replaced meanwhile is not confirmed by the old one's
+/// code. With `confirmed_only`, only an app confirmed before counts (a sign-in). Turns
+/// second factors on for the account when this was the first code (`verified` and the
+/// user's `two_factor_enabled`). `false` when nothing matched.
+pub async fn accept_step(
+    pool: &Pool,
+    user_id: &str,
+    step: i64,
+    sealed_secret: &str,
+    confirmed_only: bool,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let accepted = sqlx::query(
-        "update two_factors set last_step = $2, verified = 1 where user_id = $1 and last_step < $2",
+        "update two_factors set last_step = $2, verified = 1 \
+         where user_id = $1 and last_step < $2 and secret = $3 and verified >= $4",
     )
     .bind(user_id)
     .bind(step)
+    .bind(sealed_secret)
+    .bind(i64::from(confirmed_only))
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -169,11 +181,12 @@ pub async fn count_backup_codes(pool: &Pool, user_id: &str) -> Result<i64, sqlx:
         .await
 }
 
-/// A sign-in waiting for its second factor.
+/// A code about to be tried against a waiting sign-in: whose it is, the password hash
+/// it was started with, and how many codes it has had, this one included.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
+pub struct Attempt {
     pub user_id: String,
-    /// Wrong codes given so far.
+    pub password_hash: String,
     pub attempts: i64,
 }
 
@@ -190,8 +203,10 @@ pub async fn insert_challenge(
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "insert into two_factor_challenges (token_hash, user_id, attempts, expires_at, created_at) \
-         select $1, id, 0, $3, $4 from users where id = $2 and banned = 0 and password_hash = $5",
+        "insert into two_factor_challenges \
+         (token_hash, user_id, attempts, password_hash, expires_at, created_at) \
+         select $1, id, 0, password_hash, $3, $4 from users \
+         where id = $2 and banned = 0 and password_hash = $5",
     )
     .bind(token_hash)
     .bind(user_id)
@@ -204,50 +219,33 @@ pub async fn insert_challenge(
     Ok(inserted == 1)
 }
 
-/// The live challenge `token_hash` names.
-pub async fn find_challenge(
+/// Takes one attempt of the live sign-in `token_hash` names, if it has had fewer than
+/// `limit`: one statement, so requests sent at once cannot all slip under the limit.
+/// `None` when there is no such sign-in, it expired, or its attempts are used up.
+pub async fn take_attempt(
     pool: &Pool,
     token_hash: &str,
+    limit: i64,
     now: Timestamp,
-) -> Result<Option<Challenge>, sqlx::Error> {
+) -> Result<Option<Attempt>, sqlx::Error> {
     let row = sqlx::query(
-        "select user_id, attempts from two_factor_challenges \
-         where token_hash = $1 and expires_at > $2",
+        "update two_factor_challenges set attempts = attempts + 1 \
+         where token_hash = $1 and attempts < $2 and expires_at > $3 \
+         returning user_id, password_hash, attempts",
     )
     .bind(token_hash)
+    .bind(limit)
     .bind(now)
     .fetch_optional(pool)
     .await?;
     row.map(|row| {
-        Ok(Challenge {
+        Ok(Attempt {
             user_id: row.try_get("user_id")?,
+            password_hash: row.try_get("password_hash")?,
             attempts: row.try_get("attempts")?,
         })
     })
     .transpose()
-}
-
-/// Counts a wrong code against the challenge, and ends it once it has had `limit`:
-/// answers the wrong codes it has had, `None` when it ended (or was gone).
-pub async fn count_wrong_code(
-    pool: &Pool,
-    token_hash: &str,
-    limit: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let attempts: Option<i64> = sqlx::query_scalar(
-        "update two_factor_challenges set attempts = attempts + 1 where token_hash = $1 \
-         returning attempts",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await?;
-    match attempts {
-        Some(attempts) if attempts < limit => Ok(Some(attempts)),
-        _ => {
-            end_challenge(pool, token_hash).await?;
-            Ok(None)
-        }
-    }
 }
 
 /// Ends the challenge: `true` when this call ended it, so that of two requests that

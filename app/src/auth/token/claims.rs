@@ -74,13 +74,6 @@ pub struct Profile {
 
 impl Claims {
     /// Whether the token's scope includes `needed`.
-    /// Whether the person gave a second factor to sign in (`amr` holds `mfa`).
-    pub fn has_second_factor(&self) -> bool {
-        self.amr
-            .as_ref()
-            .is_some_and(|amr| amr.iter().any(|method| method == "mfa"))
-    }
-
     pub fn grants(&self, needed: &str) -> bool {
         self.scope
             .as_deref()

@@ -5,7 +5,7 @@ use crate::{
     auth::{
         service::{
             credentials,
-            session::{self, SignIn, SignedIn, SignedUp},
+            session::{self, SignIn, SignedUp},
         },
         signing_keys,
         store::{
@@ -14,7 +14,10 @@ use crate::{
         },
         token::Scope,
         types::{Credentials, Registration, User},
-        web::extract::{Caller, CurrentSession},
+        web::{
+            answers::with_session_cookies,
+            extract::{Caller, CurrentSession},
+        },
     },
     client::ClientInfo,
     error::{AppError, ErrorBody, FieldError},
@@ -252,27 +255,6 @@ async fn sign_in(
             Ok((headers, Json(body)).into_response())
         }
     }
-}
-
-/// The answer to a sign-in or sign-up: the session's cookies, and its signed token in
-/// `set-auth-token` as Better Auth's bearer plugin sends it, for clients that keep the
-/// token themselves.
-pub fn with_session_cookies(
-    state: &AppState,
-    signed_in: &SignedIn,
-    body: impl Serialize,
-) -> Response {
-    let mut headers = HeaderMap::new();
-    for cookie in
-        credentials::session_cookies(state, &signed_in.session_token, &signed_in.access_token)
-    {
-        headers.append(SET_COOKIE, cookie);
-    }
-    headers.insert(
-        HeaderName::from_static("set-auth-token"),
-        credentials::bearer_session_token(state, &signed_in.session_token),
-    );
-    (headers, Json(body)).into_response()
 }
 
 /// `{"success": true}`.

@@ -3,6 +3,7 @@
 //! Only this layer and the pages above it know axum's request types.
 
 pub mod account;
+pub mod answers;
 pub mod api;
 pub mod email_verification;
 pub mod extract;

@@ -10,7 +10,7 @@ use crate::{
             two_factor::{self, Factor, Passed},
         },
         types::{Password, User},
-        web::{api::with_session_cookies, extract::CurrentSession},
+        web::{answers::with_session_cookies, extract::CurrentSession},
     },
     client::ClientInfo,
     error::{AppError, ErrorBody, FieldError},
@@ -181,6 +181,7 @@ struct TotpUri {
         (status = 200, description = "The URI", body = TotpUri),
         (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or no app (`TOTP_NOT_ENABLED`)", body = ErrorBody),
         (status = 401, response = NotAuthenticated),
+        (status = 403, description = "The app is confirmed and this session was begun without it (`SECOND_FACTOR_REQUIRED`)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
@@ -194,8 +195,9 @@ async fn get_totp_uri(
     current: CurrentSession,
     ValidJson(body): ValidJson<PasswordBody>,
 ) -> Result<Json<TotpUri>, AppError> {
-    let (_, user) = current.signed_in()?;
-    let totp_uri = two_factor::totp_uri(&state, &user, password(&body.password)?, &client).await?;
+    let (session, user) = current.signed_in()?;
+    let totp_uri =
+        two_factor::totp_uri(&state, &user, &session, password(&body.password)?, &client).await?;
     Ok(Json(TotpUri { totp_uri }))
 }
 
@@ -247,11 +249,18 @@ async fn verify_totp(
     current: CurrentSession,
     ValidJson(body): ValidJson<CodeBody>,
 ) -> Result<Response, AppError> {
-    if let CurrentSession(Some((session, user, _))) = current {
-        let signed_in = two_factor::confirm(&state, &user, &session, &body.code, &client).await?;
-        return Ok(signed_in_answer(&state, signed_in, None));
-    }
-    let challenge = challenge(&headers, &state)?;
+    // A sign-in waiting for its code comes first: the browser may still hold another
+    // account's session.
+    let waiting = credentials::auth_cookie_token(&headers, &state, credentials::TWO_FACTOR);
+    let challenge = match (waiting, current) {
+        (Some(challenge), _) => challenge,
+        (None, CurrentSession(Some((session, user, _)))) => {
+            let signed_in =
+                two_factor::confirm(&state, &user, &session, &body.code, &client).await?;
+            return Ok(signed_in_answer(&state, signed_in, None));
+        }
+        (None, CurrentSession(None)) => return Err(no_challenge()),
+    };
     let passed = two_factor::pass(
         &state,
         &challenge,
@@ -357,9 +366,11 @@ async fn verify_backup_code(
 
 /// The sign-in the request's `two_factor` cookie names, or Better Auth's 401.
 fn challenge(headers: &HeaderMap, state: &AppState) -> Result<String, AppError> {
-    credentials::auth_cookie_token(headers, state, credentials::TWO_FACTOR).ok_or_else(|| {
-        AppError::wrong_factor("INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
-    })
+    credentials::auth_cookie_token(headers, state, credentials::TWO_FACTOR).ok_or_else(no_challenge)
+}
+
+fn no_challenge() -> AppError {
+    AppError::wrong_factor("INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
 }
 
 fn passed_answer(state: &AppState, passed: Passed) -> Response {
