@@ -32,11 +32,14 @@ create index backup_codes_user_id on backup_codes (user_id);
 -- hash is stored). Each code tried takes one of its `attempts` first, in one statement,
 -- up to a limit; it ends after ten minutes or once used. `password_hash` is the hash
 -- the typed password matched: the session it starts must still find it the user's.
+-- `counted_as` is whom the password attempt counted against (the client's address, or
+-- a browser that signed in to the account before): wrong codes count against it too.
 create table two_factor_challenges (
     token_hash text primary key,
     user_id text not null references users (id) on delete cascade,
     attempts integer not null default 0,
     password_hash text not null,
+    counted_as text,
     expires_at text not null,
     created_at text not null
 );

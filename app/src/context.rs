@@ -42,6 +42,11 @@ pub fn auth_cookie_token(state: &AppState, name: &str) -> Option<String> {
     parts().and_then(|p| credentials::auth_cookie_token(&p.headers, state, name))
 }
 
+/// The `known_browser` cookie on the current request.
+pub fn known_browser(state: &AppState) -> Option<String> {
+    parts().and_then(|p| credentials::known_browser(&p.headers, state))
+}
+
 pub fn set_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
     if let Some(response) = use_context::<ResponseOptions>() {
         for cookie in cookies {
@@ -57,6 +62,10 @@ pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
         &signed_in.session_token,
         &signed_in.access_token,
     ));
+    set_cookies([credentials::known_browser_cookie(
+        state,
+        &signed_in.known_browser,
+    )]);
     leptos_axum::redirect(RedirectTarget::or_default(next, &state.site.public_origin).as_str());
 }
 

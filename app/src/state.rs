@@ -88,6 +88,16 @@ pub struct SiteSettings {
 }
 
 impl SiteSettings {
+    /// The `known_browser` cookie's name (`__Host-` prefixed over https, as the access
+    /// cookie's): a browser that signed in to an account before.
+    pub fn known_browser_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-known_browser"
+        } else {
+            "known_browser"
+        }
+    }
+
     /// The access cookie's name. Over https it is `__Host-` prefixed, which browsers
     /// accept only with `Secure`, `Path=/` and no `Domain`: no subdomain and no plain-http
     /// page can set or overwrite it. (The session cookie keeps Better Auth's name, which

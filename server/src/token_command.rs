@@ -223,9 +223,11 @@ async fn issue(db: &app::db::Pool, keys: &token::TokenKeys, mint: Mint) -> anyho
         &mint.scope,
         lifetime,
         &client,
-        "by `server token mint`",
-        // Nobody signed in: an operator minted it.
-        "",
+        api_tokens::AskedBy {
+            via: "by `server token mint`",
+            // Nobody signed in: an operator minted it.
+            amr: "",
+        },
     )
     .await
     .map_err(|e| anyhow!("{e}"))?

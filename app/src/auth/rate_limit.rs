@@ -451,12 +451,20 @@ fn address_key(action: &str, address: Option<&str>) -> String {
 }
 
 /// The key of the client at `address`: its IPv4 address or IPv6 /56
-/// (`client::counted_as`).
+/// (`client::counted_as`); a browser that signed in to the account before
+/// (`KNOWN_BROWSER`, `service::session::counted_as`) counts as itself.
 pub fn client_block(address: Option<&str>) -> String {
-    address
-        .and_then(|a| a.parse::<IpAddr>().ok())
-        .map_or_else(|| "unknown".to_owned(), |a| counted_as(a).to_string())
+    match address {
+        Some(browser) if browser.starts_with(KNOWN_BROWSER) => browser.to_owned(),
+        _ => address
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .map_or_else(|| "unknown".to_owned(), |a| counted_as(a).to_string()),
+    }
 }
+
+/// How a browser that signed in to an account before is named where sign-in attempts
+/// are counted, in place of its address: `browser:<id>`.
+pub const KNOWN_BROWSER: &str = "browser:";
 
 fn too_many(wait: Duration) -> AppError {
     AppError::TooManyRequests {

@@ -65,8 +65,13 @@ pub async fn sign_in(
     let state = crate::state::AppState::from_context()?;
     let credentials = Credentials::parse(&email, &password)?;
     let trusted = context::auth_cookie_token(&state, TRUST_DEVICE);
+    let known = context::known_browser(&state);
+    let cookies = session::BrowserCookies {
+        trusted_device: trusted.as_deref(),
+        known_browser: known.as_deref(),
+    };
     let client = context::client_info(&state);
-    match session::sign_in(&state, credentials, trusted.as_deref(), &client).await? {
+    match session::sign_in(&state, credentials, cookies, &client).await? {
         SignIn::Done(signed_in) => context::enter(&state, &signed_in, next.as_deref()),
         SignIn::SecondFactor { challenge, .. } => {
             context::set_cookies([credentials::auth_cookie(
@@ -211,6 +216,10 @@ pub async fn confirm_two_factor(first_code: String) -> Result<(), AppError> {
         &signed_in.session_token,
         &signed_in.access_token,
     ));
+    crate::context::set_cookies([credentials::known_browser_cookie(
+        &state,
+        &signed_in.known_browser,
+    )]);
     Ok(())
 }
 

@@ -603,10 +603,6 @@ pub fn fresh_ring(algorithm: Algorithm, kids: &[&str]) -> KeyRing {
 mod tests {
     use super::*;
 
-    fn secret() -> Secret {
-        Secret::new("a-test-secret-that-is-long-enough-for-keys").unwrap()
-    }
-
     #[test]
     fn each_algorithm_makes_a_pair_whose_jwk_checks_what_its_private_key_signs() {
         for algorithm in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256] {

@@ -1,7 +1,8 @@
 //! What attackers try: password guessing, floods, oversized and random input.
 
 use crate::support::{
-    detail, location, session_cookie, ServerProcess, TestApp, TestDatabase, PASSWORD, SECRET,
+    detail, location, session_cookie, set_cookie, ServerProcess, TestApp, TestDatabase, PASSWORD,
+    SECRET,
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use reqwest::{header, Response, StatusCode};
@@ -436,6 +437,71 @@ async fn a_stranger_guessing_cannot_lock_the_owner_out() {
 
     let owner_again = app.sign_in(&owner.email, PASSWORD).await;
     assert_eq!(owner_again.status(), StatusCode::OK, "still not locked out");
+}
+
+/// Signs in to `email` from `address`, sending `cookie` (a `known_browser` cookie) if any.
+async fn sign_in_with_cookie(
+    app: &TestApp,
+    address: [u8; 4],
+    cookie: Option<&str>,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let request = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
+        .post(app.url("/api/auth/sign-in/email"))
+        .json(&json!({"email": email, "password": password}));
+    match cookie {
+        Some(cookie) => request.header(reqwest::header::COOKIE, format!("known_browser={cookie}")),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_is_not_refused_for_its_neighbours_guesses() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/1m")]).await;
+    let owner = app.new_user().await;
+    let office = [127, 0, 0, 7];
+    let signed_in = sign_in_with_cookie(&app, office, None, &owner.email, PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let known = set_cookie(&signed_in, "known_browser").expect("a known_browser cookie");
+    // Someone else on the same address guesses until the address is refused the account.
+    for _ in 0..3 {
+        let guess = sign_in_with_cookie(&app, office, None, &owner.email, "a guess!").await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let neighbour = sign_in_with_cookie(&app, office, None, &owner.email, PASSWORD).await;
+    assert_eq!(neighbour.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The owner's browser on that address is not.
+    let owner_in = sign_in_with_cookie(&app, office, Some(&known), &owner.email, PASSWORD).await;
+    assert_eq!(owner_in.status(), StatusCode::OK);
+    // A known browser's own failures still count against it.
+    let solo = app.new_user().await;
+    let home = [127, 0, 0, 8];
+    let first = sign_in_with_cookie(&app, home, None, &solo.email, PASSWORD).await;
+    let mine = set_cookie(&first, "known_browser").unwrap();
+    for _ in 0..3 {
+        let typo = sign_in_with_cookie(&app, home, Some(&mine), &solo.email, "typo!").await;
+        assert_eq!(typo.status(), StatusCode::UNAUTHORIZED);
+    }
+    let after_typos = sign_in_with_cookie(&app, home, Some(&mine), &solo.email, PASSWORD).await;
+    assert_eq!(after_typos.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The neighbour's own known_browser cookie, from their account, or an altered one,
+    // does not speak for the owner's account.
+    let other = app.new_user().await;
+    let theirs = sign_in_with_cookie(&app, office, None, &other.email, PASSWORD).await;
+    let theirs = set_cookie(&theirs, "known_browser").unwrap();
+    let borrowed = sign_in_with_cookie(&app, office, Some(&theirs), &owner.email, PASSWORD).await;
+    assert_eq!(borrowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (id, _) = known.split_once('.').unwrap();
+    let altered = format!("{id}.AAAA");
+    let refused = sign_in_with_cookie(&app, office, Some(&altered), &owner.email, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

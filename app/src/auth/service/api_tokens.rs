@@ -20,6 +20,14 @@ use crate::{
     state::AppState,
 };
 
+/// Who asked for an API token: where (`via`, for the audit log) and how the person
+/// behind it signed in (`amr`: as the session it was issued from did, or nothing for
+/// `server token mint`).
+pub struct AskedBy<'a> {
+    pub via: &'a str,
+    pub amr: &'a str,
+}
+
 /// An API token and the session it belongs to.
 pub struct ApiToken {
     pub token: String,
@@ -64,8 +72,10 @@ pub async fn issue_api_token_from(
         scope,
         lifetime,
         client,
-        "on the account page",
-        &issuing.amr,
+        AskedBy {
+            via: "on the account page",
+            amr: &issuing.amr,
+        },
     )
     .await?
     .ok_or_else(AppError::user_disabled)
@@ -74,8 +84,7 @@ pub async fn issue_api_token_from(
 /// A new session for `user` that carries one access JWT of `scope`, the session and the
 /// token living `lifetime` alike: what `server token mint` and the account page's "Use the
 /// API" hand out (`via` says which, in the audit log). `None` when the user is disabled
-/// (audited as a refusal). `amr` says how the person behind it signed in: as the
-/// session it was issued from did, or nothing for `server token mint`.
+/// (audited as a refusal).
 ///
 /// The session is marked as an API token's (`NewSession::api_token`), which the account
 /// page lists apart from the browsers signed in, and is revoked like any other session:
@@ -92,9 +101,9 @@ pub async fn issue_api_token(
     scope: &Scope,
     lifetime: ApiTokenLifetime,
     client: &ClientInfo,
-    via: &str,
-    amr: &str,
+    asked: AskedBy<'_>,
 ) -> Result<Option<ApiToken>, AppError> {
+    let AskedBy { via, amr } = asked;
     let label = api_token_label(scope);
     let Some(session) = sessions::insert_session(
         db,

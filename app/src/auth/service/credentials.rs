@@ -177,6 +177,24 @@ pub fn auth_cookie_token(headers: &HeaderMap, state: &AppState, name: &str) -> O
     )
 }
 
+/// How long a browser stays known to the accounts it signed in to: a year.
+const KNOWN_BROWSER_SECS: i64 = 365 * 24 * 3600;
+
+/// The `Set-Cookie` value of the `known_browser` cookie (`session::counted_as`).
+pub fn known_browser_cookie(state: &AppState, value: &str) -> HeaderValue {
+    cookie_header(
+        state,
+        state.site.known_browser_cookie(),
+        value,
+        KNOWN_BROWSER_SECS,
+    )
+}
+
+/// The `known_browser` cookie the request brings, as it was set.
+pub fn known_browser(headers: &HeaderMap, state: &AppState) -> Option<String> {
+    read_cookie(headers, state.site.known_browser_cookie())
+}
+
 /// `Set-Cookie` values that delete both credentials.
 pub fn cleared_cookies(state: &AppState) -> [HeaderValue; 2] {
     [

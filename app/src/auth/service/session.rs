@@ -18,6 +18,7 @@ use crate::{
         repo::{record, Entry},
         EventKind, Outcome,
     },
+    auth::rate_limit::KNOWN_BROWSER,
     auth::{
         service::emails,
         store::{
@@ -37,11 +38,65 @@ use crate::{
     state::AppState,
 };
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
 pub struct SignedIn {
     pub user: User,
     pub session: Session,
     pub session_token: String,
     pub access_token: String,
+    /// The `known_browser` cookie's new value: this browser signed in to this account.
+    pub known_browser: String,
+}
+
+/// The cookies a browser brings to a sign-in that speak for it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrowserCookies<'a> {
+    /// The `trust_device` cookie's token: a browser trusted to skip the second factor.
+    pub trusted_device: Option<&'a str>,
+    /// The `known_browser` cookie: a browser that signed in to an account before.
+    pub known_browser: Option<&'a str>,
+}
+
+/// What known browsers' cookies are signed for (`Secret::mac`).
+const KNOWN_BROWSERS: &str = "known browser";
+
+/// The `known_browser` cookie of a browser that has just signed in to the account of
+/// `email`: a new random id and a MAC over it and the address, so that it speaks for
+/// this browser on this account only.
+fn known_browser_cookie(state: &AppState, email: &str) -> String {
+    let id = new_secret_token();
+    let mac = known_browser_mac(state, &id, email);
+    format!("{id}.{mac}")
+}
+
+fn known_browser_mac(state: &AppState, id: &str, email: &str) -> String {
+    let message = [id.as_bytes(), &[0], email.trim().to_lowercase().as_bytes()].concat();
+    URL_SAFE_NO_PAD.encode(state.tokens.settings().secret.mac(KNOWN_BROWSERS, &message))
+}
+
+/// Whom a password attempt on the account of `email` counts against: the browser, when
+/// its `known_browser` cookie says it signed in to that account before, else the
+/// client's address. So a person guessing from the same office or carrier network does
+/// not get the owner's browser refused, while that browser's own failures still count
+/// against it.
+pub fn counted_as(
+    state: &AppState,
+    client: &ClientInfo,
+    known_browser: Option<&str>,
+    email: &str,
+) -> Option<String> {
+    let known = known_browser
+        .and_then(|cookie| cookie.split_once('.'))
+        .filter(|(id, mac)| {
+            let expected = known_browser_mac(state, id, email);
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                expected.as_bytes(),
+                mac.as_bytes(),
+            ))
+        })
+        .map(|(id, _)| format!("{KNOWN_BROWSER}{id}"));
+    known.or_else(|| client.address().map(str::to_owned))
 }
 
 /// How long a sign-in waits for its second factor (Better Auth's `two_factor` cookie
@@ -165,12 +220,13 @@ pub fn email_not_verified() -> AppError {
 pub const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
 
 /// Signs in with an email and a password. An account with second factors on waits for
-/// one (`SignIn::SecondFactor`) unless `trusted_device` (the `trust_device` cookie's
-/// token) names a browser it trusts.
+/// one (`SignIn::SecondFactor`) unless the browser's `trust_device` cookie names a
+/// browser it trusts. Failures count against the browser when it signed in to the
+/// account before (`counted_as`), else against the client's address.
 pub async fn sign_in(
     state: &AppState,
     credentials: Credentials,
-    trusted_device: Option<&str>,
+    cookies: BrowserCookies<'_>,
     client: &ClientInfo,
 ) -> Result<SignIn, AppError> {
     let refused = |reason: &'static str| {
@@ -178,9 +234,17 @@ pub async fn sign_in(
             .email(credentials.email.as_str())
             .detail(reason)
     };
+    let counted_as = counted_as(
+        state,
+        client,
+        cookies.known_browser,
+        credentials.email.as_str(),
+    );
+    let counted_as = counted_as.as_deref();
     let standing = admit_password_attempt(
         state,
         client,
+        counted_as,
         credentials.email.as_str(),
         refused("rate limited"),
     )
@@ -207,7 +271,7 @@ pub async fn sign_in(
             Err(account_disabled())
         }
         Some(user) if matches && state.site.require_email_verification && !user.email_verified => {
-            password_matched(state, client, credentials.email.as_str(), standing).await?;
+            password_matched(state, counted_as, credentials.email.as_str(), standing).await?;
             record(&state.db, refused("email not verified").user_id(&user.id)).await;
             Err(email_not_verified())
         }
@@ -217,10 +281,11 @@ pub async fn sign_in(
             // not by a right password that still waits for its second factor: wrong
             // codes count as failures too, and a guesser who has the password must not
             // wipe them by signing in again.
-            if user.two_factor_enabled && !is_trusted(state, &user, trusted_device).await? {
-                return ask_second_factor(state, &user, stored.as_deref(), client).await;
+            if user.two_factor_enabled && !is_trusted(state, &user, cookies.trusted_device).await? {
+                return ask_second_factor(state, &user, stored.as_deref(), counted_as, client)
+                    .await;
             }
-            password_matched(state, client, credentials.email.as_str(), standing).await?;
+            password_matched(state, counted_as, credentials.email.as_str(), standing).await?;
             let Some(signed_in) =
                 start_session(state, user, client, stored.as_deref(), PASSWORD_ONLY).await?
             else {
@@ -246,7 +311,7 @@ pub async fn sign_in(
             Ok(SignIn::Done(Box::new(signed_in)))
         }
         user => {
-            password_failed(state, client, credentials.email.as_str()).await?;
+            password_failed(state, counted_as, credentials.email.as_str()).await?;
             let reason = match &user {
                 Some(_) => "wrong password",
                 None => "unknown email",
@@ -278,15 +343,21 @@ pub async fn check_password(
             .user(&user.id, &user.email)
             .detail(reason)
     };
-    let standing =
-        admit_password_attempt(state, client, &user.email, refused("rate limited")).await?;
+    let standing = admit_password_attempt(
+        state,
+        client,
+        client.address(),
+        &user.email,
+        refused("rate limited"),
+    )
+    .await?;
     let stored = user_changes::password_hash(&state.db, &user.id)
         .await?
         .filter(|hash| !hash.is_empty());
     if state.passwords.verify(password, stored).await? {
-        return password_matched(state, client, &user.email, standing).await;
+        return password_matched(state, client.address(), &user.email, standing).await;
     }
-    password_failed(state, client, &user.email).await?;
+    password_failed(state, client.address(), &user.email).await?;
     record(&state.db, refused("wrong password")).await;
     Err(AppError::Validation(vec![FieldError::body(
         field,
@@ -298,13 +369,17 @@ pub async fn check_password(
 /// Lets a password attempt on the account of `email` go ahead, or refuses it as too many
 /// (audited as `refused`): the limiter of this process, then the failures of this
 /// client on the account that every process counts in the database.
+///
+/// `counted_as` is who the attempt counts against: the client's address, or a browser
+/// that signed in to the account before (`counted_as`).
 pub(super) async fn admit_password_attempt(
     state: &AppState,
     client: &ClientInfo,
+    counted_as: Option<&str>,
     email: &str,
     refused: Entry<'_>,
 ) -> Result<failed_sign_ins::Standing, AppError> {
-    let (address, limit) = (client.address(), state.limits.failed_sign_in_limit());
+    let (address, limit) = (counted_as, state.limits.failed_sign_in_limit());
     if let Err(limited) = state.limits.sign_in_attempt(address, email) {
         return Err(rate_limited(state, client, refused, limited).await);
     }
@@ -320,13 +395,13 @@ pub(super) async fn admit_password_attempt(
 /// A password that matched clears the client's failures on the account.
 pub(super) async fn password_matched(
     state: &AppState,
-    client: &ClientInfo,
+    counted_as: Option<&str>,
     email: &str,
     standing: failed_sign_ins::Standing,
 ) -> Result<(), AppError> {
-    state.limits.sign_in_succeeded(client.address(), email);
+    state.limits.sign_in_succeeded(counted_as, email);
     if standing == failed_sign_ins::Standing::Failing {
-        failed_sign_ins::forget(&state.db, email, client.address()).await?;
+        failed_sign_ins::forget(&state.db, email, counted_as).await?;
     }
     Ok(())
 }
@@ -334,14 +409,14 @@ pub(super) async fn password_matched(
 /// A password that did not match counts against the account, here and in the database.
 pub(super) async fn password_failed(
     state: &AppState,
-    client: &ClientInfo,
+    counted_as: Option<&str>,
     email: &str,
 ) -> Result<(), AppError> {
     state.limits.sign_in_failed(email);
     // The time now, not at the start: hashing may have waited past a window's end.
     let now = state.clock.now();
     let limit = state.limits.failed_sign_in_limit();
-    failed_sign_ins::failed(&state.db, email, client.address(), limit, now).await?;
+    failed_sign_ins::failed(&state.db, email, counted_as, limit, now).await?;
     Ok(())
 }
 
@@ -378,10 +453,14 @@ async fn is_trusted(state: &AppState, user: &User, token: Option<&str>) -> Resul
 /// Starts the wait for `user`'s second factor, the password having matched
 /// `verified_hash`: refused as a disabled account or a wrong password when either
 /// changed meanwhile, as a session would be.
+///
+/// The wait remembers whom the password attempt counted against (`counted_as`), so the
+/// codes count against the same.
 async fn ask_second_factor(
     state: &AppState,
     user: &User,
     verified_hash: Option<&str>,
+    counted_as: Option<&str>,
     client: &ClientInfo,
 ) -> Result<SignIn, AppError> {
     let challenge = new_secret_token();
@@ -391,6 +470,7 @@ async fn ask_second_factor(
         &hash_token(&challenge),
         &user.id,
         verified_hash.unwrap_or_default(),
+        counted_as,
         now.plus_secs(CHALLENGE_SECS),
         now,
     )
@@ -441,11 +521,13 @@ pub(super) async fn start_session(
         return Ok(None);
     };
     let access_token = access_token(state, &user, &session);
+    let known_browser = known_browser_cookie(state, &user.email);
     Ok(Some(SignedIn {
         user,
         session,
         session_token,
         access_token,
+        known_browser,
     }))
 }
 

@@ -269,11 +269,12 @@ pub async fn confirm(
     let refused = Entry::new(EventKind::SecondFactor, Outcome::Failure, client)
         .user(&user.id, &user.email)
         .detail("rate limited");
-    let standing = admit_password_attempt(state, client, &user.email, refused).await?;
+    let counted_as = client.address();
+    let standing = admit_password_attempt(state, client, counted_as, &user.email, refused).await?;
     let enrolment = enrolment(state, &user.id).await?.ok_or_else(not_totp)?;
     let first = !enrolment.verified;
     if !accept_totp(state, user, &enrolment, code, false).await? {
-        password_failed(state, client, &user.email).await?;
+        password_failed(state, counted_as, &user.email).await?;
         audit_code(
             state,
             user,
@@ -284,7 +285,7 @@ pub async fn confirm(
         .await;
         return Err(invalid_code());
     }
-    password_matched(state, client, &user.email, standing).await?;
+    password_matched(state, counted_as, &user.email, standing).await?;
     let user = users::find_user(&state.db, &user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -349,7 +350,8 @@ pub async fn pass(
     let refused = Entry::new(EventKind::SecondFactor, Outcome::Failure, client)
         .user(&user.id, &user.email)
         .detail("rate limited");
-    let standing = admit_password_attempt(state, client, &user.email, refused).await?;
+    let counted_as = attempt.counted_as.as_deref();
+    let standing = admit_password_attempt(state, client, counted_as, &user.email, refused).await?;
     let (accepted, what) = match &factor {
         Factor::Totp(code) => {
             let accepted = match enrolment(state, &user.id).await? {
@@ -369,7 +371,7 @@ pub async fn pass(
         }
     };
     if !accepted {
-        password_failed(state, client, &user.email).await?;
+        password_failed(state, counted_as, &user.email).await?;
         audit_code(
             state,
             &user,
@@ -384,7 +386,7 @@ pub async fn pass(
         }
         return Err(invalid_code());
     }
-    password_matched(state, client, &user.email, standing).await?;
+    password_matched(state, counted_as, &user.email, standing).await?;
     // Of two requests that passed at once, one signs in.
     if !two_factor::end_challenge(&state.db, &challenge_hash).await? {
         return Err(invalid_challenge());

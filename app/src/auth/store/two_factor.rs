@@ -187,25 +187,28 @@ pub async fn count_backup_codes(pool: &Pool, user_id: &str) -> Result<i64, sqlx:
 pub struct Attempt {
     pub user_id: String,
     pub password_hash: String,
+    /// Whom the sign-in's password attempt counted against.
+    pub counted_as: Option<String>,
     pub attempts: i64,
 }
 
 /// Starts a sign-in of `user_id` that waits for a second factor until `expires_at`,
 /// named by the token whose hash is `token_hash`, if the user is not disabled and their
 /// password hash is still `verified_hash` (the one the typed password matched): `false`
-/// otherwise, and nothing is written.
+/// otherwise, and nothing is written. Its codes count against `counted_as`.
 pub async fn insert_challenge(
     pool: &Pool,
     token_hash: &str,
     user_id: &str,
     verified_hash: &str,
+    counted_as: Option<&str>,
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "insert into two_factor_challenges \
-         (token_hash, user_id, attempts, password_hash, expires_at, created_at) \
-         select $1, id, 0, password_hash, $3, $4 from users \
+         (token_hash, user_id, attempts, password_hash, counted_as, expires_at, created_at) \
+         select $1, id, 0, password_hash, $6, $3, $4 from users \
          where id = $2 and banned = 0 and password_hash = $5",
     )
     .bind(token_hash)
@@ -213,6 +216,7 @@ pub async fn insert_challenge(
     .bind(expires_at)
     .bind(now)
     .bind(verified_hash)
+    .bind(counted_as)
     .execute(pool)
     .await?
     .rows_affected();
@@ -231,7 +235,7 @@ pub async fn take_attempt(
     let row = sqlx::query(
         "update two_factor_challenges set attempts = attempts + 1 \
          where token_hash = $1 and attempts < $2 and expires_at > $3 \
-         returning user_id, password_hash, attempts",
+         returning user_id, password_hash, counted_as, attempts",
     )
     .bind(token_hash)
     .bind(limit)
@@ -242,6 +246,7 @@ pub async fn take_attempt(
         Ok(Attempt {
             user_id: row.try_get("user_id")?,
             password_hash: row.try_get("password_hash")?,
+            counted_as: row.try_get("counted_as")?,
             attempts: row.try_get("attempts")?,
         })
     })

@@ -5,7 +5,7 @@ use crate::{
     auth::{
         service::{
             credentials,
-            session::{self, SignIn, SignedUp},
+            session::{self, BrowserCookies, SignIn, SignedUp},
         },
         signing_keys,
         store::{
@@ -228,7 +228,12 @@ async fn sign_in(
 ) -> Result<Response, AppError> {
     let credentials = Credentials::parse(&body.email, &body.password)?;
     let trusted = credentials::auth_cookie_token(&headers, &state, credentials::TRUST_DEVICE);
-    match session::sign_in(&state, credentials, trusted.as_deref(), &client).await? {
+    let known = credentials::known_browser(&headers, &state);
+    let cookies = BrowserCookies {
+        trusted_device: trusted.as_deref(),
+        known_browser: known.as_deref(),
+    };
+    match session::sign_in(&state, credentials, cookies, &client).await? {
         SignIn::Done(signed_in) => {
             let body = SignInAnswer::SignedIn(SignedInAnswer {
                 redirect: false,
