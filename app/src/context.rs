@@ -62,10 +62,9 @@ pub fn enter(state: &AppState, signed_in: &SignedIn, next: Option<&str>) {
         &signed_in.session_token,
         &signed_in.access_token,
     ));
-    set_cookies([credentials::known_browser_cookie(
-        state,
-        &signed_in.known_browser,
-    )]);
+    if let Some(known) = &signed_in.known_browser {
+        set_cookies([credentials::known_browser_cookie(state, known)]);
+    }
     leptos_axum::redirect(RedirectTarget::or_default(next, &state.site.public_origin).as_str());
 }
 

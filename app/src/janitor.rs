@@ -147,6 +147,12 @@ pub async fn sweep(
              (select id from trusted_devices where expires_at < $1 limit $2)",
             now,
         ),
+        // An app never confirmed goes with the backup codes made with it.
+        (
+            "delete from backup_codes where user_id in \
+             (select user_id from two_factors where verified = 0 and created_at < $1 limit $2)",
+            now.plus_secs(-UNCONFIRMED_APP_SECS),
+        ),
         (
             "delete from two_factors where verified = 0 and user_id in \
              (select user_id from two_factors where verified = 0 and created_at < $1 limit $2)",

@@ -71,10 +71,11 @@ test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
   test("the code step of a sign-in works as a plain form", async ({ browser }) => {
-    const withScript = await browser.newPage();
+    const scripted = await browser.newContext({ javaScriptEnabled: true });
+    const withScript = await scripted.newPage();
     const email = await signUp(withScript, "No Script");
     const { secret } = await turnOn(withScript);
-    await withScript.close();
+    await scripted.close();
 
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

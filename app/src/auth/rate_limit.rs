@@ -3,7 +3,10 @@
 //!
 //! Each limit is a fixed window: at most `attempts` per `window`, counted from the first
 //! attempt of the window. Sign-ins are counted per client address (every attempt), and
-//! failures per account *and* client: a client that keeps failing on an account is
+//! failures per account *and* client, where a browser that signed in to the account
+//! before counts as itself rather than as its address (`KNOWN_BROWSER`), so neighbours
+//! on one office or carrier network do not use up its tries: a client that keeps
+//! failing on an account is
 //! refused that account until its window passes (attempts count as they start and are
 //! forgotten when one succeeds, so guesses sent in parallel count before any of them has
 //! failed). Nothing a stranger sends can lock the owner out: the owner's correct password
@@ -170,16 +173,23 @@ impl RateLimiter {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts a sign-in attempt against the address and against this client's failures
-    /// on the account; refuses it when either has had too many, or when the account is
-    /// soft-locked and this client has been failing on it.
-    pub fn sign_in_attempt(&self, address: Option<&str>, email: &str) -> Result<(), AppError> {
-        self.sign_in_attempt_at(address, email, self.clock.instant())
+    /// Counts a sign-in attempt against the address, and against the failures on the
+    /// account of `counted_as` (the address, or a browser that signed in to the account
+    /// before); refuses it when either has had too many, or when the account is
+    /// soft-locked and `counted_as` has been failing on it.
+    pub fn sign_in_attempt(
+        &self,
+        address: Option<&str>,
+        counted_as: Option<&str>,
+        email: &str,
+    ) -> Result<(), AppError> {
+        self.sign_in_attempt_at(address, counted_as, email, self.clock.instant())
     }
 
     fn sign_in_attempt_at(
         &self,
         address: Option<&str>,
+        counted_as: Option<&str>,
         email: &str,
         now: Instant,
     ) -> Result<(), AppError> {
@@ -190,13 +200,26 @@ impl RateLimiter {
             limits.sign_in_per_address,
             now,
         )?;
-        let client = client_on_account_key(email, address);
+        let client = client_on_account_key(email, counted_as);
         if counters.has_been_failing(&client, now) {
             if let Some(wait) = counters.soft_locked_for(email, now) {
                 return Err(too_many(wait));
             }
         }
         counters.hit(client, limits.failed_sign_ins_per_account, now)
+    }
+
+    /// Counts a second factor given to finish a sign-in against the failures on the
+    /// account of `counted_as`, as a password would be; refuses it when those have had
+    /// too many. The account's soft lock does not apply: the sign-in has proved the
+    /// password, so strangers' failures must not keep its owner from the second step.
+    pub fn code_attempt(&self, counted_as: Option<&str>, email: &str) -> Result<(), AppError> {
+        let now = self.clock.instant();
+        self.counters().hit(
+            client_on_account_key(email, counted_as),
+            self.limits.failed_sign_ins_per_account,
+            now,
+        )
     }
 
     /// Forgets this client's failures on the account: it has just proved it knows the
@@ -597,7 +620,7 @@ mod tests {
 
     /// A wrong password from `address` at `now`, as `session::sign_in` reports it.
     fn fail(limiter: &RateLimiter, address: &str, now: Instant) -> Result<(), AppError> {
-        limiter.sign_in_attempt_at(Some(address), "ada@example.com", now)?;
+        limiter.sign_in_attempt_at(Some(address), Some(address), "ada@example.com", now)?;
         limiter.sign_in_failed_at("ada@example.com", now);
         Ok(())
     }
@@ -638,9 +661,14 @@ mod tests {
         for _ in 0..3 {
             fail(&limiter, "10.0.0.1", now).unwrap();
         }
-        retry_after(limiter.sign_in_attempt_at(Some("10.0.0.1"), "ADA@example.com", now));
+        retry_after(limiter.sign_in_attempt_at(
+            Some("10.0.0.1"),
+            Some("10.0.0.1"),
+            "ADA@example.com",
+            now,
+        ));
         assert!(limiter
-            .sign_in_attempt_at(Some("10.0.0.1"), "grace@example.com", now)
+            .sign_in_attempt_at(Some("10.0.0.1"), Some("10.0.0.1"), "grace@example.com", now)
             .is_ok());
     }
 
@@ -657,13 +685,13 @@ mod tests {
             .is_some());
         assert!(
             limiter
-                .sign_in_attempt_at(Some("192.0.2.7"), "ada@example.com", now)
+                .sign_in_attempt_at(Some("192.0.2.7"), Some("192.0.2.7"), "ada@example.com", now)
                 .is_ok(),
             "a client with no failures on the account is let through to try its password"
         );
         limiter.sign_in_succeeded(Some("192.0.2.7"), "ada@example.com");
         assert!(limiter
-            .sign_in_attempt_at(Some("192.0.2.7"), "ada@example.com", now)
+            .sign_in_attempt_at(Some("192.0.2.7"), Some("192.0.2.7"), "ada@example.com", now)
             .is_ok());
     }
 
@@ -715,7 +743,7 @@ mod tests {
         let now = Instant::now();
         fail(&limiter, "10.0.0.1", now).unwrap();
         limiter
-            .sign_in_attempt_at(Some("10.0.0.1"), "ada@example.com", now)
+            .sign_in_attempt_at(Some("10.0.0.1"), Some("10.0.0.1"), "ada@example.com", now)
             .unwrap();
         limiter.sign_in_succeeded(Some("10.0.0.1"), "ada@example.com");
         for _ in 0..3 {
@@ -728,7 +756,14 @@ mod tests {
         let limiter = limiter();
         let now = Instant::now();
         let in_flight: Vec<_> = (0..4)
-            .map(|_| limiter.sign_in_attempt_at(Some("10.0.0.1"), "ada@example.com", now))
+            .map(|_| {
+                limiter.sign_in_attempt_at(
+                    Some("10.0.0.1"),
+                    Some("10.0.0.1"),
+                    "ada@example.com",
+                    now,
+                )
+            })
             .collect();
         assert_eq!(in_flight.iter().filter(|r| r.is_ok()).count(), 3);
     }

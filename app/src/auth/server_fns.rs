@@ -216,10 +216,6 @@ pub async fn confirm_two_factor(first_code: String) -> Result<(), AppError> {
         &signed_in.session_token,
         &signed_in.access_token,
     ));
-    crate::context::set_cookies([credentials::known_browser_cookie(
-        &state,
-        &signed_in.known_browser,
-    )]);
     Ok(())
 }
 

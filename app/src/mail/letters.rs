@@ -171,6 +171,41 @@ pub fn email_changed(to: Recipient, origin: &str, new_address: &str) -> Letter {
     )
 }
 
+/// A notice to the account's address that two-factor sign-in was turned on (`on`) or
+/// off: whoever has the password and a session could do either, and the owner should
+/// hear of it.
+pub fn two_factor_changed(to: Recipient, origin: &str, on: bool) -> Letter {
+    let account = format!("{origin}/account");
+    let (subject, what) = if on {
+        (
+            format!("Two-factor sign-in is on for your {SITE_NAME} account"),
+            "Signing in to your account now asks for a code from an authenticator app, \
+             and every other session of the account was signed out.",
+        )
+    } else {
+        (
+            format!("Two-factor sign-in is off for your {SITE_NAME} account"),
+            "Signing in to your account now needs the password alone.",
+        )
+    };
+    compose(
+        to,
+        origin,
+        &account,
+        Wording {
+            subject,
+            before: vec![what.to_owned()],
+            action: "Open your account",
+            after: vec![
+                "If you did not do this, someone has your password: choose a new one from \
+                 the sign-in page (\"Forgot your password?\"), which signs out every \
+                 session, then check two-factor sign-in on your account page."
+                    .to_owned(),
+            ],
+        },
+    )
+}
+
 /// A link's lifetime as the emails say it: "1 hour", "24 hours", "30 minutes".
 pub fn duration_in_words(secs: i64) -> String {
     let (count, unit) = match secs {

@@ -23,8 +23,8 @@ async fn sign_up_answers_a_session_token_and_the_user_and_sets_httponly_cookies(
         .collect();
     assert_eq!(
         names,
-        ["better-auth.session_token", "access_token", "known_browser"],
-        "the session, its access token, and the browser known to the account"
+        ["better-auth.session_token", "access_token"],
+        "the session and its access token"
     );
     for cookie in &cookies {
         assert!(cookie.contains("HttpOnly"), "{cookie}");

@@ -480,6 +480,24 @@ async fn a_browser_that_signed_in_before_is_not_refused_for_its_neighbours_guess
     // The owner's browser on that address is not.
     let owner_in = sign_in_with_cookie(&app, office, Some(&known), &owner.email, PASSWORD).await;
     assert_eq!(owner_in.status(), StatusCode::OK);
+    // A cookie made before the password changed no longer speaks for the browser.
+    let changed = app
+        .auth_post(
+            "/api/auth/change-password",
+            &owner.session_token,
+            &json!({"currentPassword": PASSWORD, "newPassword": "a new long passphrase", "revokeOtherSessions": false}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let stale = sign_in_with_cookie(
+        &app,
+        office,
+        Some(&known),
+        &owner.email,
+        "a new long passphrase",
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::TOO_MANY_REQUESTS);
     // A known browser's own failures still count against it.
     let solo = app.new_user().await;
     let home = [127, 0, 0, 8];

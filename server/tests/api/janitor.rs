@@ -219,3 +219,76 @@ async fn revocations_older_than_a_token_lifetime_go_and_newer_ones_stay() {
     assert_eq!(swept.revocations, 1);
     assert_eq!(count(&mut db, "select count(*) from revocations").await, 1);
 }
+
+#[tokio::test]
+async fn expired_waiting_sign_ins_trusted_browsers_and_apps_never_confirmed_go() {
+    let app = TestApp::spawn().await;
+    let user = app.new_user().await;
+    let idle = app.new_user().await;
+    for (who, password) in [(&user, PASSWORD), (&idle, PASSWORD)] {
+        let started = app
+            .auth_post(
+                "/api/auth/two-factor/enable",
+                &who.session_token,
+                &serde_json::json!({ "password": password }),
+            )
+            .await;
+        assert_eq!(started.status(), StatusCode::OK);
+    }
+    let mut db = app.direct_connection().await;
+    db.execute(
+        format!(
+            "insert into two_factor_challenges \
+             (token_hash, user_id, attempts, password_hash, expires_at, created_at) values \
+             ('old', '{0}', 0, 'h', '2000-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z'), \
+             ('live', '{0}', 0, 'h', '2999-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z')",
+            user.id
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    db.execute(
+        format!(
+            "insert into trusted_devices (id, token_hash, user_id, created_at, expires_at) values \
+             ('d-old', 'old', '{0}', '2000-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z'), \
+             ('d-live', 'live', '{0}', '2000-01-01T00:00:00.000000Z', '2999-01-01T00:00:00.000000Z')",
+            user.id
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    // The idle user's app was added long ago and never confirmed; the other's just now.
+    db.execute(
+        format!(
+            "update two_factors set created_at = '2000-01-01T00:00:00.000000Z' where user_id = '{}'",
+            idle.id
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+
+    let swept = sweep(&pool_on(&app).await, NINETY_DAYS, app.now())
+        .await
+        .unwrap();
+    assert_eq!(swept.second_factors, 1 + 1 + 10 + 1, "{swept:?}");
+    let left = |table: &str| format!("select count(*) from {table}");
+    assert_eq!(count(&mut db, &left("two_factor_challenges")).await, 1);
+    assert_eq!(count(&mut db, &left("trusted_devices")).await, 1);
+    assert_eq!(count(&mut db, &left("two_factors")).await, 1);
+    assert_eq!(
+        count(
+            &mut db,
+            &format!(
+                "select count(*) from backup_codes where user_id = '{}'",
+                user.id
+            )
+        )
+        .await,
+        10,
+        "the fresh app's codes stay"
+    );
+    assert_eq!(count(&mut db, &left("backup_codes")).await, 10);
+}

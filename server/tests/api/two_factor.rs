@@ -156,6 +156,16 @@ async fn turning_it_on_takes_the_password_and_a_first_code_and_then_sign_in_wait
         )
         .await;
     assert_eq!(code(again).await, "TOTP_ALREADY_ENABLED");
+    let notice = app.mail.message_to(&user.email).await;
+    assert_eq!(
+        notice.subject,
+        "Two-factor sign-in is on for your Taskboard account"
+    );
+    assert!(
+        notice.text.contains("someone has your password"),
+        "{}",
+        notice.text
+    );
 
     let waiting = waiting_sign_in(&app, &user).await;
     app.advance(Duration::from_secs(30));
@@ -454,6 +464,11 @@ async fn turning_it_off_takes_the_password_and_sign_in_needs_the_password_alone_
         .await;
     assert_eq!(off.status(), StatusCode::OK);
     assert_eq!(off.json::<Value>().await.unwrap(), json!({"status": true}));
+    let notices = app.mail.messages_to(&user.email, 2).await;
+    assert_eq!(
+        notices[1].subject,
+        "Two-factor sign-in is off for your Taskboard account"
+    );
     let response = app.sign_in(&user.email, PASSWORD).await;
     let body: Value = response.json().await.unwrap();
     assert!(body["token"].is_string(), "{body}");
@@ -654,4 +669,39 @@ async fn a_waiting_sign_in_finishes_in_a_browser_signed_in_as_someone_else() {
     assert_eq!(passed.status(), StatusCode::OK);
     let body: Value = passed.json().await.unwrap();
     assert_eq!(body["user"]["id"], user.id.as_str());
+}
+
+#[tokio::test]
+async fn strangers_failing_on_the_account_do_not_keep_its_owner_from_the_code_step() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/1m")]).await;
+    let user = app.new_user().await;
+    let (authenticator, _, _) = enabled(&app, &user).await;
+    // Wrong passwords from two addresses, past the allowance: the account is soft-locked
+    // for every client that has been failing on it.
+    for address in [[127, 0, 0, 4], [127, 0, 0, 5]] {
+        for _ in 0..4 {
+            app.sign_in_from(address, &user.email, "a wrong guess")
+                .await;
+        }
+    }
+    let owner = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 6]))
+        .build()
+        .unwrap();
+    let response = owner
+        .post(app.url("/api/auth/sign-in/email"))
+        .json(&json!({"email": user.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = set_cookie(&response, TWO_FACTOR_COOKIE).expect("waiting");
+    let passed = owner
+        .post(app.url("/api/auth/two-factor/verify-totp"))
+        .header(header::COOKIE, format!("{TWO_FACTOR_COOKIE}={cookie}"))
+        .json(&json!({"code": authenticator.code(&app, 1)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(passed.status(), StatusCode::OK);
 }

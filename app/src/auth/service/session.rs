@@ -45,8 +45,9 @@ pub struct SignedIn {
     pub session: Session,
     pub session_token: String,
     pub access_token: String,
-    /// The `known_browser` cookie's new value: this browser signed in to this account.
-    pub known_browser: String,
+    /// The `known_browser` cookie's new value, when the sign-in proved the password:
+    /// this browser signed in to this account.
+    pub known_browser: Option<String>,
 }
 
 /// The cookies a browser brings to a sign-in that speak for it.
@@ -61,41 +62,51 @@ pub struct BrowserCookies<'a> {
 /// What known browsers' cookies are signed for (`Secret::mac`).
 const KNOWN_BROWSERS: &str = "known browser";
 
-/// The `known_browser` cookie of a browser that has just signed in to the account of
-/// `email`: a new random id and a MAC over it and the address, so that it speaks for
-/// this browser on this account only.
-fn known_browser_cookie(state: &AppState, email: &str) -> String {
+/// The `known_browser` cookie of a browser that has just signed in to the account
+/// `user_id` with the password whose hash is `password_hash`: a new random id and a MAC
+/// over it, the account and that hash. It speaks for this browser on this account, and
+/// only until the password changes: nobody gets one without the current password, and
+/// those made with an old one stop counting.
+fn known_browser_cookie(state: &AppState, user_id: &str, password_hash: &str) -> String {
     let id = new_secret_token();
-    let mac = known_browser_mac(state, &id, email);
+    let mac = known_browser_mac(state, &id, user_id, password_hash);
     format!("{id}.{mac}")
 }
 
-fn known_browser_mac(state: &AppState, id: &str, email: &str) -> String {
-    let message = [id.as_bytes(), &[0], email.trim().to_lowercase().as_bytes()].concat();
+fn known_browser_mac(state: &AppState, id: &str, user_id: &str, password_hash: &str) -> String {
+    let message = [
+        id.as_bytes(),
+        &[0],
+        user_id.as_bytes(),
+        &[0],
+        password_hash.as_bytes(),
+    ]
+    .concat();
     URL_SAFE_NO_PAD.encode(state.tokens.settings().secret.mac(KNOWN_BROWSERS, &message))
 }
 
-/// Whom a password attempt on the account of `email` counts against: the browser, when
-/// its `known_browser` cookie says it signed in to that account before, else the
-/// client's address. So a person guessing from the same office or carrier network does
-/// not get the owner's browser refused, while that browser's own failures still count
-/// against it.
-pub fn counted_as(
+/// Whom a password attempt counts against: the browser, when its `known_browser`
+/// cookie says it signed in to the account `found` (its id and password hash) before,
+/// else the client's address. So a person guessing from the same office or carrier
+/// network does not use up the owner's browser's tries, while that browser's own
+/// failures still count against it.
+fn counted_as(
     state: &AppState,
     client: &ClientInfo,
     known_browser: Option<&str>,
-    email: &str,
+    found: Option<(&str, &str)>,
 ) -> Option<String> {
     let known = known_browser
         .and_then(|cookie| cookie.split_once('.'))
-        .filter(|(id, mac)| {
-            let expected = known_browser_mac(state, id, email);
+        .zip(found)
+        .filter(|((id, mac), (user_id, hash))| {
+            let expected = known_browser_mac(state, id, user_id, hash);
             bool::from(subtle::ConstantTimeEq::ct_eq(
                 expected.as_bytes(),
                 mac.as_bytes(),
             ))
         })
-        .map(|(id, _)| format!("{KNOWN_BROWSER}{id}"));
+        .map(|((id, _), _)| format!("{KNOWN_BROWSER}{id}"));
     known.or_else(|| client.address().map(str::to_owned))
 }
 
@@ -234,12 +245,11 @@ pub async fn sign_in(
             .email(credentials.email.as_str())
             .detail(reason)
     };
-    let counted_as = counted_as(
-        state,
-        client,
-        cookies.known_browser,
-        credentials.email.as_str(),
-    );
+    let found = users::find_user_with_hash_by_email(&state.db, credentials.email.as_str()).await?;
+    let account = found
+        .as_ref()
+        .map(|(user, hash)| (user.id.as_str(), hash.as_str()));
+    let counted_as = counted_as(state, client, cookies.known_browser, account);
     let counted_as = counted_as.as_deref();
     let standing = admit_password_attempt(
         state,
@@ -249,7 +259,6 @@ pub async fn sign_in(
         refused("rate limited"),
     )
     .await?;
-    let found = users::find_user_with_hash_by_email(&state.db, credentials.email.as_str()).await?;
     // An account made for a trusted issuer's user has no password (an empty hash): it is
     // checked against the dummy hash like an unknown email, so it takes as long.
     let (user, stored) = match found {
@@ -379,12 +388,42 @@ pub(super) async fn admit_password_attempt(
     email: &str,
     refused: Entry<'_>,
 ) -> Result<failed_sign_ins::Standing, AppError> {
-    let (address, limit) = (counted_as, state.limits.failed_sign_in_limit());
-    if let Err(limited) = state.limits.sign_in_attempt(address, email) {
+    let attempt = state
+        .limits
+        .sign_in_attempt(client.address(), counted_as, email);
+    if let Err(limited) = attempt {
         return Err(rate_limited(state, client, refused, limited).await);
     }
-    let now = state.clock.now();
-    let standing = failed_sign_ins::standing(&state.db, email, address, limit, now).await?;
+    stored_standing(state, client, counted_as, email, refused).await
+}
+
+/// Lets a second factor given to finish a sign-in go ahead, or refuses it as too many:
+/// as `admit_password_attempt`, without the account's soft lock, which strangers'
+/// failures set (`RateLimits::code_attempt`).
+pub(super) async fn admit_code_attempt(
+    state: &AppState,
+    client: &ClientInfo,
+    counted_as: Option<&str>,
+    email: &str,
+    refused: Entry<'_>,
+) -> Result<failed_sign_ins::Standing, AppError> {
+    if let Err(limited) = state.limits.code_attempt(counted_as, email) {
+        return Err(rate_limited(state, client, refused, limited).await);
+    }
+    stored_standing(state, client, counted_as, email, refused).await
+}
+
+/// The failures of `counted_as` on the account that every process counts in the
+/// database; refused (audited as `refused`) when they have had too many.
+async fn stored_standing(
+    state: &AppState,
+    client: &ClientInfo,
+    counted_as: Option<&str>,
+    email: &str,
+    refused: Entry<'_>,
+) -> Result<failed_sign_ins::Standing, AppError> {
+    let (limit, now) = (state.limits.failed_sign_in_limit(), state.clock.now());
+    let standing = failed_sign_ins::standing(&state.db, email, counted_as, limit, now).await?;
     if let failed_sign_ins::Standing::Refused(retry_after_secs) = standing {
         let limited = AppError::TooManyRequests { retry_after_secs };
         return Err(rate_limited(state, client, refused, limited).await);
@@ -521,7 +560,7 @@ pub(super) async fn start_session(
         return Ok(None);
     };
     let access_token = access_token(state, &user, &session);
-    let known_browser = known_browser_cookie(state, &user.email);
+    let known_browser = verified_hash.map(|hash| known_browser_cookie(state, &user.id, hash));
     Ok(Some(SignedIn {
         user,
         session,

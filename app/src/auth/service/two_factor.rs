@@ -24,8 +24,7 @@ use crate::{
     auth::{
         sealed,
         service::session::{
-            self, admit_password_attempt, password_failed, password_matched, start_session,
-            SignedIn,
+            self, admit_code_attempt, password_failed, password_matched, start_session, SignedIn,
         },
         store::{
             sessions::{self, Session, SessionEnd},
@@ -39,6 +38,7 @@ use crate::{
     client::ClientInfo,
     db::{hash_token, new_secret_token},
     error::AppError,
+    mail::letters::{self, Recipient},
     state::AppState,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -223,7 +223,21 @@ pub async fn disable(
     let entry = Entry::new(EventKind::TwoFactorDisabled, Outcome::Success, client)
         .user(&user.id, &user.email);
     record(&state.db, entry).await;
+    tell_owner(state, user, false);
     Ok(())
+}
+
+/// Tells the account's address that two-factor sign-in was turned on or off.
+fn tell_owner(state: &AppState, user: &User, on: bool) {
+    let to = Recipient {
+        user_id: &user.id,
+        address: &user.email,
+    };
+    state.mail.send(letters::two_factor_changed(
+        to,
+        &state.site.public_origin,
+        on,
+    ));
 }
 
 /// New backup codes for `user`, who typed their `password`, replacing the old ones.
@@ -270,7 +284,7 @@ pub async fn confirm(
         .user(&user.id, &user.email)
         .detail("rate limited");
     let counted_as = client.address();
-    let standing = admit_password_attempt(state, client, counted_as, &user.email, refused).await?;
+    let standing = admit_code_attempt(state, client, counted_as, &user.email, refused).await?;
     let enrolment = enrolment(state, &user.id).await?.ok_or_else(not_totp)?;
     let first = !enrolment.verified;
     if !accept_totp(state, user, &enrolment, code, false).await? {
@@ -326,6 +340,9 @@ pub async fn confirm(
         .user(&signed_in.user.id, &signed_in.user.email)
         .detail(format!("{detail}; session {} replaced", session.id));
     record(&state.db, entry).await;
+    if first {
+        tell_owner(state, &signed_in.user, true);
+    }
     Ok(signed_in)
 }
 
@@ -351,7 +368,7 @@ pub async fn pass(
         .user(&user.id, &user.email)
         .detail("rate limited");
     let counted_as = attempt.counted_as.as_deref();
-    let standing = admit_password_attempt(state, client, counted_as, &user.email, refused).await?;
+    let standing = admit_code_attempt(state, client, counted_as, &user.email, refused).await?;
     let (accepted, what) = match &factor {
         Factor::Totp(code) => {
             let accepted = match enrolment(state, &user.id).await? {

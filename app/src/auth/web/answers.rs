@@ -26,10 +26,9 @@ pub fn with_session_cookies(
     {
         headers.append(SET_COOKIE, cookie);
     }
-    headers.append(
-        SET_COOKIE,
-        credentials::known_browser_cookie(state, &signed_in.known_browser),
-    );
+    if let Some(known) = &signed_in.known_browser {
+        headers.append(SET_COOKIE, credentials::known_browser_cookie(state, known));
+    }
     headers.insert(
         HeaderName::from_static("set-auth-token"),
         credentials::bearer_session_token(state, &signed_in.session_token),

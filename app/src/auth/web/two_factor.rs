@@ -252,24 +252,28 @@ async fn verify_totp(
     // A sign-in waiting for its code comes first: the browser may still hold another
     // account's session.
     let waiting = credentials::auth_cookie_token(&headers, &state, credentials::TWO_FACTOR);
-    let challenge = match (waiting, current) {
-        (Some(challenge), _) => challenge,
-        (None, CurrentSession(Some((session, user, _)))) => {
+    let passed = match (waiting, current) {
+        (Some(challenge), current) => {
+            let factor = Factor::Totp(body.code.clone());
+            match two_factor::pass(&state, &challenge, factor, body.trust_device, &client).await {
+                // A sign-in that waited here once and is over: the session, if any, asks.
+                Err(e) if e.code() == "INVALID_TWO_FACTOR_COOKIE" && current.0.is_some() => {
+                    Err(current)
+                }
+                passed => Ok(passed?),
+            }
+        }
+        (None, current) => Err(current),
+    };
+    match passed {
+        Ok(passed) => Ok(passed_answer(&state, passed)),
+        Err(CurrentSession(Some((session, user, _)))) => {
             let signed_in =
                 two_factor::confirm(&state, &user, &session, &body.code, &client).await?;
-            return Ok(signed_in_answer(&state, signed_in, None));
+            Ok(signed_in_answer(&state, signed_in, None))
         }
-        (None, CurrentSession(None)) => return Err(no_challenge()),
-    };
-    let passed = two_factor::pass(
-        &state,
-        &challenge,
-        Factor::Totp(body.code),
-        body.trust_device,
-        &client,
-    )
-    .await?;
-    Ok(passed_answer(&state, passed))
+        Err(CurrentSession(None)) => Err(no_challenge()),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
