@@ -21,7 +21,7 @@ layer or of a lower one, never of a higher one:
   6  stores and parts
        auth/store/*, tasks/repo.rs, audit.rs, auth/revocations/*,
        auth/signing_keys.rs,
-       auth/remote_keys.rs, auth/rate_limit.rs, auth/api_tokens.rs, auth/token/*,
+       auth/remote_keys.rs, auth/rate_limit/*, auth/api_tokens.rs, auth/token/*,
        auth/token_settings.rs, auth/password.rs
   7  base
        error.rs, clock.rs, db.rs, client.rs, mail/*, */types.rs, redirect.rs, csp.rs,
@@ -80,7 +80,7 @@ LAYERS = [
     ("auth/sealed.rs", 6),
     ("auth/totp.rs", 6),
     ("auth/remote_keys.rs", 6),
-    ("auth/rate_limit.rs", 6),
+    ("auth/rate_limit/*", 6),
     ("auth/api_tokens.rs", 6),
     ("auth/token/*", 6),
     ("auth/token_settings.rs", 6),

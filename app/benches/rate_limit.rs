@@ -11,7 +11,7 @@ fn limiter_tracking(keys: usize) -> RateLimiter {
     let limiter = RateLimiter::new(RateLimits::default(), Clock::default());
     for i in 0..keys {
         let address = format!("10.{}.{}.{}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
-        let _ = limiter.sign_in_attempt(Some(&address), "ada@example.com");
+        let _ = limiter.sign_in_attempt(Some(&address), Some(&address), "ada@example.com");
     }
     limiter
 }
@@ -29,7 +29,13 @@ fn sign_in_attempts(c: &mut Criterion) {
             |b| {
                 b.iter_batched(
                     || next.next().cloned(),
-                    |address| limiter.sign_in_attempt(address.as_deref(), "grace@example.com"),
+                    |address| {
+                        limiter.sign_in_attempt(
+                            address.as_deref(),
+                            address.as_deref(),
+                            "grace@example.com",
+                        )
+                    },
                     BatchSize::SmallInput,
                 );
             },

@@ -9,7 +9,10 @@ use crate::{
     },
     auth::{
         api_tokens::{self, ApiTokenLifetime},
-        service::session::{rate_limited, sign_in_ends_at, subject},
+        service::{
+            attempts::rate_limited,
+            session::{sign_in_ends_at, subject},
+        },
         store::sessions::{self, NewSession, Session},
         token::Scope,
         types::User,

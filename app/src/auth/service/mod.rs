@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod api_tokens;
+pub mod attempts;
 pub mod credentials;
 pub mod email_verification;
 pub mod emails;

@@ -11,7 +11,7 @@
 //! - the TOTP secret is sealed at rest, and backup codes are stored as keyed hashes and
 //!   used up by deleting them, so a copy of the database yields no codes;
 //! - each sign-in allows 5 wrong codes, and every wrong code also counts as a failed
-//!   sign-in of that client on the account (`session::password_failed`): a client that
+//!   sign-in of that client on the account (`attempts::password_failed`): a client that
 //!   keeps guessing is refused the account for a while, and nobody else is;
 //! - a password reset, a password change and turning second factors off end every
 //!   trusted browser.
@@ -23,9 +23,8 @@ use crate::{
     },
     auth::{
         sealed,
-        service::session::{
-            self, admit_code_attempt, password_failed, password_matched, start_session, SignedIn,
-        },
+        service::attempts::{admit_code_attempt, password_failed, password_matched},
+        service::session::{self, start_session, SignedIn},
         store::{
             sessions::{self, Session, SessionEnd},
             two_factor::{self, Enrolment, NewTrustedDevice, TrustedDevice},
