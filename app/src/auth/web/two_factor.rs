@@ -13,7 +13,7 @@ use crate::{
         web::{answers::with_session_cookies, extract::CurrentSession},
     },
     client::ClientInfo,
-    error::{AppError, ErrorBody, FieldError},
+    error::{AppError, ErrorBody, FieldError, ValidationErrorBody},
     extract::ValidJson,
     openapi::{
         Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests, Unavailable,
@@ -84,7 +84,7 @@ struct EnableAnswer {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "The app's URI and the backup codes", body = EnableAnswer),
-        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or an app is on already (`TOTP_ALREADY_ENABLED`)", body = ErrorBody),
+        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or an app is on already (`TOTP_ALREADY_ENABLED`)", body = ValidationErrorBody),
         (status = 401, response = NotAuthenticated),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -136,7 +136,7 @@ struct Status {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "Off", body = Status),
-        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or nothing to turn off (`TWO_FACTOR_NOT_ENABLED`)", body = ErrorBody),
+        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or nothing to turn off (`TWO_FACTOR_NOT_ENABLED`)", body = ValidationErrorBody),
         (status = 401, response = NotAuthenticated),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -179,7 +179,7 @@ struct TotpUri {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "The URI", body = TotpUri),
-        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or no app (`TOTP_NOT_ENABLED`)", body = ErrorBody),
+        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or no app (`TOTP_NOT_ENABLED`)", body = ValidationErrorBody),
         (status = 401, response = NotAuthenticated),
         (status = 403, description = "The app is confirmed and this session was begun without it (`SECOND_FACTOR_REQUIRED`)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
@@ -232,7 +232,7 @@ struct SessionAnswer {
         (status = 200, description = "Signed in", body = SessionAnswer, headers(
             ("Set-Cookie" = String, description = "The session cookie and the access cookie; `trust_device` when asked for"),
         )),
-        (status = 400, description = "Too many wrong codes for this sign-in (`TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`), or no app (`TOTP_NOT_ENABLED`)", body = ErrorBody),
+        (status = 400, description = "Too many wrong codes for this sign-in (`TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`), or no app (`TOTP_NOT_ENABLED`)", body = ValidationErrorBody),
         (status = 401, description = "A wrong or used code (`INVALID_CODE`), or no sign-in waiting (`INVALID_TWO_FACTOR_COOKIE`)", body = ErrorBody),
         (status = 403, description = "The user is disabled (`BANNED_USER`)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
@@ -292,7 +292,7 @@ struct BackupCodes {
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
         (status = 200, description = "The new codes, shown this once", body = BackupCodes),
-        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or second factors are off (`TWO_FACTOR_NOT_ENABLED`)", body = ErrorBody),
+        (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or second factors are off (`TWO_FACTOR_NOT_ENABLED`)", body = ValidationErrorBody),
         (status = 401, response = NotAuthenticated),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -340,7 +340,7 @@ struct BackupCodeBody {
         (status = 200, description = "Signed in", body = SessionAnswer, headers(
             ("Set-Cookie" = String, description = "The session cookie and the access cookie; `trust_device` when asked for"),
         )),
-        (status = 400, description = "Too many wrong codes for this sign-in (`TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`)", body = ErrorBody),
+        (status = 400, description = "Too many wrong codes for this sign-in (`TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`)", body = ValidationErrorBody),
         (status = 401, description = "A wrong or used code (`INVALID_CODE`), or no sign-in waiting (`INVALID_TWO_FACTOR_COOKIE`)", body = ErrorBody),
         (status = 403, description = "The user is disabled (`BANNED_USER`)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
