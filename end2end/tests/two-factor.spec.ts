@@ -16,6 +16,7 @@ async function turnOn(page: Page): Promise<{ secret: string; backupCodes: string
   const turnOnForm = section(page).getByRole("form", { name: "Turn on two-factor sign-in" });
   await turnOnForm.getByLabel("Password").fill(PASSWORD);
   await turnOnForm.getByRole("button", { name: "Turn on" }).click();
+  await expect(section(page).getByRole("img", { name: "QR code of your authenticator key" })).toBeVisible();
   const secret = (await section(page).getByTestId("totp-secret").textContent())!.trim();
   const backupCodes = (await section(page).getByTestId("backup-codes").locator("code").allTextContents()).map(
     (code) => code.trim(),

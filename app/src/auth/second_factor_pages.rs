@@ -166,7 +166,9 @@ fn setup_shown(setup: TwoFactorSetup) -> impl IntoView {
     view! {
         <ol class="steps">
             <li>
-                "In your authenticator app, add an account with this key: "
+                "Scan this code with your authenticator app:"
+                <div class="qr" role="img" aria-label="QR code of your authenticator key" inner_html=setup.qr_svg></div>
+                "Or add an account with this key: "
                 <code class="secret" data-testid="totp-secret">{setup.secret}</code>
                 " (or open "<a href=setup.uri>"this link"</a>" on your phone)."
             </li>

@@ -194,6 +194,7 @@ pub async fn start_two_factor(two_factor_password: String) -> Result<TwoFactorSe
         .await
         .map_err(|e| on_field(e, "two_factor_password"))?;
     Ok(TwoFactorSetup {
+        qr_svg: two_factor::qr_svg(&enabled.totp_uri),
         uri: enabled.totp_uri,
         secret: enabled.secret_base32,
         backup_codes: enabled.backup_codes,

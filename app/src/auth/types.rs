@@ -306,6 +306,8 @@ pub struct TrustedDeviceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwoFactorSetup {
     pub uri: String,
+    /// The URI as a QR code, an SVG document the server drew.
+    pub qr_svg: String,
     pub secret: String,
     pub backup_codes: Vec<String>,
 }

@@ -147,6 +147,20 @@ pub async fn enable(
     })
 }
 
+/// `uri` as a QR code for an authenticator app to scan: an SVG document, drawn here
+/// from the URI alone.
+pub fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        // An otpauth URI is a few dozen bytes; a QR code holds thousands.
+        Err(e) => unreachable!("an otpauth URI fits a QR code: {e}"),
+    }
+}
+
 /// The name authenticator apps show for the account, unless the client names another.
 pub const ISSUER: &str = "Taskboard";
 
@@ -600,6 +614,15 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), 10);
+    }
+
+    #[test]
+    fn the_qr_code_is_an_svg_drawing_of_the_uri() {
+        let short = qr_svg("otpauth://totp/T:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let long = qr_svg(&format!("otpauth://totp/T:{}?secret=A", "a".repeat(200)));
+        assert!(short.contains("<svg") && short.contains("<path"), "{short}");
+        assert!(!short.contains("<script"));
+        assert_ne!(short, long, "a longer URI draws a denser code");
     }
 
     #[test]
