@@ -186,11 +186,11 @@ pub async fn two_factor_status() -> Result<SecondFactors, AppError> {
 pub async fn start_two_factor(two_factor_password: String) -> Result<TwoFactorSetup, AppError> {
     use crate::auth::{service::two_factor, types::Password};
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let password = Password::presented("two_factor_password", &two_factor_password)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let client = crate::context::client_info(&state);
-    let enabled = two_factor::enable(&state, &user, password, None, &client)
+    let enabled = two_factor::enable(&state, &user, &session, password, None, &client)
         .await
         .map_err(|e| on_field(e, "two_factor_password"))?;
     Ok(TwoFactorSetup {
@@ -228,11 +228,11 @@ pub async fn disable_two_factor(disable_password: String) -> Result<(), AppError
         types::Password,
     };
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let password = Password::presented("disable_password", &disable_password)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let client = crate::context::client_info(&state);
-    two_factor::disable(&state, &user, password, &client)
+    two_factor::disable(&state, &user, &session, password, &client)
         .await
         .map_err(|e| on_field(e, "disable_password"))?;
     crate::context::set_cookies([credentials::auth_cookie(
@@ -249,11 +249,11 @@ pub async fn disable_two_factor(disable_password: String) -> Result<(), AppError
 pub async fn new_backup_codes(codes_password: String) -> Result<Vec<String>, AppError> {
     use crate::auth::{service::two_factor, types::Password};
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let password = Password::presented("codes_password", &codes_password)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let client = crate::context::client_info(&state);
-    two_factor::regenerate_backup_codes(&state, &user, password, &client)
+    two_factor::regenerate_backup_codes(&state, &user, &session, password, &client)
         .await
         .map_err(|e| on_field(e, "codes_password"))
 }
@@ -486,12 +486,13 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
         types::Password,
     };
     let state = crate::state::AppState::from_context()?;
-    let (_, user) = crate::context::require_session(&state).await?;
+    let (session, user) = crate::context::require_session(&state).await?;
     let password =
         Password::presented("password", &password).map_err(|e| AppError::Validation(vec![e]))?;
     account::delete_account(
         &state,
         &user,
+        &session,
         password,
         &crate::context::client_info(&state),
     )
@@ -639,7 +640,7 @@ pub async fn change_email(new_email: String, email_password: String) -> Result<(
     session::check_password(
         &state,
         &client,
-        &user,
+        (&user, &session),
         EventKind::EmailChangeRequested,
         "emailPassword",
         password,

@@ -217,11 +217,18 @@ async fn wrong_current_passwords_count_as_failed_sign_ins_on_every_process_and_a
         .auth_post("/api/auth/change-password", &ada.session_token, &guess)
         .await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-    // Another process on the same database counts the same failures.
+    // Another process on the same database counts the same failures: the session that
+    // guessed is refused there too, even with the right password. (They count against
+    // the session, not its address, so that a neighbour's guesses cannot refuse a
+    // signed-in owner: `hostile::a_neighbours_guesses_do_not_refuse_...`.)
     let other =
         TestApp::spawn_on_with(&app.database_url, &[("RATE_LIMIT_FAILED_SIGN_IN", "3/5m")]).await;
+    let right = json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD});
     assert_eq!(
-        other.sign_in(&ada.email, PASSWORD).await.status(),
+        other
+            .auth_post("/api/auth/change-password", &ada.session_token, &right)
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     let refused = app

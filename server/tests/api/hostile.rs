@@ -760,3 +760,32 @@ async fn a_page_posted_to_with_an_unsigned_error_is_cleaned_too() {
         location(&response)
     );
 }
+
+#[tokio::test]
+async fn a_neighbours_guesses_do_not_refuse_a_signed_in_owners_password_checks() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_FAILED_SIGN_IN", "3/1m")]).await;
+    let owner = app.new_user().await;
+    // Someone on the owner's own address guesses until the address is refused.
+    for _ in 0..4 {
+        app.sign_in_from([127, 0, 0, 1], &owner.email, "a guess!")
+            .await;
+    }
+    let refused = app
+        .sign_in_from([127, 0, 0, 1], &owner.email, PASSWORD)
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The owner, signed in from that address, still changes the password: typing it
+    // again counts against the session, not the address.
+    let changed = app
+        .auth_post(
+            "/api/auth/change-password",
+            &owner.session_token,
+            &json!({
+                "currentPassword": PASSWORD,
+                "newPassword": "a different long passphrase",
+                "revokeOtherSessions": false
+            }),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+}

@@ -93,7 +93,7 @@ pub async fn change_password(
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::PasswordChanged,
         "currentPassword",
         current,
@@ -116,13 +116,14 @@ pub async fn change_password(
 pub async fn delete_account(
     state: &AppState,
     user: &User,
+    session: &Session,
     password: Password,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::UserDeleted,
         "password",
         password,

@@ -5,7 +5,10 @@
 
 use crate::{
     audit::repo::{record, Entry},
-    auth::{rate_limit::KNOWN_BROWSER, store::failed_sign_ins},
+    auth::{
+        rate_limit::KNOWN_BROWSER,
+        store::{failed_sign_ins, sessions::Session},
+    },
     client::ClientInfo,
     db::new_secret_token,
     error::AppError,
@@ -62,6 +65,12 @@ pub(super) fn counted_as(
         })
         .map(|((id, _), _)| format!("{KNOWN_BROWSER}{id}"));
     known.or_else(|| client.address().map(str::to_owned))
+}
+
+/// Whom a password or a code given inside `session` counts against: the session, not
+/// its address.
+pub fn in_session(session: &Session) -> String {
+    format!("{KNOWN_BROWSER}session:{}", session.id)
 }
 
 /// Lets a password attempt on the account of `email` go ahead, or refuses it as too many

@@ -14,7 +14,8 @@
 //! extended to a full lifetime again.
 
 use super::attempts::{
-    admit_password_attempt, counted_as, known_browser_cookie, password_failed, password_matched,
+    admit_password_attempt, counted_as, in_session, known_browser_cookie, password_failed,
+    password_matched,
 };
 use crate::{
     audit::{
@@ -283,18 +284,22 @@ pub async fn sign_in(
     }
 }
 
-/// Checks a password `user` typed again before a change to their account (`event`),
-/// under the limits of signing in: the attempt counts against the client and the
-/// account as a sign-in does, in every process, and a wrong one is audited. A wrong
+/// Checks a password `user` typed again in their `session` before a change to their
+/// account (`event`), under the limits of signing in: the attempt counts against the
+/// session and the account as a sign-in does, in every process, and a wrong one is
+/// audited. Against the session, not the address (`in_session`): a neighbour guessing
+/// the password from the same network does not get the signed-in owner refused. A wrong
 /// password is Better Auth's 400 `INVALID_PASSWORD` on `field`.
 pub async fn check_password(
     state: &AppState,
     client: &ClientInfo,
-    user: &User,
+    (user, session): (&User, &Session),
     event: EventKind,
     field: &str,
     password: Password,
 ) -> Result<(), AppError> {
+    let counted_as = in_session(session);
+    let counted_as = Some(counted_as.as_str());
     let refused = |reason: &'static str| {
         Entry::new(event, Outcome::Failure, client)
             .user(&user.id, &user.email)
@@ -303,7 +308,7 @@ pub async fn check_password(
     let standing = admit_password_attempt(
         state,
         client,
-        client.address(),
+        counted_as,
         &user.email,
         refused("rate limited"),
     )
@@ -312,9 +317,9 @@ pub async fn check_password(
         .await?
         .filter(|hash| !hash.is_empty());
     if state.passwords.verify(password, stored).await? {
-        return password_matched(state, client.address(), &user.email, standing).await;
+        return password_matched(state, counted_as, &user.email, standing).await;
     }
-    password_failed(state, client.address(), &user.email).await?;
+    password_failed(state, counted_as, &user.email).await?;
     record(&state.db, refused("wrong password")).await;
     Err(AppError::Validation(vec![FieldError::body(
         field,

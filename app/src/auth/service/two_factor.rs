@@ -23,7 +23,7 @@ use crate::{
     },
     auth::{
         sealed,
-        service::attempts::{admit_code_attempt, password_failed, password_matched},
+        service::attempts::{admit_code_attempt, in_session, password_failed, password_matched},
         service::session::{self, start_session, SignedIn},
         store::{
             sessions::{self, Session, SessionEnd},
@@ -115,6 +115,7 @@ fn too_many_attempts() -> AppError {
 pub async fn enable(
     state: &AppState,
     user: &User,
+    session: &Session,
     password: Password,
     issuer: Option<&str>,
     client: &ClientInfo,
@@ -122,7 +123,7 @@ pub async fn enable(
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::TwoFactorEnabled,
         "password",
         password,
@@ -177,7 +178,7 @@ pub async fn totp_uri(
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::SecondFactor,
         "password",
         password,
@@ -218,13 +219,14 @@ fn not_totp() -> AppError {
 pub async fn disable(
     state: &AppState,
     user: &User,
+    session: &Session,
     password: Password,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::TwoFactorDisabled,
         "password",
         password,
@@ -257,13 +259,14 @@ fn tell_owner(state: &AppState, user: &User, on: bool) {
 pub async fn regenerate_backup_codes(
     state: &AppState,
     user: &User,
+    session: &Session,
     password: Password,
     client: &ClientInfo,
 ) -> Result<Vec<String>, AppError> {
     session::check_password(
         state,
         client,
-        user,
+        (user, session),
         EventKind::BackupCodesGenerated,
         "password",
         password,
@@ -285,7 +288,7 @@ pub async fn regenerate_backup_codes(
 /// The first one turns second factors on: the session is replaced by one that says a
 /// second factor was given, and the account's other sessions end, so whoever signed in
 /// with the password alone is out. A later one (a step up) replaces the session only.
-/// Wrong codes count as failed sign-ins of this client on the account, as at sign-in.
+/// Wrong codes count as failed sign-ins of this session on the account, as at sign-in.
 pub async fn confirm(
     state: &AppState,
     user: &User,
@@ -296,7 +299,8 @@ pub async fn confirm(
     let refused = Entry::new(EventKind::SecondFactor, Outcome::Failure, client)
         .user(&user.id, &user.email)
         .detail("rate limited");
-    let counted_as = client.address();
+    let key = in_session(session);
+    let counted_as = Some(key.as_str());
     let standing = admit_code_attempt(state, client, counted_as, &user.email, refused).await?;
     let enrolment = enrolment(state, &user.id).await?.ok_or_else(not_totp)?;
     let first = !enrolment.verified;

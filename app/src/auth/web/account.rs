@@ -268,10 +268,10 @@ async fn delete_user(
     current: CurrentSession,
     ValidJson(body): ValidJson<DeleteUserBody>,
 ) -> Result<Response, AppError> {
-    let (_, user) = current.signed_in()?;
+    let (session, user) = current.signed_in()?;
     let password = Password::presented("password", &body.password)
         .map_err(|e| AppError::Validation(vec![e]))?;
-    delete_account(&state, &user, password, &client).await?;
+    delete_account(&state, &user, &session, password, &client).await?;
     let mut headers = HeaderMap::new();
     for cookie in credentials::cleared_cookies(&state) {
         headers.append(SET_COOKIE, cookie);

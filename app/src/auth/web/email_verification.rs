@@ -274,7 +274,15 @@ async fn change_email(
             let password = Password::presented("password", password)
                 .map_err(|e| AppError::Validation(vec![e]))?;
             let event = EventKind::EmailChangeRequested;
-            session::check_password(&state, &client, &user, event, "password", password).await?;
+            session::check_password(
+                &state,
+                &client,
+                (&user, &session),
+                event,
+                "password",
+                password,
+            )
+            .await?;
             Proof::Password
         }
     };

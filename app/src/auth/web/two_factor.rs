@@ -99,7 +99,7 @@ async fn enable(
     current: CurrentSession,
     ValidJson(body): ValidJson<EnableBody>,
 ) -> Result<Json<EnableAnswer>, AppError> {
-    let (_, user) = current.signed_in()?;
+    let (session, user) = current.signed_in()?;
     let issuer = body
         .issuer
         .as_deref()
@@ -111,8 +111,15 @@ async fn enable(
             "Use at most 100 characters",
         )]));
     }
-    let enabled =
-        two_factor::enable(&state, &user, password(&body.password)?, issuer, &client).await?;
+    let enabled = two_factor::enable(
+        &state,
+        &user,
+        &session,
+        password(&body.password)?,
+        issuer,
+        &client,
+    )
+    .await?;
     Ok(Json(EnableAnswer {
         method: "totp",
         totp_uri: enabled.totp_uri,
@@ -151,8 +158,8 @@ async fn disable(
     current: CurrentSession,
     ValidJson(body): ValidJson<PasswordBody>,
 ) -> Result<Response, AppError> {
-    let (_, user) = current.signed_in()?;
-    two_factor::disable(&state, &user, password(&body.password)?, &client).await?;
+    let (session, user) = current.signed_in()?;
+    two_factor::disable(&state, &user, &session, password(&body.password)?, &client).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
@@ -307,10 +314,15 @@ async fn generate_backup_codes(
     current: CurrentSession,
     ValidJson(body): ValidJson<PasswordBody>,
 ) -> Result<Json<BackupCodes>, AppError> {
-    let (_, user) = current.signed_in()?;
-    let backup_codes =
-        two_factor::regenerate_backup_codes(&state, &user, password(&body.password)?, &client)
-            .await?;
+    let (session, user) = current.signed_in()?;
+    let backup_codes = two_factor::regenerate_backup_codes(
+        &state,
+        &user,
+        &session,
+        password(&body.password)?,
+        &client,
+    )
+    .await?;
     Ok(Json(BackupCodes {
         status: true,
         backup_codes,
