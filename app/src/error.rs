@@ -168,6 +168,11 @@ impl AppError {
         }
     }
 
+    /// Better Auth's 400 for a request it refuses on one field, with its `code`.
+    pub fn refused(field: &str, code: &'static str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::body(field, message).with_code(code)])
+    }
+
     pub fn wrong_factor(code: &str, message: impl Into<String>) -> Self {
         Self::WrongFactor {
             code: code.to_owned(),

@@ -128,10 +128,7 @@ async fn pass_second_factor(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
-        auth::service::{
-            credentials::{self, TRUST_DEVICE, TWO_FACTOR},
-            two_factor,
-        },
+        auth::service::{credentials::TWO_FACTOR, two_factor},
         context,
     };
     let state = crate::state::AppState::from_context()?;
@@ -143,15 +140,10 @@ async fn pass_second_factor(
     })?;
     let client = context::client_info(&state);
     let passed = two_factor::pass(&state, &challenge, factor, trust_device, &client).await?;
-    context::set_cookies([credentials::auth_cookie(&state, TWO_FACTOR, "", 0)]);
-    if let Some(token) = &passed.trusted_device {
-        context::set_cookies([credentials::auth_cookie(
-            &state,
-            TRUST_DEVICE,
-            token,
-            two_factor::TRUST_SECS,
-        )]);
-    }
+    context::set_cookies(two_factor::second_factor_cookies(
+        &state,
+        passed.trusted_device.as_deref(),
+    ));
     context::enter(&state, &passed.signed_in, next.as_deref());
     Ok(())
 }
@@ -159,20 +151,11 @@ async fn pass_second_factor(
 /// Where the signed-in user's second factors stand, for the account page.
 #[server(prefix = "/fn", endpoint = "two-factor-status")]
 pub async fn two_factor_status() -> Result<SecondFactors, AppError> {
-    use crate::auth::{service::two_factor, store::two_factor as store, types::TrustedDeviceInfo};
+    use crate::auth::{service::two_factor, store::two_factor as store};
     let state = crate::state::AppState::from_context()?;
     let (_, user) = crate::context::require_session(&state).await?;
     let backup_codes_left = store::count_backup_codes(&state.db, &user.id).await?;
-    let trusted_devices = two_factor::trusted_devices(&state, &user)
-        .await?
-        .into_iter()
-        .map(|device| TrustedDeviceInfo {
-            id: device.id,
-            user_agent: device.user_agent,
-            created_at: device.created_at.to_string(),
-            expires_at: device.expires_at.to_string(),
-        })
-        .collect();
+    let trusted_devices = two_factor::trusted_devices(&state, &user).await?;
     Ok(SecondFactors {
         enabled: user.two_factor_enabled,
         backup_codes_left,

@@ -24,15 +24,16 @@ use crate::{
     auth::{
         sealed,
         service::attempts::{admit_code_attempt, in_session, password_failed, password_matched},
+        service::credentials,
         service::session::{self, start_session, SignedIn},
         store::{
             sessions::{self, Session, SessionEnd},
-            two_factor::{self, Enrolment, NewTrustedDevice, TrustedDevice},
+            two_factor::{self, Enrolment, NewTrustedDevice},
             users,
         },
         token_settings::Secret,
         totp::TotpSecret,
-        types::{Password, User},
+        types::{Password, TrustedDeviceInfo, User},
     },
     client::ClientInfo,
     db::{hash_token, new_secret_token},
@@ -40,6 +41,7 @@ use crate::{
     mail::letters::{self, Recipient},
     state::AppState,
 };
+use axum::http::HeaderValue;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::{distributions::Alphanumeric, Rng};
 
@@ -78,19 +80,15 @@ pub struct Passed {
 }
 
 fn already_enabled() -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::body(
-        "password",
-        "TOTP already enabled",
-    )
-    .with_code("TOTP_ALREADY_ENABLED")])
+    AppError::refused("password", "TOTP_ALREADY_ENABLED", "TOTP already enabled")
 }
 
 fn not_enabled() -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::body(
+    AppError::refused(
         "password",
+        "TWO_FACTOR_NOT_ENABLED",
         "Two factor isn't enabled",
     )
-    .with_code("TWO_FACTOR_NOT_ENABLED")])
 }
 
 fn invalid_code() -> AppError {
@@ -102,11 +100,11 @@ fn invalid_challenge() -> AppError {
 }
 
 fn too_many_attempts() -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::body(
+    AppError::refused(
         "code",
+        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
         "Too many attempts. Sign in again.",
     )
-    .with_code("TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE")])
 }
 
 /// Starts turning second factors on for `user`, who typed their `password`: a new
@@ -207,11 +205,7 @@ pub fn gave_second_factor(session: &Session) -> bool {
 }
 
 fn not_totp() -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::body(
-        "password",
-        "TOTP not enabled",
-    )
-    .with_code("TOTP_NOT_ENABLED")])
+    AppError::refused("password", "TOTP_NOT_ENABLED", "TOTP not enabled")
 }
 
 /// Turns second factors off for `user`, who typed their `password`: the app, the
@@ -457,6 +451,27 @@ pub async fn pass(
     })
 }
 
+/// The cookies of a browser whose sign-in a second factor finished: the `two_factor`
+/// cookie deleted and, when it is now trusted (`trusted_device`), its `trust_device`
+/// cookie. The session's own cookies come with it, as for any sign-in.
+pub fn second_factor_cookies(state: &AppState, trusted_device: Option<&str>) -> Vec<HeaderValue> {
+    let mut cookies = vec![credentials::auth_cookie(
+        state,
+        credentials::TWO_FACTOR,
+        "",
+        0,
+    )];
+    if let Some(token) = trusted_device {
+        cookies.push(credentials::auth_cookie(
+            state,
+            credentials::TRUST_DEVICE,
+            token,
+            TRUST_SECS,
+        ));
+    }
+    cookies
+}
+
 /// Trusts the browser of `client` to skip `user`'s second factor for `TRUST_SECS`:
 /// answers the token its `trust_device` cookie carries.
 async fn trust(state: &AppState, user: &User, client: &ClientInfo) -> Result<String, AppError> {
@@ -485,7 +500,7 @@ async fn trust(state: &AppState, user: &User, client: &ClientInfo) -> Result<Str
 pub async fn trusted_devices(
     state: &AppState,
     user: &User,
-) -> Result<Vec<TrustedDevice>, AppError> {
+) -> Result<Vec<TrustedDeviceInfo>, AppError> {
     Ok(two_factor::list_trusted_devices(&state.db, &user.id, state.clock.now()).await?)
 }
 

@@ -3,6 +3,7 @@
 //! for a second factor, and the browsers trusted to skip it.
 
 use crate::{
+    auth::types::TrustedDeviceInfo,
     clock::Timestamp,
     db::{self, Pool},
 };
@@ -113,12 +114,11 @@ pub async fn remove(pool: &Pool, user_id: &str) -> Result<bool, sqlx::Error> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    for table in ["backup_codes", "trusted_devices", "two_factor_challenges"] {
-        sqlx::query(&format!("delete from {table} where user_id = $1"))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    sqlx::query("delete from backup_codes where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    end_trust(&mut tx, user_id).await?;
     sqlx::query("update users set two_factor_enabled = 0 where id = $1")
         .bind(user_id)
         .execute(&mut *tx)
@@ -264,19 +264,6 @@ pub async fn end_challenge(pool: &Pool, token_hash: &str) -> Result<bool, sqlx::
     Ok(deleted == 1)
 }
 
-/// A browser trusted to skip the second factor, as the account page lists it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TrustedDevice {
-    pub id: String,
-    pub user_agent: Option<String>,
-    pub ip_address: Option<String>,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: Timestamp,
-}
-
 pub struct NewTrustedDevice<'a> {
     pub user_id: &'a str,
     pub token_hash: &'a str,
@@ -329,9 +316,9 @@ pub async fn list_trusted_devices(
     pool: &Pool,
     user_id: &str,
     now: Timestamp,
-) -> Result<Vec<TrustedDevice>, sqlx::Error> {
+) -> Result<Vec<TrustedDeviceInfo>, sqlx::Error> {
     let rows = sqlx::query(
-        "select id, user_agent, ip_address, created_at, expires_at from trusted_devices \
+        "select id, user_agent, created_at, expires_at from trusted_devices \
          where user_id = $1 and expires_at > $2 order by created_at desc, id",
     )
     .bind(user_id)
@@ -340,12 +327,11 @@ pub async fn list_trusted_devices(
     .await?;
     rows.iter()
         .map(|row| {
-            Ok(TrustedDevice {
+            Ok(TrustedDeviceInfo {
                 id: row.try_get("id")?,
                 user_agent: row.try_get("user_agent")?,
-                ip_address: row.try_get("ip_address")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
+                created_at: row.try_get::<Timestamp, _>("created_at")?.to_string(),
+                expires_at: row.try_get::<Timestamp, _>("expires_at")?.to_string(),
             })
         })
         .collect()
@@ -368,7 +354,8 @@ pub async fn delete_trusted_device(
 
 /// Ends every trusted browser of `user_id` and every sign-in of theirs waiting for a
 /// second factor, inside the transaction of the change that calls for it (a password
-/// reset or change): what knowing the old password earned goes with it.
+/// reset or change, turning second factors off): what knowing the old password, or
+/// the old factors, earned goes with it.
 pub async fn end_trust(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<(), sqlx::Error> {
     for table in ["trusted_devices", "two_factor_challenges"] {
         sqlx::query(&format!("delete from {table} where user_id = $1"))

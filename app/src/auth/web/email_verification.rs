@@ -17,7 +17,7 @@ use crate::{
         web::extract::CurrentSession,
     },
     client::ClientInfo,
-    error::{AppError, FieldError},
+    error::AppError,
     extract::{ValidJson, ValidQuery},
     openapi::{
         BadRequest, Internal, NotAuthenticated, PayloadTooLarge, TooManyRequests, Unavailable,
@@ -94,10 +94,14 @@ async fn send_verification_email(
         None => request_verification(&state, email, callback, &client)?,
         Some((session, user, _)) => {
             if email.as_str() != user.email {
-                return Err(refused("email", "EMAIL_MISMATCH", "Email mismatch"));
+                return Err(AppError::refused(
+                    "email",
+                    "EMAIL_MISMATCH",
+                    "Email mismatch",
+                ));
             }
             if user.email_verified {
-                return Err(refused(
+                return Err(AppError::refused(
                     "email",
                     "EMAIL_ALREADY_VERIFIED",
                     "Email is already verified",
@@ -107,10 +111,6 @@ async fn send_verification_email(
         }
     }
     Ok(Json(Updated { status: true }))
-}
-
-fn refused(field: &str, code: &'static str, message: &str) -> AppError {
-    AppError::Validation(vec![FieldError::body(field, message).with_code(code)])
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -10,7 +10,7 @@ use crate::{
             two_factor::{self, Factor, Passed},
         },
         types::{Password, User},
-        web::{answers::with_session_cookies, extract::CurrentSession},
+        web::{account::Updated, answers::with_session_cookies, extract::CurrentSession},
     },
     client::ClientInfo,
     error::{AppError, ErrorBody, FieldError, ValidationErrorBody},
@@ -127,12 +127,6 @@ async fn enable(
     }))
 }
 
-/// `{"status": true}`.
-#[derive(Serialize, ToSchema)]
-struct Status {
-    status: bool,
-}
-
 /// Turns second factors off, after the password: the app, the backup codes and every
 /// trusted browser go.
 #[utoipa::path(
@@ -142,7 +136,7 @@ struct Status {
     request_body = PasswordBody,
     security(("session_cookie" = []), ("session_token" = [])),
     responses(
-        (status = 200, description = "Off", body = Status),
+        (status = 200, description = "Off", body = Updated),
         (status = 400, description = "Wrong password (`INVALID_PASSWORD`), or nothing to turn off (`TWO_FACTOR_NOT_ENABLED`)", body = ValidationErrorBody),
         (status = 401, response = NotAuthenticated),
         (status = 413, response = PayloadTooLarge),
@@ -167,7 +161,7 @@ async fn disable(
     );
     Ok(axum::response::IntoResponse::into_response((
         headers,
-        Json(Status { status: true }),
+        Json(Updated { status: true }),
     )))
 }
 
@@ -401,21 +395,8 @@ fn signed_in_answer(state: &AppState, signed_in: SignedIn, trusted: Option<&str>
         user: signed_in.user.clone(),
     };
     let mut response = with_session_cookies(state, &signed_in, body);
-    let headers = response.headers_mut();
-    headers.append(
-        SET_COOKIE,
-        credentials::auth_cookie(state, credentials::TWO_FACTOR, "", 0),
-    );
-    if let Some(token) = trusted {
-        headers.append(
-            SET_COOKIE,
-            credentials::auth_cookie(
-                state,
-                credentials::TRUST_DEVICE,
-                token,
-                two_factor::TRUST_SECS,
-            ),
-        );
+    for cookie in two_factor::second_factor_cookies(state, trusted) {
+        response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
 }
